@@ -1,0 +1,167 @@
+// The functional forms of reverse mode: they make a tape, watch the inputs, run the function and
+// sweep. Called inside a function that is itself being differentiated, they record on the outer
+// tape instead (with `createGraph`), so the gradient they return can be differentiated again.
+
+extension Tape {
+  /// The tape of the innermost functional differentiation running on this task, if any.
+  @TaskLocal static var active: Tape?
+}
+
+extension Tape: @unchecked Sendable {}
+// `@unchecked`: a tape is used by one task at a time, as its documentation requires; it is
+// Sendable so that a recorded tensor (which refers to it) can be, and so it can be a task-local.
+
+/// Runs `body` on a tape: the tape of an enclosing differentiation when there is one (then the
+/// sweep records itself), else a new one.
+private func differentiating<R>(
+  _ inputs: [Tensor<some TensorScalar>], _ body: (Tape, _ nested: Bool) -> R
+) -> R {
+  let outer = inputs.lazy.compactMap { $0.trace?.tape }.first ?? Tape.active
+  let tape = outer ?? Tape()
+  return Tape.$active.withValue(tape) { body(tape, outer != nil) }
+}
+
+/// The value of `f` at `inputs` and its gradient with respect to each input.
+///
+/// - Precondition: `f` returns a scalar (one element).
+public func valueWithGradient<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, gradient: [Tensor<Scalar>]) {
+  differentiating(inputs) { tape, nested in
+    let watched = inputs.map { tape.watch($0) }
+    let value = f(watched)
+    check(
+      value.trace?.tape === tape || value.trace == nil,
+      "gradient: the function returned a tensor recorded on another tape",
+      at: SourceLocation(file: file, line: line))
+    guard value.trace != nil else {
+      check(
+        value.scalarCount == 1,
+        "gradient: the function returned shape \(value.shape.shapeDescription); it must return a "
+          + "scalar", at: SourceLocation(file: file, line: line))
+      return (value, inputs.map { Tensor(zeros: $0.shape) })
+    }
+    let gradient = tape.gradient(
+      of: value, wrt: watched, createGraph: nested, file: file, line: line)
+    return (nested ? value : value.detached, gradient)
+  }
+}
+
+/// The gradient of `f` at `inputs`, with respect to each input.
+///
+/// - Precondition: `f` returns a scalar (one element).
+public func gradient<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> [Tensor<Scalar>] {
+  valueWithGradient(at: inputs, of: f, file: file, line: line).gradient
+}
+
+/// The value of `f` at `x` and its gradient.
+///
+/// ```swift
+/// let (y, dy) = valueWithGradient(at: Tensor<Double>(3)) { x in x * x }   // 9, 6
+/// ```
+///
+/// - Precondition: `f` returns a scalar (one element).
+public func valueWithGradient<Scalar>(
+  at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, gradient: Tensor<Scalar>) {
+  let (value, g) = valueWithGradient(at: [x], of: { f($0[0]) }, file: file, line: line)
+  return (value, g[0])
+}
+
+/// The gradient of `f` at `x`.
+///
+/// - Precondition: `f` returns a scalar (one element).
+public func gradient<Scalar>(
+  at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  valueWithGradient(at: x, of: f, file: file, line: line).gradient
+}
+
+/// The value of `f` at `(x, y)` and its gradients with respect to `x` and `y`.
+public func valueWithGradient<Scalar>(
+  at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+  of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, gradient: (Tensor<Scalar>, Tensor<Scalar>)) {
+  let (value, g) = valueWithGradient(at: [x, y], of: { f($0[0], $0[1]) }, file: file, line: line)
+  return (value, (g[0], g[1]))
+}
+
+/// The gradients of `f` at `(x, y)` with respect to `x` and `y`.
+public func gradient<Scalar>(
+  at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+  of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (Tensor<Scalar>, Tensor<Scalar>) {
+  valueWithGradient(at: x, y, of: f, file: file, line: line).gradient
+}
+
+/// The value of `f` at `(x, y, z)` and its gradients with respect to each.
+public func valueWithGradient<Scalar>(
+  at x: Tensor<Scalar>, _ y: Tensor<Scalar>, _ z: Tensor<Scalar>,
+  of f: (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, gradient: (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>)) {
+  let (value, g) = valueWithGradient(
+    at: [x, y, z], of: { f($0[0], $0[1], $0[2]) }, file: file, line: line)
+  return (value, (g[0], g[1], g[2]))
+}
+
+/// The gradients of `f` at `(x, y, z)` with respect to each.
+public func gradient<Scalar>(
+  at x: Tensor<Scalar>, _ y: Tensor<Scalar>, _ z: Tensor<Scalar>,
+  of f: (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>) {
+  valueWithGradient(at: x, y, z, of: f, file: file, line: line).gradient
+}
+
+/// The value of `f` at `x` and its pullback: a function from the gradient of the value (of the
+/// value's shape) to the gradient with respect to `x`.
+///
+/// The pullback may be called many times; it keeps the recorded computation alive while it
+/// exists.
+public func valueWithPullback<Scalar>(
+  at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, pullback: (Tensor<Scalar>) -> Tensor<Scalar>) {
+  let (value, pullback) = valueWithPullback(at: [x], of: { f($0[0]) }, file: file, line: line)
+  return (value, { pullback($0)[0] })
+}
+
+/// The value of `f` at `(x, y)` and its pullback, from the gradient of the value to the
+/// gradients with respect to `x` and `y`.
+public func valueWithPullback<Scalar>(
+  at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+  of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, pullback: (Tensor<Scalar>) -> (Tensor<Scalar>, Tensor<Scalar>)) {
+  let (value, pullback) = valueWithPullback(
+    at: [x, y], of: { f($0[0], $0[1]) }, file: file, line: line)
+  return (value, { let g = pullback($0); return (g[0], g[1]) })
+}
+
+/// The value of `f` at `inputs` and its pullback, from the gradient of the value to the
+/// gradients with respect to each input.
+public func valueWithPullback<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, pullback: (Tensor<Scalar>) -> [Tensor<Scalar>]) {
+  differentiating(inputs) { tape, nested in
+    let watched = inputs.map { tape.watch($0) }
+    let value = f(watched)
+    guard value.trace?.tape === tape else {
+      return (value, { _ in inputs.map { Tensor(zeros: $0.shape) } })
+    }
+    let pullback = { (seed: Tensor<Scalar>) -> [Tensor<Scalar>] in
+      tape.gradient(of: value, wrt: watched, seed: seed, createGraph: nested, file: file, line: line)
+    }
+    return (nested ? value : value.detached, pullback)
+  }
+}

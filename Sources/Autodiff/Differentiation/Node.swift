@@ -1,0 +1,111 @@
+/// One recorded operation: what it was, what it read, and how to send a gradient back.
+///
+/// A node holds its operands and output as *detached* tensors (no reference back to the tape)
+/// and refers to the nodes that produced its operands by index. So the tape owns its nodes, no
+/// node owns another, and freeing a tape of any length is a flat loop over an array.
+class AnyNode {
+  /// The operation's name, as in messages and graphs: `"matmul"`, `"sigmoid"`.
+  let name: StaticString
+  /// The call site of a named function, when the operation was one.
+  let location: SourceLocation?
+
+  init(name: StaticString, location: SourceLocation?) {
+    self.name = name
+    self.location = location
+  }
+
+  /// The index of the node that produced each operand, or `nil` for a constant operand.
+  var inputNodes: [Int?] { [] }
+}
+
+final class Node<Scalar: TensorScalar>: AnyNode {
+  /// The operands' values and the nodes that produced them.
+  let operands: [Operand<Scalar>]
+  /// The value the operation produced.
+  let output: Tensor<Scalar>
+  let rule: Rule<Scalar>
+
+  init(
+    name: StaticString, location: SourceLocation?, operands: [Operand<Scalar>],
+    output: Tensor<Scalar>, rule: Rule<Scalar>
+  ) {
+    self.operands = operands
+    self.output = output
+    self.rule = rule
+    super.init(name: name, location: location)
+  }
+
+  override var inputNodes: [Int?] { operands.map(\.node) }
+}
+
+/// An operand of a recorded operation: its value (detached) and the node that produced it.
+struct Operand<Scalar: TensorScalar> {
+  let value: Tensor<Scalar>
+  let node: Int?
+}
+
+/// How a node sends the gradient of its output back to its operands: its pullback.
+///
+/// Rules are written with tensor operations, so when a sweep records its own work
+/// (`createGraph: true`) the gradient it returns can be differentiated again.
+enum Rule<Scalar: TensorScalar> {
+  /// A leaf: a watched tensor. Its gradient is the answer, and goes nowhere.
+  case leaf
+  /// An elementwise function of one operand: the operand's gradient from the upstream gradient
+  /// `g`, the operand `x` and the output `y`.
+  case unary((_ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>)
+  /// A broadcasting function of two operands: each operand's gradient at the output's shape,
+  /// from `g`, the operands `a` and `b` and the output `y`. The sweep sums each back to its
+  /// operand's shape, and calls only the sides it needs.
+  case binary(
+    lhs: (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>)
+      -> Tensor<Scalar>,
+    rhs: (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>)
+      -> Tensor<Scalar>)
+  /// Any other operation: it reads what it needs from the context and accumulates into its
+  /// operands itself.
+  case custom((PullbackContext<Scalar>) -> Void)
+}
+
+/// Records an operation on the tape of its recorded operands, or returns `output` unrecorded when
+/// none of them is recorded.
+///
+/// - Parameters:
+///   - output: The operation's value, computed on unrecorded tensors.
+///   - operands: The operation's inputs as the caller passed them.
+func record<Scalar>(
+  _ name: StaticString, output: Tensor<Scalar>, operands: Tensor<Scalar>...,
+  at location: SourceLocation? = nil, rule: Rule<Scalar>
+) -> Tensor<Scalar> {
+  record(name, output: output, operands: operands, at: location, rule: rule)
+}
+
+/// Records an operation with any number of operands; see the variadic form.
+func record<Scalar>(
+  _ name: StaticString, output: Tensor<Scalar>, operands: [Tensor<Scalar>],
+  at location: SourceLocation? = nil, rule: Rule<Scalar>
+) -> Tensor<Scalar> {
+  guard let tape = commonTape(of: operands, name, at: location) else { return output }
+  return tape.append(
+    Node(
+      name: name, location: location,
+      operands: operands.map { Operand(value: $0.detached, node: $0.trace?.node) },
+      output: output.detached, rule: rule))
+}
+
+/// The tape that the recorded operands share, or `nil` when none is recorded.
+func commonTape<Scalar>(
+  of operands: [Tensor<Scalar>], _ name: StaticString, at location: SourceLocation?
+) -> Tape? {
+  var tape: Tape?
+  for operand in operands {
+    guard let other = operand.trace?.tape else { continue }
+    if let tape, tape !== other {
+      fail(
+        "\(name): operands are recorded on different tapes; compute with tensors of one tape, or "
+          + "pass a constant through withoutDerivative(at:)", at: location)
+    }
+    tape = other
+  }
+  return tape
+}

@@ -1,0 +1,120 @@
+/// A record of tensor operations, swept backwards to compute gradients (reverse mode).
+///
+/// Watch the tensors to differentiate with respect to, compute with them, and ask for gradients:
+///
+/// ```swift
+/// let tape = Tape()
+/// let x = tape.watch(Tensor<Double>(3))
+/// let y = tape.watch(Tensor<Double>(2))
+/// let f = (x * y).squared()
+/// let (dx, dy) = tape.gradient(of: f, wrt: x, y)   // 24, 36
+/// ```
+///
+/// Every operation whose operands include a recorded tensor appends a node to the tape and
+/// returns a recorded tensor; intermediate results can be asked about too. Asking again gives the
+/// same answer: a sweep reads the tape without changing it.
+///
+/// A tape holds the values its operations saved for their gradients until the tape and every
+/// tensor recorded on it are gone. Use one tape per computation (``gradient(at:of:)-5d5d4`` and
+/// friends make one for you); freeing it, however long, costs a flat loop.
+///
+/// - Important: A tape is not thread-safe: one task at a time may record on it or sweep it.
+public final class Tape {
+  /// The recorded operations, in the order they ran. A node's operands come before it.
+  var nodes: [AnyNode] = []
+
+  /// Creates an empty tape.
+  public init() {}
+
+  /// The number of operations recorded, watched tensors included.
+  public var count: Int { nodes.count }
+
+  /// Returns `x` recorded on this tape, as a leaf to differentiate with respect to.
+  ///
+  /// Watching a tensor that is already recorded on this tape makes a new leaf that depends on it:
+  /// gradients with respect to the new leaf count only the uses of the new leaf, while gradients
+  /// with respect to the original flow through it. This is what nested differentiation needs.
+  public func watch<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    let isOurs = x.trace?.tape === self
+    return append(
+      Node(
+        name: "watch", location: nil,
+        operands: isOurs ? [Operand(value: x.detached, node: x.trace!.node)] : [],
+        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf))
+  }
+
+  /// Appends `node` and returns its output, recorded as that node.
+  func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
+    nodes.append(node)
+    return Tensor(shape: node.output.shape, storage: node.output.storage,
+                  trace: Trace(tape: self, node: nodes.count - 1))
+  }
+
+  /// Returns the gradients of `target` with respect to each tensor of `sources`.
+  ///
+  /// The result has one gradient per source, in order, each of its source's shape. A source that
+  /// `target` does not depend on gets zeros. Where a value is used several times, its gradient is
+  /// the sum over its uses.
+  ///
+  /// - Parameters:
+  ///   - target: A tensor recorded on this tape.
+  ///   - sources: Tensors recorded on this tape: watched tensors or intermediate results.
+  ///   - seed: The gradient flowing into `target`, of its shape (for `D = W·X`, the `dD` from
+  ///     above). It defaults to 1 and must be given when `target` has more than one element.
+  ///   - createGraph: Records the sweep itself on this tape, so that the returned gradients are
+  ///     recorded tensors that can be differentiated again (second derivatives).
+  /// - Precondition: `target` and each source are recorded on this tape; `seed` has `target`'s
+  ///   shape; `target` is a scalar when no seed is given.
+  public func gradient<Scalar>(
+    of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
+    createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
+  ) -> [Tensor<Scalar>] {
+    let location = SourceLocation(file: file, line: line)
+    let sourceNodes = sources.enumerated().map { position, source in
+      guard let trace = source.trace, trace.tape === self else {
+        fail(
+          "gradient: source \(position) (shape \(source.shape.shapeDescription)) is not recorded "
+            + "on this tape; watch it with tape.watch(_:) before computing with it", at: location)
+      }
+      return trace.node
+    }
+    guard let targetTrace = target.trace, targetTrace.tape === self else {
+      fail(
+        "gradient: the target (shape \(target.shape.shapeDescription)) is not recorded on this "
+          + "tape; compute it from tensors watched on this tape", at: location)
+    }
+    let upstream: Tensor<Scalar>
+    if let seed {
+      check(
+        seed.shape == target.shape,
+        "gradient: seed shape \(seed.shape.shapeDescription) differs from target shape "
+          + "\(target.shape.shapeDescription)", at: location)
+      upstream = createGraph ? seed : seed.detached
+    } else {
+      check(
+        target.scalarCount == 1,
+        "gradient: the target has shape \(target.shape.shapeDescription); a non-scalar target "
+          + "needs an explicit seed (gradient(of:wrt:seed:))", at: location)
+      upstream = Tensor(ones: target.shape)
+    }
+    var sweep = Sweep<Scalar>(
+      tape: self, target: targetTrace.node, sources: sourceNodes, createGraph: createGraph)
+    sweep.run(seed: upstream)
+    return zip(sources, sourceNodes).map { source, node in
+      sweep.gradient(at: node) ?? Tensor(zeros: source.shape)
+    }
+  }
+
+  /// Returns the gradients of `target` with respect to two tensors recorded on this tape.
+  ///
+  /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
+  public func gradient<Scalar>(
+    of target: Tensor<Scalar>, wrt x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+    seed: Tensor<Scalar>? = nil, createGraph: Bool = false,
+    file: StaticString = #fileID, line: UInt = #line
+  ) -> (Tensor<Scalar>, Tensor<Scalar>) {
+    let g = gradient(
+      of: target, wrt: [x, y], seed: seed, createGraph: createGraph, file: file, line: line)
+    return (g[0], g[1])
+  }
+}

@@ -1,0 +1,73 @@
+internal import CBLAS
+import RealModule
+
+// The library's only calls into BLAS. Each wrapper converts Swift `Int` sizes to BLAS's 32-bit
+// `blasint` and checks that they fit, so no caller handles C types.
+
+/// Converts a size to BLAS's index type, stopping with a message if it does not fit.
+private func blasInt(_ value: Int, _ what: StaticString) -> blasint {
+  guard let converted = blasint(exactly: value) else {
+    fatalError("BLAS: \(what) = \(value) does not fit in a 32-bit BLAS index")
+  }
+  return converted
+}
+
+private func transposeFlag(_ transpose: Bool) -> CBLAS_TRANSPOSE {
+  transpose ? CblasTrans : CblasNoTrans
+}
+
+extension Float: TensorScalar {
+  public static func _gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
+      blasInt(m, "m"), blasInt(n, "n"), blasInt(k, "k"),
+      alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"), beta, c, blasInt(ldc, "ldc"))
+  }
+
+  public static func _axpy(
+    count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+  ) {
+    cblas_saxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
+  }
+
+  public static var _name: String { "Float" }
+}
+
+extension Double: TensorScalar {
+  public static func _gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int,
+    b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    cblas_dgemm(
+      CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
+      blasInt(m, "m"), blasInt(n, "n"), blasInt(k, "k"),
+      alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"), beta, c, blasInt(ldc, "ldc"))
+  }
+
+  public static func _axpy(
+    count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
+  ) {
+    cblas_daxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
+  }
+
+  public static var _name: String { "Double" }
+}
+
+/// BLAS's own thread pool, which gemm uses.
+public enum BLAS {
+  /// The number of threads OpenBLAS uses; set it with `OPENBLAS_NUM_THREADS` or
+  /// ``setThreadCount(_:)``.
+  public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+  /// Sets the number of threads OpenBLAS uses for the rest of the process.
+  public static func setThreadCount(_ count: Int) {
+    openblas_set_num_threads(Int32(clamping: count))
+  }
+}

@@ -1,0 +1,143 @@
+// Arithmetic with NumPy broadcasting: + - * / and negation, their compound assignments, and
+// their mixing with scalars. The gradient of a broadcast operand is summed back to its shape by
+// the sweep (see `Rule.binary`).
+
+extension Tensor {
+  /// `a + b`, broadcast. ∂/∂a = g, ∂/∂b = g.
+  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+    record(
+      "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
+      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in g }))
+  }
+
+  /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
+  public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+    record(
+      "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
+      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in -g }))
+  }
+
+  /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
+  public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+    record(
+      "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
+      rule: .binary(lhs: { g, _, b, _ in g * b }, rhs: { g, a, _, _ in g * a }))
+  }
+
+  /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·y/b where y = a/b.
+  public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+    record(
+      "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
+      rule: .binary(lhs: { g, _, b, _ in g / b }, rhs: { g, _, b, y in -(g * y / b) }))
+  }
+
+  /// `−x`. ∂/∂x = −g.
+  public static prefix func - (x: Tensor) -> Tensor {
+    record("negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g })
+  }
+
+  public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) + rhs }
+  public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs + Tensor(rhs) }
+  public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) - rhs }
+  public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs - Tensor(rhs) }
+  public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) * rhs }
+  public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs * Tensor(rhs) }
+  public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) / rhs }
+  public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs / Tensor(rhs) }
+
+  public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.update(.add, rhs, "+=") { $0 + $1 } }
+  public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.subtract, rhs, "-=") { $0 - $1 } }
+  public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.multiply, rhs, "*=") { $0 * $1 } }
+  public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.divide, rhs, "/=") { $0 / $1 } }
+  public static func += (lhs: inout Tensor, rhs: Scalar) { lhs += Tensor(rhs) }
+  public static func -= (lhs: inout Tensor, rhs: Scalar) { lhs -= Tensor(rhs) }
+  public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs *= Tensor(rhs) }
+  public static func /= (lhs: inout Tensor, rhs: Scalar) { lhs /= Tensor(rhs) }
+
+  /// `self = self ⊕ rhs`: in place when neither side is recorded, `self` owns its buffer, and the
+  /// result keeps `self`'s shape (the usual optimizer update); otherwise through the recorded op.
+  private mutating func update(
+    _ function: BinaryFunction, _ rhs: Tensor, _ name: StaticString,
+    recorded: (Tensor, Tensor) -> Tensor
+  ) {
+    guard trace == nil, rhs.trace == nil, broadcastShape(shape, rhs.shape) == shape,
+      isKnownUniquelyReferenced(&storage)
+    else {
+      self = recorded(self, rhs)
+      return
+    }
+    let strides = broadcastStrides(from: rhs.shape, to: shape)
+    let target = storage
+    target.withUnsafeMutableBufferPointer { c in
+      rhs.withUnsafeBufferPointer { b in
+        broadcastBinaryKernel(
+          function, UnsafeBufferPointer(c), stridesA: shape.rowMajorStrides, b, stridesB: strides,
+          c, shape: shape)
+      }
+    }
+  }
+}
+
+extension Tensor {
+  /// `function` applied to each element, unrecorded.
+  func mapped(_ function: UnaryFunction) -> Tensor {
+    let result = Storage<Scalar>.uninitialized(count: scalarCount)
+    storage.withUnsafeBufferPointer { x in
+      result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
+    }
+    return Tensor(shape: shape, storage: result)
+  }
+
+  /// Sums a gradient computed at a broadcast shape back to `shape`, the operand's.
+  func unbroadcast(to shape: [Int]) -> Tensor {
+    if self.shape == shape { return self }
+    return sum(alongAxes: broadcastAxes(from: shape, to: self.shape)).reshaped(to: shape)
+  }
+
+  /// Adds `other` (of the same shape) into `self`, unrecorded and in place.
+  mutating func addUnrecorded(_ other: Tensor) {
+    assert(shape == other.shape && trace == nil)
+    makeUnique()
+    storage.withUnsafeMutableBufferPointer { y in
+      other.withUnsafeBufferPointer { x in addKernel(x, into: y) }
+    }
+  }
+}
+
+/// `function` applied to `a` and `b` broadcast together, unrecorded.
+///
+/// - Precondition: The shapes broadcast (see ``Tensor``); `name` names the operation.
+func zipped<Scalar>(
+  _ function: BinaryFunction, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ name: StaticString,
+  at location: SourceLocation? = nil
+) -> Tensor<Scalar> {
+  guard let shape = broadcastShape(a.shape, b.shape) else {
+    fail(
+      "\(name): shapes \(a.shape.shapeDescription) and \(b.shape.shapeDescription) do not "
+        + "broadcast: aligned from the last axis, each pair of extents must be equal or contain 1",
+      at: location)
+  }
+  let result = Storage<Scalar>.uninitialized(count: shape.elementCount)
+  a.withUnsafeBufferPointer { x in
+    b.withUnsafeBufferPointer { y in
+      result.withUnsafeMutableBufferPointer { z in
+        guard z.count > 0 else { return }
+        if x.count == z.count && y.count == z.count {
+          binaryKernel(function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 1,
+                       z.baseAddress!, count: z.count)
+        } else if x.count == z.count && y.count == 1 {
+          binaryKernel(function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 0,
+                       z.baseAddress!, count: z.count)
+        } else if x.count == 1 && y.count == z.count {
+          binaryKernel(function, x.baseAddress!, strideA: 0, y.baseAddress!, strideB: 1,
+                       z.baseAddress!, count: z.count)
+        } else {
+          broadcastBinaryKernel(
+            function, x, stridesA: broadcastStrides(from: a.shape, to: shape),
+            y, stridesB: broadcastStrides(from: b.shape, to: shape), z, shape: shape)
+        }
+      }
+    }
+  }
+  return Tensor(shape: shape, storage: result)
+}

@@ -1,0 +1,32 @@
+// Elementwise comparisons. Their results are 1 where the comparison holds and 0 elsewhere, in the
+// operands' scalar type, and are never recorded: they are piecewise constant, so their derivative
+// is 0 wherever it exists. `==` stays whole-tensor equality; `.==` compares elements.
+
+infix operator .> : ComparisonPrecedence
+infix operator .>= : ComparisonPrecedence
+infix operator .< : ComparisonPrecedence
+infix operator .<= : ComparisonPrecedence
+infix operator .== : ComparisonPrecedence
+
+extension Tensor {
+  /// 1 where `lhs > rhs`, else 0, broadcast.
+  public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, lhs, rhs, ".>") }
+  /// 1 where `lhs ≥ rhs`, else 0, broadcast.
+  public static func .>= (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.greaterOrEqualMask, lhs, rhs, ".>=")
+  }
+  /// 1 where `lhs < rhs`, else 0, broadcast.
+  public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, rhs, lhs, ".<") }
+  /// 1 where `lhs ≤ rhs`, else 0, broadcast.
+  public static func .<= (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.greaterOrEqualMask, rhs, lhs, ".<=")
+  }
+  /// 1 where `lhs == rhs`, else 0, broadcast.
+  public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.equalMask, lhs, rhs, ".==") }
+
+  public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .> Tensor(rhs) }
+  public static func .>= (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .>= Tensor(rhs) }
+  public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .< Tensor(rhs) }
+  public static func .<= (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .<= Tensor(rhs) }
+  public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .== Tensor(rhs) }
+}

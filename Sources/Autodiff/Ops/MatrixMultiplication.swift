@@ -1,0 +1,97 @@
+/// The matrix product `op(a)·op(b)` of rank-2 tensors, through BLAS gemm, where `op` transposes
+/// its operand when asked.
+///
+/// ```swift
+/// let d = matmul(w, x)                                    // [5, 10]·[10, 3] → [5, 3]
+/// let g = matmul(d, transposed: false, x, transposed: true)   // d·xᵀ, no transpose copied
+/// ```
+///
+/// The pullback of `C = A·B` is `dA = dC·Bᵀ`, `dB = Aᵀ·dC`, each one gemm call with transpose
+/// flags on the saved operands' buffers. Where an operand's gradient already holds a value, the
+/// product is added into it by gemm (β = 1) instead of into a new buffer.
+///
+/// - Parameters:
+///   - a: A matrix, `m×k` (or `k×m` when `transposeA`).
+///   - b: A matrix, `k×n` (or `n×k` when `transposeB`).
+/// - Returns: The `m×n` product.
+/// - Precondition: Both operands have rank 2 and the inner dimensions agree.
+/// - Complexity: O(m·n·k).
+public func matmul<Scalar>(
+  _ a: Tensor<Scalar>, transposed transposeA: Bool = false,
+  _ b: Tensor<Scalar>, transposed transposeB: Bool = false,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  check(
+    a.rank == 2 && b.rank == 2,
+    "matmul: operands must be matrices: lhs \(a.shape.shapeDescription), rhs "
+      + "\(b.shape.shapeDescription)", at: location)
+  let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+  let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+  check(
+    k == k2,
+    "matmul: inner dimensions differ: lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), "
+      + "rhs \(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")", at: location)
+  var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
+  product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
+  return record(
+    "matmul", output: product, operands: a, b, at: location,
+    rule: .custom { context in
+      // C = op(A)·op(B). With the flags folded in, dA = dC·op(B)ᵀ (or its transpose op(B)·dCᵀ
+      // when A was transposed), and dB = op(A)ᵀ·dC (or dCᵀ·op(A) when B was).
+      let dC = context.upstream
+      if context.needsGradient(0) {
+        let b = context.operand(1)
+        if transposeA {
+          context.accumulateProduct(into: 0, b, transposed: transposeB, dC, transposed: true)
+        } else {
+          context.accumulateProduct(into: 0, dC, transposed: false, b, transposed: !transposeB)
+        }
+      }
+      if context.needsGradient(1) {
+        let a = context.operand(0)
+        if transposeB {
+          context.accumulateProduct(into: 1, dC, transposed: true, a, transposed: transposeA)
+        } else {
+          context.accumulateProduct(into: 1, a, transposed: !transposeA, dC, transposed: false)
+        }
+      }
+    })
+}
+
+extension Tensor {
+  /// `self ← op(a)·op(b) + β·self` through gemm on the buffers, β being 1 when `accumulating`
+  /// and 0 otherwise. Unrecorded; `self` must already have the product's shape.
+  mutating func gemm(
+    _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool,
+    accumulating: Bool
+  ) {
+    let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    assert(shape == [m, n] && trace == nil)
+    guard m > 0, n > 0 else { return }
+    if accumulating { makeUnique() }
+    storage.withUnsafeMutableBufferPointer { c in
+      guard k > 0 else {
+        if !accumulating { c.update(repeating: 0) }
+        return
+      }
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          Scalar._gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: 1, a: a.baseAddress!, lda: transposeA ? m : k,
+            b: b.baseAddress!, ldb: transposeB ? k : n,
+            beta: accumulating ? 1 : 0, c: c.baseAddress!, ldc: n)
+        }
+      }
+    }
+  }
+
+  /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
+  mutating func addProductUnrecorded(
+    _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
+  ) {
+    gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: true)
+  }
+}

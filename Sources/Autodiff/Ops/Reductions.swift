@@ -1,0 +1,154 @@
+// Sums, means and maxima over axes. `…(alongAxes:)` keeps the reduced axes with extent 1, so the
+// result broadcasts against the operand; `…(squeezingAxes:)` drops them.
+
+extension Tensor {
+  /// The sum over `axes`, which are kept with extent 1.
+  ///
+  /// ```swift
+  /// let x = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+  /// x.sum(alongAxes: [1])   // [[6], [15]], shape [2, 1]
+  /// ```
+  ///
+  /// ∂/∂x = g broadcast back to x's shape. Axes may be negative (−1 is the last).
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`.
+  public func sum(
+    alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let axes = normalized(axes, "sum(alongAxes:)", at: SourceLocation(file: file, line: line))
+    return record(
+      "sum", output: reduced(.sum, alongAxes: axes), operands: self,
+      rule: .unary { g, x, _ in g.expanded(to: x.shape) })
+  }
+
+  /// The sum over `axes`, which are removed from the shape.
+  public func sum(
+    squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
+    let axes = normalized(axes, "sum(squeezingAxes:)", at: location)
+    return sum(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+  }
+
+  /// The sum of all elements, as a scalar tensor.
+  public func sum() -> Tensor {
+    sum(alongAxes: Array(shape.indices)).reshaped(to: [])
+  }
+
+  /// The mean over `axes`, which are kept with extent 1.
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`.
+  public func mean(
+    alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
+    let axes = normalized(axes, "mean(alongAxes:)", at: location)
+    let count = axes.reduce(1) { $0 * shape[$1] }
+    return sum(alongAxes: axes, file: file, line: line) / Scalar(count)
+  }
+
+  /// The mean over `axes`, which are removed from the shape.
+  public func mean(
+    squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let axes = normalized(axes, "mean(squeezingAxes:)", at: SourceLocation(file: file, line: line))
+    return mean(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+  }
+
+  /// The mean of all elements, as a scalar tensor.
+  public func mean() -> Tensor { sum() / Scalar(scalarCount) }
+
+  /// The maximum over `axes`, which are kept with extent 1.
+  ///
+  /// The gradient goes to the first maximal element of each reduced group, in row-major order;
+  /// the other elements that tie with it get 0.
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
+  public func max(
+    alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
+    let axes = normalized(axes, "max(alongAxes:)", at: location)
+    check(
+      axes.allSatisfy { shape[$0] > 0 },
+      "max(alongAxes:): cannot take the maximum over an empty axis of shape "
+        + shape.shapeDescription, at: location)
+    return record(
+      "max", output: reduced(.max, alongAxes: axes), operands: self,
+      rule: .unary { g, x, y in g * x.firstMaximumMask(y) })
+  }
+
+  /// The maximum of all elements, as a scalar tensor.
+  ///
+  /// - Precondition: The tensor is not empty.
+  public func max(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    max(alongAxes: Array(shape.indices), file: file, line: line).reshaped(to: [])
+  }
+}
+
+extension Tensor {
+  /// `axes` with negative axes counted from the end, sorted and without repeats.
+  func normalized(_ axes: [Int], _ function: String, at location: SourceLocation?) -> [Int] {
+    let result = axes.map { axis in
+      check(
+        axis >= -rank && axis < rank,
+        "\(function): axis \(axis) is out of range for shape \(shape.shapeDescription) (rank "
+          + "\(rank))", at: location)
+      return axis < 0 ? axis + rank : axis
+    }
+    return Array(Set(result)).sorted()
+  }
+
+  /// The shape without `axes`.
+  func squeezed(_ axes: [Int]) -> [Int] {
+    shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
+  }
+
+  /// The reduction over `axes` (normalized), kept with extent 1; unrecorded.
+  ///
+  /// Each run of adjacent axes is one pass of `reduceKernel` over the tensor viewed as
+  /// `[outer, n, inner]`.
+  func reduced(_ function: ReductionFunction, alongAxes axes: [Int]) -> Tensor {
+    var result = self.detached
+    var runStart = 0
+    while runStart < axes.count {
+      var runEnd = runStart
+      while runEnd + 1 < axes.count && axes[runEnd + 1] == axes[runEnd] + 1 { runEnd += 1 }
+      let (first, last) = (axes[runStart], axes[runEnd])
+      let current = result.shape
+      let outer = current[..<first].reduce(1, *)
+      let n = current[first...last].reduce(1, *)
+      let inner = current[(last + 1)...].reduce(1, *)
+      var reducedShape = current
+      for axis in first...last { reducedShape[axis] = 1 }
+      let storage = Storage<Scalar>.uninitialized(count: outer * inner)
+      if n > 0 {
+        result.withUnsafeBufferPointer { x in
+          storage.withUnsafeMutableBufferPointer { y in
+            reduceKernel(function, x, outer: outer, n: n, inner: inner, into: y)
+          }
+        }
+      } else {
+        storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+      }
+      result = Tensor(shape: reducedShape, storage: storage)
+      runStart = runEnd + 1
+    }
+    return result
+  }
+
+  /// 1 at the first element of each group equal to the group's maximum `y` (kept rank), else 0;
+  /// unrecorded.
+  func firstMaximumMask(_ y: Tensor) -> Tensor {
+    let mask = Storage<Scalar>.uninitialized(count: scalarCount)
+    withUnsafeBufferPointer { x in
+      y.withUnsafeBufferPointer { y2 in
+        mask.withUnsafeMutableBufferPointer { m in
+          firstMatchMaskKernel(
+            x, shape: shape, y2, stridesY: broadcastStrides(from: y.shape, to: shape), into: m)
+        }
+      }
+    }
+    return Tensor(shape: shape, storage: mask)
+  }
+}

@@ -1,0 +1,24 @@
+// Softmax and log-softmax, built from primitives. Both shift by the maximum first, which changes
+// nothing mathematically (softmax(x − c) = softmax(x)) but keeps exp from overflowing; the shift
+// is a constant to differentiation, which is exact because the result does not depend on it.
+
+/// `eˣ / Σ eˣ` along `axis`, computed stably for large inputs.
+///
+/// - Precondition: `axis` is in `-rank..<rank`.
+public func softmax<Scalar>(
+  _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let e = exp(x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line)))
+  return e / e.sum(alongAxes: [axis], file: file, line: line)
+}
+
+/// `x − log Σ eˣ` along `axis`, computed stably: no overflow for large inputs and no `log 0` for
+/// very negative ones.
+///
+/// - Precondition: `axis` is in `-rank..<rank`.
+public func logSoftmax<Scalar>(
+  _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let shifted = x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line))
+  return shifted - log(exp(shifted).sum(alongAxes: [axis], file: file, line: line))
+}

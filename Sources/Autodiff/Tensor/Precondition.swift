@@ -1,0 +1,34 @@
+// Checks for programmer errors. Unlike `precondition`, `fatalError` keeps its message in
+// optimized builds, so these report the operation, the shapes and the rule in release too.
+
+/// A place in the caller's code, captured with `#fileID` and `#line` defaults.
+public struct SourceLocation: Sendable, CustomStringConvertible {
+  public let file: StaticString
+  public let line: UInt
+
+  public init(file: StaticString, line: UInt) {
+    self.file = file
+    self.line = line
+  }
+
+  public var description: String { "\(file):\(line)" }
+}
+
+/// Stops the program with `message` unless `condition` holds.
+///
+/// The message is built only on failure. `location`, when given, is the caller's call site and is
+/// appended as `(at File.swift:42)`.
+func check(
+  _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
+  at location: SourceLocation? = nil
+) {
+  if !condition() { fail(message(), at: location) }
+}
+
+/// Stops the program with `message`, naming the caller's call site when known.
+func fail(_ message: String, at location: SourceLocation? = nil) -> Never {
+  if let location {
+    fatalError("\(message) (at \(location))", file: location.file, line: location.line)
+  }
+  fatalError(message)
+}

@@ -1,0 +1,100 @@
+/// A multidimensional array of `Float` or `Double` whose operations can be differentiated.
+///
+/// ## Values
+///
+/// `Tensor` is a value type. Its elements live in one contiguous, row-major buffer that copies of
+/// a tensor share until one of them is written to (copy-on-write), so passing and returning
+/// tensors copies no elements. A tensor has any rank: a shape `[]` holds one scalar, `[n]` a
+/// vector, `[rows, columns]` a matrix.
+///
+/// ```swift
+/// let x = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+/// let y = 3 * x * x + 1           // elementwise; scalars mix with tensors
+/// print(y.sum())                  // 280.0
+/// ```
+///
+/// ## Differentiation
+///
+/// A tensor returned by ``Tape/watch(_:)`` is *recorded*: every operation that takes it appends
+/// a node to the tape, and so does every operation on the results. ``Tape/gradient(of:wrt:seed:createGraph:file:line:)``
+/// sweeps the tape backwards and returns exact gradients. The functional forms
+/// ``gradient(at:of:)-5d5d4`` and ``valueWithGradient(at:of:)-8qk8q`` manage a tape for you.
+/// Operations on tensors that are not recorded cost nothing extra.
+///
+/// ## Thread safety
+///
+/// A tensor's elements are never shared mutably, so tensors may cross tasks freely. A recorded
+/// tensor refers to its tape, which one task at a time may use.
+public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
+  // `@unchecked`: `storage` is a class, shared only under copy-on-write, and `trace` refers to a
+  // tape whose single-task use is documented on `Tape`.
+
+  /// The extent of each axis, outermost first; `[]` for a scalar.
+  public let shape: [Int]
+
+  /// The elements, in row-major order.
+  var storage: Storage<Scalar>
+
+  /// Where the tensor was recorded, or `nil` for a constant.
+  var trace: Trace?
+
+  init(shape: [Int], storage: Storage<Scalar>, trace: Trace? = nil) {
+    assert(shape.elementCount == storage.count, "shape \(shape) for \(storage.count) elements")
+    self.shape = shape
+    self.storage = storage
+    self.trace = trace
+  }
+
+  /// The number of axes.
+  public var rank: Int { shape.count }
+
+  /// The number of elements: the product of the shape's extents.
+  public var scalarCount: Int { storage.count }
+
+  /// The elements in row-major order.
+  public var scalars: [Scalar] { storage.withUnsafeBufferPointer { Array($0) } }
+
+  /// The only element of a tensor that has exactly one.
+  ///
+  /// - Precondition: `scalarCount == 1`.
+  public var scalar: Scalar {
+    check(
+      scalarCount == 1,
+      "scalar: a tensor of shape \(shape.shapeDescription) has \(scalarCount) elements, not 1")
+    return storage.withUnsafeBufferPointer { $0[0] }
+  }
+
+  /// Whether operations on this tensor are being recorded on a tape.
+  public var isRecorded: Bool { trace != nil }
+
+  /// Calls `body` with the elements, in row-major order.
+  public func withUnsafeBufferPointer<R>(
+    _ body: (UnsafeBufferPointer<Scalar>) throws -> R
+  ) rethrows -> R {
+    try storage.withUnsafeBufferPointer(body)
+  }
+
+  /// Calls `body` with the elements, writable, copying them first if another tensor shares them.
+  ///
+  /// Writing through the pointer is not recorded on a tape.
+  public mutating func withUnsafeMutableBufferPointer<R>(
+    _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
+  ) rethrows -> R {
+    makeUnique()
+    return try storage.withUnsafeMutableBufferPointer(body)
+  }
+
+  /// Copies the elements if another tensor shares them, so they can be written in place.
+  mutating func makeUnique() {
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+  }
+
+  /// The same value, no longer recorded: a constant for every tape.
+  var detached: Tensor { Tensor(shape: shape, storage: storage) }
+}
+
+/// The place of a recorded tensor: its tape and the node that produced it.
+struct Trace {
+  let tape: Tape
+  let node: Int
+}
