@@ -5,10 +5,13 @@ let package = Package(
   name: "Autodiff",
   products: [
     .library(name: "Autodiff", targets: ["Autodiff"]),
+    .library(name: "AutodiffNN", targets: ["AutodiffNN"]),
+    .executable(name: "fashion-mnist", targets: ["fashion-mnist"]),
     .executable(name: "seed-examples", targets: ["seed-examples"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1")
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
   ],
   targets: [
     // MARK: Public API
@@ -18,6 +21,14 @@ let package = Package(
       dependencies: [
         "CBLAS",
         .product(name: "RealModule", package: "swift-numerics"),
+      ]
+    ),
+    .target(name: "AutodiffNN", dependencies: ["Autodiff", "CZlib"]),
+    .executableTarget(
+      name: "fashion-mnist",
+      dependencies: [
+        "AutodiffNN",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .executableTarget(name: "seed-examples", dependencies: ["Autodiff"]),
@@ -30,9 +41,16 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
+    .systemLibrary(
+      name: "CZlib",
+      path: "Modules/CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
 
     // MARK: Tests
 
     .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+    .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN"]),
   ]
 )

@@ -1,0 +1,55 @@
+/// Records an operation whose value and gradient you compute yourself: a fused kernel, a
+/// numerically careful formula, or a rule you want to test.
+///
+/// `forward` receives the operands as constants (nothing it does is recorded) and returns the
+/// value. `pullback` receives the upstream gradient `g` (of the value's shape), the operands and
+/// the value, and returns one gradient per operand, each of its operand's shape (`nil` for an
+/// operand that needs none). Written with tensor operations, the pullback can itself be
+/// differentiated when a sweep records itself (`createGraph: true`).
+///
+/// ```swift
+/// // softplus(x) = log(1 + eˣ), stable for large x, with its derivative σ(x).
+/// func softplus(_ x: Tensor<Double>) -> Tensor<Double> {
+///   customOperation("softplus", operands: [x]) { x in
+///     max(x[0], 0) + log(1 + exp(-abs(x[0])))
+///   } pullback: { g, x, _ in
+///     [g * sigmoid(x[0])]
+///   }
+/// }
+/// ```
+///
+/// - Parameters:
+///   - name: The operation's name in messages and graphs.
+///   - operands: The inputs; any of them may be recorded.
+/// - Precondition: `pullback` returns one gradient per operand, each of its operand's shape.
+public func customOperation<Scalar>(
+  _ name: StaticString, operands: [Tensor<Scalar>],
+  forward: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  pullback: @escaping (
+    _ g: Tensor<Scalar>, _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>
+  ) -> [Tensor<Scalar>?],
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  let value = forward(operands.map(\.detached)).detached
+  return record(
+    name, output: value, operands: operands, at: location,
+    rule: .custom { context in
+      let count = context.node.operands.count
+      let gradients = pullback(
+        context.upstream, (0..<count).map(context.operand), context.output)
+      check(
+        gradients.count == count,
+        "\(name): the pullback returned \(gradients.count) gradients for \(count) operands",
+        at: location)
+      for (position, gradient) in gradients.enumerated() where context.needsGradient(position) {
+        guard let gradient else { continue }
+        let shape = context.node.operands[position].value.shape
+        check(
+          gradient.shape == shape,
+          "\(name): the pullback returned a gradient of shape \(gradient.shape.shapeDescription) "
+            + "for operand \(position) of shape \(shape.shapeDescription)", at: location)
+        context.accumulate(gradient, into: position)
+      }
+    })
+}
