@@ -5,6 +5,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
   case missingTensor(name: String)
   /// The tensor of this name has another shape than the model expects.
   case shapeMismatch(name: String, expected: [Int], found: [Int])
+  /// The tensor of this name has the right shape but a value that cannot be right, such as a
+  /// negative or fractional step count.
+  case invalidValue(name: String, reason: String)
 
   public var description: String {
     switch self {
@@ -13,6 +16,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case .shapeMismatch(let name, let expected, let found):
       "checkpoint tensor '\(name)' has shape \(found), the model expects \(expected): it was "
         + "saved from a model of different layer sizes"
+    case .invalidValue(let name, let reason):
+      "checkpoint tensor '\(name)' is invalid: \(reason); the file is corrupt or was not "
+        + "written by this library"
     }
   }
 }
