@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks for Autodiff (ordo-one/package-benchmark). Run from this folder:
+//   swift package benchmark
+// Each suite measures its floor (bare BLAS calls) in the same run, so results read as ratios.
+let package = Package(
+  name: "AutodiffBenchmarks",
+  dependencies: [
+    // Named explicitly: a plain path dependency would take the clone's folder name.
+    .package(name: "Autodiff", path: ".."),
+    .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+  ],
+  targets: [
+    // MARK: Suites
+
+    .executableTarget(
+      name: "Matgrad",
+      dependencies: ["Autodiff", "CBLASFloor", .product(name: "Benchmark", package: "benchmark")],
+      path: "Matgrad",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+    .executableTarget(
+      name: "ScalarGraph",
+      dependencies: ["Autodiff", .product(name: "Benchmark", package: "benchmark")],
+      path: "ScalarGraph",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+
+    // MARK: Implementation details
+
+    // Bare CBLAS, for the floors the suites compare against.
+    .systemLibrary(name: "CBLASFloor", path: "CBLASFloor", pkgConfig: "openblas"),
+  ]
+)
