@@ -1,0 +1,171 @@
+/// A fully connected layer: `y = activation(x·W + b)`, one example per row of `x`.
+///
+/// The weight `W` has shape `[inputSize, outputSize]` and the bias `b` shape `[outputSize]`, so
+/// a batch `x` of shape `[batch, inputSize]` maps to `[batch, outputSize]` with one matrix
+/// product (BLAS gemm) and a broadcast addition:
+///
+/// ```swift
+/// var rng = SeededGenerator(seed: 42)
+/// let layer = Dense<Float>(inputSize: 784, outputSize: 128, activation: relu, using: &rng)
+/// let hidden = layer(images)              // [batch, 784] → [batch, 128]
+/// ```
+///
+/// `Dense` is a value: copying a layer copies no elements (the tensors are copy-on-write), and
+/// changing a copy's parameters leaves the original as it was. Its ``parameters`` are
+/// `[weight, bias]`, named `"weight"` and `"bias"`.
+public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
+  /// The weight matrix, `[inputSize, outputSize]`.
+  public var weight: Tensor<Scalar> {
+    didSet { checkShapes("weight") }
+  }
+
+  /// The bias vector, `[outputSize]`.
+  public var bias: Tensor<Scalar> {
+    didSet { checkShapes("bias") }
+  }
+
+  /// The function applied elementwise to `x·W + b`, or `nil` for none (a linear layer).
+  public var activation: (@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)?
+
+  /// The number of features each input row has.
+  public let inputSize: Int
+
+  /// The number of features each output row has.
+  public let outputSize: Int
+
+  /// Creates a layer with the given weight and bias.
+  ///
+  /// ```swift
+  /// let neuron = Dense<Double>(
+  ///   weight: Tensor(shape: [2, 1], scalars: [0.4, -0.2]), bias: Tensor([0]), activation: sigmoid)
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - weight: The weight matrix, `[inputSize, outputSize]`.
+  ///   - bias: The bias vector, `[outputSize]`.
+  ///   - activation: A function applied elementwise to the output, or `nil` for none.
+  /// - Precondition: `weight` has rank 2 and `bias` has shape `[weight.shape[1]]`.
+  public init(
+    weight: Tensor<Scalar>, bias: Tensor<Scalar>,
+    activation: (@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)? = nil,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    let location = SourceLocation(file: file, line: line)
+    requireNN(
+      weight.rank == 2,
+      "Dense: the weight must be a matrix [inputSize, outputSize], got \(weight.shape.shapeText)",
+      at: location)
+    requireNN(
+      bias.shape == [weight.shape[1]],
+      "Dense: the bias must have shape [\(weight.shape[1])] for a weight "
+        + "\(weight.shape.shapeText), got \(bias.shape.shapeText)", at: location)
+    self.inputSize = weight.shape[0]
+    self.outputSize = weight.shape[1]
+    self.weight = weight
+    self.bias = bias
+    self.activation = activation
+  }
+
+  /// Creates a layer with random weights drawn from `generator` and zero bias.
+  ///
+  /// The default, ``WeightInitialization/heNormal``, suits layers followed by ReLU;
+  /// ``WeightInitialization/glorotUniform`` suits tanh and sigmoid. A seeded generator gives the
+  /// same layer on every run:
+  ///
+  /// ```swift
+  /// var rng = SeededGenerator(seed: 7)
+  /// let hidden = Dense<Double>(inputSize: 2, outputSize: 8, activation: tanh,
+  ///                            initialization: .glorotUniform, using: &rng)
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - inputSize: The number of features each input row has (fan-in).
+  ///   - outputSize: The number of features each output row has (fan-out).
+  ///   - activation: A function applied elementwise to the output, or `nil` for none.
+  ///   - initialization: How the weight is drawn.
+  ///   - generator: The source of randomness.
+  /// - Precondition: `inputSize` and `outputSize` are positive.
+  public init<G: RandomNumberGenerator>(
+    inputSize: Int, outputSize: Int,
+    activation: (@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)? = nil,
+    initialization: WeightInitialization = .heNormal, using generator: inout G,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    requireNN(
+      inputSize > 0 && outputSize > 0,
+      "Dense: sizes must be positive, got inputSize \(inputSize), outputSize \(outputSize)",
+      at: SourceLocation(file: file, line: line))
+    self.init(
+      weight: initialization.weight(
+        fanIn: inputSize, fanOut: outputSize, using: &generator),
+      bias: Tensor(zeros: [outputSize]), activation: activation, file: file, line: line)
+  }
+
+  /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`.
+  ///
+  /// - Precondition: `input` has shape `[batch, inputSize]`.
+  public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+    requireNN(
+      input.rank == 2 && input.shape[1] == inputSize,
+      "Dense: the input must have shape [batch, \(inputSize)], got \(input.shape.shapeText) "
+        + "(weight \(weight.shape.shapeText))")
+    let affine = matmul(input, weight) + bias
+    return activation.map { $0(affine) } ?? affine
+  }
+
+  /// `[weight, bias]`. Setting it replaces both.
+  ///
+  /// - Precondition: A new value holds two tensors of the current shapes.
+  public var parameters: [Tensor<Scalar>] {
+    get { [weight, bias] }
+    set {
+      requireNN(
+        newValue.count == 2,
+        "Dense.parameters: expected 2 tensors (weight, bias), got \(newValue.count)")
+      weight = newValue[0]
+      bias = newValue[1]
+    }
+  }
+
+  /// `["weight", "bias"]`.
+  public var parameterNames: [String] { ["weight", "bias"] }
+
+  /// Stops with a message when a new weight or bias does not have the layer's shape.
+  private func checkShapes(_ changed: String) {
+    requireNN(
+      weight.shape == [inputSize, outputSize] && bias.shape == [outputSize],
+      "Dense: the new \(changed) has shape "
+        + "\((changed == "weight" ? weight : bias).shape.shapeText); the layer's weight is "
+        + "[\(inputSize), \(outputSize)] and its bias [\(outputSize)]")
+  }
+}
+
+/// How ``Dense`` draws its initial weight.
+public enum WeightInitialization: Sendable, Equatable {
+  /// Normal with mean 0 and standard deviation √(2 / fanIn) (He et al., 2015), which keeps the
+  /// variance of activations steady through ReLU layers.
+  case heNormal
+  /// Uniform on ±√(6 / (fanIn + fanOut)) (Glorot and Bengio, 2010, "Xavier"), which keeps the
+  /// variance steady forwards and backwards through tanh or sigmoid layers.
+  case glorotUniform
+
+  /// A weight of shape `[fanIn, fanOut]` drawn from `generator` by this rule.
+  ///
+  /// - Parameters:
+  ///   - fanIn: The number of inputs of each unit: the first extent of the weight.
+  ///   - fanOut: The number of units: the second extent of the weight.
+  ///   - generator: The source of randomness.
+  /// - Returns: A tensor of shape `[fanIn, fanOut]`.
+  public func weight<Scalar: TensorScalar, G: RandomNumberGenerator>(
+    fanIn: Int, fanOut: Int, using generator: inout G
+  ) -> Tensor<Scalar> {
+    switch self {
+    case .heNormal:
+      let deviation = (2 / Scalar(fanIn)).squareRoot()
+      return Tensor(randomNormal: [fanIn, fanOut], standardDeviation: deviation, using: &generator)
+    case .glorotUniform:
+      let limit = (6 / Scalar(fanIn + fanOut)).squareRoot()
+      return Tensor(randomUniform: [fanIn, fanOut], in: -limit..<limit, using: &generator)
+    }
+  }
+}
