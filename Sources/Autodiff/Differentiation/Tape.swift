@@ -15,7 +15,7 @@
 /// same answer: a sweep reads the tape without changing it.
 ///
 /// A tape holds the values its operations saved for their gradients until the tape and every
-/// tensor recorded on it are gone. Use one tape per computation (``gradient(at:of:)-5d5d4`` and
+/// tensor recorded on it are gone. Use one tape per computation (`gradient(at:of:)` and
 /// friends make one for you); freeing it, however long, costs a flat loop.
 ///
 /// - Important: A tape is not thread-safe: one task at a time may record on it or sweep it.

@@ -41,6 +41,9 @@ extension TensorScalar {
   @inline(__always)  // As for `sigmoid`.
   static func power(_ x: Self, _ y: Self) -> Self {
     if y == 2 { return x * x }
+    // swift-numerics' pow(x, y) is NaN for every negative x and for 0⁰, unlike C. Its
+    // pow(x, n: Int) is C's pow, so an integer exponent goes through it: (−2)³ = −8, x⁰ = 1.
+    if let n = Int(exactly: y) { return pow(x, n) }
     return pow(x, y)
   }
 }

@@ -18,7 +18,7 @@
 /// A tensor returned by ``Tape/watch(_:)`` is *recorded*: every operation that takes it appends
 /// a node to the tape, and so does every operation on the results. ``Tape/gradient(of:wrt:seed:createGraph:file:line:)``
 /// sweeps the tape backwards and returns exact gradients. The functional forms
-/// ``gradient(at:of:)-5d5d4`` and ``valueWithGradient(at:of:)-8qk8q`` manage a tape for you.
+/// `gradient(at:of:)` and `valueWithGradient(at:of:)` manage a tape for you.
 /// Operations on tensors that are not recorded cost nothing extra.
 ///
 /// ## Thread safety
