@@ -8,6 +8,7 @@
 public func softmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
+  let axis = x.normalized([axis], "softmax", at: SourceLocation(file: file, line: line))[0]
   let e = exp(x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line)))
   return e / e.sum(alongAxes: [axis], file: file, line: line)
 }
@@ -19,6 +20,7 @@ public func softmax<Scalar>(
 public func logSoftmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
+  let axis = x.normalized([axis], "logSoftmax", at: SourceLocation(file: file, line: line))[0]
   let shifted = x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line))
   return shifted - log(exp(shifted).sum(alongAxes: [axis], file: file, line: line))
 }

@@ -1,0 +1,192 @@
+import Autodiff
+import Testing
+
+/// Every documented precondition stops the process, with a message on standard error that names
+/// the operation, the shapes involved and, for named functions, the caller's file.
+///
+/// Each test runs its body in a child process (a Swift Testing exit test), which must fail.
+@Suite struct PreconditionTests {
+  /// How a named function's message reports a call site in this file (`#fileID`), as opposed to
+  /// the `file:line:` prefix that `fatalError` prints on its own.
+  static let callSite = "(at AutodiffTests/PreconditionTests.swift:"
+
+  // MARK: Shapes
+
+  @Test("+ of shapes that do not broadcast names both shapes")
+  func addNonBroadcastable() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]) + Tensor<Float>(zeros: [4, 5])
+    }
+    expectMessage(result, contains: ["+:", "[2, 3]", "[4, 5]", "broadcast"])
+  }
+
+  @Test("matmul with different inner dimensions names both shapes and the call site")
+  func matmulInnerDimensionMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [4, 5]))
+    }
+    expectMessage(
+      result, contains: ["matmul", "inner dimensions", "[2, 3]", "[4, 5]", Self.callSite])
+  }
+
+  @Test("matmul of a rank-1 tensor names both shapes and the call site")
+  func matmulOfVector() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Double>([1, 2, 3]), Tensor<Double>(zeros: [3, 2]))
+    }
+    expectMessage(result, contains: ["matmul", "[3]", "[3, 2]", Self.callSite])
+  }
+
+  @Test("reshaped(to:) with another element count names both shapes and the call site")
+  func reshapeToOtherCount() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).reshaped(to: [4])
+    }
+    expectMessage(result, contains: ["reshaped(to:)", "[2, 3]", "[4]", Self.callSite])
+  }
+
+  @Test("Tensor(shape:scalars:) with the wrong number of scalars names the shape and both counts")
+  func initializerWithWrongCount() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5])
+    }
+    expectMessage(
+      result, contains: ["Tensor(shape:scalars:)", "[2, 3]", "6 elements", " 5 ", Self.callSite])
+  }
+
+  @Test("scalar of a tensor with several elements names its shape")
+  func scalarOfSeveralElements() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>([1, 2]).scalar
+    }
+    expectMessage(result, contains: ["scalar", "[2]"])
+  }
+
+  // MARK: Axes and ranges
+
+  @Test("sum(alongAxes:) with an axis out of range names the axis, the shape and the call site")
+  func sumAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).sum(alongAxes: [2])
+    }
+    expectMessage(result, contains: ["sum(alongAxes:)", "axis 2", "[2, 3]", Self.callSite])
+  }
+
+  @Test("max(alongAxes:) with an axis out of range names the axis, the shape and the call site")
+  func maxAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).max(alongAxes: [-3])
+    }
+    expectMessage(result, contains: ["max(alongAxes:)", "axis -3", "[2, 3]", Self.callSite])
+  }
+
+  @Test("softmax with an axis out of range names softmax, the axis, the shape and the call site")
+  func softmaxAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = softmax(Tensor<Float>(zeros: [2, 3]), alongAxis: 2)
+    }
+    expectMessage(result, contains: ["softmax", "axis 2", "[2, 3]", Self.callSite])
+  }
+
+  @Test(
+    "logSoftmax with an axis out of range names logSoftmax, the axis, the shape and the call site")
+  func logSoftmaxAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = logSoftmax(Tensor<Float>(zeros: [2, 3]), alongAxis: -3)
+    }
+    expectMessage(result, contains: ["logSoftmax", "axis -3", "[2, 3]", Self.callSite])
+  }
+
+  @Test("Slicing rows out of range names the range, the shape and the call site")
+  func sliceOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [3, 2])[1..<5]
+    }
+    expectMessage(result, contains: ["slice", "1..<5", "[3, 2]", Self.callSite])
+  }
+
+  @Test("Concatenating shapes that differ off the axis names both shapes and the call site")
+  func concatenateMismatchedShapes() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor(concatenating: [Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [2, 4])])
+    }
+    expectMessage(result, contains: ["concatenate", "[2, 3]", "[2, 4]", Self.callSite])
+  }
+
+  // MARK: Tapes
+
+  @Test("The gradient of a non-scalar target without a seed names the target's shape")
+  func nonScalarTargetWithoutSeed() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let tape = Tape()
+      let x = tape.watch(Tensor<Double>([1, 2, 3]))
+      _ = tape.gradient(of: x * x, wrt: [x])
+    }
+    expectMessage(result, contains: ["gradient", "[3]", "seed", Self.callSite])
+  }
+
+  @Test("A seed of another shape than the target names both shapes")
+  func seedOfWrongShape() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let tape = Tape()
+      let x = tape.watch(Tensor<Double>([1, 2, 3]))
+      _ = tape.gradient(of: x * x, wrt: [x], seed: Tensor([1, 1]))
+    }
+    expectMessage(result, contains: ["gradient", "seed", "[2]", "[3]", Self.callSite])
+  }
+
+  @Test("+ of tensors recorded on two tapes says so")
+  func addAcrossTapes() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tape().watch(Tensor<Double>(1)) + Tape().watch(Tensor<Double>(2))
+    }
+    expectMessage(result, contains: ["add", "different tapes"])
+  }
+
+  @Test("matmul of tensors recorded on two tapes says so and names the call site")
+  func matmulAcrossTapes() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(
+        Tape().watch(Tensor<Double>(zeros: [2, 2])), Tape().watch(Tensor<Double>(zeros: [2, 2])))
+    }
+    expectMessage(result, contains: ["matmul", "different tapes", Self.callSite])
+  }
+
+  @Test("A gradient with respect to a tensor recorded on another tape names the source")
+  func sourceFromAnotherTape() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let tape = Tape()
+      let x = tape.watch(Tensor<Double>(1))
+      let other = Tape().watch(Tensor<Double>([1, 2]))
+      _ = tape.gradient(of: x * x, wrt: [x, other])
+    }
+    expectMessage(result, contains: ["gradient", "source 1", "[2]", "not recorded", Self.callSite])
+  }
+
+  @Test("A gradient with respect to a tensor that is not recorded names the source")
+  func unrecordedSource() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let tape = Tape()
+      let x = tape.watch(Tensor<Double>(1))
+      _ = tape.gradient(of: x * x, wrt: [Tensor<Double>(zeros: [4, 1])])
+    }
+    expectMessage(
+      result, contains: ["gradient", "source 0", "[4, 1]", "not recorded", Self.callSite])
+  }
+
+  // MARK: Helpers
+
+  /// Records an issue unless the exit test's standard error contains each of `fragments`.
+  private func expectMessage(
+    _ result: ExitTest.Result?, contains fragments: [String],
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+  ) {
+    guard let result else { return }  // the exit test itself already failed
+    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+    for fragment in fragments {
+      #expect(
+        message.contains(fragment), "standard error lacks \"\(fragment)\": \(message)",
+        sourceLocation: sourceLocation)
+    }
+  }
+}
