@@ -26,8 +26,8 @@ final class Sweep<Scalar: TensorScalar> {
     isRelevant = isSource
     gradients = Array(repeating: nil, count: count)
     for index in base...target where !isRelevant[index - base] {
-      isRelevant[index - base] = tape.nodes[index].inputNodes.contains { node in
-        node.map { $0 >= base && isRelevant[$0 - base] } ?? false
+      isRelevant[index - base] = tape.nodes[index].hasInput { node in
+        node >= base && isRelevant[node - base]
       }
     }
   }

@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 /// Records an operation whose value and gradient you compute yourself: a fused kernel, a
 /// numerically careful formula, or a rule you want to test.
 ///
@@ -22,6 +24,8 @@
 ///   - name: The operation's name in messages and graphs.
 ///   - operands: The inputs; any of them may be recorded.
 /// - Precondition: `pullback` returns one gradient per operand, each of its operand's shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func customOperation<Scalar>(
   _ name: StaticString, operands: [Tensor<Scalar>],
   forward: ([Tensor<Scalar>]) -> Tensor<Scalar>,

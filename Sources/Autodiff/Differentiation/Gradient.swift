@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // The functional forms of reverse mode: they make a tape, watch the inputs, run the function and
 // sweep. Called inside a function that is itself being differentiated, they record on the outer
 // tape instead (with `createGraph`), so the gradient they return can be differentiated again.
@@ -24,6 +26,8 @@ private func differentiating<R>(
 /// The value of `f` at `inputs` and its gradient with respect to each input.
 ///
 /// - Precondition: `f` returns a scalar (one element).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithGradient<Scalar>(
   at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -51,6 +55,8 @@ public func valueWithGradient<Scalar>(
 /// The gradient of `f` at `inputs`, with respect to each input.
 ///
 /// - Precondition: `f` returns a scalar (one element).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradient<Scalar>(
   at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -65,6 +71,8 @@ public func gradient<Scalar>(
 /// ```
 ///
 /// - Precondition: `f` returns a scalar (one element).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithGradient<Scalar>(
   at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -76,6 +84,8 @@ public func valueWithGradient<Scalar>(
 /// The gradient of `f` at `x`.
 ///
 /// - Precondition: `f` returns a scalar (one element).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradient<Scalar>(
   at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -84,6 +94,8 @@ public func gradient<Scalar>(
 }
 
 /// The value of `f` at `(x, y)` and its gradients with respect to `x` and `y`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithGradient<Scalar>(
   at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
   of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
@@ -94,6 +106,8 @@ public func valueWithGradient<Scalar>(
 }
 
 /// The gradients of `f` at `(x, y)` with respect to `x` and `y`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradient<Scalar>(
   at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
   of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
@@ -103,6 +117,8 @@ public func gradient<Scalar>(
 }
 
 /// The value of `f` at `(x, y, z)` and its gradients with respect to each.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithGradient<Scalar>(
   at x: Tensor<Scalar>, _ y: Tensor<Scalar>, _ z: Tensor<Scalar>,
   of f: (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
@@ -114,6 +130,8 @@ public func valueWithGradient<Scalar>(
 }
 
 /// The gradients of `f` at `(x, y, z)` with respect to each.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradient<Scalar>(
   at x: Tensor<Scalar>, _ y: Tensor<Scalar>, _ z: Tensor<Scalar>,
   of f: (Tensor<Scalar>, Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
@@ -127,6 +145,8 @@ public func gradient<Scalar>(
 ///
 /// The pullback may be called many times; it keeps the recorded computation alive while it
 /// exists.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithPullback<Scalar>(
   at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -137,6 +157,8 @@ public func valueWithPullback<Scalar>(
 
 /// The value of `f` at `(x, y)` and its pullback, from the gradient of the value to the
 /// gradients with respect to `x` and `y`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithPullback<Scalar>(
   at x: Tensor<Scalar>, _ y: Tensor<Scalar>,
   of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
@@ -149,6 +171,8 @@ public func valueWithPullback<Scalar>(
 
 /// The value of `f` at `inputs` and its pullback, from the gradient of the value to the
 /// gradients with respect to each input.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func valueWithPullback<Scalar>(
   at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line

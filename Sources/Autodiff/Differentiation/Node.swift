@@ -16,6 +16,9 @@ class AnyNode {
 
   /// The index of the node that produced each operand, or `nil` for a constant operand.
   var inputNodes: [Int?] { [] }
+
+  /// Whether the node of some recorded operand satisfies `predicate`.
+  func hasInput(where predicate: (Int) -> Bool) -> Bool { false }
 }
 
 final class Node<Scalar: TensorScalar>: AnyNode {
@@ -35,7 +38,16 @@ final class Node<Scalar: TensorScalar>: AnyNode {
     super.init(name: name, location: location)
   }
 
-  override var inputNodes: [Int?] { operands.map(\.node) }
+  override var inputNodes: [Int?] { operands.map { $0.node } }
+
+  override func hasInput(where predicate: (Int) -> Bool) -> Bool {
+    // A plain loop: this generic override runs unspecialized, where `contains(where:)` would
+    // cost a generic stdlib call per operand (scalar-graph benchmark).
+    for operand in operands {
+      if let node = operand.node, predicate(node) { return true }
+    }
+    return false
+  }
 }
 
 /// An operand of a recorded operation: its value (detached) and the node that produced it.

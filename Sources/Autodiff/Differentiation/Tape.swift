@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 /// A record of tensor operations, swept backwards to compute gradients (reverse mode).
 ///
 /// Watch the tensors to differentiate with respect to, compute with them, and ask for gradients:
@@ -34,6 +36,8 @@ public final class Tape {
   /// Watching a tensor that is already recorded on this tape makes a new leaf that depends on it:
   /// gradients with respect to the new leaf count only the uses of the new leaf, while gradients
   /// with respect to the original flow through it. This is what nested differentiation needs.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func watch<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
     let isOurs = x.trace?.tape === self
     return append(
@@ -65,6 +69,8 @@ public final class Tape {
   ///     recorded tensors that can be differentiated again (second derivatives).
   /// - Precondition: `target` and each source are recorded on this tape; `seed` has `target`'s
   ///   shape; `target` is a scalar when no seed is given.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func gradient<Scalar>(
     of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
     createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
@@ -108,6 +114,8 @@ public final class Tape {
   /// Returns the gradients of `target` with respect to two tensors recorded on this tape.
   ///
   /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func gradient<Scalar>(
     of target: Tensor<Scalar>, wrt x: Tensor<Scalar>, _ y: Tensor<Scalar>,
     seed: Tensor<Scalar>? = nil, createGraph: Bool = false,

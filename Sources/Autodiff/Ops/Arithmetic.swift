@@ -1,9 +1,13 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // Arithmetic with NumPy broadcasting: + - * / and negation, their compound assignments, and
 // their mixing with scalars. The gradient of a broadcast operand is summed back to its shape by
 // the sweep (see `Rule.binary`).
 
 extension Tensor {
   /// `a + b`, broadcast. ∂/∂a = g, ∂/∂b = g.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
@@ -11,6 +15,8 @@ extension Tensor {
   }
 
   /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
@@ -18,6 +24,8 @@ extension Tensor {
   }
 
   /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
@@ -25,6 +33,8 @@ extension Tensor {
   }
 
   /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·y/b where y = a/b.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
@@ -32,26 +42,60 @@ extension Tensor {
   }
 
   /// `−x`. ∂/∂x = −g.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static prefix func - (x: Tensor) -> Tensor {
     record("negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g })
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) + rhs }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func + (lhs: Tensor, rhs: Scalar) -> Tensor { lhs + Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) - rhs }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor, rhs: Scalar) -> Tensor { lhs - Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) * rhs }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func * (lhs: Tensor, rhs: Scalar) -> Tensor { lhs * Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Scalar, rhs: Tensor) -> Tensor { Tensor(lhs) / rhs }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs / Tensor(rhs) }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.update(.add, rhs, "+=") { $0 + $1 } }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.subtract, rhs, "-=") { $0 - $1 } }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.multiply, rhs, "*=") { $0 * $1 } }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.divide, rhs, "/=") { $0 / $1 } }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Scalar) { lhs += Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func -= (lhs: inout Tensor, rhs: Scalar) { lhs -= Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func *= (lhs: inout Tensor, rhs: Scalar) { lhs *= Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func /= (lhs: inout Tensor, rhs: Scalar) { lhs /= Tensor(rhs) }
 
   /// `self = self ⊕ rhs`: in place when neither side is recorded, `self` owns its buffer, and the

@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // Elementwise comparisons. Their results are 1 where the comparison holds and 0 elsewhere, in the
 // operands' scalar type, and are never recorded: they are piecewise constant, so their derivative
 // is 0 wherever it exists. `==` stays whole-tensor equality; `.==` compares elements.
@@ -10,23 +12,43 @@ infix operator .== : ComparisonPrecedence
 
 extension Tensor {
   /// 1 where `lhs > rhs`, else 0, broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, lhs, rhs, ".>") }
   /// 1 where `lhs ≥ rhs`, else 0, broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .>= (lhs: Tensor, rhs: Tensor) -> Tensor {
     zipped(.greaterOrEqualMask, lhs, rhs, ".>=")
   }
   /// 1 where `lhs < rhs`, else 0, broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, rhs, lhs, ".<") }
   /// 1 where `lhs ≤ rhs`, else 0, broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .<= (lhs: Tensor, rhs: Tensor) -> Tensor {
     zipped(.greaterOrEqualMask, rhs, lhs, ".<=")
   }
   /// 1 where `lhs == rhs`, else 0, broadcast.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.equalMask, lhs, rhs, ".==") }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .> (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .> Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .>= (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .>= Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .< (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .< Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .<= (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .<= Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .== Tensor(rhs) }
 }

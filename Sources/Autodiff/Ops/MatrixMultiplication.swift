@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 /// The matrix product `op(a)·op(b)` of rank-2 tensors, through BLAS gemm, where `op` transposes
 /// its operand when asked.
 ///
@@ -16,6 +18,8 @@
 /// - Returns: The `m×n` product.
 /// - Precondition: Both operands have rank 2 and the inner dimensions agree.
 /// - Complexity: O(m·n·k).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func matmul<Scalar>(
   _ a: Tensor<Scalar>, transposed transposeA: Bool = false,
   _ b: Tensor<Scalar>, transposed transposeB: Bool = false,

@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // Sums, means and maxima over axes. `…(alongAxes:)` keeps the reduced axes with extent 1, so the
 // result broadcasts against the operand; `…(squeezingAxes:)` drops them.
 
@@ -12,6 +14,8 @@ extension Tensor {
   /// ∂/∂x = g broadcast back to x's shape. Axes may be negative (−1 is the last).
   ///
   /// - Precondition: Each axis is in `-rank..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -22,6 +26,8 @@ extension Tensor {
   }
 
   /// The sum over `axes`, which are removed from the shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -31,6 +37,8 @@ extension Tensor {
   }
 
   /// The sum of all elements, as a scalar tensor.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sum() -> Tensor {
     sum(alongAxes: Array(shape.indices)).reshaped(to: [])
   }
@@ -38,6 +46,8 @@ extension Tensor {
   /// The mean over `axes`, which are kept with extent 1.
   ///
   /// - Precondition: Each axis is in `-rank..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -48,6 +58,8 @@ extension Tensor {
   }
 
   /// The mean over `axes`, which are removed from the shape.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -56,6 +68,8 @@ extension Tensor {
   }
 
   /// The mean of all elements, as a scalar tensor.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func mean() -> Tensor { sum() / Scalar(scalarCount) }
 
   /// The maximum over `axes`, which are kept with extent 1.
@@ -64,6 +78,8 @@ extension Tensor {
   /// the other elements that tie with it get 0.
   ///
   /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func max(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -81,6 +97,8 @@ extension Tensor {
   /// The maximum of all elements, as a scalar tensor.
   ///
   /// - Precondition: The tensor is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func max(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
     max(alongAxes: Array(shape.indices), file: file, line: line).reshaped(to: [])
   }

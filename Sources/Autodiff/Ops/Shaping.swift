@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // Operations that move or copy elements: reshape, transpose, broadcast, slice and concatenate.
 
 extension Tensor {
@@ -6,6 +8,8 @@ extension Tensor {
   /// No element is copied. ∂/∂x = g reshaped back.
   ///
   /// - Precondition: The new shape holds as many elements as `self`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func reshaped(to newShape: [Int], file: StaticString = #fileID, line: UInt = #line)
     -> Tensor
   {
@@ -34,6 +38,8 @@ extension Tensor {
   ///
   /// The elements are copied into the new order; `matmul(_:transposed:_:transposed:)` multiplies
   /// by a transpose without copying.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed() -> Tensor {
     transposed(permutation: Array(shape.indices.reversed()))
   }
@@ -42,6 +48,8 @@ extension Tensor {
   /// `self`. ∂/∂x = g transposed by the inverse permutation.
   ///
   /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func transposed(
     permutation: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -66,6 +74,8 @@ extension Tensor {
   /// ∂/∂x = g summed over the repeated axes.
   ///
   /// - Precondition: `self`'s shape broadcasts to `shape`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func expanded(
     to shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -96,6 +106,8 @@ extension Tensor {
   /// `range`, zeros elsewhere.
   ///
   /// - Precondition: `axis` is in `-rank..<rank` and `range` lies within its extent.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func sliced(
     alongAxis axis: Int, _ range: Range<Int>, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
@@ -149,6 +161,8 @@ extension Tensor {
   ///
   /// - Precondition: `tensors` is not empty, all have the same rank and the same extents but
   ///   along `axis`, which is in `-rank..<rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(
     concatenating tensors: [Tensor], alongAxis axis: Int = 0,
     file: StaticString = #fileID, line: UInt = #line
@@ -214,4 +228,6 @@ extension Tensor {
 }
 
 /// `x` as a constant: the same value, not recorded on any tape, so no gradient flows through it.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func withoutDerivative<Scalar>(at x: Tensor<Scalar>) -> Tensor<Scalar> { x.detached }

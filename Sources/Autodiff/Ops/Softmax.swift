@@ -1,3 +1,5 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 // Softmax and log-softmax, built from primitives. Both shift by the maximum first, which changes
 // nothing mathematically (softmax(x − c) = softmax(x)) but keeps exp from overflowing; the shift
 // is a constant to differentiation, which is exact because the result does not depend on it.
@@ -5,6 +7,8 @@
 /// `eˣ / Σ eˣ` along `axis`, computed stably for large inputs.
 ///
 /// - Precondition: `axis` is in `-rank..<rank`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
@@ -17,6 +21,8 @@ public func softmax<Scalar>(
 /// very negative ones.
 ///
 /// - Precondition: `axis` is in `-rank..<rank`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func logSoftmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {

@@ -1,5 +1,9 @@
+// On `@_specialize`, see the Performance article in Documentation.docc.
+
 extension Tensor {
   /// Creates a scalar (rank 0) tensor.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(_ scalar: Scalar) {
     self.init(shape: [], storage: .repeating(scalar, count: 1))
   }
@@ -11,6 +15,8 @@ extension Tensor {
   /// ```
   ///
   /// - Precondition: The extents are non-negative and their product is `scalars.count`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(
     shape: [Int], scalars: [Scalar], file: StaticString = #fileID, line: UInt = #line
   ) {
@@ -24,6 +30,8 @@ extension Tensor {
   }
 
   /// Creates a rank-1 tensor of the given elements.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(_ scalars: [Scalar]) {
     self.init(shape: [scalars.count], storage: scalars.withUnsafeBufferPointer { .copying($0) })
   }
@@ -31,6 +39,8 @@ extension Tensor {
   /// Creates a tensor of the given shape with every element equal to `value`.
   ///
   /// - Precondition: The extents are non-negative.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(
     repeating value: Scalar, shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) {
@@ -39,11 +49,15 @@ extension Tensor {
   }
 
   /// Creates a tensor of zeros.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(zeros shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
     self.init(repeating: 0, shape: shape, file: file, line: line)
   }
 
   /// Creates a tensor of ones.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public init(ones shape: [Int], file: StaticString = #fileID, line: UInt = #line) {
     self.init(repeating: 1, shape: shape, file: file, line: line)
   }
