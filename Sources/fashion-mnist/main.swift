@@ -1,1 +1,0 @@
-print("fashion-mnist: not implemented yet")
