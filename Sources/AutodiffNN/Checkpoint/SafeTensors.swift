@@ -1,0 +1,418 @@
+import Foundation
+
+/// A file in the safetensors format: named tensors and string metadata, as Hugging Face's
+/// `safetensors` library reads and writes them.
+///
+/// ## Layout
+///
+/// ```
+/// N            8 bytes, unsigned little-endian: the length of the header
+/// header       N bytes of UTF-8 JSON, padded with spaces to a multiple of 8:
+///              {"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}, ...,
+///               "__metadata__": {"epoch": "3"}}
+/// data         the tensors' elements, row-major and little-endian, back to back: each tensor
+///              occupies data_offsets[0]..<data_offsets[1] of this section, without gaps
+/// ```
+///
+/// ## Reading
+///
+/// ``init(contentsOf:)`` validates the whole file before any tensor is read: the header length
+/// against the file size, the JSON, each dtype, that each shape's element count times its dtype
+/// size equals its byte span, that the spans tile the data section exactly (no gaps, no
+/// overlaps, nothing after the last tensor). A file that passes cannot make a later read go out
+/// of bounds.
+///
+/// ``tensor(named:as:)`` reads a tensor as the requested scalar type only when the file stores
+/// exactly that type (`F32` for `Float`, `F64` for `Double`); otherwise it throws
+/// ``CheckpointError/dtypeMismatch(name:expected:found:)``. It never converts silently: read an
+/// `F32` tensor as `Float`, then convert with `Tensor<Double>(_:)` if that is what you mean.
+///
+/// ## Writing
+///
+/// ``write(_:metadata:to:)`` writes the whole file to a temporary file in the target's directory
+/// and renames it over the target, so a reader sees either the old file or the new one, never a
+/// partial file.
+public struct SafeTensors: Sendable {
+  /// A tensor's record in the header.
+  public struct Entry: Sendable, Equatable {
+    /// The tensor's name: the header's key.
+    public let name: String
+    /// The safetensors dtype: `"F32"`, `"F64"`, `"F16"`, `"BF16"`, `"I64"`, ...
+    public let dtype: String
+    /// The extent of each axis; `[]` for a scalar.
+    public let shape: [Int]
+    /// The bytes of the data section the tensor occupies: `data_offsets[0]..<data_offsets[1]`.
+    public let byteRange: Range<Int>
+  }
+
+  /// The header's `__metadata__`: free-form strings; empty when the file has none.
+  public let metadata: [String: String]
+
+  /// The tensors, in the order of their data in the file.
+  public let entries: [Entry]
+
+  /// The whole file.
+  private let bytes: Data
+
+  /// Where the data section starts in ``bytes``: 8 + N.
+  private let dataStart: Int
+
+  /// The largest header accepted, as Hugging Face's reader limits it: 100 MB.
+  public static let maximumHeaderLength = 100_000_000
+
+  /// Reads and validates a safetensors file.
+  ///
+  /// - Throws: ``CheckpointError/fileNotFound(path:)``, ``CheckpointError/readFailed(path:reason:)``,
+  ///   and the errors of ``init(bytes:)``.
+  public init(contentsOf url: URL) throws(CheckpointError) {
+    guard FileManager.default.fileExists(atPath: url.path) else {
+      throw .fileNotFound(path: url.path)
+    }
+    let bytes: Data
+    do {
+      bytes = try Data(contentsOf: url, options: .mappedIfSafe)
+    } catch {
+      throw .readFailed(path: url.path, reason: error.localizedDescription)
+    }
+    try self.init(bytes: bytes)
+  }
+
+  /// Parses and validates the bytes of a safetensors file.
+  ///
+  /// - Throws: ``CheckpointError/truncated(section:expected:actual:)`` when the file is shorter
+  ///   than its header length or its tensors' offsets say;
+  ///   ``CheckpointError/corruptHeader(reason:)`` for a header length over
+  ///   ``maximumHeaderLength``, invalid JSON, a malformed entry, a shape whose size disagrees
+  ///   with its offsets or overflows, a gap between tensors or bytes after the last one;
+  ///   ``CheckpointError/unsupportedDtype(name:dtype:)`` for an unknown dtype;
+  ///   ``CheckpointError/overlappingTensors(first:second:)``.
+  public init(bytes: Data) throws(CheckpointError) {
+    let bytes = bytes.startIndex == 0 ? bytes : Data(bytes)  // offsets below count from 0
+    guard bytes.count >= 8 else {
+      throw .truncated(section: "the header length", expected: 8, actual: bytes.count)
+    }
+    let declared = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    guard declared <= UInt64(Self.maximumHeaderLength) else {
+      throw .corruptHeader(
+        reason: "the header length \(declared) exceeds the limit of "
+          + "\(Self.maximumHeaderLength) bytes")
+    }
+    let headerLength = Int(declared)
+    guard bytes.count - 8 >= headerLength else {
+      throw .truncated(section: "the header", expected: headerLength, actual: bytes.count - 8)
+    }
+    let header = try Header(json: bytes[8..<(8 + headerLength)])
+    let dataLength = bytes.count - 8 - headerLength
+
+    // Check each entry on its own, then that the entries tile the data section in order.
+    var entries: [Entry] = []
+    for raw in header.entries {
+      entries.append(try Self.validated(raw, dataLength: dataLength))
+    }
+    entries.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name)
+      < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name) }
+    var end = 0
+    var previous: String?
+    for entry in entries {
+      if entry.byteRange.lowerBound < end, let previous {
+        throw .overlappingTensors(first: previous, second: entry.name)
+      }
+      if entry.byteRange.lowerBound > end {
+        throw .corruptHeader(
+          reason: "bytes \(end)..<\(entry.byteRange.lowerBound) of the data section, before "
+            + "tensor '\(entry.name)', belong to no tensor")
+      }
+      end = entry.byteRange.upperBound
+      previous = entry.name
+    }
+    if end != dataLength {
+      throw .corruptHeader(
+        reason: "the data section holds \(dataLength) bytes, but the tensors end at byte \(end)")
+    }
+    self.metadata = header.metadata
+    self.entries = entries
+    self.bytes = bytes
+    self.dataStart = 8 + headerLength
+  }
+
+  /// An entry after checking its dtype, shape and offsets against each other and the data.
+  private static func validated(_ raw: Header.RawEntry, dataLength: Int) throws(CheckpointError)
+    -> Entry
+  {
+    let name = raw.name
+    guard let elementSize = dtypeSizes[raw.dtype] else {
+      throw .unsupportedDtype(name: name, dtype: raw.dtype)
+    }
+    guard raw.shape.allSatisfy({ $0 >= 0 }) else {
+      throw .corruptHeader(reason: "tensor '\(name)' has a negative extent in shape \(raw.shape)")
+    }
+    guard raw.offsets.count == 2, raw.offsets[0] >= 0, raw.offsets[0] <= raw.offsets[1] else {
+      throw .corruptHeader(
+        reason: "tensor '\(name)' has data_offsets \(raw.offsets), not [begin, end] with "
+          + "0 ≤ begin ≤ end")
+    }
+    var byteCount = elementSize
+    for extent in raw.shape {
+      let (product, overflow) = byteCount.multipliedReportingOverflow(by: extent)
+      guard !overflow else {
+        throw .corruptHeader(reason: "tensor '\(name)' has shape \(raw.shape), too large to exist")
+      }
+      byteCount = product
+    }
+    let range = raw.offsets[0]..<raw.offsets[1]
+    guard byteCount == range.count else {
+      throw .corruptHeader(
+        reason: "tensor '\(name)' of shape \(raw.shape) and dtype \(raw.dtype) needs "
+          + "\(byteCount) bytes, but its data_offsets \(raw.offsets) span \(range.count)")
+    }
+    guard range.upperBound <= dataLength else {
+      throw .truncated(
+        section: "the data of tensor '\(name)'", expected: range.upperBound, actual: dataLength)
+    }
+    return Entry(name: name, dtype: raw.dtype, shape: raw.shape, byteRange: range)
+  }
+
+  /// The entry of the tensor named `name`, if there is one.
+  public func entry(named name: String) -> Entry? {
+    entries.first { $0.name == name }
+  }
+
+  /// Reads the tensor named `name` as `Scalar`.
+  ///
+  /// - Returns: The tensor, bit for bit as stored (NaN payloads and `-0` included).
+  /// - Throws: ``CheckpointError/missingTensor(name:)`` when there is no such tensor,
+  ///   ``CheckpointError/dtypeMismatch(name:expected:found:)`` when it is stored as another type
+  ///   than `Scalar` (no conversion is made, not even an exact widening).
+  public func tensor<Scalar: TensorScalar>(
+    named name: String, as type: Scalar.Type = Scalar.self
+  ) throws(CheckpointError) -> Tensor<Scalar> {
+    guard let entry = entry(named: name) else { throw .missingTensor(name: name) }
+    return try tensor(for: entry, as: Scalar.self)
+  }
+
+  /// Reads every tensor as `Scalar`, by name.
+  ///
+  /// - Throws: ``CheckpointError/dtypeMismatch(name:expected:found:)`` naming the first tensor
+  ///   stored as another type.
+  public func tensors<Scalar: TensorScalar>(
+    as type: Scalar.Type = Scalar.self
+  ) throws(CheckpointError) -> [String: Tensor<Scalar>] {
+    var result: [String: Tensor<Scalar>] = [:]
+    for entry in entries { result[entry.name] = try tensor(for: entry, as: Scalar.self) }
+    return result
+  }
+
+  private func tensor<Scalar: TensorScalar>(
+    for entry: Entry, as type: Scalar.Type
+  ) throws(CheckpointError) -> Tensor<Scalar> {
+    let expected = Self.dtype(of: Scalar.self)
+    guard entry.dtype == expected else {
+      throw .dtypeMismatch(name: entry.name, expected: expected, found: entry.dtype)
+    }
+    var tensor = Tensor<Scalar>(zeros: entry.shape)
+    let start = dataStart + entry.byteRange.lowerBound
+    tensor.withUnsafeMutableBufferPointer { target in
+      let target = UnsafeMutableRawBufferPointer(target)
+      assert(target.count == entry.byteRange.count)
+      bytes.withUnsafeBytes { source in
+        target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<(start + target.count)]))
+      }
+      #if _endian(big)
+        reverseBytes(ofElementsOf: target, size: MemoryLayout<Scalar>.size)
+      #endif
+    }
+    return tensor
+  }
+
+  // MARK: Writing
+
+  /// The bytes of a safetensors file holding `tensors` and `metadata`.
+  ///
+  /// The tensors are laid out in the order of their names, which is also the header's key
+  /// order, so the same tensors always give the same bytes.
+  ///
+  /// - Precondition: No tensor is named `"__metadata__"`.
+  public static func encode<Scalar: TensorScalar>(
+    _ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:]
+  ) -> Data {
+    guard tensors["__metadata__"] == nil else {
+      fatalError("SafeTensors.encode: no tensor may be named '__metadata__', the metadata key")
+    }
+    let names = tensors.keys.sorted()
+    let dtype = dtype(of: Scalar.self)
+    var header: [String: Any] = [:]
+    var offset = 0
+    for name in names {
+      let tensor = tensors[name]!
+      let byteCount = tensor.scalarCount * MemoryLayout<Scalar>.size
+      header[name] = [
+        "dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + byteCount],
+      ] as [String: Any]
+      offset += byteCount
+    }
+    if !metadata.isEmpty { header["__metadata__"] = metadata }
+    var json: Data
+    do {
+      json = try JSONSerialization.data(
+        withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+    } catch {
+      fatalError("SafeTensors.encode: JSONSerialization failed on a header of strings and "
+        + "integers: \(error)")
+    }
+    // Pad with spaces so the data section starts at a multiple of 8 (8 + N ≡ 0 mod 8).
+    json.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
+
+    var file = Data(capacity: 8 + json.count + offset)
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+    file.append(json)
+    for name in names {
+      tensors[name]!.withUnsafeBufferPointer { elements in
+        #if _endian(big)
+          var swapped = [UInt8](UnsafeRawBufferPointer(elements))
+          swapped.withUnsafeMutableBytes {
+            reverseBytes(ofElementsOf: $0, size: MemoryLayout<Scalar>.size)
+          }
+          file.append(contentsOf: swapped)
+        #else
+          file.append(contentsOf: UnsafeRawBufferPointer(elements))
+        #endif
+      }
+    }
+    return file
+  }
+
+  /// Writes `tensors` and `metadata` to a safetensors file at `url`, atomically: a temporary
+  /// file in the same directory is written, flushed to disk, then renamed over `url`.
+  ///
+  /// ```swift
+  /// try SafeTensors.write(["w": w, "b": b], metadata: ["epoch": "3"], to: url)
+  /// ```
+  ///
+  /// - Throws: ``CheckpointError/writeFailed(path:reason:)`` when the directory does not exist or
+  ///   is not writable, or the disk is full; any file already at `url` is then unchanged and no
+  ///   temporary file is left behind. A new file gets permissions 0644 (less the umask).
+  /// - Precondition: No tensor is named `"__metadata__"`.
+  public static func write<Scalar: TensorScalar>(
+    _ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to url: URL
+  ) throws(CheckpointError) {
+    try writeAtomically(encode(tensors, metadata: metadata), to: url)
+  }
+
+  // MARK: Dtypes
+
+  /// The size in bytes of each safetensors dtype.
+  static let dtypeSizes: [String: Int] = [
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
+    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+    "I32": 4, "U32": 4, "F32": 4,
+    "I64": 8, "U64": 8, "F64": 8,
+  ]
+
+  /// The dtype of `Scalar`, from its IEEE 754 format: `"F32"` for `Float`, `"F64"` for `Double`.
+  static func dtype<Scalar: TensorScalar>(of type: Scalar.Type) -> String {
+    switch (Scalar.exponentBitCount, Scalar.significandBitCount) {
+    case (8, 23): "F32"
+    case (11, 52): "F64"
+    case (5, 10): "F16"
+    case (8, 7): "BF16"
+    default: fatalError("SafeTensors: \(Scalar.self) has no safetensors dtype")
+    }
+  }
+}
+
+#if _endian(big)
+  /// Reverses the bytes of each `size`-byte element: safetensors is little-endian.
+  private func reverseBytes(ofElementsOf buffer: UnsafeMutableRawBufferPointer, size: Int) {
+    var start = 0
+    while start < buffer.count {
+      var (low, high) = (start, start + size - 1)
+      while low < high {
+        buffer.swapAt(low, high)
+        (low, high) = (low + 1, high - 1)
+      }
+      start += size
+    }
+  }
+#endif
+
+// MARK: - Header
+
+/// The JSON header, decoded and checked for types; the sizes are checked by `SafeTensors`.
+private struct Header: Decodable {
+  struct RawEntry {
+    var name: String
+    var dtype: String
+    var shape: [Int]
+    var offsets: [Int]
+  }
+
+  private struct Fields: Decodable {
+    var dtype: String
+    var shape: [Int]
+    var data_offsets: [Int]
+  }
+
+  private struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  /// A problem found while decoding, carried through `Decodable`'s untyped throws.
+  private struct Problem: Error {
+    var reason: String
+  }
+
+  var metadata: [String: String] = [:]
+  var entries: [RawEntry] = []
+
+  init(json: Data) throws(CheckpointError) {
+    do {
+      self = try JSONDecoder().decode(Header.self, from: json)
+    } catch let problem as Problem {
+      throw .corruptHeader(reason: problem.reason)
+    } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+      throw .corruptHeader(reason: "the header is JSON but not an object")
+    } catch {
+      throw .corruptHeader(reason: "the header is not valid JSON (\(Self.summary(of: error)))")
+    }
+  }
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: Key.self)
+    for key in container.allKeys {
+      if key.stringValue == "__metadata__" {
+        do {
+          metadata = try container.decode([String: String].self, forKey: key)
+        } catch {
+          throw Problem(reason: "__metadata__ is not an object of strings")
+        }
+        continue
+      }
+      let fields: Fields
+      do {
+        fields = try container.decode(Fields.self, forKey: key)
+      } catch {
+        throw Problem(
+          reason: "the entry of tensor '\(key.stringValue)' is not {\"dtype\": string, "
+            + "\"shape\": [integers], \"data_offsets\": [integer, integer]}")
+      }
+      entries.append(
+        RawEntry(
+          name: key.stringValue, dtype: fields.dtype, shape: fields.shape,
+          offsets: fields.data_offsets))
+    }
+  }
+
+  /// The innermost message of a decoding error, without its coding path.
+  private static func summary(of error: any Error) -> String {
+    if case DecodingError.dataCorrupted(let context) = error {
+      if let underlying = context.underlyingError {
+        return String(describing: underlying)
+      }
+      return context.debugDescription
+    }
+    return String(describing: error)
+  }
+}
