@@ -1,0 +1,224 @@
+// Loss functions: each reduces a batch of predictions and targets to a scalar, the mean over the
+// batch, to be differentiated with respect to the model's parameters.
+
+/// The mean of the squared differences, `mean((predictions − targets)²)`, over every element.
+///
+/// ```swift
+/// let loss = meanSquaredError(predictions: Tensor([0.5, 2]), targets: Tensor([1, 2]))  // 0.125
+/// ```
+///
+/// The gradient with respect to `predictions` is `2·(predictions − targets)/n` for `n` elements.
+///
+/// - Precondition: `predictions` and `targets` have the same shape, with at least one element.
+public func meanSquaredError<Scalar>(
+  predictions: Tensor<Scalar>, targets: Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  requireNN(
+    predictions.shape == targets.shape && predictions.scalarCount > 0,
+    "meanSquaredError: predictions \(predictions.shape.shapeText) and targets "
+      + "\(targets.shape.shapeText) must have the same, non-empty shape",
+    at: SourceLocation(file: file, line: line))
+  return (predictions - targets).squared().mean()
+}
+
+/// The binary cross-entropy of labels given logits, averaged over every element: for each logit
+/// `z` and label `y` in [0, 1], `−y·log σ(z) − (1 − y)·log(1 − σ(z))`.
+///
+/// It is computed from the logits, never from σ(z), in the stable form
+/// `max(z, 0) − z·y + log(1 + e^(−|z|))`, which neither overflows nor takes `log 0`: logits of
+/// ±1000 give exact, finite losses and gradients. Labels may be soft (any value in [0, 1]).
+///
+/// ```swift
+/// let loss = binaryCrossEntropy(logits: model(x), labels: y)   // no sigmoid on the model output
+/// ```
+///
+/// The gradient is `(σ(z) − y)/n` with respect to the logits and `−z/n` with respect to the
+/// labels, for `n` elements; it is exact at `z = 0` too, where the piecewise formula has a kink
+/// that its parts' subgradients would get wrong.
+///
+/// - Precondition: `logits` and `labels` have the same shape, with at least one element.
+public func binaryCrossEntropy<Scalar>(
+  logits: Tensor<Scalar>, labels: Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  requireNN(
+    logits.shape == labels.shape && logits.scalarCount > 0,
+    "binaryCrossEntropy: logits \(logits.shape.shapeText) and labels "
+      + "\(labels.shape.shapeText) must have the same, non-empty shape",
+    at: SourceLocation(file: file, line: line))
+  let count = Scalar(logits.scalarCount)
+  // An operand that is not recorded now cannot need a gradient in the sweep.
+  let (logitsNeedGradient, labelsNeedGradient) = (logits.isRecorded, labels.isRecorded)
+  return customOperation(
+    "binaryCrossEntropy", operands: [logits, labels],
+    forward: { operands in
+      // One pass: Σ max(z, 0) − z·y + log1p(e^(−|z|)). log1p keeps the last term exact when
+      // e^(−|z|) is far below 1, where log(1 + ·) would round it away.
+      var total: Scalar = 0
+      operands[0].withUnsafeBufferPointer { z in
+        operands[1].withUnsafeBufferPointer { y in
+          for index in z.indices {
+            let zi = z[index]
+            total += Swift.max(zi, 0) - zi * y[index] + Scalar.log(onePlus: Scalar.exp(-Swift.abs(zi)))
+          }
+        }
+      }
+      return Tensor(total / count)
+    },
+    pullback: { g, operands, _ in
+      // ∂/∂z [max(z, 0) − z·y + log(1 + e^(−|z|))] = σ(z) − y on both sides of 0 and at 0, where
+      // it is 1/2 − y. Tensor operations, so the rule can itself be differentiated.
+      let (z, y) = (operands[0], operands[1])
+      let scale = g / count
+      return [
+        logitsNeedGradient ? scale * (sigmoid(z) - y) : nil,
+        labelsNeedGradient ? -(scale * z) : nil,
+      ]
+    }, file: file, line: line)
+}
+
+/// The softmax cross-entropy of integer class labels given logits, averaged over the batch:
+/// `mean over rows i of −log softmax(logitsᵢ)[labelᵢ]`.
+///
+/// Logits are the model's raw scores, `[batch, classes]`, with no softmax applied. The loss is
+/// fused into one operation: the forward pass computes each row's stable log-sum-exp
+/// (`m + log Σ e^(z − m)` with `m` the row's maximum) and the negative log-likelihood of the label
+/// in one pass over the elements, so logits of ±1000 give an exact, finite loss and gradient.
+///
+/// ```swift
+/// let loss = softmaxCrossEntropy(logits: model(images), labels: [3, 0, 9])   // images: 3 rows
+/// ```
+///
+/// The gradient with respect to the logits is `(softmax(z) − onehot(labels))/batch`.
+///
+/// - Parameters:
+///   - logits: The scores, `[batch, classes]`.
+///   - labels: The class of each row, each in `0..<classes`.
+/// - Returns: A scalar tensor.
+/// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
+///   entry per row, each in `0..<classes`.
+/// - Complexity: O(batch·classes), one pass forwards and one backwards.
+public func softmaxCrossEntropy<Scalar>(
+  logits: Tensor<Scalar>, labels: [Int],
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  checkClassification(logits, labels, "softmaxCrossEntropy", at: location)
+  let (batch, classes) = (logits.shape[0], logits.shape[1])
+  return customOperation(
+    "softmaxCrossEntropy", operands: [logits],
+    forward: { operands in
+      // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent is
+      // ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no log 0.
+      var total: Scalar = 0
+      operands[0].withUnsafeBufferPointer { z in
+        for row in 0..<batch {
+          let logitsRow = UnsafeBufferPointer(rebasing: z[(row * classes)..<((row + 1) * classes)])
+          let rowMax = logitsRow.max()!
+          var sum: Scalar = 0
+          for value in logitsRow { sum += Scalar.exp(value - rowMax) }
+          total += rowMax + Scalar.log(sum) - logitsRow[labels[row]]
+        }
+      }
+      return Tensor(total / Scalar(batch))
+    },
+    pullback: { g, operands, _ in
+      let z = operands[0]
+      guard !g.isRecorded && !z.isRecorded else {
+        // The sweep records itself (second derivatives): the same rule with tensor operations,
+        // which can be differentiated again.
+        let onehot = oneHot(labels, classes: classes, as: Scalar.self)
+        return [(softmax(z, alongAxis: 1) - onehot) * (g / Scalar(batch))]
+      }
+      return [softmaxCrossEntropyGradient(z, labels, scale: g.scalar / Scalar(batch))]
+    }, file: file, line: line)
+}
+
+/// `scale · (softmax(z) − onehot(labels))` for logits `z` of shape `[batch, classes]`, in one
+/// pass over each row and one allocation.
+private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
+  _ z: Tensor<Scalar>, _ labels: [Int], scale: Scalar
+) -> Tensor<Scalar> {
+  let classes = z.shape[1]
+  var gradient = Tensor<Scalar>(zeros: z.shape)
+  z.withUnsafeBufferPointer { z in
+    gradient.withUnsafeMutableBufferPointer { dz in
+      for row in labels.indices {
+        let range = (row * classes)..<((row + 1) * classes)
+        let rowMax = z[range].max()!
+        // dz ← e^(z − m), then × scale / Σ e^(z − m): softmax times the scale.
+        var sum: Scalar = 0
+        for index in range {
+          let e = Scalar.exp(z[index] - rowMax)
+          dz[index] = e
+          sum += e
+        }
+        let factor = scale / sum
+        for index in range { dz[index] *= factor }
+        dz[row * classes + labels[row]] -= scale
+      }
+    }
+  }
+  return gradient
+}
+
+/// The fraction of rows whose largest logit is at the label's position, in [0, 1].
+///
+/// A row whose maximum is shared counts its first maximal position; a row holding NaN counts as
+/// wrong unless its first maximum is the label.
+///
+/// ```swift
+/// let trainingAccuracy = accuracy(logits: model(images), labels: labels)   // 0.97
+/// ```
+///
+/// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
+///   entry per row, each in `0..<classes`.
+public func accuracy<Scalar>(
+  logits: Tensor<Scalar>, labels: [Int], file: StaticString = #fileID, line: UInt = #line
+) -> Double {
+  checkClassification(logits, labels, "accuracy", at: SourceLocation(file: file, line: line))
+  let classes = logits.shape[1]
+  var correct = 0
+  logits.withUnsafeBufferPointer { z in
+    for (row, label) in labels.enumerated() {
+      let start = row * classes
+      var best = start
+      for index in (start + 1)..<(start + classes) where z[index] > z[best] { best = index }
+      if best - start == label { correct += 1 }
+    }
+  }
+  return Double(correct) / Double(labels.count)
+}
+
+/// The rows of a `[count, classes]` matrix that is 1 at each label's column and 0 elsewhere.
+func oneHot<Scalar: TensorScalar>(
+  _ labels: [Int], classes: Int, as type: Scalar.Type
+) -> Tensor<Scalar> {
+  var result = Tensor<Scalar>(zeros: [labels.count, classes])
+  result.withUnsafeMutableBufferPointer { buffer in
+    for (row, label) in labels.enumerated() { buffer[row * classes + label] = 1 }
+  }
+  return result
+}
+
+/// Stops with a message unless `logits` is `[batch, classes]` with `batch, classes ≥ 1` and
+/// `labels` holds `batch` classes in `0..<classes`.
+private func checkClassification<Scalar>(
+  _ logits: Tensor<Scalar>, _ labels: [Int], _ function: String, at location: SourceLocation
+) {
+  requireNN(
+    logits.rank == 2 && logits.shape[0] > 0 && logits.shape[1] > 0,
+    "\(function): logits must have shape [batch, classes] with batch, classes ≥ 1, got "
+      + logits.shape.shapeText, at: location)
+  let (batch, classes) = (logits.shape[0], logits.shape[1])
+  requireNN(
+    labels.count == batch,
+    "\(function): \(labels.count) labels for logits \(logits.shape.shapeText): one label per row "
+      + "is needed", at: location)
+  if let position = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+    failNN(
+      "\(function): label \(labels[position]) at position \(position) is out of range 0..<"
+        + "\(classes) for logits \(logits.shape.shapeText)", at: location)
+  }
+}
