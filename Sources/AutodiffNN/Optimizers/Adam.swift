@@ -1,0 +1,270 @@
+/// Adam (Kingma and Ba, 2015) with optional L2 weight decay, step for step as PyTorch's
+/// `torch.optim.Adam` (without `amsgrad`).
+///
+/// For each parameter `p` with gradient `g`, step `t` (counting from 1) computes
+///
+/// ```
+/// g ← g + weightDecay·p                              (L2, only when weightDecay ≠ 0)
+/// m ← β₁·m + (1 − β₁)·g                              (m, v start at 0)
+/// v ← β₂·v + (1 − β₂)·g²
+/// p ← p − (learningRate / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// The last line is PyTorch's arrangement of `p − learningRate·m̂ / (√v̂ + ε)` with the bias
+/// corrections `m̂ = m / (1 − β₁ᵗ)` and `v̂ = v / (1 − β₂ᵗ)`, so ε is added where PyTorch adds
+/// it. The update is one pass over each parameter's elements and allocates nothing when the
+/// buffers are not shared. For weight decay that does not go through the moments, use
+/// ``AdamW``.
+///
+/// ```swift
+/// var optimizer = Adam(for: model.parameters, learningRate: 1e-3)
+/// let (loss, gradients) = valueWithGradient(at: model.parameters) { p in
+///   var model = model
+///   model.parameters = p
+///   return softmaxCrossEntropy(logits: model(images), labels: labels)
+/// }
+/// optimizer.update(&model.parameters, along: gradients)
+/// ```
+///
+/// Its ``state`` is the step count (`"step"`), the first moments (`"m.0"`, `"m.1"`, ...) and the
+/// second moments (`"v.0"`, `"v.1"`, ...), in parameter order.
+public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
+  /// The step size of the next update.
+  public var learningRate: Scalar
+
+  /// The decay β₁ of the first moment (the mean of the gradients).
+  public var beta1: Scalar
+
+  /// The decay β₂ of the second moment (the mean of the squared gradients).
+  public var beta2: Scalar
+
+  /// The constant ε added to the denominator, which bounds the step where `v` is near 0.
+  public var epsilon: Scalar
+
+  /// The factor λ of the L2 penalty, whose gradient `λ·p` is added to the gradient.
+  public var weightDecay: Scalar
+
+  /// The moments and step count.
+  private var moments: AdamMoments<Scalar>
+
+  /// The number of updates made so far (restored with the state).
+  public var step: Int { moments.step }
+
+  /// Creates an optimizer for parameters of the shapes of `parameters`, with PyTorch's defaults.
+  ///
+  /// - Parameters:
+  ///   - parameters: The model's parameters, in the order updates will pass them.
+  ///   - learningRate: The step size.
+  ///   - beta1: The decay of the first moment, in [0, 1).
+  ///   - beta2: The decay of the second moment, in [0, 1).
+  ///   - epsilon: The constant added to the denominator, ≥ 0.
+  ///   - weightDecay: The L2 factor λ added to the gradient as `λ·p`, ≥ 0.
+  /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
+  public init(
+    for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,
+    beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 0,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    checkAdamHyperparameters(
+      "Adam", learningRate, beta1, beta2, epsilon, weightDecay,
+      at: SourceLocation(file: file, line: line))
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    self.moments = AdamMoments(shapes: parameters.map(\.shape))
+  }
+
+  /// Updates `parameters` in place, one step along `gradients`.
+  ///
+  /// - Precondition: `parameters` and `gradients` have the shapes of the parameters the optimizer
+  ///   was created for, in order, and the parameters are not recorded on a tape.
+  /// - Complexity: O(n) for n elements in all, one pass.
+  public mutating func update(
+    _ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]
+  ) {
+    checkUpdate("Adam", parameters: parameters, gradients: gradients, shapes: moments.shapes)
+    moments.update(
+      &parameters, along: gradients, learningRate: learningRate, beta1: beta1, beta2: beta2,
+      epsilon: epsilon, l2: weightDecay, decoupledDecay: 0)
+  }
+
+  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ... and `"v.0"`, `"v.1"`, ... (each its parameter's
+  /// shape).
+  public var state: [String: Tensor<Scalar>] { moments.state }
+
+  /// Replaces the step count and moments with those of `state`; other entries are ignored.
+  ///
+  /// - Throws: ``CheckpointError`` when a tensor is missing, has the wrong shape, or the step is
+  ///   not a whole number ≥ 0; the optimizer is then unchanged.
+  public mutating func restore(state: [String: Tensor<Scalar>]) throws {
+    try moments.restore(state: state)
+  }
+}
+
+/// Adam with decoupled weight decay (Loshchilov and Hutter, 2019), step for step as PyTorch's
+/// `torch.optim.AdamW` (without `amsgrad`).
+///
+/// Each step first shrinks every parameter, `p ← p − learningRate·weightDecay·p`, then takes the
+/// ``Adam`` step with the unchanged gradient. The decay thus does not pass through the moments,
+/// and every weight decays at the same rate whatever its gradients' scale.
+///
+/// ```swift
+/// var optimizer = AdamW(for: model.parameters, learningRate: 1e-3, weightDecay: 0.01)
+/// optimizer.update(&model.parameters, along: gradients)
+/// ```
+///
+/// Its ``state`` is the same as Adam's: `"step"`, `"m.0"`, ..., `"v.0"`, ...
+public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
+  /// The step size of the next update; the decay is scaled by it too.
+  public var learningRate: Scalar
+
+  /// The decay β₁ of the first moment (the mean of the gradients).
+  public var beta1: Scalar
+
+  /// The decay β₂ of the second moment (the mean of the squared gradients).
+  public var beta2: Scalar
+
+  /// The constant ε added to the denominator, which bounds the step where `v` is near 0.
+  public var epsilon: Scalar
+
+  /// The factor λ of the decoupled decay `p ← p − learningRate·λ·p`.
+  public var weightDecay: Scalar
+
+  /// The moments and step count.
+  private var moments: AdamMoments<Scalar>
+
+  /// The number of updates made so far (restored with the state).
+  public var step: Int { moments.step }
+
+  /// Creates an optimizer for parameters of the shapes of `parameters`, with PyTorch's defaults.
+  ///
+  /// - Parameters:
+  ///   - parameters: The model's parameters, in the order updates will pass them.
+  ///   - learningRate: The step size.
+  ///   - beta1: The decay of the first moment, in [0, 1).
+  ///   - beta2: The decay of the second moment, in [0, 1).
+  ///   - epsilon: The constant added to the denominator, ≥ 0.
+  ///   - weightDecay: The decoupled decay factor λ, ≥ 0.
+  /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
+  public init(
+    for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,
+    beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 1e-2,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    checkAdamHyperparameters(
+      "AdamW", learningRate, beta1, beta2, epsilon, weightDecay,
+      at: SourceLocation(file: file, line: line))
+    self.learningRate = learningRate
+    self.beta1 = beta1
+    self.beta2 = beta2
+    self.epsilon = epsilon
+    self.weightDecay = weightDecay
+    self.moments = AdamMoments(shapes: parameters.map(\.shape))
+  }
+
+  /// Updates `parameters` in place: the decay, then one Adam step along `gradients`.
+  ///
+  /// - Precondition: `parameters` and `gradients` have the shapes of the parameters the optimizer
+  ///   was created for, in order, and the parameters are not recorded on a tape.
+  /// - Complexity: O(n) for n elements in all, one pass.
+  public mutating func update(
+    _ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]
+  ) {
+    checkUpdate("AdamW", parameters: parameters, gradients: gradients, shapes: moments.shapes)
+    moments.update(
+      &parameters, along: gradients, learningRate: learningRate, beta1: beta1, beta2: beta2,
+      epsilon: epsilon, l2: 0, decoupledDecay: weightDecay)
+  }
+
+  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ... and `"v.0"`, `"v.1"`, ... (each its parameter's
+  /// shape).
+  public var state: [String: Tensor<Scalar>] { moments.state }
+
+  /// Replaces the step count and moments with those of `state`; other entries are ignored.
+  ///
+  /// - Throws: ``CheckpointError`` when a tensor is missing, has the wrong shape, or the step is
+  ///   not a whole number ≥ 0; the optimizer is then unchanged.
+  public mutating func restore(state: [String: Tensor<Scalar>]) throws {
+    try moments.restore(state: state)
+  }
+}
+
+/// The state Adam and AdamW share, and the fused update both run.
+struct AdamMoments<Scalar: TensorScalar>: Sendable {
+  let shapes: [[Int]]
+  var step = 0
+  /// The first moments m, one per parameter.
+  var m: [Tensor<Scalar>]
+  /// The second moments v, one per parameter.
+  var v: [Tensor<Scalar>]
+
+  init(shapes: [[Int]]) {
+    self.shapes = shapes
+    m = shapes.map { Tensor(zeros: $0) }
+    v = m
+  }
+
+  /// One step over every parameter: the decoupled decay, the L2 term, the moments, the update.
+  mutating func update(
+    _ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>],
+    learningRate: Scalar, beta1: Scalar, beta2: Scalar, epsilon: Scalar, l2: Scalar,
+    decoupledDecay: Scalar
+  ) {
+    step += 1
+    // The bias corrections in Double, as PyTorch computes them (Python floats), then rounded
+    // once to the parameters' precision.
+    let t = Double(step)
+    let correction1 = 1 - Double.pow(Double(beta1), t)
+    let correction2 = 1 - Double.pow(Double(beta2), t)
+    let stepSize = Scalar(Double(learningRate) / correction1)
+    let correction2Root = Scalar(correction2.squareRoot())
+    let shrink = 1 - learningRate * decoupledDecay
+    for index in parameters.indices {
+      gradients[index].withUnsafeBufferPointer { g in
+        parameters[index].withUnsafeMutableBufferPointer { p in
+          m[index].withUnsafeMutableBufferPointer { m in
+            v[index].withUnsafeMutableBufferPointer { v in
+              for j in p.indices {
+                if decoupledDecay != 0 { p[j] *= shrink }
+                let gj = l2 == 0 ? g[j] : g[j] + l2 * p[j]
+                m[j] = beta1 * m[j] + (1 - beta1) * gj
+                v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
+                p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + epsilon)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  var state: [String: Tensor<Scalar>] {
+    var state = ["step": Tensor(Scalar(step))]
+    store(m, as: "m", into: &state)
+    store(v, as: "v", into: &state)
+    return state
+  }
+
+  mutating func restore(state: [String: Tensor<Scalar>]) throws {
+    let step = try restoredStep(from: state)
+    let m = try restoredTensors("m", shapes: shapes, from: state)
+    let v = try restoredTensors("v", shapes: shapes, from: state)
+    (self.step, self.m, self.v) = (step, m, v)
+  }
+}
+
+/// Stops with a message unless Adam's hyperparameters lie in their ranges.
+private func checkAdamHyperparameters<Scalar: TensorScalar>(
+  _ optimizer: String, _ learningRate: Scalar, _ beta1: Scalar, _ beta2: Scalar,
+  _ epsilon: Scalar, _ weightDecay: Scalar, at location: SourceLocation
+) {
+  requireNN(
+    learningRate >= 0 && epsilon >= 0 && weightDecay >= 0,
+    "\(optimizer): learningRate \(learningRate), epsilon \(epsilon) and weightDecay "
+      + "\(weightDecay) must be ≥ 0", at: location)
+  requireNN(
+    (0..<1).contains(beta1) && (0..<1).contains(beta2),
+    "\(optimizer): beta1 \(beta1) and beta2 \(beta2) must lie in [0, 1)", at: location)
+}

@@ -1,0 +1,43 @@
+/// Gradients scaled down together so that their global norm is at most `maxNorm`, as PyTorch's
+/// `torch.nn.utils.clip_grad_norm_`, and the global norm they had.
+///
+/// The global norm is `‖g‖ = √(Σᵢ Σⱼ gᵢⱼ²)` over all elements of all gradients. When it exceeds
+/// `maxNorm`, every gradient is multiplied by `maxNorm / (‖g‖ + 10⁻⁶)` (the small constant is
+/// PyTorch's, and guards the division); otherwise the gradients are returned unchanged. Scaling
+/// them all by one factor keeps the direction of the step.
+///
+/// ```swift
+/// let (loss, gradients) = valueWithGradient(at: model.parameters) { ... }
+/// let (clipped, norm) = clippedByGlobalNorm(gradients, maxNorm: 1)
+/// optimizer.update(&model.parameters, along: clipped)
+/// ```
+///
+/// A non-finite norm (an overflowing or NaN gradient) gives non-finite gradients; check `norm`
+/// to skip such a step.
+///
+/// - Parameters:
+///   - gradients: The gradients, of any shapes.
+///   - maxNorm: The largest global norm to allow, > 0.
+/// - Returns: The clipped gradients, and the global norm of `gradients` before clipping.
+/// - Precondition: `maxNorm > 0`.
+/// - Complexity: O(n) for n elements in all: one pass to measure, one to scale when clipping.
+public func clippedByGlobalNorm<Scalar: TensorScalar>(
+  _ gradients: [Tensor<Scalar>], maxNorm: Scalar,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (gradients: [Tensor<Scalar>], norm: Scalar) {
+  requireNN(
+    maxNorm > 0, "clippedByGlobalNorm: maxNorm must be > 0, got \(maxNorm)",
+    at: SourceLocation(file: file, line: line))
+  // Σ g² accumulated in Double, so that millions of Float squares do not lose the small ones.
+  var sumOfSquares: Double = 0
+  for gradient in gradients {
+    gradient.withUnsafeBufferPointer { g in
+      for value in g { sumOfSquares += Double(value) * Double(value) }
+    }
+  }
+  let norm = sumOfSquares.squareRoot()
+  let factor = Double(maxNorm) / (norm + 1e-6)
+  guard !(factor >= 1) else { return (gradients, Scalar(norm)) }
+  let scale = Scalar(factor)
+  return (gradients.map { $0 * scale }, Scalar(norm))
+}

@@ -1,0 +1,101 @@
+/// A learning rate that changes with training progress: a function from a step (or epoch)
+/// number, counted from 0, to the rate.
+///
+/// A schedule does not change an optimizer by itself; the training loop sets the rate before
+/// each update, from whatever it counts (steps or epochs, as the schedule was built for):
+///
+/// ```swift
+/// let schedule = LearningRateSchedule<Float>.cosineAnnealing(
+///   initial: 1e-3, minimum: 1e-5, totalSteps: 10_000, warmupSteps: 500)
+/// var optimizer = Adam(for: model.parameters)
+/// for step in 0..<10_000 {
+///   optimizer.learningRate = schedule(step)
+///   let (loss, gradients) = valueWithGradient(at: model.parameters) { ... }
+///   optimizer.update(&model.parameters, along: gradients)
+/// }
+/// ```
+///
+/// After restoring an optimizer from a checkpoint, `schedule(optimizer.step)` continues the
+/// schedule where it stopped.
+public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable, Equatable {
+  private enum Kind: Sendable, Equatable {
+    case constant(Scalar)
+    case stepDecay(initial: Scalar, factor: Scalar, stepSize: Int)
+    case cosine(initial: Scalar, minimum: Scalar, totalSteps: Int, warmupSteps: Int)
+  }
+
+  private let kind: Kind
+
+  private init(_ kind: Kind) { self.kind = kind }
+
+  /// The same rate at every step.
+  public static func constant(_ rate: Scalar) -> Self { Self(.constant(rate)) }
+
+  /// The rate multiplied by `factor` every `stepSize` steps, as PyTorch's `StepLR`:
+  /// `initial · factor^⌊step / stepSize⌋`.
+  ///
+  /// ```swift
+  /// let schedule = LearningRateSchedule<Float>.stepDecay(initial: 0.1, factor: 0.5, every: 10)
+  /// schedule(9)    // 0.1
+  /// schedule(10)   // 0.05
+  /// ```
+  ///
+  /// - Precondition: `stepSize > 0`.
+  public static func stepDecay(
+    initial: Scalar, factor: Scalar, every stepSize: Int,
+    file: StaticString = #fileID, line: UInt = #line
+  ) -> Self {
+    requireNN(
+      stepSize > 0, "LearningRateSchedule.stepDecay: stepSize must be > 0, got \(stepSize)",
+      at: SourceLocation(file: file, line: line))
+    return Self(.stepDecay(initial: initial, factor: factor, stepSize: stepSize))
+  }
+
+  /// A linear warmup from 0 to `initial` over `warmupSteps` steps, then a half cosine from
+  /// `initial` down to `minimum` at `totalSteps`, and `minimum` after.
+  ///
+  /// With `w = warmupSteps` and `T = totalSteps`:
+  ///
+  /// ```
+  /// step < w:        initial · step / w
+  /// w ≤ step ≤ T:    minimum + (initial − minimum) · (1 + cos(π · (step − w) / (T − w))) / 2
+  /// step > T:        minimum
+  /// ```
+  ///
+  /// Without warmup this is PyTorch's `CosineAnnealingLR` (with `T_max = T`, `eta_min =
+  /// minimum`) up to `T`; with warmup, the schedule of Hugging Face's
+  /// `get_cosine_schedule_with_warmup` when `minimum` is 0.
+  ///
+  /// - Precondition: `0 ≤ warmupSteps < totalSteps`.
+  public static func cosineAnnealing(
+    initial: Scalar, minimum: Scalar = 0, totalSteps: Int, warmupSteps: Int = 0,
+    file: StaticString = #fileID, line: UInt = #line
+  ) -> Self {
+    requireNN(
+      warmupSteps >= 0 && warmupSteps < totalSteps,
+      "LearningRateSchedule.cosineAnnealing: needs 0 ≤ warmupSteps < totalSteps, got "
+        + "warmupSteps \(warmupSteps), totalSteps \(totalSteps)",
+      at: SourceLocation(file: file, line: line))
+    return Self(
+      .cosine(initial: initial, minimum: minimum, totalSteps: totalSteps, warmupSteps: warmupSteps))
+  }
+
+  /// The rate at `step`, counted from 0.
+  ///
+  /// - Precondition: `step ≥ 0`.
+  public func callAsFunction(_ step: Int) -> Scalar {
+    requireNN(step >= 0, "LearningRateSchedule: step must be ≥ 0, got \(step)")
+    switch kind {
+    case .constant(let rate):
+      return rate
+    case .stepDecay(let initial, let factor, let stepSize):
+      return initial * Scalar(Double.pow(Double(factor), Double(step / stepSize)))
+    case .cosine(let initial, let minimum, let totalSteps, let warmupSteps):
+      if step < warmupSteps { return initial * Scalar(step) / Scalar(warmupSteps) }
+      if step >= totalSteps { return minimum }
+      let progress = Double(step - warmupSteps) / Double(totalSteps - warmupSteps)
+      let cosine = (1 + Double.cos(Double.pi * progress)) / 2
+      return minimum + (initial - minimum) * Scalar(cosine)
+    }
+  }
+}
