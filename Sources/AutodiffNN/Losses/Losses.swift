@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Optimizers/Adam.swift.
+
 // Loss functions: each reduces a batch of predictions and targets to a scalar, the mean over the
 // batch, to be differentiated with respect to the model's parameters.
 
@@ -10,6 +12,8 @@
 /// The gradient with respect to `predictions` is `2·(predictions − targets)/n` for `n` elements.
 ///
 /// - Precondition: `predictions` and `targets` have the same shape, with at least one element.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(
   predictions: Tensor<Scalar>, targets: Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -38,6 +42,8 @@ public func meanSquaredError<Scalar>(
 /// that its parts' subgradients would get wrong.
 ///
 /// - Precondition: `logits` and `labels` have the same shape, with at least one element.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func binaryCrossEntropy<Scalar>(
   logits: Tensor<Scalar>, labels: Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
@@ -99,6 +105,8 @@ public func binaryCrossEntropy<Scalar>(
 /// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
 ///   entry per row, each in `0..<classes`.
 /// - Complexity: O(batch·classes), one pass forwards and one backwards.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmaxCrossEntropy<Scalar>(
   logits: Tensor<Scalar>, labels: [Int],
   file: StaticString = #fileID, line: UInt = #line
@@ -174,6 +182,8 @@ private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
 ///
 /// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
 ///   entry per row, each in `0..<classes`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func accuracy<Scalar>(
   logits: Tensor<Scalar>, labels: [Int], file: StaticString = #fileID, line: UInt = #line
 ) -> Double {

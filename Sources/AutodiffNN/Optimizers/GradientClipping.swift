@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Adam.swift.
+
 /// Gradients scaled down together so that their global norm is at most `maxNorm`, as PyTorch's
 /// `torch.nn.utils.clip_grad_norm_`, and the global norm they had.
 ///
@@ -21,6 +23,8 @@
 /// - Returns: The clipped gradients, and the global norm of `gradients` before clipping.
 /// - Precondition: `maxNorm > 0`.
 /// - Complexity: O(n) for n elements in all: one pass to measure, one to scale when clipping.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func clippedByGlobalNorm<Scalar: TensorScalar>(
   _ gradients: [Tensor<Scalar>], maxNorm: Scalar,
   file: StaticString = #fileID, line: UInt = #line

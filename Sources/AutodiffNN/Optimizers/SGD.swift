@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Adam.swift.
+
 /// Stochastic gradient descent with optional momentum, Nesterov momentum and L2 weight decay,
 /// step for step as PyTorch's `torch.optim.SGD` (with `dampening = 0`).
 ///
@@ -83,6 +85,8 @@ public struct SGD<Scalar: TensorScalar>: Optimizer, Sendable {
   /// - Precondition: `parameters` and `gradients` have the shapes of the parameters the optimizer
   ///   was created for, in order, and the parameters are not recorded on a tape.
   /// - Complexity: O(n) for n elements in all, one pass.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func update(
     _ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]
   ) {
