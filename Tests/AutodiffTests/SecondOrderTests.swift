@@ -1,0 +1,256 @@
+// Second derivatives: gradients of gradients, through nested gradient(at:of:) and through
+// tape.gradient(…, createGraph: true). Elementwise functions are checked against their closed-form
+// second derivatives; composites are checked by finite differences of the gradient, which tests
+// Hessian-vector products (see Support/FiniteDifferences.swift).
+
+import Autodiff
+import Foundation
+import Testing
+
+@Suite struct SecondOrderTests {
+  enum Function: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sin, cos, exp, log, sqrt, sigmoid, tanh
+    case cube = "x * x * x"
+    case squared
+    case powInteger = "pow(x, 3)"
+    case powFractional = "pow(x, 2.5)"
+    case powBase = "pow(2, x)"
+
+    var testDescription: String { rawValue }
+
+    func callAsFunction(_ x: Tensor<Double>) -> Tensor<Double> {
+      switch self {
+      case .sin: Autodiff.sin(x)
+      case .cos: Autodiff.cos(x)
+      case .exp: Autodiff.exp(x)
+      case .log: Autodiff.log(x)
+      case .sqrt: Autodiff.sqrt(x)
+      case .sigmoid: Autodiff.sigmoid(x)
+      case .tanh: Autodiff.tanh(x)
+      case .cube: x * x * x
+      case .squared: x.squared()
+      case .powInteger: Autodiff.pow(x, 3)
+      case .powFractional: Autodiff.pow(x, 2.5)
+      case .powBase: Autodiff.pow(2, x)
+      }
+    }
+
+    /// f''(x), from the closed form.
+    func secondDerivative(_ x: Double) -> Double {
+      switch self {
+      case .sin: -Foundation.sin(x)
+      case .cos: -Foundation.cos(x)
+      case .exp: Foundation.exp(x)
+      case .log: -1 / (x * x)
+      case .sqrt: -0.25 / (x * x.squareRoot())
+      case .sigmoid:
+        // σ' = σ(1 − σ), so σ'' = σ(1 − σ)(1 − 2σ).
+        { s in s * (1 - s) * (1 - 2 * s) }(1 / (1 + Foundation.exp(-x)))
+      case .tanh:
+        // tanh' = 1 − t², so tanh'' = −2t(1 − t²).
+        { t in -2 * t * (1 - t * t) }(Foundation.tanh(x))
+      case .cube, .powInteger: 6 * x
+      case .squared: 2
+      case .powFractional: 2.5 * 1.5 * x.squareRoot()
+      case .powBase: Foundation.log(2) * Foundation.log(2) * Foundation.pow(2, x)
+      }
+    }
+
+    /// Inputs in the domain: positive where log, sqrt or a fractional power need it.
+    func input(_ shape: [Int], using rng: inout SeededGenerator) -> Tensor<Double> {
+      switch self {
+      case .log, .sqrt, .powFractional: .uniform(shape, in: 0.2..<3, using: &rng)
+      case .sigmoid: .uniform(shape, in: -4..<4, using: &rng)
+      default: .uniform(shape, in: -2..<2, using: &rng)
+      }
+    }
+
+    func expectedSecondDerivative(at x: Tensor<Double>) -> Tensor<Double> {
+      Tensor(shape: x.shape, scalars: x.scalars.map(secondDerivative))
+    }
+  }
+
+  // Each second derivative is a few rounded operations on values of order 1 (up to 25 for log
+  // at 0.2): 10⁻¹⁰ relative and 10⁻¹² absolute leave room for their rounding (and for the
+  // cancellation in σ'' and tanh'' near 0), while a wrong rule is off by O(1).
+  static let relativeTolerance = 1e-10
+  static let absoluteTolerance = 1e-12
+
+  @Test(
+    "Nested gradient(at:of:) gives the closed-form second derivative",
+    arguments: Function.allCases, [[], [7], [2, 3]])
+  func nestedGradient(function: Function, shape: [Int]) {
+    var rng = SeededGenerator(seed: 1101)
+    let x = function.input(shape, using: &rng)
+    // f is elementwise, so ∂/∂xᵢ Σⱼ f'(xⱼ) = f''(xᵢ).
+    let second = gradient(at: x) { x in gradient(at: x) { function($0).sum() }.sum() }
+    let expected = function.expectedSecondDerivative(at: x)
+    #expect(
+      second.isAlmostEqual(
+        to: expected, relativeTolerance: Self.relativeTolerance,
+        absoluteTolerance: Self.absoluteTolerance),
+      "x = \(x): got \(second), expected \(expected)")
+  }
+
+  @Test(
+    "tape.gradient with createGraph returns a recorded gradient whose gradient is f''",
+    arguments: Function.allCases)
+  func createGraph(function: Function) throws {
+    var rng = SeededGenerator(seed: 1102)
+    let x0 = function.input([6], using: &rng)
+    let tape = Tape()
+    let x = tape.watch(x0)
+    let first = tape.gradient(of: function(x).sum(), wrt: [x], createGraph: true)[0]
+    try #require(
+      first.isRecorded, "the first gradient was not recorded, so it cannot be differentiated")
+    let second = tape.gradient(of: first.sum(), wrt: [x])[0]
+    let expected = function.expectedSecondDerivative(at: x0)
+    #expect(
+      second.isAlmostEqual(
+        to: expected, relativeTolerance: Self.relativeTolerance,
+        absoluteTolerance: Self.absoluteTolerance),
+      "x = \(x0): got \(second), expected \(expected)")
+  }
+
+  @Test("The mixed partial ∂²(xʸ)/∂y∂x is x^(y−1)·(1 + y·log x)")
+  func powMixedPartial() {
+    var rng = SeededGenerator(seed: 1103)
+    let x = Tensor.uniform([5], in: 0.3..<3, using: &rng)
+    let y = Tensor.uniform([5], in: -2..<2, using: &rng)
+    // ∂(xʸ)/∂x = y·x^(y−1); its derivative in y is x^(y−1) + y·x^(y−1)·log x.
+    let mixed = gradient(at: y) { y in gradient(at: x) { pow($0, y).sum() }.sum() }
+    let expected = Tensor(
+      zip(x.scalars, y.scalars).map { x, y in
+        Foundation.pow(x, y - 1) * (1 + y * Foundation.log(x))
+      })
+    #expect(
+      mixed.isAlmostEqual(
+        to: expected, relativeTolerance: Self.relativeTolerance,
+        absoluteTolerance: Self.absoluteTolerance),
+      "got \(mixed), expected \(expected)")
+  }
+
+  @Test("Three nested gradients give the third derivative: sin''' = −cos, (x⁴)''' = 24x")
+  func thirdDerivative() {
+    var rng = SeededGenerator(seed: 1104)
+    let x = Tensor.uniform([5], in: -2..<2, using: &rng)
+    func third(_ f: @escaping (Tensor<Double>) -> Tensor<Double>) -> Tensor<Double> {
+      gradient(at: x) { x in
+        gradient(at: x) { x in gradient(at: x) { f($0).sum() }.sum() }.sum()
+      }
+    }
+    let sinThird = third { sin($0) }
+    let sinExpected = Tensor(x.scalars.map { -Foundation.cos($0) })
+    #expect(
+      sinThird.isAlmostEqual(to: sinExpected, relativeTolerance: 1e-10, absoluteTolerance: 1e-12))
+    let quarticThird = third { pow($0, 4) }
+    let quarticExpected = Tensor(x.scalars.map { 24 * $0 })
+    #expect(
+      quarticThird.isAlmostEqual(
+        to: quarticExpected, relativeTolerance: 1e-10, absoluteTolerance: 1e-12),
+      "got \(quarticThird), expected \(quarticExpected)")
+  }
+}
+
+// MARK: - Hessian-vector products of composites
+
+extension SecondOrderTests {
+  enum Composite: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case softmax
+    case logSoftmaxAxis0 = "logSoftmax along axis 0"
+    case matmul = "x·xᵀ"
+    case division
+    case broadcastPow = "pow with a broadcast exponent"
+    case maxAlongAxes = "max(alongAxes:)"
+    case slicing = "slices and concatenation"
+    case movement = "transpose, reshape, expand and reductions"
+    case network = "tanh layer"
+    case kinks = "relu, abs, max and min away from their kinks"
+    case logSigmoid = "log, sigmoid, sqrt"
+    case custom = "customOperation"
+
+    var testDescription: String { rawValue }
+
+    var shape: [Int] {
+      switch self {
+      case .movement: [2, 3, 4]
+      default: [3, 4]
+      }
+    }
+
+    /// Fixed, varied weights of `shape`: element k is sin(3k + 1).
+    static func weights(_ shape: [Int]) -> Tensor<Double> {
+      Tensor(
+        shape: shape, scalars: (0..<shape.reduce(1, *)).map { Foundation.sin(Double(3 * $0 + 1)) })
+    }
+
+    func input(using rng: inout SeededGenerator) -> Tensor<Double> {
+      switch self {
+      case .broadcastPow: .uniform(shape, in: 0.5..<2, using: &rng)
+      case .maxAlongAxes: .distinct(shape, using: &rng)
+      case .kinks: .awayFromZero(shape, magnitudes: 0.4..<2, using: &rng)
+      default: .uniform(shape, in: -1.5..<1.5, using: &rng)
+      }
+    }
+
+    /// A scalar loss of `x`, nonlinear so that its Hessian is not 0.
+    func loss(_ x: Tensor<Double>) -> Tensor<Double> {
+      let c = Self.weights(x.shape)
+      switch self {
+      case .softmax:
+        return (Autodiff.softmax(x) * c).sum()
+      case .logSoftmaxAxis0:
+        return (Autodiff.logSoftmax(x, alongAxis: 0) * c).sum()
+      case .matmul:
+        let gram = Autodiff.matmul(x, transposed: false, x, transposed: true)
+        return (sin(gram) * Self.weights([3, 3])).sum()
+      case .division:
+        return (sin(x) / (1 + x.squared()) + c / (2 + cos(x))).sum()
+      case .broadcastPow:
+        return (pow(x, Tensor([0.5, 1.5, 3, -1])) * c).sum()
+      case .maxAlongAxes:
+        return (x.max(alongAxes: [1]).squared() * Self.weights([3, 1])).sum() + x.max().squared()
+      case .slicing:
+        let rows = Tensor(concatenating: [x[1..<3], x[0..<1]], alongAxis: 0)
+        let columns = Tensor(
+          concatenating: [x.sliced(alongAxis: -1, 2..<4), x.sliced(alongAxis: 1, 0..<1)],
+          alongAxis: 1)
+        return (sin(rows) * Self.weights([3, 4])).sum()
+          + (columns.squared() * rows.sliced(alongAxis: 1, 1..<4)).sum()
+      case .movement:
+        let permuted = exp(x.transposed(permutation: [2, 0, 1]) * 0.5).sum(alongAxes: [0])
+        let expanded = x.mean(squeezingAxes: [1]).expanded(to: [3, 2, 4])
+        return permuted.squared().sum() + (sin(expanded) * x.reshaped(to: [-1, 2, 4])).sum()
+          + tanh(x.transposed()).sum(squeezingAxes: [0, 2]).squared().mean()
+      case .network:
+        let w = Self.weights([4, 5])
+        let b = Self.weights([5])
+        return tanh(Autodiff.matmul(x, w) + b).squared().mean()
+      case .kinks:
+        return (relu(x) * sin(x) + abs(x) * cos(x) + max(x, 0.3) * min(x, -0.3) * c).sum()
+      case .logSigmoid:
+        return (log(sigmoid(x)) * c + sqrt(exp(x) + 1)).sum()
+      case .custom:
+        let softplus = customOperation("softplus", operands: [x]) { x in
+          log(1 + exp(x[0]))
+        } pullback: { g, x, _ in
+          [g * sigmoid(x[0])]
+        }
+        return (softplus * c).sum()
+      }
+    }
+  }
+
+  @Test(
+    "Hessian-vector products of composites match finite differences of the gradient",
+    arguments: Composite.allCases)
+  func hessianVectorProduct(composite: Composite) {
+    var rng = SeededGenerator(seed: 1105)
+    let x = composite.input(using: &rng)
+    // Contracting ∇L with the helper's random upstream u makes its tape gradient the
+    // Hessian-vector product H·u, taken through the nested (recorded) sweep.
+    expectGradientMatchesFiniteDifferences(at: x) { x in
+      gradient(at: x) { composite.loss($0) }
+    }
+  }
+}
