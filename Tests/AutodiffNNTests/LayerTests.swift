@@ -33,14 +33,17 @@ import Testing
     let layer = Dense(weight: Self.weight, bias: Self.bias, activation: tanh)
     // A fixed, uneven upstream weighting so that each output element counts differently.
     let upstream = Tensor<Double>(shape: [2, 2], scalars: [0.3, -1.2, 0.7, 2.0])
-    func loss(_ weight: Tensor<Double>, _ bias: Tensor<Double>, _ x: Tensor<Double>) -> Tensor<Double> {
+    func loss(_ weight: Tensor<Double>, _ bias: Tensor<Double>, _ x: Tensor<Double>) -> Tensor<
+      Double
+    > {
       (Dense(weight: weight, bias: bias, activation: tanh)(x) * upstream).sum()
     }
     let (dWeight, dBias, dX) = gradient(at: layer.weight, layer.bias, Self.x) { loss($0, $1, $2) }
     let numericWeight = finiteDifferenceGradient(at: Self.weight) { loss($0, Self.bias, Self.x) }
     let numericBias = finiteDifferenceGradient(at: Self.bias) { loss(Self.weight, $0, Self.x) }
     let numericX = finiteDifferenceGradient(at: Self.x) { loss(Self.weight, Self.bias, $0) }
-    #expect(dWeight.isAlmostEqual(to: numericWeight, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
+    #expect(
+      dWeight.isAlmostEqual(to: numericWeight, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
     #expect(dBias.isAlmostEqual(to: numericBias, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
     #expect(dX.isAlmostEqual(to: numericX, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
   }
@@ -53,7 +56,7 @@ import Testing
     let n = Double(w.count)
     let mean = w.reduce(0, +) / n
     let deviation = (w.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n).squareRoot()
-    let expected = (2.0 / 500).squareRoot()   // 0.0632…
+    let expected = (2.0 / 500).squareRoot()  // 0.0632…
     // 200,000 draws: the standard error of the mean is σ/√n ≈ 1.4·10⁻⁴, of the deviation
     // σ/√(2n) ≈ 0.16 % of σ; the bounds below are over 5 standard errors wide.
     #expect(Swift.abs(mean) < 5 * expected / n.squareRoot())
@@ -69,7 +72,7 @@ import Testing
       inputSize: 500, outputSize: 400, initialization: .glorotUniform, using: &rng)
     let w = layer.weight.scalars
     let n = Double(w.count)
-    let limit = (6.0 / 900).squareRoot()   // 0.0816…
+    let limit = (6.0 / 900).squareRoot()  // 0.0816…
     #expect(w.allSatisfy { Swift.abs($0) <= limit })
     // With 200,000 uniform draws the extremes lie within limit·10⁻⁴ of ±limit (all but surely).
     #expect(w.max()! > 0.999 * limit && w.min()! < -0.999 * limit)
@@ -166,7 +169,8 @@ import Testing
     // x = [1, 2]: hidden = relu([1, 2, 1] + [0, 0.5, 0]) = [1, 2.5, 1];
     // output = σ(1 − 2.5 + 2 − 0.5) = σ(0) = 0.5.
     let output = model(Tensor(shape: [1, 2], scalars: [1, 2]))
-    #expect(output.isAlmostEqual(to: Tensor(shape: [1, 1], scalars: [0.5]), relativeTolerance: 1e-15))
+    #expect(
+      output.isAlmostEqual(to: Tensor(shape: [1, 1], scalars: [0.5]), relativeTolerance: 1e-15))
   }
 
   @Test("The functional training step's gradients match finite differences for every parameter")
@@ -187,7 +191,8 @@ import Testing
         return loss(parameters)
       }
       #expect(
-        gradients[index].isAlmostEqual(to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-9),
+        gradients[index].isAlmostEqual(
+          to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-9),
         "parameter \(model.parameterNames[index])")
     }
   }

@@ -44,7 +44,8 @@ import Testing
     #expect(loss.isAlmostEqual(to: definition, relativeTolerance: 1e-12))
   }
 
-  @Test("binaryCrossEntropy's gradient is (σ(z) − y)/n, exact at z = 0, and matches finite differences")
+  @Test(
+    "binaryCrossEntropy's gradient is (σ(z) − y)/n, exact at z = 0, and matches finite differences")
   func gradient() {
     let grad = AutodiffNN.gradient(at: Self.logits) {
       binaryCrossEntropy(logits: $0, labels: Self.labels)
@@ -120,12 +121,16 @@ import Testing
     // Row 1: softmax = (⅓, ⅓, ⅓), minus onehot(0), halved: (−⅓, ⅙, ⅙).
     let expected = Tensor<Double>(
       shape: [2, 3],
-      scalars: [0.04501528658519023, 0.12236423552739883, -0.16737952211258905,
-                -1.0 / 3, 1.0 / 6, 1.0 / 6])
+      scalars: [
+        0.04501528658519023, 0.12236423552739883, -0.16737952211258905,
+        -1.0 / 3, 1.0 / 6, 1.0 / 6,
+      ])
     #expect(grad.isAlmostEqual(to: expected, relativeTolerance: 1e-14))
   }
 
-  @Test("softmaxCrossEntropy and its gradient match log-softmax and finite differences on random logits")
+  @Test(
+    "softmaxCrossEntropy and its gradient match log-softmax and finite differences on random logits"
+  )
   func matchesCompositeAndFiniteDifferences() {
     var rng = SeededGenerator(seed: 11)
     let logits = Tensor<Double>(randomNormal: [5, 4], standardDeviation: 2, using: &rng)
@@ -140,7 +145,8 @@ import Testing
       -(logSoftmax($0) * onehot).sum() / 5
     }
     #expect(loss.isAlmostEqual(to: composite, relativeTolerance: 1e-13))
-    #expect(grad.isAlmostEqual(to: compositeGrad, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
+    #expect(
+      grad.isAlmostEqual(to: compositeGrad, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
     let numeric = finiteDifferenceGradient(at: logits) {
       softmaxCrossEntropy(logits: $0, labels: labels)
     }
@@ -204,10 +210,10 @@ import Testing
     let logits = Tensor<Float>(
       shape: [4, 3],
       scalars: [
-        0.1, 0.7, 0.2,   // argmax 1
-        5, -1, 4,        // argmax 0
-        1, 3, 3,         // tie between 1 and 2: the first, 1
-        -2, -3, -1,      // argmax 2
+        0.1, 0.7, 0.2,  // argmax 1
+        5, -1, 4,  // argmax 0
+        1, 3, 3,  // tie between 1 and 2: the first, 1
+        -2, -3, -1,  // argmax 2
       ])
     #expect(accuracy(logits: logits, labels: [1, 0, 1, 2]) == 1)
     #expect(accuracy(logits: logits, labels: [1, 2, 2, 2]) == 0.5)
@@ -258,7 +264,8 @@ import Testing
 
   @Test func meanSquaredErrorShapeMismatch() async {
     await #expect(processExitsWith: .failure) {
-      _ = meanSquaredError(predictions: Tensor<Float>(zeros: [4, 1]), targets: Tensor(zeros: [1, 4]))
+      _ = meanSquaredError(
+        predictions: Tensor<Float>(zeros: [4, 1]), targets: Tensor(zeros: [1, 4]))
     }
   }
 }

@@ -95,25 +95,25 @@ private func expectTrajectory(
 ///   m̂ ← m / (1 − β₁ᵗ);     v̂ ← v / (1 − β₂ᵗ)
 ///   θ ← θ − γ·m̂ / (√v̂ + ε)
 private func documentedAdam(
-  learningRate γ: Double, weightDecay λ: Double = 0, decoupled: Bool,
-  beta1 β1: Double = 0.9, beta2 β2: Double = 0.999, epsilon ε: Double = 1e-8
+  learningRate lr: Double, weightDecay wd: Double = 0, decoupled: Bool,
+  beta1 b1: Double = 0.9, beta2 b2: Double = 0.999, epsilon eps: Double = 1e-8
 ) -> [[Double]] {
-  var θ = start.scalars
+  var theta = start.scalars
   var m = [0.0, 0.0]
   var v = [0.0, 0.0]
   var result: [[Double]] = []
   for (index, gradient) in steps.enumerated() {
     let t = Double(index + 1)
-    for j in θ.indices {
+    for j in theta.indices {
       var g = gradient.scalars[j]
-      if decoupled { θ[j] -= γ * λ * θ[j] } else { g += λ * θ[j] }
-      m[j] = β1 * m[j] + (1 - β1) * g
-      v[j] = β2 * v[j] + (1 - β2) * g * g
-      let mHat = m[j] / (1 - Double.pow(β1, t))
-      let vHat = v[j] / (1 - Double.pow(β2, t))
-      θ[j] -= γ * mHat / (vHat.squareRoot() + ε)
+      if decoupled { theta[j] -= lr * wd * theta[j] } else { g += wd * theta[j] }
+      m[j] = b1 * m[j] + (1 - b1) * g
+      v[j] = b2 * v[j] + (1 - b2) * g * g
+      let mHat = m[j] / (1 - Double.pow(b1, t))
+      let vHat = v[j] / (1 - Double.pow(b2, t))
+      theta[j] -= lr * mHat / (vHat.squareRoot() + eps)
     }
-    result.append(θ)
+    result.append(theta)
   }
   return result
 }
@@ -125,7 +125,9 @@ private func documentedAdam(
     // [1 − 0.1·0.5/(0.5 + 10⁻⁸), −2 + 0.1·1/(1 + 10⁻⁸)] = [0.900000002, −1.900000001] to 10⁻¹⁶.
     let adam = Adam(for: [start], learningRate: 0.1)
     let first = trajectory(of: adam)[0]
-    #expect(Tensor(first).isAlmostEqual(to: Tensor([0.900000002, -1.900000001]), relativeTolerance: 1e-15))
+    #expect(
+      Tensor(first).isAlmostEqual(
+        to: Tensor([0.900000002, -1.900000001]), relativeTolerance: 1e-15))
   }
 
   @Test("Adam follows PyTorch's documented update for three steps")
@@ -182,27 +184,32 @@ private func documentedAdam(
     var parameters = [Tensor<Float>(start)]
     for g in steps { adam.update(&parameters, along: [Tensor<Float>(g)]) }
     let expected = documentedAdam(learningRate: 0.1, decoupled: false)[2]
-    #expect(Tensor<Double>(parameters[0]).isAlmostEqual(to: Tensor(expected), relativeTolerance: 1e-6))
+    #expect(
+      Tensor<Double>(parameters[0]).isAlmostEqual(to: Tensor(expected), relativeTolerance: 1e-6))
   }
 }
 
 @Suite struct GradientClippingTests {
-  @Test("Clipping scales all gradients by maxNorm/(‖g‖ + 10⁻⁶) when the global norm exceeds maxNorm")
+  @Test(
+    "Clipping scales all gradients by maxNorm/(‖g‖ + 10⁻⁶) when the global norm exceeds maxNorm")
   func clipsToMaxNorm() {
     // ‖([3, 4], [[12]])‖ = √(9 + 16 + 144) = 13; maxNorm 6.5 scales by 6.5/(13 + 10⁻⁶) ≈ ½.
     let gradients = [Tensor<Double>([3, 4]), Tensor(shape: [1, 1], scalars: [12])]
     let (clipped, norm) = clippedByGlobalNorm(gradients, maxNorm: 6.5)
     #expect(norm == 13)
     let factor = 6.5 / (13 + 1e-6)
-    #expect(clipped[0].isAlmostEqual(to: Tensor([3 * factor, 4 * factor]), relativeTolerance: 1e-15))
-    #expect(clipped[1].isAlmostEqual(to: Tensor(shape: [1, 1], scalars: [12 * factor]), relativeTolerance: 1e-15))
+    #expect(
+      clipped[0].isAlmostEqual(to: Tensor([3 * factor, 4 * factor]), relativeTolerance: 1e-15))
+    #expect(
+      clipped[1].isAlmostEqual(
+        to: Tensor(shape: [1, 1], scalars: [12 * factor]), relativeTolerance: 1e-15))
     let newNorm = (clipped[0].squared().sum() + clipped[1].squared().sum()).scalar.squareRoot()
     #expect(newNorm <= 6.5 && newNorm > 6.5 * (1 - 1e-6))
   }
 
   @Test("Gradients within maxNorm are returned unchanged")
   func leavesSmallGradients() {
-    let gradients = [Tensor<Float>([0.3, -0.4])]   // norm 0.5
+    let gradients = [Tensor<Float>([0.3, -0.4])]  // norm 0.5
     let (clipped, norm) = clippedByGlobalNorm(gradients, maxNorm: 1)
     #expect(clipped == gradients)
     #expect(Swift.abs(norm - 0.5) < 1e-7)
@@ -257,10 +264,14 @@ private func documentedAdam(
 
 @Suite struct OptimizerStateTests {
   /// Two parameters of different shapes and three steps of gradients for them.
-  static let parameters = [Tensor<Double>(shape: [2, 2], scalars: [1, -2, 0.5, 3]), Tensor([0.1, -0.1, 2])]
+  static let parameters = [
+    Tensor<Double>(shape: [2, 2], scalars: [1, -2, 0.5, 3]), Tensor([0.1, -0.1, 2]),
+  ]
   static let gradients = (1...3).map { step in
-    [Tensor<Double>(shape: [2, 2], scalars: [0.5, -1, 2, 0.25].map { $0 * Double(step) }),
-     Tensor<Double>([1, -0.5, 0.3].map { $0 / Double(step) })]
+    [
+      Tensor<Double>(shape: [2, 2], scalars: [0.5, -1, 2, 0.25].map { $0 * Double(step) }),
+      Tensor<Double>([1, -0.5, 0.3].map { $0 / Double(step) }),
+    ]
   }
 
   /// Two steps with `optimizer`, a restore into `fresh` from its state, then a third step with
@@ -286,7 +297,8 @@ private func documentedAdam(
     #expect(Set(adam.state.keys) == ["step", "m.0", "m.1", "v.0", "v.1"])
     #expect(adam.state["step"] == Tensor(0))
     #expect(adam.state["v.1"]?.shape == [3])
-    try Self.expectResumesIdentically(adam, Adam(for: Self.parameters, learningRate: 0.01, weightDecay: 0.01))
+    try Self.expectResumesIdentically(
+      adam, Adam(for: Self.parameters, learningRate: 0.01, weightDecay: 0.01))
   }
 
   @Test("AdamW's state round trip resumes identically, step count included")
@@ -325,7 +337,7 @@ private func documentedAdam(
     let (adam, expectedNext) = Self.trained(Adam(for: Self.parameters))
     var state = adam.state
     state["v.1"] = nil
-    state["step"] = Tensor(7)   // would change the step if anything were applied
+    state["step"] = Tensor(7)  // would change the step if anything were applied
     var target = adam
     #expect(throws: CheckpointError.missingTensor(name: "v.1")) {
       try target.restore(state: state)

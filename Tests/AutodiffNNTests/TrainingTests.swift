@@ -22,17 +22,20 @@ import Testing
       gradients[0].isAlmostEqual(
         to: Tensor(shape: [2, 1], scalars: [-0.4456941845464537, -0.6685412768196806]),
         relativeTolerance: 1e-14))
-    #expect(gradients[1].isAlmostEqual(to: Tensor([-0.22284709227322685]), relativeTolerance: 1e-14))
+    #expect(
+      gradients[1].isAlmostEqual(to: Tensor([-0.22284709227322685]), relativeTolerance: 1e-14))
   }
 
   @Test("A 2-8-1 tanh/sigmoid network learns XOR to a squared error below 0.01")
   func xor() {
     var rng = SeededGenerator(seed: 42)
     var model = Sequential<Double>(
-      Dense(inputSize: 2, outputSize: 8, activation: tanh, initialization: .glorotUniform,
-            using: &rng),
-      Dense(inputSize: 8, outputSize: 1, activation: sigmoid, initialization: .glorotUniform,
-            using: &rng))
+      Dense(
+        inputSize: 2, outputSize: 8, activation: tanh, initialization: .glorotUniform,
+        using: &rng),
+      Dense(
+        inputSize: 8, outputSize: 1, activation: sigmoid, initialization: .glorotUniform,
+        using: &rng))
     let x = Tensor<Double>(shape: [4, 2], scalars: [0, 0, 0, 1, 1, 0, 1, 1])
     let y = Tensor<Double>(shape: [4, 1], scalars: [0, 1, 1, 0])
     var optimizer = Adam(for: model.parameters, learningRate: 0.05)

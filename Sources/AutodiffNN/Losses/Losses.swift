@@ -66,7 +66,8 @@ public func binaryCrossEntropy<Scalar>(
         operands[1].withUnsafeBufferPointer { y in
           for index in z.indices {
             let zi = z[index]
-            total += Swift.max(zi, 0) - zi * y[index] + Scalar.log(onePlus: Scalar.exp(-Swift.abs(zi)))
+            total +=
+              Swift.max(zi, 0) - zi * y[index] + Scalar.log(onePlus: Scalar.exp(-Swift.abs(zi)))
           }
         }
       }
