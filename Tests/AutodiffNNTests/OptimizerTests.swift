@@ -372,7 +372,11 @@ private func documentedAdam(
     for bad in [Tensor<Double>(1.5), Tensor(-1)] {
       var state = before
       state["step"] = bad
-      #expect(throws: CheckpointError.self) { try sgd.restore(state: state) }
+      let error = #expect(throws: CheckpointError.self) { try sgd.restore(state: state) }
+      guard case .invalidValue(name: "step", _) = error else {
+        Issue.record("expected invalidValue for 'step', got \(String(describing: error))")
+        continue
+      }
       #expect(sgd.state == before)
     }
     var state = before
@@ -406,6 +410,17 @@ private func documentedAdam(
     }
     let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
     #expect(message.contains("SGD.update: parameter 0 has shape [2, 3] and its gradient [3, 2]"))
+  }
+
+  @Test func updateOfRecordedParameters() async {
+    await #expect(processExitsWith: .failure) {
+      var sgd = SGD<Double>(for: [Tensor(zeros: [2])], learningRate: 0.1)
+      _ = gradient(at: Tensor<Double>(zeros: [2])) { p in
+        var parameters = [p]
+        sgd.update(&parameters, along: [Tensor(ones: [2])])
+        return parameters[0].sum()
+      }
+    }
   }
 
   @Test func nesterovWithoutMomentum() async {
