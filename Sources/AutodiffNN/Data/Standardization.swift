@@ -64,9 +64,43 @@ public struct Standardization<Scalar: TensorScalar>: Sendable {
 
   /// Standardizes `inputs`: (x − ``mean``) / ``standardDeviation``, column by column.
   ///
-  /// - Precondition: `inputs` has as many columns as the data this was fitted to.
+  /// The result is a new constant tensor (not recorded on a tape): standardization prepares
+  /// data, it is not part of a model.
+  ///
+  /// - Precondition: `inputs` is a matrix with as many columns as the data this was fitted to
+  ///   (any number of columns for statistics over all features).
+  /// - Complexity: O(*n*), one pass writing the result in place.
   public func callAsFunction(_ inputs: Tensor<Scalar>) -> Tensor<Scalar> {
-    (inputs - mean) / standardDeviation
+    let columns = inputs.rank == 2 ? inputs.shape[1] : -1
+    guard columns >= 0, mean.scalarCount == 1 || mean.scalarCount == columns else {
+      fatalError(
+        "Standardization: inputs of shape \(inputs.shape) do not have the \(mean.scalarCount) "
+          + "columns of the data the statistics were fitted to")
+    }
+    var result = Tensor<Scalar>(zeros: inputs.shape)
+    inputs.withUnsafeBufferPointer { x in
+      result.withUnsafeMutableBufferPointer { y in
+        mean.withUnsafeBufferPointer { mean in
+          standardDeviation.withUnsafeBufferPointer { deviation in
+            // Dispatch to the concrete type once, so the loop is specialized for it.
+            if Scalar.self == Float.self {
+              standardizeRows(
+                x.rebound(to: Float.self), into: y.rebound(to: Float.self),
+                mean: mean.rebound(to: Float.self), deviation: deviation.rebound(to: Float.self),
+                columns: columns)
+            } else if Scalar.self == Double.self {
+              standardizeRows(
+                x.rebound(to: Double.self), into: y.rebound(to: Double.self),
+                mean: mean.rebound(to: Double.self), deviation: deviation.rebound(to: Double.self),
+                columns: columns)
+            } else {
+              standardizeRows(x, into: y, mean: mean, deviation: deviation, columns: columns)
+            }
+          }
+        }
+      }
+    }
+    return result
   }
 }
 
@@ -101,4 +135,41 @@ private func columnStatistics<S: BinaryFloatingPoint>(
     }
   }
   return (sums, squares.map { ($0 / Double(rows)).squareRoot() })
+}
+
+/// y = (x − mean) / deviation row by row, with one mean and deviation per column, or a single
+/// one for all columns.
+private func standardizeRows<S: BinaryFloatingPoint>(
+  _ x: UnsafeBufferPointer<S>, into y: UnsafeMutableBufferPointer<S>,
+  mean: UnsafeBufferPointer<S>, deviation: UnsafeBufferPointer<S>, columns: Int
+) {
+  guard columns > 0 else { return }
+  if mean.count == 1 {
+    for index in x.indices { y[index] = (x[index] - mean[0]) / deviation[0] }
+    return
+  }
+  for start in stride(from: 0, to: x.count, by: columns) {
+    for column in 0..<columns {
+      y[start + column] = (x[start + column] - mean[column]) / deviation[column]
+    }
+  }
+}
+
+extension UnsafeBufferPointer {
+  /// The same memory seen as elements of `type`, which must be `Element` itself: a way to call
+  /// code specialized for `Float` or `Double` from code generic over the scalar type.
+  fileprivate func rebound<T>(to type: T.Type) -> UnsafeBufferPointer<T> {
+    assert(T.self == Element.self)
+    return UnsafeBufferPointer<T>(
+      start: UnsafeRawPointer(baseAddress)?.assumingMemoryBound(to: T.self), count: count)
+  }
+}
+
+extension UnsafeMutableBufferPointer {
+  /// The same memory seen as elements of `type`, which must be `Element` itself.
+  fileprivate func rebound<T>(to type: T.Type) -> UnsafeMutableBufferPointer<T> {
+    assert(T.self == Element.self)
+    return UnsafeMutableBufferPointer<T>(
+      start: UnsafeMutableRawPointer(baseAddress)?.assumingMemoryBound(to: T.self), count: count)
+  }
 }

@@ -146,6 +146,13 @@ import Testing
     }
   }
 
+  @Test func standardizationNeedsTheFittedColumns() async {
+    await #expect(processExitsWith: .failure) {
+      let standardization = Standardization(fittedTo: Tensor<Float>(zeros: [2, 3]))
+      _ = standardization(Tensor<Float>(zeros: [2, 4]))
+    }
+  }
+
   @Test func inputsNeedOneRowPerLabel() async {
     await #expect(processExitsWith: .failure) {
       _ = LabeledDataset(inputs: Tensor<Float>(zeros: [3, 2]), labels: [0, 1])
