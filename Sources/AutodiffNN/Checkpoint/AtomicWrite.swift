@@ -27,7 +27,8 @@ func writeAtomically(_ data: Data, to url: URL) throws(CheckpointError) {
   let directory = url.deletingLastPathComponent().path
   // A hidden name that stays within NAME_MAX (255 bytes) whatever the target's name is.
   let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-  let temporary = directory + "/." + String(decoding: url.lastPathComponent.utf8.prefix(200), as: UTF8.self) + "."
+  let temporary =
+    directory + "/." + String(decoding: url.lastPathComponent.utf8.prefix(200), as: UTF8.self) + "."
     + random + ".tmp"
 
   let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

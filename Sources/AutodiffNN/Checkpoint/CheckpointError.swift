@@ -33,6 +33,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
   /// The checkpoint could not be written to `path`; any file already there is unchanged.
   case writeFailed(path: String, reason: String)
 
+  /// What is wrong and what to do about it, in one sentence naming the file or tensor.
   public var description: String {
     switch self {
     case .missingTensor(let name):

@@ -109,8 +109,10 @@ public struct SafeTensors: Sendable {
     for raw in header.entries {
       entries.append(try Self.validated(raw, dataLength: dataLength))
     }
-    entries.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name)
-      < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name) }
+    entries.sort {
+      ($0.byteRange.lowerBound, $0.byteRange.upperBound, $0.name)
+        < ($1.byteRange.lowerBound, $1.byteRange.upperBound, $1.name)
+    }
     var end = 0
     var previous: String?
     for entry in entries {
@@ -215,7 +217,8 @@ public struct SafeTensors: Sendable {
       let target = UnsafeMutableRawBufferPointer(target)
       assert(target.count == entry.byteRange.count)
       bytes.withUnsafeBytes { source in
-        target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<(start + target.count)]))
+        target.copyMemory(
+          from: UnsafeRawBufferPointer(rebasing: source[start..<(start + target.count)]))
       }
       #if _endian(big)
         reverseBytes(ofElementsOf: target, size: MemoryLayout<Scalar>.size)
@@ -245,9 +248,10 @@ public struct SafeTensors: Sendable {
     for name in names {
       let tensor = tensors[name]!
       let byteCount = tensor.scalarCount * MemoryLayout<Scalar>.size
-      header[name] = [
-        "dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + byteCount],
-      ] as [String: Any]
+      header[name] =
+        [
+          "dtype": dtype, "shape": tensor.shape, "data_offsets": [offset, offset + byteCount],
+        ] as [String: Any]
       offset += byteCount
     }
     if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -256,8 +260,9 @@ public struct SafeTensors: Sendable {
       json = try JSONSerialization.data(
         withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
     } catch {
-      fatalError("SafeTensors.encode: JSONSerialization failed on a header of strings and "
-        + "integers: \(error)")
+      fatalError(
+        "SafeTensors.encode: JSONSerialization failed on a header of strings and "
+          + "integers: \(error)")
     }
     // Pad with spaces so the data section starts at a multiple of 8 (8 + N ≡ 0 mod 8).
     json.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - json.count % 8) % 8))
@@ -349,7 +354,12 @@ private struct Header: Decodable {
   private struct Fields: Decodable {
     var dtype: String
     var shape: [Int]
-    var data_offsets: [Int]
+    var dataOffsets: [Int]
+
+    enum CodingKeys: String, CodingKey {
+      case dtype, shape
+      case dataOffsets = "data_offsets"
+    }
   }
 
   private struct Key: CodingKey {
@@ -401,7 +411,7 @@ private struct Header: Decodable {
       entries.append(
         RawEntry(
           name: key.stringValue, dtype: fields.dtype, shape: fields.shape,
-          offsets: fields.data_offsets))
+          offsets: fields.dataOffsets))
     }
   }
 

@@ -210,7 +210,9 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
 
 /// A uniformly random permutation of `0..<count`: Fisher–Yates, swapping each position from the
 /// last down with a position drawn uniformly at or below it.
-private func randomPermutation<G: RandomNumberGenerator>(count: Int, using generator: inout G) -> [Int] {
+private func randomPermutation<G: RandomNumberGenerator>(count: Int, using generator: inout G)
+  -> [Int]
+{
   var order = Array(0..<count)
   var position = count - 1
   while position > 0 {

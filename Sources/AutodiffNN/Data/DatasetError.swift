@@ -32,6 +32,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
   /// A label lies outside `0..<classCount`.
   case invalidLabel(path: String, index: Int, value: Int, classCount: Int)
 
+  /// What is wrong and what to do about it, in one sentence naming the file or tensor.
   public var description: String {
     switch self {
     case .fileNotFound(let path, let suggestion):

@@ -89,7 +89,8 @@ public enum FashionMNIST {
   private static func locate(_ name: String, in directory: URL) throws(DatasetError) -> URL {
     let compressed = directory.appendingPathComponent(name + ".gz")
     let plain = directory.appendingPathComponent(name)
-    for candidate in [compressed, plain] where FileManager.default.fileExists(atPath: candidate.path) {
+    for candidate in [compressed, plain]
+    where FileManager.default.fileExists(atPath: candidate.path) {
       return candidate
     }
     throw .fileNotFound(

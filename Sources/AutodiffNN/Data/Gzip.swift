@@ -182,6 +182,7 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
   /// The input is not valid gzip data, or fails its CRC or length check.
   case corrupt(reason: String)
 
+  /// What is wrong and what to do about it, in one sentence naming the file or tensor.
   public var description: String {
     switch self {
     case .truncated(let decompressedBytes):

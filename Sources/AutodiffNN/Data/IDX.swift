@@ -51,6 +51,7 @@ public struct IDXArray: Sendable, Equatable {
     /// Whether the elements are integers (and so can be labels).
     public var isInteger: Bool { self != .float32 && self != .float64 }
 
+    /// The type in words: `"unsigned bytes"`, `"32-bit floats"`.
     public var description: String {
       switch self {
       case .unsignedByte: "unsigned bytes"
@@ -128,6 +129,7 @@ public struct IDXArray: Sendable, Equatable {
     self.payload = bytes[start..<(start + header.payloadByteCount)]
   }
 
+  /// Whether two arrays have the same type, shape and elements, wherever they were read from.
   public static func == (lhs: IDXArray, rhs: IDXArray) -> Bool {
     lhs.elementType == rhs.elementType && lhs.shape == rhs.shape && lhs.payload == rhs.payload
   }
@@ -189,9 +191,15 @@ public struct IDXArray: Sendable, Equatable {
     case .unsignedByte: Int(raw[index])
     case .signedByte: Int(Int8(bitPattern: raw[index]))
     case .int16:
-      Int(Int16(bitPattern: UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))))
+      Int(
+        Int16(
+          bitPattern: UInt16(
+            bigEndian: raw.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self))))
     case .int32:
-      Int(Int32(bitPattern: UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))))
+      Int(
+        Int32(
+          bitPattern: UInt32(
+            bigEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))))
     case .float32, .float64:
       fatalError("integer(at:) on \(elementType)")
     }
@@ -216,12 +224,14 @@ public struct IDXArray: Sendable, Equatable {
         for index in output.indices { output[index] = S(integer(at: index, in: raw)) / divisor }
       case .float32:
         for index in output.indices {
-          let bits = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
+          let bits = UInt32(
+            bigEndian: raw.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self))
           output[index] = S(Float(bitPattern: bits)) / divisor
         }
       case .float64:
         for index in output.indices {
-          let bits = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))
+          let bits = UInt64(
+            bigEndian: raw.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))
           output[index] = S(Double(bitPattern: bits)) / divisor
         }
       }

@@ -51,9 +51,10 @@ public struct Standardization<Scalar: TensorScalar>: Sendable {
       // Pool the columns: the overall mean is the mean of column means (equal row counts), and
       // the overall variance is the mean column variance plus the variance of the column means.
       let mean = means.reduce(0, +) / Double(columns)
-      let variance = zip(means, deviations).reduce(0) { sum, column in
-        sum + column.1 * column.1 + (column.0 - mean) * (column.0 - mean)
-      } / Double(columns)
+      let variance =
+        zip(means, deviations).reduce(0) { sum, column in
+          sum + column.1 * column.1 + (column.0 - mean) * (column.0 - mean)
+        } / Double(columns)
       (means, deviations) = ([mean], [variance.squareRoot()])
     }
     let shape = perFeature ? [columns] : []

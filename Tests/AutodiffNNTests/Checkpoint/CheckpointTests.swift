@@ -22,11 +22,15 @@ import Testing
     try Checkpoint.save(model: model, optimizer: optimizer, metadata: ["epoch": "2"], to: url)
 
     let names = try SafeTensors(contentsOf: url).entries.map(\.name).sorted()
-    #expect(names == ["model.bias", "model.weight", "optimizer.step", "optimizer.velocity.0",
-                      "optimizer.velocity.1"])
+    #expect(
+      names == [
+        "model.bias", "model.weight", "optimizer.step", "optimizer.velocity.0",
+        "optimizer.velocity.1",
+      ])
 
     var (restoredModel, restoredOptimizer) = Self.trained(seed: 2)
-    let metadata = try Checkpoint.load(into: &restoredModel, optimizer: &restoredOptimizer, from: url)
+    let metadata = try Checkpoint.load(
+      into: &restoredModel, optimizer: &restoredOptimizer, from: url)
     #expect(metadata == ["epoch": "2"])
     #expect(restoredModel.parameters == model.parameters)
     #expect(restoredOptimizer.velocities == optimizer.velocities)
@@ -46,7 +50,8 @@ import Testing
     try Checkpoint.load(into: &restored, from: withOptimizer)
     #expect(restored.parameters == model.parameters)
     restored = TinyAffine<Float>(inputs: 3, outputs: 2, seed: 9)
-    #expect(try Checkpoint.load(into: &restored, from: withoutOptimizer) == ["note": "weights only"])
+    #expect(
+      try Checkpoint.load(into: &restored, from: withoutOptimizer) == ["note": "weights only"])
     #expect(restored.parameters == model.parameters)
   }
 
@@ -93,7 +98,9 @@ import Testing
     try Checkpoint.save(model: TinyAffine<Double>(inputs: 3, outputs: 2, seed: 1), to: url)
     var model = TinyAffine<Float>(inputs: 3, outputs: 2, seed: 2)
     let before = model.parameters
-    let error = #expect(throws: CheckpointError.self) { try Checkpoint.load(into: &model, from: url) }
+    let error = #expect(throws: CheckpointError.self) {
+      try Checkpoint.load(into: &model, from: url)
+    }
     #expect(error == .dtypeMismatch(name: "model.weight", expected: "F32", found: "F64"))
     #expect(model.parameters == before)
   }
@@ -111,7 +118,9 @@ import Testing
     tensors["model.bias"] = Tensor(zeros: [2])
     tensors["model.extra"] = Tensor(zeros: [1])
     try SafeTensors.write(tensors, to: url)
-    let error = #expect(throws: CheckpointError.self) { try Checkpoint.load(into: &model, from: url) }
+    let error = #expect(throws: CheckpointError.self) {
+      try Checkpoint.load(into: &model, from: url)
+    }
     #expect(error == .unexpectedTensor(name: "model.extra"))
     #expect(error?.description.contains("'model.extra'") == true)
   }

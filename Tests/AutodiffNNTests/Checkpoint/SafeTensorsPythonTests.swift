@@ -24,8 +24,10 @@ private let pythonHasSafetensors = runPython(["-c", "import safetensors, numpy"]
 
 /// Interoperability with Hugging Face's reference implementation, the `safetensors` Python
 /// package: files we write, it reads, and the other way round.
-@Suite(.enabled(if: pythonHasSafetensors,
-                "needs python3 with safetensors and numpy: pip install safetensors numpy"))
+@Suite(
+  .enabled(
+    if: pythonHasSafetensors,
+    "needs python3 with safetensors and numpy: pip install safetensors numpy"))
 struct SafeTensorsPythonTests {
   /// Prints, as JSON, the metadata and each tensor's dtype, shape and element bit patterns.
   static let describeFile = """
@@ -61,8 +63,11 @@ struct SafeTensorsPythonTests {
       "special": Tensor(shape: [2, 5], scalars: SafeTensorsTests.specialFloats),
       "scalar": Tensor(-0.0), "empty": Tensor(zeros: [0, 2]),
     ]
-    let doubleTensors: [String: Tensor<Double>] = ["special": Tensor(SafeTensorsTests.specialDoubles)]
-    try SafeTensors.write(floatTensors, metadata: ["epoch": "3", "name": "ünïcödé/\"x\""], to: floats)
+    let doubleTensors: [String: Tensor<Double>] = [
+      "special": Tensor(SafeTensorsTests.specialDoubles)
+    ]
+    try SafeTensors.write(
+      floatTensors, metadata: ["epoch": "3", "name": "ünïcödé/\"x\""], to: floats)
     try SafeTensors.write(doubleTensors, to: doubles)
 
     for (url, expected) in [
@@ -106,7 +111,10 @@ struct SafeTensorsPythonTests {
     let f32 = try file.tensor(named: "f32", as: Float.self)
     #expect(f32.shape == [2, 2])
     // numpy's NaN is the default quiet NaN, 0x7FC00000 in binary32.
-    #expect(bitPatterns(f32) == [Float(1.5).bitPattern, Float(-0.0).bitPattern, Float.infinity.bitPattern, 0x7FC0_0000])
+    #expect(
+      bitPatterns(f32) == [
+        Float(1.5).bitPattern, Float(-0.0).bitPattern, Float.infinity.bitPattern, 0x7FC0_0000,
+      ])
     let f64 = try file.tensor(named: "f64", as: Double.self)
     #expect(f64.shape == [2, 3] && f64.scalars == (0..<6).map { Double($0) / 3 })
     #expect(try file.tensor(named: "scalar", as: Float.self).shape == [])

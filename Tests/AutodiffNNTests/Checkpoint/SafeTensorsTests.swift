@@ -52,7 +52,8 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   @Test("Double tensors round-trip bit for bit")
   func doubleRoundTrip() throws {
     let tensors: [String: Tensor<Double>] = [
-      "special": Tensor(Self.specialDoubles), "scalar": Tensor(.nan), "empty": Tensor(zeros: [3, 0]),
+      "special": Tensor(Self.specialDoubles), "scalar": Tensor(.nan),
+      "empty": Tensor(zeros: [3, 0]),
     ]
     let file = try SafeTensors(bytes: SafeTensors.encode(tensors))
     #expect(file.metadata.isEmpty)
@@ -70,7 +71,8 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     let bytes = SafeTensors.encode([
       "b": Tensor<Float>(shape: [1, 1], scalars: [2]), "a": Tensor<Float>([1]),
     ])
-    let header = #"{"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},"#
+    let header =
+      #"{"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},"#
       + #""b":{"data_offsets":[4,8],"dtype":"F32","shape":[1,1]}}"#
     let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
     var expected = Data()
@@ -83,10 +85,14 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   @Test("Reading a tensor as another precision throws dtypeMismatch naming it")
   func dtypeMismatch() throws {
     let file = try SafeTensors(bytes: SafeTensors.encode(["w": Tensor<Float>([1, 2])]))
-    let error = #expect(throws: CheckpointError.self) { try file.tensor(named: "w", as: Double.self) }
+    let error = #expect(throws: CheckpointError.self) {
+      try file.tensor(named: "w", as: Double.self)
+    }
     #expect(error == .dtypeMismatch(name: "w", expected: "F64", found: "F32"))
     #expect(error?.description.contains("'w'") == true)
-    #expect(throws: CheckpointError.missingTensor(name: "v")) { try file.tensor(named: "v", as: Float.self) }
+    #expect(throws: CheckpointError.missingTensor(name: "v")) {
+      try file.tensor(named: "v", as: Float.self)
+    }
   }
 
   // MARK: Corrupt files
@@ -107,7 +113,9 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
 
   @Test("A file shorter than the header length field throws truncated")
   func truncatedLength() {
-    #expect(Self.readError(Data([1, 2, 3])) == .truncated(section: "the header length", expected: 8, actual: 3))
+    #expect(
+      Self.readError(Data([1, 2, 3]))
+        == .truncated(section: "the header length", expected: 8, actual: 3))
   }
 
   @Test("A header length past the end of the file throws truncated")
@@ -120,7 +128,9 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   @Test("An absurd header length throws corruptHeader without allocating it")
   func absurdHeaderLength() {
     var bytes = Data(count: 16)
-    bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(1 << 62).littleEndian, as: UInt64.self) }
+    bytes.withUnsafeMutableBytes {
+      $0.storeBytes(of: UInt64(1 << 62).littleEndian, as: UInt64.self)
+    }
     guard case .corruptHeader(let reason)? = Self.readError(bytes) else {
       Issue.record("expected .corruptHeader")
       return
@@ -128,10 +138,13 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     #expect(reason.contains("exceeds"))
   }
 
-  @Test("Headers that are not valid JSON objects throw corruptHeader",
-        arguments: ["{\"w\": {", "[1, 2]", "not json", "{\"w\": 3}",
-                    "{\"w\": {\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 4]}}",
-                    "{\"__metadata__\": {\"epoch\": 3}}"])
+  @Test(
+    "Headers that are not valid JSON objects throw corruptHeader",
+    arguments: [
+      "{\"w\": {", "[1, 2]", "not json", "{\"w\": 3}",
+      "{\"w\": {\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 4]}}",
+      "{\"__metadata__\": {\"epoch\": 3}}",
+    ])
   func invalidJSON(header: String) {
     let error = Self.readError(safetensorsFile(header: header, data: [0, 0, 0, 0]))
     guard case .corruptHeader? = error else {
@@ -144,15 +157,18 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   @Test("Offsets past the end of the data throw truncated naming the tensor")
   func offsetsPastEnd() {
     let header = #"{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}"#
-    #expect(Self.readError(safetensorsFile(header: header, data: [0, 0, 0, 0]))
-      == .truncated(section: "the data of tensor 'w'", expected: 8, actual: 4))
+    #expect(
+      Self.readError(safetensorsFile(header: header, data: [0, 0, 0, 0]))
+        == .truncated(section: "the data of tensor 'w'", expected: 8, actual: 4))
   }
 
   @Test("Overlapping tensors throw overlappingTensors naming both")
   func overlapping() {
-    let header = #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "#
+    let header =
+      #"{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "#
       + #""b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}"#
-    let error = Self.readError(safetensorsFile(header: header, data: Array(repeating: 0, count: 12)))
+    let error = Self.readError(
+      safetensorsFile(header: header, data: Array(repeating: 0, count: 12)))
     #expect(error == .overlappingTensors(first: "a", second: "b"))
     #expect(error?.description.contains("'a' and 'b' overlap") == true)
   }
@@ -162,29 +178,39 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     let header = #"{"w": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}}"#
     let error = Self.readError(safetensorsFile(header: header, data: [0, 0, 0, 0]))
     #expect(error == .unsupportedDtype(name: "w", dtype: "F33"))
-    #expect(error?.description.contains("'w'") == true && error?.description.contains("F33") == true)
+    #expect(
+      error?.description.contains("'w'") == true && error?.description.contains("F33") == true)
   }
 
   @Test("A shape too large to exist throws corruptHeader, not a crash or an allocation")
   func absurdShape() {
-    let header = #"{"w": {"dtype": "F64", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}}"#
-    guard case .corruptHeader(let reason)? = Self.readError(safetensorsFile(header: header, data: Array(repeating: 0, count: 8))) else {
+    let header =
+      #"{"w": {"dtype": "F64", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}}"#
+    guard
+      case .corruptHeader(let reason)? = Self.readError(
+        safetensorsFile(header: header, data: Array(repeating: 0, count: 8)))
+    else {
       Issue.record("expected .corruptHeader")
       return
     }
     #expect(reason.contains("'w'") && reason.contains("too large"))
   }
 
-  @Test("Sizes that disagree, gaps, extra bytes and negative extents throw corruptHeader",
-        arguments: [
-          (#"{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, 8, "needs 12 bytes"),
-          (#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, 8, "belong to no tensor"),
-          (#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, 8, "tensors end at byte 4"),
-          (#"{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, 4, "negative"),
-          (#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}"#, 4, "data_offsets"),
-        ])
+  @Test(
+    "Sizes that disagree, gaps, extra bytes and negative extents throw corruptHeader",
+    arguments: [
+      (#"{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, 8, "needs 12 bytes"),
+      (#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, 8, "belong to no tensor"),
+      (
+        #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, 8,
+        "tensors end at byte 4"
+      ),
+      (#"{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}"#, 4, "negative"),
+      (#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}"#, 4, "data_offsets"),
+    ])
   func inconsistentHeader(header: String, dataCount: Int, expected: String) {
-    let error = Self.readError(safetensorsFile(header: header, data: Array(repeating: 0, count: dataCount)))
+    let error = Self.readError(
+      safetensorsFile(header: header, data: Array(repeating: 0, count: dataCount)))
     guard case .corruptHeader(let reason)? = error else {
       Issue.record("expected .corruptHeader, got \(String(describing: error))")
       return
@@ -194,9 +220,11 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
 
   @Test("A file written by another tool with unpadded header and empty tensors reads")
   func foreignLayout() throws {
-    let header = #"{"e": {"dtype": "F64", "shape": [0], "data_offsets": [0, 0]}, "#
+    let header =
+      #"{"e": {"dtype": "F64", "shape": [0], "data_offsets": [0, 0]}, "#
       + #""x": {"dtype": "F64", "shape": [], "data_offsets": [0, 8]}, "__metadata__": {"k": "v"}}"#
-    let file = try SafeTensors(bytes: safetensorsFile(header: header, data: [0, 0, 0, 0, 0, 0, 0xF0, 0x3F]))
+    let file = try SafeTensors(
+      bytes: safetensorsFile(header: header, data: [0, 0, 0, 0, 0, 0, 0xF0, 0x3F]))
     #expect(try file.tensor(named: "x", as: Double.self).scalar == 1)
     #expect(try file.tensor(named: "e", as: Double.self).shape == [0])
     #expect(file.metadata == ["k": "v"])
@@ -218,7 +246,9 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   func missingDirectory() {
     let directory = ScratchDirectory()
     let url = directory.file("absent").appendingPathComponent("c.safetensors")
-    let error = #expect(throws: CheckpointError.self) { try SafeTensors.write(["w": Tensor<Float>([1])], to: url) }
+    let error = #expect(throws: CheckpointError.self) {
+      try SafeTensors.write(["w": Tensor<Float>([1])], to: url)
+    }
     guard case .writeFailed(let path, let reason)? = error else {
       Issue.record("expected .writeFailed, got \(String(describing: error))")
       return
@@ -236,7 +266,9 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     let target = directory.file("c.safetensors")
     try FileManager.default.createDirectory(at: target, withIntermediateDirectories: false)
     try Data("previous".utf8).write(to: target.appendingPathComponent("inside"))
-    let error = #expect(throws: CheckpointError.self) { try SafeTensors.write(["w": Tensor<Float>([1])], to: target) }
+    let error = #expect(throws: CheckpointError.self) {
+      try SafeTensors.write(["w": Tensor<Float>([1])], to: target)
+    }
     guard case .writeFailed? = error else {
       Issue.record("expected .writeFailed, got \(String(describing: error))")
       return
@@ -249,7 +281,9 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
   @Test("Reading a missing file throws fileNotFound naming it")
   func missingFile() {
     let url = ScratchDirectory().file("none.safetensors")
-    #expect(throws: CheckpointError.fileNotFound(path: url.path)) { try SafeTensors(contentsOf: url) }
+    #expect(throws: CheckpointError.fileNotFound(path: url.path)) {
+      try SafeTensors(contentsOf: url)
+    }
   }
 
   @Test func metadataNameIsReserved() async {

@@ -7,7 +7,8 @@ import Testing
   /// against its label after a reordering.
   static func numbered(_ count: Int) -> LabeledDataset<Float> {
     let inputs = (0..<count).flatMap { [Float($0), Float($0) + 0.5] }
-    return LabeledDataset(inputs: Tensor(shape: [count, 2], scalars: inputs), labels: Array(0..<count))
+    return LabeledDataset(
+      inputs: Tensor(shape: [count, 2], scalars: inputs), labels: Array(0..<count))
   }
 
   /// Whether each row of `dataset` is the row of its label in `numbered`.
@@ -47,9 +48,12 @@ import Testing
     #expect(Self.numbered(10).shuffled(using: &generator).labels == [9, 1, 4, 2, 8, 7, 6, 5, 3, 0])
   }
 
-  @Test("Batches cover every example exactly once, in order",
-        arguments: [(10, 3, false, [3, 3, 3, 1]), (10, 3, true, [3, 3, 3]), (9, 3, true, [3, 3, 3]),
-                    (4, 10, false, [4]), (4, 10, true, []), (0, 5, false, [])])
+  @Test(
+    "Batches cover every example exactly once, in order",
+    arguments: [
+      (10, 3, false, [3, 3, 3, 1]), (10, 3, true, [3, 3, 3]), (9, 3, true, [3, 3, 3]),
+      (4, 10, false, [4]), (4, 10, true, []), (0, 5, false, []),
+    ])
   func batchesCoverExamples(count: Int, size: Int, droppingLast: Bool, sizes: [Int]) {
     let batches = Self.numbered(count).batches(ofSize: size, droppingLast: droppingLast)
     #expect(batches.count == sizes.count)
@@ -89,9 +93,11 @@ import Testing
     let inputs = Tensor<Float>(shape: [4, 2], scalars: [1, 5, 2, 5, 3, 5, 6, 5])
     let standardization = Standardization(fittedTo: inputs)
     #expect(standardization.mean.scalars == [3, 5])
-    #expect(standardization.standardDeviation.isAlmostEqual(
-      to: Tensor([Float(3.5).squareRoot(), 1]), relativeTolerance: 1e-6))
-    let dataset = LabeledDataset(inputs: inputs, labels: [0, 1, 2, 3]).standardized(by: standardization)
+    #expect(
+      standardization.standardDeviation.isAlmostEqual(
+        to: Tensor([Float(3.5).squareRoot(), 1]), relativeTolerance: 1e-6))
+    let dataset = LabeledDataset(inputs: inputs, labels: [0, 1, 2, 3]).standardized(
+      by: standardization)
     let columns = dataset.inputs.transposed().scalars
     let first: [Float] = Array(columns[0..<4])
     let mean: Float = first.reduce(0, +) / 4
@@ -117,19 +123,26 @@ import Testing
   func fromIDX() throws {
     let images = try IDXArray(
       parsing: idxFile(type: 0x08, shape: [3, 2, 2], payload: Array(0..<12)), source: "images")
-    let labels = try IDXArray(parsing: idxFile(type: 0x08, shape: [3], payload: [7, 8, 9]), source: "labels")
+    let labels = try IDXArray(
+      parsing: idxFile(type: 0x08, shape: [3], payload: [7, 8, 9]), source: "labels")
     let dataset = try LabeledDataset<Float>(images: images, labels: labels, dividingInputsBy: 2)
     #expect(dataset.inputs.shape == [3, 4])
     #expect(dataset.inputs.scalars == (0..<12).map { Float($0) / 2 })
     #expect(dataset.labels == [7, 8, 9])
 
-    let fewer = try IDXArray(parsing: idxFile(type: 0x08, shape: [2], payload: [7, 8]), source: "labels2")
+    let fewer = try IDXArray(
+      parsing: idxFile(type: 0x08, shape: [2], payload: [7, 8]), source: "labels2")
     let error = #expect(throws: DatasetError.self) {
       try LabeledDataset<Float>(images: images, labels: fewer)
     }
-    #expect(error == .countMismatch(imagesPath: "images", imageCount: 3, labelsPath: "labels2", labelCount: 2))
+    #expect(
+      error
+        == .countMismatch(imagesPath: "images", imageCount: 3, labelsPath: "labels2", labelCount: 2)
+    )
     let description = error?.description ?? ""
-    #expect(description.contains("images holds 3 examples") && description.contains("labels2 holds 2 labels"))
+    #expect(
+      description.contains("images holds 3 examples")
+        && description.contains("labels2 holds 2 labels"))
   }
 }
 

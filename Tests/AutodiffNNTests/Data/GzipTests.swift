@@ -27,7 +27,9 @@ import Testing
   @Test("A cut-off stream throws truncated")
   func truncatedStream() {
     let packed = Gzip.compress(Self.sample(count: 10_000))
-    let error = #expect(throws: GzipError.self) { try Gzip.decompress(packed.prefix(packed.count / 2)) }
+    let error = #expect(throws: GzipError.self) {
+      try Gzip.decompress(packed.prefix(packed.count / 2))
+    }
     guard case .truncated? = error else {
       Issue.record("expected .truncated, got \(String(describing: error))")
       return

@@ -44,10 +44,12 @@ func idxFile(type: UInt8, shape: [UInt32], payload: [UInt8]) -> Data {
     #expect(try signed.integers() == [-1, 127])
     #expect(signed.tensor(of: Float.self).scalars == [-1, 127])
 
-    let short = try IDXArray(parsing: idxFile(type: 0x0B, shape: [2], payload: [0xFF, 0xFE, 0x01, 0x00]))
+    let short = try IDXArray(
+      parsing: idxFile(type: 0x0B, shape: [2], payload: [0xFF, 0xFE, 0x01, 0x00]))
     #expect(try short.integers() == [-2, 256])
 
-    let int = try IDXArray(parsing: idxFile(type: 0x0C, shape: [1], payload: [0x00, 0x01, 0x00, 0x01]))
+    let int = try IDXArray(
+      parsing: idxFile(type: 0x0C, shape: [1], payload: [0x00, 0x01, 0x00, 0x01]))
     #expect(try int.integers() == [65537])
     #expect(int.tensor(of: Double.self).scalars == [65537])
 
@@ -75,7 +77,9 @@ func idxFile(type: UInt8, shape: [UInt32], payload: [UInt8]) -> Data {
   func truncatedFile() {
     // Header 4 + 3·4 = 16 bytes, data 12 bytes: 28 in all; 5 data bytes are cut off.
     let data = Self.images.prefix(23)
-    let error = #expect(throws: DatasetError.self) { try IDXArray(parsing: data, source: "cut.idx") }
+    let error = #expect(throws: DatasetError.self) {
+      try IDXArray(parsing: data, source: "cut.idx")
+    }
     #expect(error == .truncated(path: "cut.idx", expectedBytes: 28, actualBytes: 23))
     let description = error?.description ?? ""
     #expect(description.contains("cut.idx") && description.contains("truncated"))
@@ -126,7 +130,10 @@ func idxFile(type: UInt8, shape: [UInt32], payload: [UInt8]) -> Data {
 
     // 2³¹ · 2³¹ = 2⁶² bytes fit in Int but not in the file: truncated, 2⁶² + 12 bytes expected.
     let huge = idxFile(type: 0x08, shape: [1 << 31, 1 << 31], payload: [1, 2, 3])
-    #expect(throws: DatasetError.truncated(path: "<memory>", expectedBytes: (1 << 62) + 12, actualBytes: 15)) {
+    #expect(
+      throws: DatasetError.truncated(
+        path: "<memory>", expectedBytes: (1 << 62) + 12, actualBytes: 15)
+    ) {
       try IDXArray(parsing: huge)
     }
   }
@@ -134,7 +141,9 @@ func idxFile(type: UInt8, shape: [UInt32], payload: [UInt8]) -> Data {
   @Test("A rank of 0 and extra bytes after the data are rejected")
   func malformedSizes() {
     #expect(throws: DatasetError.self) { try IDXArray(parsing: Data([0, 0, 8, 0, 1])) }
-    #expect(throws: DatasetError.trailingBytes(path: "<memory>", expectedBytes: 28, actualBytes: 29)) {
+    #expect(
+      throws: DatasetError.trailingBytes(path: "<memory>", expectedBytes: 28, actualBytes: 29)
+    ) {
       try IDXArray(parsing: Self.images + [7])
     }
   }

@@ -60,7 +60,8 @@ struct TinyMomentum<Scalar: TensorScalar>: Optimizer {
       let name = "velocity.\(index)"
       guard let tensor = state[name] else { throw CheckpointError.missingTensor(name: name) }
       guard tensor.shape == velocity.shape else {
-        throw CheckpointError.shapeMismatch(name: name, expected: velocity.shape, found: tensor.shape)
+        throw CheckpointError.shapeMismatch(
+          name: name, expected: velocity.shape, found: tensor.shape)
       }
       restored.append(tensor)
     }
