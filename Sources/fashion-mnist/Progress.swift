@@ -44,5 +44,6 @@ struct Progress {
       "epoch \(epoch)/\(epochs)  train loss \(String(format: "%.4f", record.trainingLoss))  "
         + "test accuracy \(String(format: "%.4f", record.testAccuracy))  "
         + "\(String(format: "%.1f", record.seconds)) s")
+    fflush(nil)  // One line per epoch reaches a log file as the epoch ends, not at exit.
   }
 }
