@@ -210,6 +210,21 @@ import Testing
     #expect(hv.isAlmostEqual(to: full, relativeTolerance: 1e-10, absoluteTolerance: 1e-13))
   }
 
+  @Test("The Hessian-vector product over several tensors equals the one over their concatenation")
+  func hessianVectorProductOverParameterList() {
+    var rng = SeededGenerator(seed: 6)
+    let w = Tensor<Double>(randomNormal: [24], standardDeviation: 0.5, using: &rng)
+    let v = Tensor<Double>(randomNormal: [24], using: &rng)
+    let ranges = [0..<12, 12..<16, 16..<24]
+    let pieces = ranges.map { w[$0] }
+    let directions = ranges.map { v[$0] }
+    let hv = hessianVectorProduct(at: pieces, directions: directions) { pieces in
+      Self.mlpLoss(Tensor(concatenating: pieces))
+    }
+    let flat = hessianVectorProduct(at: w, direction: v, of: Self.mlpLoss)
+    #expect(Tensor(concatenating: hv).isAlmostEqual(to: flat, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
+  }
+
   @Test("The Jacobians of matmul and softmax match finite differences, in both sweep directions",
         arguments: [[2, 3], [5, 2]])
   func jacobians(shape: [Int]) {

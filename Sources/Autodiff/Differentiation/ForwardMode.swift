@@ -100,6 +100,33 @@ public func hessianVectorProduct<Scalar>(
   }
 }
 
+/// The products `H·v` of the Hessian of a scalar function of several tensors (a network's
+/// parameters, say) with a direction given per tensor, computed forward over reverse in one
+/// backward and one forward sweep.
+///
+/// - Precondition: `f` returns a scalar; `directions` match `inputs` in count and shapes.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func hessianVectorProduct<Scalar>(
+  at inputs: [Tensor<Scalar>], directions: [Tensor<Scalar>],
+  of f: ([Tensor<Scalar>]) -> Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> [Tensor<Scalar>] {
+  differentiating(inputs) { tape, nested in
+    let location = SourceLocation(file: file, line: line)
+    check(
+      inputs.count == directions.count
+        && zip(inputs, directions).allSatisfy { $0.shape == $1.shape },
+      "hessianVectorProduct: directions \(directions.map(\.shape)) do not match inputs "
+        + "\(inputs.map(\.shape))", at: location)
+    let watched = inputs.map { tape.watch($0) }
+    let value = f(watched)
+    guard value.trace?.tape === tape else { return inputs.map { Tensor(zeros: $0.shape) } }
+    let g = tape.gradient(of: value, wrt: watched, createGraph: true, file: file, line: line)
+    return tape.tangents(
+      of: g, wrt: watched, along: directions, createGraph: nested, file: file, line: line)
+  }
+}
+
 /// The Jacobian of `f` at `x`, of shape `f(x).shape + x.shape`: element `[i…, j…]` is
 /// `∂f(x)[i…] / ∂x[j…]`.
 ///

@@ -9,12 +9,14 @@ struct ForwardSweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
 
-  /// The tangent of node `target`, given the tangents of the `sources` nodes, or `nil` when the
-  /// target does not depend on them.
-  func tangent(
-    at target: Int, sources: [(node: Int, tangent: Tensor<Scalar>)], at location: SourceLocation
-  ) -> Tensor<Scalar>? {
-    guard let base = sources.map(\.node).min(), base <= target else { return nil }
+  /// The tangent of each node of `targets`, given the tangents of the `sources` nodes, or `nil`
+  /// for a target that does not depend on them. One sweep serves all targets.
+  func tangents(
+    at targets: [Int], sources: [(node: Int, tangent: Tensor<Scalar>)], at location: SourceLocation
+  ) -> [Tensor<Scalar>?] {
+    guard let base = sources.map(\.node).min(), let target = targets.max(), base <= target else {
+      return targets.map { _ in nil }
+    }
     var tangents = [Tensor<Scalar>?](repeating: nil, count: target - base + 1)
     for (node, tangent) in sources where node <= target {
       tangents[node - base] = sumOfPresent(tangents[node - base], tangent)
@@ -23,7 +25,7 @@ struct ForwardSweep<Scalar: TensorScalar> {
     // The nodes the target depends on, marked from the target down: a node that depends on a
     // source but not leading to the target needs no tangent (nor a tangent rule).
     var leadsToTarget = [Bool](repeating: false, count: target - base + 1)
-    leadsToTarget[target - base] = true
+    for node in targets where node >= base { leadsToTarget[node - base] = true }
     for index in stride(from: target, through: base, by: -1) where leadsToTarget[index - base] {
       tape.nodes[index].forEachInput { node in
         if node >= base { leadsToTarget[node - base] = true }
@@ -40,7 +42,7 @@ struct ForwardSweep<Scalar: TensorScalar> {
       guard operandTangents.contains(where: { $0 != nil }) else { continue }
       tangents[index - base] = push(operandTangents, through: node, at: index, location)
     }
-    return tangents[target - base]
+    return targets.map { $0 >= base ? tangents[$0 - base] : nil }
   }
 
   private func push(
@@ -110,11 +112,26 @@ extension Tape {
     of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], along tangents: [Tensor<Scalar>],
     createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor<Scalar> {
+    self.tangents(
+      of: [target], wrt: sources, along: tangents, createGraph: createGraph, file: file,
+      line: line)[0]
+  }
+
+  /// Returns the tangents of several targets in one forward sweep; see
+  /// ``tangent(of:wrt:along:createGraph:file:line:)``.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func tangents<Scalar>(
+    of targets: [Tensor<Scalar>], wrt sources: [Tensor<Scalar>], along tangents: [Tensor<Scalar>],
+    createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
+  ) -> [Tensor<Scalar>] {
     let location = SourceLocation(file: file, line: line)
     check(
       sources.count == tangents.count,
       "tangent: \(sources.count) sources but \(tangents.count) tangents", at: location)
-    let targetNode = node(of: target, "tangent", "the target", at: location)
+    let targetNodes = targets.enumerated().map { position, target in
+      node(of: target, "tangent", "target \(position)", at: location)
+    }
     let pairs = zip(sources, tangents).enumerated().map { position, pair in
       let (source, tangent) = pair
       check(
@@ -127,8 +144,9 @@ extension Tape {
       )
     }
     let sweep = ForwardSweep<Scalar>(tape: self, createGraph: createGraph)
-    return sweep.tangent(at: targetNode, sources: pairs, at: location)
-      ?? Tensor(zeros: target.shape)
+    return zip(targets, sweep.tangents(at: targetNodes, sources: pairs, at: location)).map {
+      $1 ?? Tensor(zeros: $0.shape)
+    }
   }
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
