@@ -96,7 +96,8 @@ private func getri<T>(
 ) throws(LinearAlgebraError) {
   assert(n > 0)
   let ipiv = (0..<n).map { lapackInt(pivots[$0], "pivot", routine) }
-  let info = function(rowMajor, lapackInt(n, "n", routine), lu, lapackInt(lda, "lda", routine), ipiv)
+  let info = function(
+    rowMajor, lapackInt(n, "n", routine), lu, lapackInt(lda, "lda", routine), ipiv)
   checkArguments(info, routine)
   if info > 0 { throw .singular(pivot: Int(info)) }
 }
