@@ -15,7 +15,7 @@ import Testing
     Tensor(concatenating: parts.map { $0.reshaped(to: [-1]) })
   }
 
-  @Test("solve: gradients in A and in B, for matrix and vector right-hand sides")
+  @Test("solve: the gradients in A and B match, for matrix and vector right-hand sides")
   func solveGradient() {
     var rng = SeededGenerator(seed: 3001)
     let a = Tensor<Double>(rows: Matrices.wellConditioned(4, using: &rng))
@@ -25,14 +25,14 @@ import Testing
     expectGradientsMatchFiniteDifferences(at: a, vector) { try! solve($0, $1) }
   }
 
-  @Test("inverse", arguments: [1, 3, 5])
+  @Test("inverse: the gradient −Yᵀ·Ȳ·Yᵀ matches", arguments: [1, 3, 5])
   func inverseGradient(n: Int) {
     var rng = SeededGenerator(seed: 3002)
     let a = Tensor<Double>(rows: Matrices.wellConditioned(n, using: &rng))
     expectGradientMatchesFiniteDifferences(at: a) { try! inverse($0) }
   }
 
-  @Test("determinant, of either sign", arguments: [1, 2, 4])
+  @Test("determinant: the gradient det A·A⁻ᵀ matches, for either sign", arguments: [1, 2, 4])
   func determinantGradient(n: Int) {
     var rng = SeededGenerator(seed: 3003)
     let a = Tensor<Double>(rows: Matrices.wellConditioned(n, using: &rng))
@@ -40,7 +40,7 @@ import Testing
     expectGradientMatchesFiniteDifferences(at: -a) { determinant($0) }
   }
 
-  @Test("determinant at singular matrices: the cofactor matrix (rank n − 1) or 0 (rank n − 2)")
+  @Test("determinant at singular matrices: the cofactor matrix (rank n − 1, or 0 below) matches")
   func determinantGradientAtSingular() {
     var rng = SeededGenerator(seed: 3004)
     // A rank-2 4×4 matrix has a zero cofactor matrix; rank 3 has a rank-one one.
@@ -58,7 +58,7 @@ import Testing
     expectGradientMatchesFiniteDifferences(at: exact) { determinant($0) }
   }
 
-  @Test("logDeterminant: the gradient of log|det A| is A⁻ᵀ, for either sign")
+  @Test("logDeterminant: the gradient of log|det A| is A⁻ᵀ and matches, for either sign")
   func logDeterminantGradient() {
     var rng = SeededGenerator(seed: 3005)
     let a = Tensor<Double>(rows: Matrices.wellConditioned(4, using: &rng))
@@ -71,7 +71,7 @@ import Testing
     #expect(!logDeterminant(Tape().watch(a)).sign.isRecorded)
   }
 
-  @Test("cholesky, whose value and gradient are those of the symmetric part", arguments: [1, 3, 5])
+  @Test("cholesky: the gradient matches and is symmetric", arguments: [1, 3, 5])
   func choleskyGradient(n: Int) {
     var rng = SeededGenerator(seed: 3006)
     let a = Tensor<Double>(rows: Matrices.positiveDefinite(n, using: &rng))
@@ -82,7 +82,7 @@ import Testing
   }
 
   @Test(
-    "choleskySolve: gradients in the factor (its lower triangle) and in B, and through cholesky")
+    "choleskySolve: the gradients in the factor, in B and through cholesky match")
   func choleskySolveGradient() throws {
     var rng = SeededGenerator(seed: 3007)
     let a = Tensor<Double>(rows: Matrices.positiveDefinite(4, using: &rng))
@@ -97,7 +97,7 @@ import Testing
   }
 
   @Test(
-    "triangularSolve, for each triangle, transposition and diagonal; the other triangle gets 0",
+    "triangularSolve: the gradients match for each triangle, transposition and diagonal",
     arguments: [false, true], [(false, false), (false, true), (true, false), (true, true)])
   func triangularSolveGradient(lower: Bool, flags: (transposed: Bool, unitDiagonal: Bool)) {
     let (transposed, unitDiagonal) = flags
@@ -112,7 +112,7 @@ import Testing
   }
 
   @Test(
-    "qr: both outputs, for tall, square and wide matrices",
+    "qr: the gradients of Q and R match, for tall, square and wide matrices",
     arguments: [(5, 3), (4, 4), (3, 5), (4, 1), (1, 3)] as [(Int, Int)])
   func qrGradient(size: (Int, Int)) {
     var rng = SeededGenerator(seed: 3009)
@@ -126,7 +126,8 @@ import Testing
     expectGradientMatchesFiniteDifferences(at: a) { qr($0).r }
   }
 
-  @Test("eigh: values and vectors, distinct eigenvalues", arguments: [1, 2, 4])
+  @Test(
+    "eigh: the gradients of values and vectors match (distinct eigenvalues)", arguments: [1, 2, 4])
   func eighGradient(n: Int) {
     var rng = SeededGenerator(seed: 3010)
     let values = (0..<n).map { Double($0) - 1.2 }
@@ -139,7 +140,7 @@ import Testing
   }
 
   @Test(
-    "svd: all three outputs, distinct singular values, tall, square and wide",
+    "svd: the gradients of U, S and V match (distinct values), tall, square and wide",
     arguments: [(5, 3), (4, 4), (3, 5), (3, 1)] as [(Int, Int)])
   func svdGradient(size: (Int, Int)) {
     var rng = SeededGenerator(seed: 3011)
@@ -175,10 +176,10 @@ extension LinearAlgebraGradientTests {
     var testDescription: String { rawValue }
 
     /// Fixed, varied weights of `shape`.
-    static func weights(_ shape: [Int]) -> Tensor<Double> {
+    static func weights<Scalar>(_ shape: [Int]) -> Tensor<Scalar> {
       let count = shape.reduce(1, *)
       let scalars: [Double] = (0..<count).map { Foundation.sin(Double(3 * $0 + 1)) }
-      return Tensor(shape: shape, scalars: scalars)
+      return Tensor(Tensor(shape: shape, scalars: scalars))
     }
 
     func input(using rng: inout SeededGenerator) -> Tensor<Double> {
@@ -193,12 +194,13 @@ extension LinearAlgebraGradientTests {
     }
 
     /// A scalar loss of `a`, nonlinear in each output so that its Hessian is not 0.
-    func callAsFunction(_ a: Tensor<Double>) -> Tensor<Double> {
+    func callAsFunction<Scalar>(_ a: Tensor<Scalar>) -> Tensor<Scalar> {
       let n = a.shape[0]
-      let b = Self.weights([n, 2])
+      let b: Tensor<Scalar> = Self.weights([n, 2])
       switch self {
       case .solve: return (try! Autodiff.solve(a, b)).squared().sum()
-      case .inverse: return (try! Autodiff.inverse(a) * Self.weights([n, n])).squared().sum()
+      case .inverse:
+        return (try! Autodiff.inverse(a) * Self.weights([n, n])).squared().sum()
       case .determinant: return Autodiff.determinant(a).squared()
       case .logDeterminant: return Autodiff.logDeterminant(a).logAbs.squared()
       case .cholesky: return (try! Autodiff.cholesky(a)).squared().sum()
@@ -231,5 +233,21 @@ extension LinearAlgebraGradientTests {
     expectGradientMatchesFiniteDifferences(at: a, relativeTolerance: 1e-5) { a in
       gradient(at: a) { loss($0) }
     }
+  }
+
+  @Test(
+    "Float gradients agree with Double gradients (the single-precision LAPACK and BLAS paths)",
+    arguments: Loss.allCases)
+  func floatAgreesWithDouble(loss: Loss) {
+    var rng = SeededGenerator(seed: 3102)
+    let a = loss.input(using: &rng)
+    let double = gradient(at: a) { loss($0) }
+    let float = Tensor<Double>(gradient(at: Tensor<Float>(a)) { loss($0) })
+    // Inputs of order 1 and condition numbers below 10: Float's ε = 1.2·10⁻⁷ times a few
+    // hundred operations, relative to the gradient's largest element.
+    let scale = max(1, double.scalars.map(abs).max() ?? 0)
+    #expect(
+      float.isAlmostEqual(to: double, relativeTolerance: 0, absoluteTolerance: 1e-4 * scale),
+      "Float \(float)\nDouble \(double)")
   }
 }

@@ -80,6 +80,16 @@ import Testing
       choleskyResult, contains: ["choleskySolve", "[2, 2]", "[2, 2, 1]", Self.callSite])
   }
 
+  @Test("determinant's second derivative at an exactly singular matrix stops, saying so")
+  func determinantSecondDerivativeAtSingular() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let singular = Tensor<Double>(shape: [2, 2], scalars: [1, 2, 2, 4])
+      _ = gradient(at: singular) { a in gradient(at: a) { determinant($0) }.sum() }
+    }
+    expectMessage(
+      result, contains: ["determinant", "second derivative", "singular", "not implemented"])
+  }
+
   private func expectMessage(
     _ result: ExitTest.Result?, contains fragments: [String],
     sourceLocation: Testing.SourceLocation = #_sourceLocation
