@@ -15,7 +15,7 @@ extension Tape: @unchecked Sendable {}
 
 /// Runs `body` on a tape: the tape of an enclosing differentiation when there is one (then the
 /// sweep records itself), else a new one.
-private func differentiating<R>(
+func differentiating<R>(
   _ inputs: [Tensor<some TensorScalar>], _ body: (Tape, _ nested: Bool) -> R
 ) -> R {
   let outer = inputs.lazy.compactMap { $0.trace?.tape }.first ?? Tape.active

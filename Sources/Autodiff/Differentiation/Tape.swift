@@ -44,7 +44,8 @@ public final class Tape {
       Node(
         name: "watch", location: nil,
         operands: isOurs ? [Operand(value: x.detached, node: x.trace!.node)] : [],
-        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf))
+        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
+        tangent: isOurs ? .elementwise : nil))
   }
 
   /// Appends `node` and returns its output, recorded as that node.

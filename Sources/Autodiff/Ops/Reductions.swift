@@ -22,7 +22,8 @@ extension Tensor {
     let axes = normalized(axes, "sum(alongAxes:)", at: SourceLocation(file: file, line: line))
     return record(
       "sum", output: reduced(.sum, alongAxes: axes), operands: self,
-      rule: .unary { g, x, _ in g.expanded(to: x.shape) })
+      rule: .unary { g, x, _ in g.expanded(to: x.shape) },
+      tangent: .unary { dx, _, _ in dx.sum(alongAxes: axes) })
   }
 
   /// The sum over `axes`, which are removed from the shape.
@@ -91,7 +92,8 @@ extension Tensor {
         + shape.shapeDescription, at: location)
     return record(
       "max", output: reduced(.max, alongAxes: axes), operands: self,
-      rule: .unary { g, x, y in g * x.firstMaximumMask(y) })
+      rule: .unary { g, x, y in g * x.firstMaximumMask(y) },
+      tangent: .unary { dx, x, y in (dx * x.firstMaximumMask(y)).sum(alongAxes: axes) })
   }
 
   /// The maximum of all elements, as a scalar tensor.

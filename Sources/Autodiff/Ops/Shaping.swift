@@ -31,7 +31,8 @@ extension Tensor {
     if target == shape { return self }
     return record(
       "reshape", output: Tensor(shape: target, storage: storage), operands: self,
-      rule: .unary { g, x, _ in g.reshaped(to: x.shape) })
+      rule: .unary { g, x, _ in g.reshaped(to: x.shape) },
+      tangent: .unary { dx, _, y in dx.reshaped(to: y.shape) })
   }
 
   /// The matrix transpose of a rank-2 tensor, or the reversal of the axes of any rank.
@@ -67,7 +68,8 @@ extension Tensor {
       "transpose", output: output, operands: self,
       rule: .custom { context in
         context.accumulate(context.upstream.transposed(permutation: inverse), into: 0)
-      })
+      },
+      tangent: .unary { dx, _, _ in dx.transposed(permutation: permutation) })
   }
 
   /// The tensor broadcast to `shape`, its elements repeated along the new and the unit axes.
@@ -86,7 +88,8 @@ extension Tensor {
     if shape == self.shape { return self }
     return record(
       "expand", output: gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape)),
-      operands: self, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) })
+      operands: self, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) },
+      tangent: .unary { dx, _, y in dx.expanded(to: y.shape) })
   }
 
   /// The rows `range` of the first axis.
@@ -150,7 +153,8 @@ extension Tensor {
           pieces.append(Tensor(zeros: padShape))
         }
         context.accumulate(Tensor(concatenating: pieces, alongAxis: axis), into: 0)
-      })
+      },
+      tangent: .unary { dx, _, _ in dx.sliced(alongAxis: axis, range, at: nil) })
   }
 
   /// The tensors joined along `axis`; all other extents must agree. ∂/∂xᵢ = g's slice of xᵢ.
@@ -212,6 +216,11 @@ extension Tensor {
           }
           start += extent
         }
+      },
+      tangent: .custom { tangents, operands, _ in
+        Tensor(
+          concatenating: zip(tangents, operands).map { $0 ?? Tensor(zeros: $1.shape) },
+          alongAxis: axis)
       })
   }
 

@@ -65,14 +65,11 @@ public struct SafeTensors: Sendable {
   /// - Throws: ``CheckpointError/fileNotFound(path:)``, ``CheckpointError/readFailed(path:reason:)``,
   ///   and the errors of ``init(bytes:)``.
   public init(contentsOf url: URL) throws(CheckpointError) {
-    guard FileManager.default.fileExists(atPath: url.path) else {
-      throw .fileNotFound(path: url.path)
-    }
     let bytes: Data
-    do {
-      bytes = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .readFailed(path: url.path, reason: error.localizedDescription)
+    switch contentsOfFile(at: url) {
+    case .success(let contents): bytes = contents
+    case .failure(.notFound): throw .fileNotFound(path: url.path)
+    case .failure(.unreadable(let reason)): throw .readFailed(path: url.path, reason: reason)
     }
     try self.init(bytes: bytes)
   }

@@ -89,14 +89,11 @@ public struct IDXArray: Sendable, Equatable {
   ///   when it is not compressed.
   public init(contentsOf url: URL) throws(DatasetError) {
     let path = url.path
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw .fileNotFound(path: path, suggestion: nil)
-    }
     let data: Data
-    do {
-      data = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .unreadable(path: path, reason: error.localizedDescription)
+    switch contentsOfFile(at: url) {
+    case .success(let contents): data = contents
+    case .failure(.notFound): throw .fileNotFound(path: path, suggestion: nil)
+    case .failure(.unreadable(let reason)): throw .unreadable(path: path, reason: reason)
     }
     try self.init(parsing: data, source: path)
   }

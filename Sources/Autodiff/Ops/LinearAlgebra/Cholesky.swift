@@ -63,7 +63,7 @@ public func cholesky<Scalar>(
         l, leftSolved,
         TriangularSystem(lower: true, transposed: false, unitDiagonal: false, rightSide: true))
       context.accumulate(aBar, into: 0)
-    })
+    }, tangent: nil)
 }
 
 /// The solution `X` of `A·X = B` for `A = L·Lᵀ`, given the Cholesky factor `L` (LAPACK `potrs`).
@@ -135,5 +135,5 @@ func choleskySolve<Scalar>(
       let aBarSymmetric = symmetricPart(matmul(bBar, transposed: false, x, transposed: true))
       let lower = Tensor<Scalar>.triangleMask(rows: n, columns: n, below: 1, diagonal: 1, above: 0)
       context.accumulate(matmul(aBarSymmetric, l) * lower * -2, into: 0)
-    })
+    }, tangent: nil)
 }

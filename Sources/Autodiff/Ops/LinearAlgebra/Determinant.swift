@@ -50,7 +50,7 @@ public func determinant<Scalar>(
         "determinant: the second derivative at an exactly singular matrix (zero pivot "
           + "\(lu.zeroPivot!) of its LU factorization) is not implemented")
       context.accumulate(g * cofactorMatrix(of: context.operand(0)), into: 0)
-    })
+    }, tangent: nil)
 }
 
 /// The sign and the logarithm of the magnitude of the determinant of a square matrix, from its LU
@@ -96,7 +96,7 @@ public func logDeterminant<Scalar>(
       }
       let inverseTransposed = luSolve(context.operand(0), lu, .identity(n), transposed: true)
       context.accumulate(context.upstream * inverseTransposed, into: 0)
-    })
+    }, tangent: nil)
   return (Tensor(sign), recorded)
 }
 

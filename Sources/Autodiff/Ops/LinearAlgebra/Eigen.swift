@@ -73,7 +73,7 @@ public func eigh<Scalar>(
       let aBar = matmul(
         matmul(v, symmetricPart(inner)), transposed: false, v, transposed: true)
       context.accumulate(aBar, into: 0)
-    })
+    }, tangent: nil)
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1])
 }

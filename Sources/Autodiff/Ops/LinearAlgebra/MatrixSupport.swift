@@ -196,5 +196,5 @@ func nonFiniteResult<Scalar>(
         let shape = context.node.operands[position].value.shape
         context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
       }
-    })
+    }, tangent: nil)
 }

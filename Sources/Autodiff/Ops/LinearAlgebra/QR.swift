@@ -89,7 +89,7 @@ public func qr<Scalar>(
       let xBar = squareQRPullback(q: q, r: r1, qBar: qBarTotal, rBar: r1Bar)
       let yBar = matmul(q, r2Bar)
       context.accumulate(Tensor(concatenating: [xBar, yBar], alongAxis: 1), into: 0)
-    })
+    }, tangent: nil)
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1])
 }

@@ -88,7 +88,7 @@ public func svd<Scalar>(
         aBar = aBar + matmul(u / sRow, transposed: false, projected, transposed: true)
       }
       context.accumulate(aBar, into: 0)
-    })
+    }, tangent: nil)
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1], parts[2])
 }

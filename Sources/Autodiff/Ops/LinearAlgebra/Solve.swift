@@ -108,7 +108,7 @@ func luSolve<Scalar>(
           context.accumulateProduct(into: 0, -bBar, transposed: false, x, transposed: true)
         }
       }
-    })
+    }, tangent: nil)
 }
 
 // MARK: - solve and inverse
@@ -188,7 +188,7 @@ public func inverse<Scalar>(
       let y = context.output
       let left = matmul(y, transposed: true, context.upstream, transposed: false)
       context.accumulateProduct(into: 0, -left, transposed: false, y, transposed: true)
-    })
+    }, tangent: nil)
 }
 
 // MARK: - Triangular systems
@@ -254,7 +254,7 @@ func triangularSolve<Scalar>(
         rows: order, columns: order, below: system.lower ? 1 : 0, diagonal: diagonal,
         above: system.lower ? 0 : 1)
       context.accumulate(aBar * mask, into: 0)
-    })
+    }, tangent: nil)
 }
 
 /// The solution `X` of `op(A)·X = B` for a triangular matrix `A`, by substitution (BLAS `trsm`,
