@@ -54,8 +54,7 @@ public func cholesky<Scalar>(
     rule: .custom { context in
       // P = Φ(Lᵀ·L̄); Ā = L⁻ᵀ·S·L⁻¹ with S = (P + Pᵀ)/2, as two triangular solves with L.
       let l = context.output
-      let phi = Tensor<Scalar>.triangleMask(rows: n, columns: n, below: 1, diagonal: 0.5, above: 0)
-      let p = matmul(l, transposed: true, context.upstream, transposed: false) * phi
+      let p = matmul(l, transposed: true, context.upstream, transposed: false) * phi(n)
       let leftSolved = triangularSolve(
         l, symmetricPart(p),
         TriangularSystem(lower: true, transposed: true, unitDiagonal: false, rightSide: false))
@@ -63,7 +62,17 @@ public func cholesky<Scalar>(
         l, leftSolved,
         TriangularSystem(lower: true, transposed: false, unitDiagonal: false, rightSide: true))
       context.accumulate(aBar, into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, _, l in
+      // L̇ = L·Φ(L⁻¹·Ṡ·L⁻ᵀ) with Ṡ = (Ȧ + Ȧᵀ)/2: a left and a right triangular solve with L.
+      let leftSolved = triangularSolve(
+        l, symmetricPart(da),
+        TriangularSystem(lower: true, transposed: false, unitDiagonal: false, rightSide: false))
+      let bothSolved = triangularSolve(
+        l, leftSolved,
+        TriangularSystem(lower: true, transposed: true, unitDiagonal: false, rightSide: true))
+      return matmul(l, bothSolved * phi(n))
+    })
 }
 
 /// The solution `X` of `A·X = B` for `A = L·Lᵀ`, given the Cholesky factor `L` (LAPACK `potrs`).
@@ -133,7 +142,27 @@ func choleskySolve<Scalar>(
       let x = context.output
       // Ā + Āᵀ = −2·sym(B̄·Xᵀ).
       let aBarSymmetric = symmetricPart(matmul(bBar, transposed: false, x, transposed: true))
-      let lower = Tensor<Scalar>.triangleMask(rows: n, columns: n, below: 1, diagonal: 1, above: 0)
-      context.accumulate(matmul(aBarSymmetric, l) * lower * -2, into: 0)
-    }, tangent: nil)
+      context.accumulate(matmul(aBarSymmetric, l) * lowerTriangle(n) * -2, into: 0)
+    },
+    tangent: .custom { tangents, operands, x in
+      // A·Ẋ = Ḃ − Ȧ·X with Ȧ = L̇·Lᵀ + L·L̇ᵀ, L̇ on the lower triangle (the one read).
+      let l = operands[0]
+      let correction = tangents[0].map { dl in
+        let dlLower = dl * lowerTriangle(n)
+        return
+          -(matmul(dlLower, matmul(l, transposed: true, x, transposed: false))
+          + matmul(l, matmul(dlLower, transposed: true, x, transposed: false)))
+      }
+      return choleskySolve(l, sumOfPresent(tangents[1], correction)!, at: nil)
+    })
+}
+
+/// Φ's mask: 1 below the diagonal, ½ on it, 0 above.
+private func phi<Scalar>(_ n: Int) -> Tensor<Scalar> {
+  .triangleMask(rows: n, columns: n, below: 1, diagonal: 0.5, above: 0)
+}
+
+/// 1 on and below the diagonal, 0 above.
+private func lowerTriangle<Scalar>(_ n: Int) -> Tensor<Scalar> {
+  .triangleMask(rows: n, columns: n, below: 1, diagonal: 1, above: 0)
 }

@@ -50,7 +50,20 @@ public func determinant<Scalar>(
         "determinant: the second derivative at an exactly singular matrix (zero pivot "
           + "\(lu.zeroPivot!) of its LU factorization) is not implemented")
       context.accumulate(g * cofactorMatrix(of: context.operand(0)), into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, a, y in
+      // d(det A) = det A · tr(A⁻¹·Ȧ), the trace as the sum of (A⁻¹·Ȧ) ∘ I; at a singular A,
+      // ⟨cofactor matrix, Ȧ⟩.
+      if lu.zeroPivot == nil {
+        return y * (luSolve(a, lu, da, transposed: false) * .identity(n)).sum()
+      }
+      // A recorded operand means the forward sweep records itself (a second derivative).
+      check(
+        !a.isRecorded,
+        "determinant: the second derivative at an exactly singular matrix (zero pivot "
+          + "\(lu.zeroPivot!) of its LU factorization) is not implemented")
+      return (cofactorMatrix(of: a) * da).sum()
+    })
 }
 
 /// The sign and the logarithm of the magnitude of the determinant of a square matrix, from its LU
@@ -96,7 +109,12 @@ public func logDeterminant<Scalar>(
       }
       let inverseTransposed = luSolve(context.operand(0), lu, .identity(n), transposed: true)
       context.accumulate(context.upstream * inverseTransposed, into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, a, _ in
+      // d log|det A| = tr(A⁻¹·Ȧ); NaN at a singular A, where it does not exist.
+      guard lu.zeroPivot == nil else { return Tensor(.nan) }
+      return (luSolve(a, lu, da, transposed: false) * .identity(n)).sum()
+    })
   return (Tensor(sign), recorded)
 }
 

@@ -73,7 +73,16 @@ public func eigh<Scalar>(
       let aBar = matmul(
         matmul(v, symmetricPart(inner)), transposed: false, v, transposed: true)
       context.accumulate(aBar, into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, _, packedOutput in
+      // M = Vᵀ·Ṡ·V with Ṡ = (Ȧ + Ȧᵀ)/2: λ̇ = diag(M), V̇ = V·(F ∘ M).
+      let outputs = unpacked(packedOutput, as: shapes)
+      let (lambda, v) = (outputs[0], outputs[1])
+      let m = matmul(matmul(v, transposed: true, symmetricPart(da), transposed: false), v)
+      let lambdaDot = (m * .identity(n)).sum(squeezingAxes: [0])
+      let vDot = matmul(v, reciprocalDifferences(lambda) * m)
+      return Tensor(concatenating: [lambdaDot, vDot.reshaped(to: [-1])])
+    })
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1])
 }

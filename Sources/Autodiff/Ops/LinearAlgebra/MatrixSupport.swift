@@ -181,7 +181,7 @@ func unpacked<Scalar>(_ packed: Tensor<Scalar>, as shapes: [[Int]]) -> [Tensor<S
 // MARK: - NaN and infinity
 
 /// The result of an operation whose input holds a NaN or an infinity: NaN everywhere, recorded
-/// with a pullback that sends NaN to every operand. LAPACK is not called (its LAPACKE layer would
+/// with a pullback that sends NaN to every operand and a tangent rule that gives NaN. LAPACK is not called (its LAPACKE layer would
 /// report the NaN as an illegal argument); the NaN propagates as through any other operation.
 func nonFiniteResult<Scalar>(
   _ name: StaticString, shape: [Int], operands: [Tensor<Scalar>], at location: SourceLocation
@@ -196,5 +196,6 @@ func nonFiniteResult<Scalar>(
         let shape = context.node.operands[position].value.shape
         context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
       }
-    }, tangent: nil)
+    },
+    tangent: .custom { _, _, y in Tensor(repeating: .nan, shape: y.shape) })
 }

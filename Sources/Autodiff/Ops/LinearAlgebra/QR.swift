@@ -89,7 +89,26 @@ public func qr<Scalar>(
       let xBar = squareQRPullback(q: q, r: r1, qBar: qBarTotal, rBar: r1Bar)
       let yBar = matmul(q, r2Bar)
       context.accumulate(Tensor(concatenating: [xBar, yBar], alongAxis: 1), into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, a, packedOutput in
+      let outputs = unpacked(packedOutput, as: shapes)
+      let (q, r) = (outputs[0], outputs[1])
+      let (qDot, rDot): (Tensor<Scalar>, Tensor<Scalar>)
+      if m >= n {
+        (qDot, rDot) = squareQRTangent(q: q, r: r, aDot: da)
+      } else {
+        // A = [X | Y]: Q, R₁ from X by the square rule; R₂ = Qᵀ·Y, so Ṙ₂ = Q̇ᵀ·Y + Qᵀ·Ẏ.
+        let (qDotX, r1Dot) = squareQRTangent(
+          q: q, r: r.sliced(alongAxis: 1, 0..<m, at: nil),
+          aDot: da.sliced(alongAxis: 1, 0..<m, at: nil))
+        let y = a.sliced(alongAxis: 1, m..<n, at: nil)
+        let r2Dot =
+          matmul(qDotX, transposed: true, y, transposed: false)
+          + matmul(q, transposed: true, da.sliced(alongAxis: 1, m..<n, at: nil), transposed: false)
+        (qDot, rDot) = (qDotX, Tensor(concatenating: [r1Dot, r2Dot], alongAxis: 1))
+      }
+      return Tensor(concatenating: [qDot.reshaped(to: [-1]), rDot.reshaped(to: [-1])])
+    })
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1])
 }
@@ -113,4 +132,25 @@ private func squareQRPullback<Scalar>(
   // B·R⁻ᵀ: the X with X·Rᵀ = B, a right-side triangular solve with R (upper).
   return triangularSolve(
     r, b, TriangularSystem(lower: false, transposed: true, unitDiagonal: false, rightSide: true))
+}
+
+/// Q̇ and Ṙ for `A = Q·R` with `A` `m×n`, `m ≥ n`, `R` square. From `Ȧ = Q̇·R + Q·Ṙ`,
+/// `X = Qᵀ·Ȧ·R⁻¹ = Qᵀ·Q̇ + Ṙ·R⁻¹`, where `Ω = Qᵀ·Q̇` is antisymmetric and `Ṙ·R⁻¹` upper
+/// triangular, so `Ω` is the strictly lower part of `X` minus its transpose; then
+/// `Ṙ = (X − Ω)·R` and `Q̇ = Ȧ·R⁻¹ − Q·(X − Ω)`. Recorded tensor operations throughout.
+private func squareQRTangent<Scalar>(
+  q: Tensor<Scalar>, r: Tensor<Scalar>, aDot: Tensor<Scalar>
+) -> (q: Tensor<Scalar>, r: Tensor<Scalar>) {
+  let n = r.shape[0]
+  // Ȧ·R⁻¹: the X with X·R = Ȧ, a right-side triangular solve with R (upper).
+  let aDotRInverse = triangularSolve(
+    r, aDot,
+    TriangularSystem(lower: false, transposed: false, unitDiagonal: false, rightSide: true))
+  let x = matmul(q, transposed: true, aDotRInverse, transposed: false)
+  let strictlyLower =
+    x
+    * Tensor<Scalar>.triangleMask(
+      rows: n, columns: n, below: 1, diagonal: 0, above: 0)
+  let rDotRInverse = x - (strictlyLower - strictlyLower.transposed())
+  return (aDotRInverse - matmul(q, rDotRInverse), matmul(rDotRInverse, r))
 }

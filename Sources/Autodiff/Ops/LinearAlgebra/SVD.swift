@@ -88,7 +88,30 @@ public func svd<Scalar>(
         aBar = aBar + matmul(u / sRow, transposed: false, projected, transposed: true)
       }
       context.accumulate(aBar, into: 0)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, _, packedOutput in
+      // Ṗ = Uᵀ·Ȧ·V: Ṡ = diag(Ṗ),
+      //   U̇ = U·(F ∘ (Ṗ·S + S·Ṗᵀ)) + (I − UUᵀ)·Ȧ·V·S⁻¹,
+      //   V̇ = V·(F ∘ (S·Ṗ + Ṗᵀ·S)) + (I − VVᵀ)·Ȧᵀ·U·S⁻¹.
+      let outputs = unpacked(packedOutput, as: shapes)
+      let (u, s, v) = (outputs[0], outputs[1], outputs[2])
+      let f = reciprocalDifferences(s.squared())
+      let sRow = s.reshaped(to: [1, k])
+      let sColumn = s.reshaped(to: [k, 1])
+      let aDotV = matmul(da, v)
+      let pDot = matmul(u, transposed: true, aDotV, transposed: false)
+      let pDotTransposed = pDot.transposed()  // k×k
+      let sDot = (pDot * .identity(k)).sum(squeezingAxes: [0])
+      var uDot = matmul(u, f * (pDot * sRow + sColumn * pDotTransposed))
+      var vDot = matmul(v, f * (sColumn * pDot + pDotTransposed * sRow))
+      if m > k { uDot = uDot + (aDotV - matmul(u, pDot)) / sRow }
+      if n > k {
+        let aDotTransposedU = matmul(da, transposed: true, u, transposed: false)
+        vDot = vDot + (aDotTransposedU - matmul(v, pDotTransposed)) / sRow
+      }
+      return Tensor(
+        concatenating: [uDot.reshaped(to: [-1]), sDot, vDot.reshaped(to: [-1])])
+    })
   let parts = unpacked(node, as: shapes)
   return (parts[0], parts[1], parts[2])
 }

@@ -108,7 +108,15 @@ func luSolve<Scalar>(
           context.accumulateProduct(into: 0, -bBar, transposed: false, x, transposed: true)
         }
       }
-    }, tangent: nil)
+    },
+    tangent: .custom { tangents, operands, x in
+      // op(A)·Ẋ = Ḃ − op(Ȧ)·X, solved with the same factors.
+      let correction = tangents[0].map { da in
+        -matmul(da, transposed: transposed, x, transposed: false)
+      }
+      return luSolve(
+        operands[0], lu, sumOfPresent(tangents[1], correction)!, transposed: transposed)
+    })
 }
 
 // MARK: - solve and inverse
@@ -188,7 +196,11 @@ public func inverse<Scalar>(
       let y = context.output
       let left = matmul(y, transposed: true, context.upstream, transposed: false)
       context.accumulateProduct(into: 0, -left, transposed: false, y, transposed: true)
-    }, tangent: nil)
+    },
+    tangent: .unary { da, _, y in
+      // Ẏ = −Y·Ȧ·Y.
+      -matmul(matmul(y, da), y)
+    })
 }
 
 // MARK: - Triangular systems
@@ -206,6 +218,14 @@ struct TriangularSystem {
     var adjoint = self
     adjoint.transposed.toggle()
     return adjoint
+  }
+
+  /// 1 on the elements of `A` the solve reads (its triangle, without the diagonal when that is
+  /// taken as ones), 0 elsewhere.
+  func mask<Scalar: TensorScalar>(order: Int) -> Tensor<Scalar> {
+    .triangleMask(
+      rows: order, columns: order, below: lower ? 1 : 0, diagonal: unitDiagonal ? 0 : 1,
+      above: lower ? 0 : 1)
   }
 }
 
@@ -248,13 +268,18 @@ func triangularSolve<Scalar>(
         case (true, false): matmul(x, transposed: true, -bBar, transposed: false)
         case (true, true): matmul(-bBar, transposed: true, x, transposed: false)
         }
-      let order = aBar.shape[0]
-      let diagonal: Scalar = system.unitDiagonal ? 0 : 1
-      let mask = Tensor<Scalar>.triangleMask(
-        rows: order, columns: order, below: system.lower ? 1 : 0, diagonal: diagonal,
-        above: system.lower ? 0 : 1)
-      context.accumulate(aBar * mask, into: 0)
-    }, tangent: nil)
+      context.accumulate(aBar * system.mask(order: aBar.shape[0]), into: 0)
+    },
+    tangent: .custom { tangents, operands, x in
+      // Left: op(A)·Ẋ = Ḃ − op(Ȧ)·X; right: Ẋ·op(A) = Ḃ − X·op(Ȧ); Ȧ on the triangle read.
+      let correction = tangents[0].map { da in
+        let daTriangle = da * system.mask(order: da.shape[0])
+        return system.rightSide
+          ? -matmul(x, transposed: false, daTriangle, transposed: system.transposed)
+          : -matmul(daTriangle, transposed: system.transposed, x, transposed: false)
+      }
+      return triangularSolve(operands[0], sumOfPresent(tangents[1], correction)!, system)
+    })
 }
 
 /// The solution `X` of `op(A)·X = B` for a triangular matrix `A`, by substitution (BLAS `trsm`,
