@@ -35,6 +35,16 @@ extension Float: TensorScalar {
     cblas_saxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
   }
 
+  public static func _trsm(
+    rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int
+  ) {
+    cblas_strsm(
+      CblasRowMajor, rightSide ? CblasRight : CblasLeft, lower ? CblasLower : CblasUpper,
+      transposeFlag(transposeA), unitDiagonal ? CblasUnit : CblasNonUnit,
+      blasInt(m, "m"), blasInt(n, "n"), alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"))
+  }
+
   public static var _name: String { "Float" }
 }
 
@@ -55,6 +65,16 @@ extension Double: TensorScalar {
     count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
   ) {
     cblas_daxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
+  }
+
+  public static func _trsm(
+    rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafeMutablePointer<Double>, ldb: Int
+  ) {
+    cblas_dtrsm(
+      CblasRowMajor, rightSide ? CblasRight : CblasLeft, lower ? CblasLower : CblasUpper,
+      transposeFlag(transposeA), unitDiagonal ? CblasUnit : CblasNonUnit,
+      blasInt(m, "m"), blasInt(n, "n"), alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"))
   }
 
   public static var _name: String { "Double" }
