@@ -21,7 +21,8 @@
 // absolute. A wrong rule (a missing factor, a wrong sign, a gradient sent to the wrong element) is
 // off by O(|gradient|), far beyond either.
 
-/// The outcome of ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)``:
+/// The outcome of a gradient check,
+/// ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)-([Tensor<Scalar>],_,_,_,_,_)``:
 /// whether the tape's gradient matches central finite differences, and the element that matches
 /// worst.
 public struct GradientCheckResult: CustomStringConvertible, Sendable {
@@ -201,7 +202,7 @@ public func checkGradient<Scalar: TensorScalar>(
 
 /// Compares the tape's gradient of `f` at `x` with central finite differences.
 ///
-/// See ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)``.
+/// See ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)-([Tensor<Scalar>],_,_,_,_,_)``.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func checkGradient<Scalar: TensorScalar>(
@@ -217,7 +218,7 @@ public func checkGradient<Scalar: TensorScalar>(
 
 /// Compares the tape's gradients of `f` at `(x, y)` with central finite differences.
 ///
-/// See ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)``.
+/// See ``checkGradient(at:relativeTolerance:absoluteTolerance:step:randomSeed:of:)-([Tensor<Scalar>],_,_,_,_,_)``.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func checkGradient<Scalar: TensorScalar>(
