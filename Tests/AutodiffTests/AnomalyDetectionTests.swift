@@ -257,6 +257,18 @@ import Testing
     #expect(!Tape().detectsAnomalies)
   }
 
+  @Test("The asynchronous form turns detection on across suspension points and in child tasks")
+  func asyncScope() async {
+    let (here, child) = await withAnomalyDetection { () async -> (Bool, Bool) in
+      await Task.yield()
+      let here = Tape().detectsAnomalies
+      let child = await Task { Tape().detectsAnomalies }.value
+      return (here, child)
+    }
+    #expect(here)
+    #expect(child)
+  }
+
   @Test("Switching both features off drops the inspector once it holds no call sites")
   func switchingOff() {
     let tape = Tape()

@@ -62,13 +62,13 @@ extension Tape {
 
   /// Whether operations recorded without a named call site capture the caller's line.
   ///
-  /// Named functions (`matmul`, `sum(alongAxes:)`, `reshaped(to:)`, `customOperation`, …) take
-  /// the caller's `#fileID` and `#line` as default arguments, so their nodes always know where
-  /// they were called. Operators (`+`, `*`, …) and the elementary functions (`log`, `sin`, …)
-  /// cannot; with this property on, each of their nodes captures a short backtrace (a few
-  /// microseconds), which is resolved to the first line outside Autodiff when a graph or an
-  /// anomaly message needs it. Resolving needs debug information (`swift build` has it by
-  /// default); without it the node's call site stays unknown.
+  /// Some named functions (`matmul`, slicing, concatenation, `customOperation`) record the
+  /// `#fileID` and `#line` of their caller with their node, so those nodes always know where
+  /// they were called. Operators (`+`, `*`, …), the elementary functions (`log`, `sin`, …) and
+  /// the other functions do not; with this property on, each of their nodes captures a short
+  /// backtrace (a few microseconds), which is resolved to the first line outside Autodiff when a
+  /// graph, a statistic or an anomaly message needs it. Resolving needs debug information
+  /// (`swift build` has it by default); without it the node's call site stays unknown.
   ///
   /// Off by default. Turning on anomaly detection turns it on too. Only nodes recorded while it
   /// is on have call sites.
