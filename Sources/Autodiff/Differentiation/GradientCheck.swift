@@ -95,7 +95,7 @@ public struct GradientCheckResult: CustomStringConvertible, Sendable {
 /// Compares the tape's gradient of `f` at `inputs` with central finite differences, element by
 /// element, and reports the element that matches worst.
 ///
-/// Use it in your own tests to check a model, a loss or a ``customOperation(_:operands:forward:pullback:file:line:)``:
+/// Use it in your own tests to check a model, a loss or a rule written with `customOperation`:
 ///
 /// ```swift
 /// let result = checkGradient(at: [w, x]) { v in softplus(matmul(v[0], v[1])).sum() }
@@ -235,7 +235,7 @@ public func checkGradient<Scalar: TensorScalar>(
 extension Tensor {
   /// A copy with element `flatIndex` replaced by `value`.
   fileprivate func replacing(_ flatIndex: Int, with value: Scalar) -> Tensor {
-    var copy = Tensor(shape: shape, storage: storage.copy())
+    let copy = Tensor(shape: shape, storage: storage.copy())
     copy.storage.withUnsafeMutableBufferPointer { $0[flatIndex] = value }
     return copy
   }

@@ -9,8 +9,7 @@ internal import Foundation
 /// A node keeps its output and its operands' values (the pullback reads them); one buffer is
 /// often shared by several nodes (an output is the next operation's operand; `reshaped(to:)`
 /// shares its operand's buffer), so every buffer is counted once, for the first node that holds
-/// it. Values that a ``customOperation(_:operands:forward:pullback:file:line:)`` pullback
-/// captures itself are not seen.
+/// it. Values that a `customOperation` pullback captures itself are not seen.
 public struct TapeStatistics: CustomStringConvertible, Sendable {
   /// One node and the bytes it holds that no earlier node holds.
   public struct NodeSize: Sendable, Equatable {
