@@ -25,6 +25,10 @@ public final class Tape {
   /// The recorded operations, in the order they ran. A node's operands come before it.
   var nodes: [AnyNode] = []
 
+  /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
+  /// as they are unless turned on: then recording pays one branch for them.
+  var inspector: TapeInspector? = TapeInspector.forNewTape()
+
   /// Creates an empty tape.
   public init() {}
 
@@ -51,6 +55,7 @@ public final class Tape {
   /// Appends `node` and returns its output, recorded as that node.
   func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
     nodes.append(node)
+    if let inspector { inspector.didAppend(node, at: nodes.count - 1, on: self) }
     return Tensor(shape: node.output.shape, storage: node.output.storage,
                   trace: Trace(tape: self, node: nodes.count - 1))
   }
