@@ -21,7 +21,7 @@ import Testing
   }
 
   /// The DOT text of `smallGraph()`, with the gradient of f and labels x, w, f. `sum()` is a
-  /// reduction along every axis followed by a reshape to a scalar; neither records a call site.
+  /// reduction along every axis followed by a reshape to a scalar; both carry `sum()`'s call site.
   static let smallGraphGolden = #"""
     digraph tape {
       node [fontname="Helvetica", fontsize=11];
@@ -37,9 +37,9 @@ import Testing
       c3_1 -> n3 [label="1"];
       n4 [label="square #4\n[2]\nvalue ∈ [16, 25]\ngrad ∈ [1, 1]", shape=box, style=rounded];
       n3 -> n4;
-      n5 [label="sum #5\n[1]\nvalue 41\ngrad 1", shape=box, style=rounded];
+      n5 [label="sum #5\n[1]\nat AutodiffTests/GraphvizTests.swift:19\nvalue 41\ngrad 1", shape=box, style=rounded];
       n4 -> n5;
-      n6 [label="f = reshape #6\nscalar\nvalue 41\ngrad 1", shape=box, style="rounded,filled,bold", fillcolor="#f8cecc"];
+      n6 [label="f = reshape #6\nscalar\nat AutodiffTests/GraphvizTests.swift:19\nvalue 41\ngrad 1", shape=box, style="rounded,filled,bold", fillcolor="#f8cecc"];
       n5 -> n6;
     }
 
@@ -59,7 +59,7 @@ import Testing
     #expect(!text.contains("grad"))
     #expect(
       text.contains(
-        #"n6 [label="reshape #6\nscalar\nvalue 41", shape=box, style="rounded,filled,bold""#))
+        #"n6 [label="reshape #6\nscalar\nat AutodiffTests/GraphvizTests.swift:19\nvalue 41", shape=box, style="rounded,filled,bold""#))
     #expect(text.contains(#"n0 [label="watch #0\nscalar\nvalue 3", shape=ellipse"#))
   }
 

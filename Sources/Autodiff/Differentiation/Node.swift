@@ -144,7 +144,7 @@ func record<Scalar>(
   guard let tape = commonTape(of: operands, name, at: location) else { return output }
   return tape.append(
     Node(
-      name: name, location: location,
+      name: name, location: location?.isInsideLibrary == true ? nil : location,
       operands: operands.map { Operand(value: $0.detached, node: $0.trace?.node) },
       output: output.detached, rule: rule, tangent: tangent))
 }

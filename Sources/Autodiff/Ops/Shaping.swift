@@ -30,7 +30,7 @@ extension Tensor {
         + "\(newShape.shapeDescription) has \(newShape.elementCount)", at: location)
     if target == shape { return self }
     return record(
-      "reshape", output: Tensor(shape: target, storage: storage), operands: self,
+      "reshape", output: Tensor(shape: target, storage: storage), operands: self, at: location,
       rule: .unary { g, x, _ in g.reshaped(to: x.shape) },
       tangent: .unary { dx, _, y in dx.reshaped(to: y.shape) })
   }
@@ -54,10 +54,11 @@ extension Tensor {
   public func transposed(
     permutation: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
     check(
       permutation.sorted() == Array(shape.indices),
       "transposed(permutation:): \(permutation) is not a permutation of the axes of "
-        + shape.shapeDescription, at: SourceLocation(file: file, line: line))
+        + shape.shapeDescription, at: location)
     if permutation == Array(shape.indices) { return self }
     let strides = shape.rowMajorStrides
     let newShape = permutation.map { shape[$0] }
@@ -65,7 +66,7 @@ extension Tensor {
     var inverse = permutation
     for (position, axis) in permutation.enumerated() { inverse[axis] = position }
     return record(
-      "transpose", output: output, operands: self,
+      "transpose", output: output, operands: self, at: location,
       rule: .custom { context in
         context.accumulate(context.upstream.transposed(permutation: inverse), into: 0)
       },
@@ -81,14 +82,15 @@ extension Tensor {
   public func expanded(
     to shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
     check(
       broadcastShape(self.shape, shape) == shape,
       "expanded(to:): shape \(self.shape.shapeDescription) does not broadcast to "
-        + shape.shapeDescription, at: SourceLocation(file: file, line: line))
+        + shape.shapeDescription, at: location)
     if shape == self.shape { return self }
     return record(
       "expand", output: gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape)),
-      operands: self, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) },
+      operands: self, at: location, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) },
       tangent: .unary { dx, _, y in dx.expanded(to: y.shape) })
   }
 
