@@ -130,13 +130,24 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 ///   - output: The operation's value, computed on unrecorded tensors.
 ///   - operands: The operation's inputs as the caller passed them.
 func record<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operands: Tensor<Scalar>...,
+  _ name: StaticString, output: Tensor<Scalar>, operands x: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  record(name, output: output, operands: operands, at: location, rule: rule, tangent: tangent)
+  // Checked before any array is built: an unrecorded operation allocates nothing here.
+  guard x.trace != nil else { return output }
+  return record(name, output: output, operands: [x], at: location, rule: rule, tangent: tangent)
 }
 
-/// Records an operation with any number of operands; see the variadic form.
+/// Records an operation of two operands; see the one-operand form.
+func record<Scalar>(
+  _ name: StaticString, output: Tensor<Scalar>, operands a: Tensor<Scalar>, _ b: Tensor<Scalar>,
+  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
+) -> Tensor<Scalar> {
+  guard a.trace != nil || b.trace != nil else { return output }
+  return record(name, output: output, operands: [a, b], at: location, rule: rule, tangent: tangent)
+}
+
+/// Records an operation with any number of operands; see the one-operand form.
 func record<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operands: [Tensor<Scalar>],
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
