@@ -153,13 +153,7 @@ public func jacobian<Scalar>(
       }
       return Tensor(concatenating: rows).reshaped(to: shape)
     }
-    let columns = (0..<n).map { j in
-      tape.tangent(
-        of: value, wrt: [watched], along: [basis(j, x.shape)], createGraph: nested,
-        file: file, line: line
-      ).reshaped(to: [m, 1])
-    }
-    return Tensor(concatenating: columns, alongAxis: 1).reshaped(to: shape)
+    return forwardJacobian(of: value, wrt: watched, on: tape, nested, file, line)
   }
 }
 
@@ -179,14 +173,22 @@ public func hessian<Scalar>(
     let value = f(watched)
     guard value.trace?.tape === tape, n > 0 else { return Tensor(zeros: x.shape + x.shape) }
     let g = tape.gradient(of: value, wrt: [watched], createGraph: true, file: file, line: line)[0]
-    let columns = (0..<n).map { j in
-      tape.tangent(
-        of: g, wrt: [watched], along: [basis(j, x.shape)], createGraph: nested,
-        file: file, line: line
-      ).reshaped(to: [n, 1])
-    }
-    return Tensor(concatenating: columns, alongAxis: 1).reshaped(to: x.shape + x.shape)
+    return forwardJacobian(of: g, wrt: watched, on: tape, nested, file, line)
   }
+}
+
+/// The Jacobian of `value` with respect to `x`, both recorded on `tape`, of shape
+/// `value.shape + x.shape`: column `j` is the tangent of `value` along the `j`-th basis tensor.
+private func forwardJacobian<Scalar>(
+  of value: Tensor<Scalar>, wrt x: Tensor<Scalar>, on tape: Tape, _ nested: Bool,
+  _ file: StaticString, _ line: UInt
+) -> Tensor<Scalar> {
+  let columns = (0..<x.scalarCount).map { j in
+    tape.tangent(
+      of: value, wrt: [x], along: [basis(j, x.shape)], createGraph: nested, file: file, line: line
+    ).reshaped(to: [value.scalarCount, 1])
+  }
+  return Tensor(concatenating: columns, alongAxis: 1).reshaped(to: value.shape + x.shape)
 }
 
 /// The tensor of `shape` that is 1 at flat index `index` and 0 elsewhere.
