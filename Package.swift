@@ -32,6 +32,8 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "seed-examples", dependencies: ["Autodiff"]),
+    // Long runs (memory over 20,000 training steps, a 1,000,000-op graph); not a product.
+    .executableTarget(name: "soak", dependencies: ["AutodiffNN"]),
 
     // MARK: Implementation details
 
