@@ -128,9 +128,7 @@ import Testing
     #expect(shared == Tensor(repeating: 1, shape: [64, 64]))
   }
 
-  @Test(
-    "Recording on a tape while another thread sweeps it stops, naming the misuse",
-    .disabled(if: skipsExitTests, exitTestSkipReason))
+  @Test("Recording on a tape while another thread sweeps it stops, naming the misuse")
   func concurrentUseOfOneTapeStops() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let tape = Tape()
