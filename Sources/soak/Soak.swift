@@ -187,7 +187,8 @@ case "train": passed = train()
 case "graph": passed = graph()
 case "scalar-graph": passed = scalarGraph()
 default:
-  print("usage: soak train [--steps N] [--batch N] | graph [--ops N] | scalar-graph [--iterations N]")
+  print(
+    "usage: soak train [--steps N] [--batch N] | graph [--ops N] | scalar-graph [--iterations N]")
   exit(2)
 }
 exit(passed ? 0 : 1)

@@ -35,7 +35,8 @@ import Testing
     // Every truncation.
     for length in 0..<bytes.count { files.append(Data(bytes[..<length])) }
     // A flipped bit at every header position, and at 300 random positions.
-    let positions = Array(0..<Swift.min(headerEnd, bytes.count))
+    let positions =
+      Array(0..<Swift.min(headerEnd, bytes.count))
       + (0..<300).map { _ in Int.random(in: 0..<bytes.count, using: &generator) }
     for position in positions {
       var mutated = bytes
@@ -79,8 +80,10 @@ import Testing
       let width = field.count
       let maximum = width == 8 ? UInt64.max : (UInt64(1) << (8 * UInt64(width))) - 1
       let current = bytes[field].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-      var values: [UInt64] = [0, 1, 7, 8, current &- 1, current &+ 1, UInt64(bytes.count),
-        UInt64(bytes.count) + 1, maximum, maximum / 2, maximum / 2 + 1, 100_000_001]
+      var values: [UInt64] = [
+        0, 1, 7, 8, current &- 1, current &+ 1, UInt64(bytes.count),
+        UInt64(bytes.count) + 1, maximum, maximum / 2, maximum / 2 + 1, 100_000_001,
+      ]
       values += (0..<8).map { _ in UInt64.random(in: 0...maximum, using: &generator) }
       for value in values {
         var mutated = bytes
@@ -97,8 +100,10 @@ import Testing
   /// sizes (negative, zero, huge, past 64 bits, fractional, exponent), and each quoted word by
   /// other words.
   static func headerTextMutations(of header: String) -> [String] {
-    let numbers = ["-1", "0", "1", "7", "4294967296", "4611686018427387904", "9223372036854775807",
-      "9223372036854775808", "99999999999999999999999", "1.5", "1e400", "-0", "00", "0x10"]
+    let numbers = [
+      "-1", "0", "1", "7", "4294967296", "4611686018427387904", "9223372036854775807",
+      "9223372036854775808", "99999999999999999999999", "1.5", "1e400", "-0", "00", "0x10",
+    ]
     let words = ["", "F16", "I64", "f4", "<f2", "|O", "<c16", "__metadata__", "True", "model.x"]
     var results: [String] = []
     let scalars = Array(header.unicodeScalars)
@@ -141,8 +146,10 @@ import Testing
         ["w": Tensor<Float>(randomNormal: [3, 2], using: &rng), "b": Tensor<Float>([1, 2])],
         metadata: ["epoch": "3"]),
       SafeTensors.encode(
-        ["scalar": Tensor<Double>(-0.0), "empty": Tensor<Double>(zeros: [0, 3]),
-         "v": Tensor<Double>([.nan, .infinity, 1e-310])]),
+        [
+          "scalar": Tensor<Double>(-0.0), "empty": Tensor<Double>(zeros: [0, 3]),
+          "v": Tensor<Double>([.nan, .infinity, 1e-310]),
+        ]),
       SafeTensors.encode(
         (0..<4).reduce(into: [String: Tensor<Float>]()) { tensors, index in
           tensors["layers.\(index).weight"] = Tensor(repeating: Float(index), shape: [2, 2])
@@ -294,7 +301,8 @@ import Testing
     var files: [Data] = []
     for first in extents {
       for second in extents {
-        files.append(idxFile(type: 0x08, shape: [first, second], payload: Array(repeating: 1, count: 24)))
+        files.append(
+          idxFile(type: 0x08, shape: [first, second], payload: Array(repeating: 1, count: 24)))
         files.append(idxFile(type: 0x0E, shape: [0, first, second, 0xFFFF_FFFF], payload: []))
       }
     }

@@ -86,7 +86,9 @@ import Testing
       let a = tape.watch(Tensor<Double>(randomNormal: [20, 20], using: &rng))
       let b = tape.watch(Tensor<Double>(randomUniform: [20], in: 0.5..<2, using: &rng))
       var y = a
-      for _ in 0..<40 { y = sigmoid(matmul(y, transposed: false, a, transposed: true) / 20 + log(b)) }
+      for _ in 0..<40 {
+        y = sigmoid(matmul(y, transposed: false, a, transposed: true) / 20 + log(b))
+      }
       let (ga, gb) = tape.gradient(of: y.sum(), wrt: a, b, createGraph: true)
       let second = tape.gradient(of: (ga * ga).sum() + gb.sum(), wrt: [b])[0]
       return [ga, gb, second]
@@ -101,7 +103,8 @@ import Testing
     #expect(concurrent == serial)
   }
 
-  @Test("A recorded tensor moves to another task, which finishes the tape's work: turns are allowed")
+  @Test(
+    "A recorded tensor moves to another task, which finishes the tape's work: turns are allowed")
   func tapeUsedByTasksInTurn() async {
     let tape = Tape()
     let x = tape.watch(Tensor<Double>([1, 2, 3]))

@@ -59,7 +59,9 @@ import Testing
 
   static var propertyIterations: Int { 300 }
 
-  @Test("Every binary operation on a random broadcasting pair has the broadcast shape, gradients of its operands' shapes, and matches finite differences")
+  @Test(
+    "Every binary operation on a random broadcasting pair has the broadcast shape, gradients of its operands' shapes, and matches finite differences"
+  )
   func broadcastingPairs() async {
     var cases = 0
     await propertyCheck(
@@ -122,7 +124,9 @@ import Testing
     case huge
   }
 
-  @Test("Random sequences of operations: the shape model holds at every step, the gradient matches finite differences, forward mode agrees")
+  @Test(
+    "Random sequences of operations: the shape model holds at every step, the gradient matches finite differences, forward mode agrees"
+  )
   func operationSequences() async {
     var cases = 0
     await propertyCheck(
@@ -245,7 +249,9 @@ import Testing
     ]
   }
 
-  @Test("At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Double)")
+  @Test(
+    "At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Double)"
+  )
   func specialValuesDouble() async {
     var cases = 0
     await propertyCheck(
@@ -262,7 +268,9 @@ import Testing
     reportCases(cases, Self.propertyIterations)
   }
 
-  @Test("At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Float)")
+  @Test(
+    "At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Float)"
+  )
   func specialValuesFloat() async {
     var cases = 0
     await propertyCheck(
@@ -319,13 +327,17 @@ private func expectDerivative<Scalar: TensorScalar>(
   let watched = tape.watch(x)
   let y = operation.f(watched)
   guard y.shape == x.shape else {
-    Issue.record("\(operation.name): shape \(y.shape) for \(x.shape)", sourceLocation: sourceLocation)
+    Issue.record(
+      "\(operation.name): shape \(y.shape) for \(x.shape)", sourceLocation: sourceLocation)
     return
   }
   let g = tape.gradient(of: y, wrt: [watched], seed: Tensor(ones: x.shape))[0]
-  for (value, (actual, expected)) in zip(x.scalars, zip(g.scalars, x.scalars.map(operation.derivative))) {
+  for (value, (actual, expected)) in zip(
+    x.scalars, zip(g.scalars, x.scalars.map(operation.derivative)))
+  {
     let agrees =
-      actual.isNaN ? expected.isNaN
+      actual.isNaN
+      ? expected.isNaN
       : actual == expected
         || abs(actual - expected) <= 4 * Swift.max(actual.ulp, expected.ulp)
     if !agrees {
@@ -382,7 +394,8 @@ extension Tensor where Scalar: TensorScalar {
       case 1: magnitude = .leastNonzeroMagnitude * Scalar(Int.random(in: 1...1000, using: &rng))
       case 2: magnitude = .leastNormalMagnitude * Scalar(Double.random(in: 1...4, using: &rng))
       case 3: magnitude = Scalar(Double.random(in: 0.01...10, using: &rng))
-      case 4: magnitude = .greatestFiniteMagnitude / Scalar(Double.random(in: 1...1000, using: &rng))
+      case 4:
+        magnitude = .greatestFiniteMagnitude / Scalar(Double.random(in: 1...1000, using: &rng))
       case 5: magnitude = .greatestFiniteMagnitude
       case 6: magnitude = .infinity
       case 7: magnitude = .nan

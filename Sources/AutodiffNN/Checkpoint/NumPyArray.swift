@@ -106,7 +106,9 @@ public struct NumPyArray: Sendable, Equatable {
       }
       throw .truncated(section: "the magic string and version", expected: 8, actual: bytes.count)
     }
-    guard bytes.prefix(6).elementsEqual(magic) else { throw .notNumPy(found: Array(bytes.prefix(8))) }
+    guard bytes.prefix(6).elementsEqual(magic) else {
+      throw .notNumPy(found: Array(bytes.prefix(8)))
+    }
     let (major, minor) = (bytes[6], bytes[7])
     let lengthSize: Int
     switch (major, minor) {
@@ -147,7 +149,8 @@ public struct NumPyArray: Sendable, Equatable {
     let dataLength = bytes.count - dataStart
     guard dataLength >= byteCount else {
       throw .truncated(
-        section: "the data of shape \(header.shape) (\(descr.type))", expected: dataStart + byteCount,
+        section: "the data of shape \(header.shape) (\(descr.type))",
+        expected: dataStart + byteCount,
         actual: bytes.count)
     }
     guard dataLength == byteCount else {

@@ -66,7 +66,8 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
       data: littleEndianBytes([1, 4, 2, 5, 3, 6]))
     let array = try NumPyArray(bytes: file)
     #expect(array.isFortranOrder && array.shape == [2, 3])
-    #expect(try array.tensor(as: Double.self) == Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
+    #expect(
+      try array.tensor(as: Double.self) == Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
 
     // Rank 3: element (i, j, k) at i + 2j + 4k.
     let column = (0..<8).map(Double.init)
@@ -94,7 +95,9 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
         version: version,
         header: "{\"descr\": \"<f8\", \"shape\": (1L, 2L), \"fortran_order\": False}  \n",
         data: littleEndianBytes([7, 8]))
-      #expect(try NumPyArray(bytes: file).tensor(as: Double.self) == Tensor(shape: [1, 2], scalars: [7, 8]))
+      #expect(
+        try NumPyArray(bytes: file).tensor(as: Double.self)
+          == Tensor(shape: [1, 2], scalars: [7, 8]))
     }
   }
 
@@ -122,43 +125,73 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
       (Data([0x50, 0x4B, 3, 4, 0, 0, 0, 0, 0, 0]), "notNumPy"),
       (npyFile(version: 4, header: ""), "unsupportedVersion"),
       (Data([0x93, 0x4E, 0x55]), "truncated"),
-      (npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n")
-        + Data(count: 16), "truncated"),
-      (npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n")
-        + Data(count: 9), "trailingBytes"),
-      (npyFile(header: "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }\n")
-        + Data(count: 8), "unsupportedDtype"),
-      (npyFile(header: "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n")
-        + Data(count: 8), "unsupportedDtype"),
-      (npyFile(header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n"),
-       "corruptHeader"),
-      (npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n"),
-       "corruptHeader"),
-      (npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2), }\n"),
-       "corruptHeader"),
-      (npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}\n"),
-       "corruptHeader"),
-      (npyFile(header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }\n"),
-       "corruptHeader"),
+      (
+        npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\n")
+          + Data(count: 16), "truncated"
+      ),
+      (
+        npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }\n")
+          + Data(count: 9), "trailingBytes"
+      ),
+      (
+        npyFile(header: "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }\n")
+          + Data(count: 8), "unsupportedDtype"
+      ),
+      (
+        npyFile(header: "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n")
+          + Data(count: 8), "unsupportedDtype"
+      ),
+      (
+        npyFile(header: "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (2), }\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(header: "{'descr': '<f4', 'fortran_order': 0, 'shape': (1,), }\n"),
+        "corruptHeader"
+      ),
       (npyFile(header: "{'descr': '<f4', 'descr': '<f4', 'shape': (1,), }\n"), "corruptHeader"),
-      (npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n x"),
-       "corruptHeader"),
+      (
+        npyFile(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n x"),
+        "corruptHeader"
+      ),
       // Absurd shapes: an overflowing product, one hidden behind a zero, a huge rank, a number
       // past Int.max. Each throws before any allocation.
-      (npyFile(
-        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"),
-       "corruptHeader"),
-      (npyFile(
-        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, "
-          + "4611686018427387904), }\n"), "corruptHeader"),
-      (npyFile(
-        header: "{'descr': '<f4', 'fortran_order': False, 'shape': ("
-          + String(repeating: "1, ", count: 65) + "), }\n"), "corruptHeader"),
-      (npyFile(
-        header: "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n"),
-       "corruptHeader"),
-      (npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }\n"),
-       "truncated"),
+      (
+        npyFile(
+          header: "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(
+          header: "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, "
+            + "4611686018427387904), }\n"), "corruptHeader"
+      ),
+      (
+        npyFile(
+          header: "{'descr': '<f4', 'fortran_order': False, 'shape': ("
+            + String(repeating: "1, ", count: 65) + "), }\n"), "corruptHeader"
+      ),
+      (
+        npyFile(
+          header: "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }\n"),
+        "corruptHeader"
+      ),
+      (
+        npyFile(header: "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }\n"),
+        "truncated"
+      ),
     ])
   func malformed(file: Data, kind: String) {
     do {
@@ -239,7 +272,9 @@ private let pythonHasNumPy = runPython(["-c", "import numpy"]).status == 0
 /// write load in NumPy bit for bit.
 @Suite(.enabled(if: pythonHasNumPy, "needs python3 with numpy: pip install numpy"))
 struct NumPyPythonTests {
-  @Test("We read what numpy.save wrote: both precisions, Fortran order, big-endian, 0-d, empty, version 2.0")
+  @Test(
+    "We read what numpy.save wrote: both precisions, Fortran order, big-endian, 0-d, empty, version 2.0"
+  )
   func weReadNumPys() throws {
     let directory = ScratchDirectory()
     let script = """
@@ -277,7 +312,10 @@ struct NumPyPythonTests {
       ])
     let scalar = try NumPyArray.tensor(contentsOf: directory.file("scalar.npy"), as: Float.self)
     #expect(scalar.shape == [] && scalar.scalar == -2.25)
-    #expect(try NumPyArray.tensor(contentsOf: directory.file("empty.npy"), as: Float.self).shape == [0, 3])
+    #expect(
+      try NumPyArray.tensor(contentsOf: directory.file("empty.npy"), as: Float.self).shape == [
+        0, 3,
+      ])
     #expect {
       try NumPyArray(contentsOf: directory.file("int.npy"))
     } throws: { error in
