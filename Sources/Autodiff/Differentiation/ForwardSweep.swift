@@ -125,6 +125,8 @@ extension Tape {
     of targets: [Tensor<Scalar>], wrt sources: [Tensor<Scalar>], along tangents: [Tensor<Scalar>],
     createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) -> [Tensor<Scalar>] {
+    let taken = beginUse("computing a tangent")
+    defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     check(
       sources.count == tangents.count,
