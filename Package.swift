@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Autodiff", targets: ["Autodiff"]),
     .library(name: "AutodiffNN", targets: ["AutodiffNN"]),
+    .library(name: "AutodiffDistributed", targets: ["AutodiffDistributed"]),
     .executable(name: "fashion-mnist", targets: ["fashion-mnist"]),
     .executable(name: "seed-examples", targets: ["seed-examples"]),
   ],
@@ -24,6 +25,8 @@ let package = Package(
       ]
     ),
     .target(name: "AutodiffNN", dependencies: ["Autodiff", "CZlib"]),
+    // Data-parallel training over MPI; the only target that links MPI.
+    .target(name: "AutodiffDistributed", dependencies: ["AutodiffNN", "CMPI"]),
     .executableTarget(
       name: "fashion-mnist",
       dependencies: [
@@ -46,6 +49,12 @@ let package = Package(
       path: "Modules/CZlib",
       pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]
+    ),
+    .systemLibrary(
+      name: "CMPI",
+      path: "Modules/CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"])]
     ),
 
     // MARK: Tests
