@@ -61,5 +61,8 @@ let package = Package(
 
     .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
     .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN"]),
+    // The scenarios run by AutodiffDistributedTests under `mpirun -np 2`, one process per rank.
+    .executableTarget(name: "mpi-tests", dependencies: ["AutodiffDistributed"]),
+    .testTarget(name: "AutodiffDistributedTests", dependencies: ["AutodiffDistributed"]),
   ]
 )
