@@ -31,6 +31,7 @@ let package = Package(
       name: "fashion-mnist",
       dependencies: [
         "AutodiffNN",
+        "AutodiffDistributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -23,10 +23,12 @@ extension MPIContext {
   /// - Parameter tensors: This rank's tensors; every rank passes tensors of the same shapes in
   ///   the same order.
   /// - Returns: The sums, in the shapes of `tensors`.
-  /// - Complexity: One `MPI_Allreduce` of all the elements together.
+  /// - Complexity: One `MPI_Allreduce` of all the elements together; none in a job of one.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceSum<Scalar: TensorScalar>(_ tensors: [Tensor<Scalar>]) -> [Tensor<Scalar>] {
+    // A job of one: the sum is the input, with no copy and no MPI call.
+    guard size > 1 else { return tensors }
     var buffer = packed(tensors, weight: 1, extras: [])
     allreduceSum(&buffer)
     return unpacked(buffer, shapes: tensors.map(\.shape), dividedBy: 1)
@@ -45,7 +47,8 @@ extension MPIContext {
   ///   - weight: This rank's weight in the average, ≥ 0: the number of examples it used.
   /// - Returns: The weighted averages, in the shapes of `gradients`.
   /// - Precondition: `weight ≥ 0`, and some rank's weight is positive.
-  /// - Complexity: One `MPI_Allreduce` of all the elements together, and the weight with them.
+  /// - Complexity: One `MPI_Allreduce` of all the elements together, and the weight with them;
+  ///   none in a job of one.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceMean<Scalar: TensorScalar>(
@@ -143,6 +146,8 @@ extension MPIContext {
     guard weight >= 0 else {
       fatalError("MPIContext.\(caller): the weight must be ≥ 0, got \(weight)")
     }
+    // A job of one: the mean is the input, exactly, with no copy and no MPI call.
+    guard size > 1 || weight == 0 else { return (tensors, extras) }
     var buffer = packed(tensors, weight: Scalar(weight), extras: extras + [1])
     allreduceSum(&buffer)
     let total = buffer.removeLast()

@@ -46,7 +46,8 @@ public final class MPIContext {
   /// The number of the job's processes on this machine, which share its cores.
   public let localSize: Int
 
-  /// The number of `MPI_Allreduce` calls this context has made: one per training step.
+  /// The number of `MPI_Allreduce` calls this context has made: one per training step in a job
+  /// of several ranks.
   public private(set) var allreduceCount = 0
 
   /// Whether this is rank 0, the rank that logs and writes checkpoints.
