@@ -7,8 +7,9 @@
 //
 // Each step is the one AutodiffDistributed's `valueWithGradient(at:on:of:)` takes, in its three
 // parts, timed apart: forward and backward on this rank's rows, the one MPI_Allreduce of the
-// gradients (670k Floats, 2.7 MB), and Adam's update. Run as a job of one, it also times the
-// plain single-process step (no MPI call) for comparison. Rank 0 prints medians over the
+// gradients (670k Floats, 2.7 MB), and Adam's update; then the allreduce alone, after a barrier,
+// without the wait for a slower rank. Run as a job of one, it also times the plain
+// single-process step (no MPI call) for comparison. Rank 0 prints medians over the
 // measured steps after 20 warm-up steps; an optional argument sets their number (default 200).
 
 import AutodiffDistributed
@@ -92,7 +93,23 @@ func timePlainSteps() -> Double {
   return median(steps)
 }
 
+/// Times `measuredSteps` allreduces of gradient-sized tensors alone, each after a barrier so
+/// that no rank waits for another's computation: the median.
+@MainActor
+func timeAllreduces() -> Double {
+  let gradients = model.parameters
+  var times: [Double] = []
+  for step in 0..<(warmUpSteps + measuredSteps) {
+    context.barrier()
+    let start = DispatchTime.now()
+    _ = context.allreduceMean(loss: 0, gradients: gradients, weight: globalBatch / context.size)
+    if step >= warmUpSteps { times.append(elapsed(since: start)) }
+  }
+  return median(times)
+}
+
 let plain = context.size == 1 ? timePlainSteps() : nil
+let allreduceAlone = timeAllreduces()
 let (step, compute, allreduce, update) = timeDataParallelSteps()
 if context.isRoot {
   let load =
@@ -107,5 +124,6 @@ if context.isRoot {
   print(
     "  data-parallel step: \(milliseconds(step)) = forward+backward \(milliseconds(compute)) "
       + "+ allreduce \(milliseconds(allreduce)) + Adam \(milliseconds(update))")
+  print("  the allreduce alone, after a barrier: \(milliseconds(allreduceAlone))")
 }
 context.finalize()
