@@ -5,12 +5,12 @@
 //   OPENBLAS_NUM_THREADS=2 Benchmarks/.build/release/DistributedStep              # 1 process
 //   OPENBLAS_NUM_THREADS=1 mpirun -np 2 Benchmarks/.build/release/DistributedStep
 //
-// Each step is the one AutodiffDistributed's `valueWithGradient(at:on:of:)` takes, in its three
-// parts, timed apart: forward and backward on this rank's rows, the one MPI_Allreduce of the
-// gradients (670k Floats, 2.7 MB), and Adam's update; then the allreduce alone, after a barrier,
-// without the wait for a slower rank. Run as a job of one, it also times the plain
-// single-process step (no MPI call) for comparison. Rank 0 prints medians over the
-// measured steps after 20 warm-up steps; an optional argument sets their number (default 200).
+// A step is AutodiffDistributed's `valueWithGradient(at:on:of:)` (forward and backward on this
+// rank's rows, then one MPI_Allreduce of the gradients: 670k Floats, 2.7 MB) and Adam's update.
+// Beside it: forward and backward alone on this rank's rows, and the allreduce alone after a
+// barrier (so without waiting for a slower rank). Run as a job of one, it also times the plain
+// single-process step (no MPI at all). Rank 0 prints medians over the measured steps, after 20
+// warm-up steps; an optional argument sets their number (default 200).
 
 import AutodiffDistributed
 import AutodiffNN
@@ -36,7 +36,8 @@ let batches = (0..<8).map { _ in
 }
 
 @MainActor
-func loss(_ parameters: [Tensor<Float>], _ inputs: Tensor<Float>, _ labels: [Int]) -> Tensor<Float>
+func loss(_ parameters: [Tensor<Float>], _ inputs: Tensor<Float>, _ labels: [Int])
+  -> Tensor<Float>
 {
   var model = model
   model.parameters = parameters
@@ -52,65 +53,49 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 func milliseconds(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
 
-/// Times `measuredSteps` data-parallel steps: (step, compute, allreduce, update) medians.
+/// The median time of `body` over the measured steps, after the warm-up steps.
 @MainActor
-func timeDataParallelSteps() -> (Double, Double, Double, Double) {
-  var (steps, computes, allreduces, updates) = ([Double](), [Double](), [Double](), [Double]())
-  for step in 0..<(warmUpSteps + measuredSteps) {
-    let batch = batches[step % batches.count]
-    let start = DispatchTime.now()
-    let mine = context.shard(of: batch)
-    let (value, gradients) = valueWithGradient(at: model.parameters) {
-      loss($0, mine.inputs, mine.labels)
-    }
-    let computed = DispatchTime.now()
-    let averaged = context.allreduceMean(
-      loss: value.scalar, gradients: gradients, weight: mine.labels.count)
-    let reduced = DispatchTime.now()
-    optimizer.update(&model.parameters, along: averaged.gradients)
-    guard step >= warmUpSteps else { continue }
-    steps.append(elapsed(since: start))
-    computes.append(elapsed(since: start) - elapsed(since: computed))
-    allreduces.append(elapsed(since: computed) - elapsed(since: reduced))
-    updates.append(elapsed(since: reduced))
-  }
-  return (median(steps), median(computes), median(allreduces), median(updates))
-}
-
-/// Times `measuredSteps` plain single-process steps: the step's median.
-@MainActor
-func timePlainSteps() -> Double {
-  var steps: [Double] = []
-  for step in 0..<(warmUpSteps + measuredSteps) {
-    let batch = batches[step % batches.count]
-    let start = DispatchTime.now()
-    let (_, gradients) = valueWithGradient(at: model.parameters) {
-      loss($0, batch.inputs, batch.labels)
-    }
-    optimizer.update(&model.parameters, along: gradients)
-    if step >= warmUpSteps { steps.append(elapsed(since: start)) }
-  }
-  return median(steps)
-}
-
-/// Times `measuredSteps` allreduces of gradient-sized tensors alone, each after a barrier so
-/// that no rank waits for another's computation: the median.
-@MainActor
-func timeAllreduces() -> Double {
-  let gradients = model.parameters
+func medianTime(_ body: (Int) -> Void) -> Double {
   var times: [Double] = []
   for step in 0..<(warmUpSteps + measuredSteps) {
-    context.barrier()
     let start = DispatchTime.now()
-    _ = context.allreduceMean(loss: 0, gradients: gradients, weight: globalBatch / context.size)
+    body(step)
     if step >= warmUpSteps { times.append(elapsed(since: start)) }
   }
   return median(times)
 }
 
-let plain = context.size == 1 ? timePlainSteps() : nil
-let allreduceAlone = timeAllreduces()
-let (step, compute, allreduce, update) = timeDataParallelSteps()
+let plainStep =
+  context.size == 1
+  ? medianTime { step in
+    let batch = batches[step % batches.count]
+    let (_, gradients) = valueWithGradient(at: model.parameters) {
+      loss($0, batch.inputs, batch.labels)
+    }
+    optimizer.update(&model.parameters, along: gradients)
+  } : nil
+let step = medianTime { step in
+  let (_, gradients) = context.valueWithGradient(
+    at: model.parameters, on: batches[step % batches.count], of: loss)
+  optimizer.update(&model.parameters, along: gradients)
+}
+let computeAlone = medianTime { step in
+  let mine = context.shard(of: batches[step % batches.count])
+  _ = valueWithGradient(at: model.parameters) { loss($0, mine.inputs, mine.labels) }
+}
+let update = medianTime { _ in
+  optimizer.update(&model.parameters, along: model.parameters.map { $0 * 1e-6 })
+}
+var allreduceTimes: [Double] = []
+for step in 0..<(warmUpSteps + measuredSteps) {
+  let gradients = model.parameters.map { $0 * 1 }  // Unshared, as fresh gradients are.
+  context.barrier()  // So that no rank waits for another in the allreduce.
+  let start = DispatchTime.now()
+  _ = context.allreduceMean(consume gradients, weight: globalBatch / context.size)
+  if step >= warmUpSteps { allreduceTimes.append(elapsed(since: start)) }
+}
+let allreduceAlone = median(allreduceTimes)
+
 if context.isRoot {
   let load =
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
@@ -120,10 +105,10 @@ if context.isRoot {
       + "(\(globalBatch / context.size) rows each), \(BLAS.threadCount) BLAS thread(s) per rank, "
       + "\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load); "
       + "medians of \(measuredSteps) steps")
-  if let plain { print("  plain single-process step (no MPI): \(milliseconds(plain))") }
-  print(
-    "  data-parallel step: \(milliseconds(step)) = forward+backward \(milliseconds(compute)) "
-      + "+ allreduce \(milliseconds(allreduce)) + Adam \(milliseconds(update))")
-  print("  the allreduce alone, after a barrier: \(milliseconds(allreduceAlone))")
+  if let plainStep { print("  plain single-process step (no MPI):  \(milliseconds(plainStep))") }
+  print("  data-parallel step:                  \(milliseconds(step))")
+  print("    forward+backward on this rank's rows: \(milliseconds(computeAlone))")
+  print("    allreduce alone, after a barrier:     \(milliseconds(allreduceAlone))")
+  print("    Adam's update:                        \(milliseconds(update))")
 }
 context.finalize()

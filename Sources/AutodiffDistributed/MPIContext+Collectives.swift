@@ -20,18 +20,22 @@ extension MPIContext {
   /// // [3, 6] on both ranks
   /// ```
   ///
+  /// The results take the storage of the tensors passed in where it is not shared (pass their
+  /// last use, or `consume` them), so that a training step allocates nothing here.
+  ///
   /// - Parameter tensors: This rank's tensors; every rank passes tensors of the same shapes in
   ///   the same order.
   /// - Returns: The sums, in the shapes of `tensors`.
   /// - Complexity: One `MPI_Allreduce` of all the elements together; none in a job of one.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func allreduceSum<Scalar: TensorScalar>(_ tensors: [Tensor<Scalar>]) -> [Tensor<Scalar>] {
-    // A job of one: the sum is the input, with no copy and no MPI call.
-    guard size > 1 else { return tensors }
-    var buffer = packed(tensors, weight: 1, extras: [])
-    allreduceSum(&buffer)
-    return unpacked(buffer, shapes: tensors.map(\.shape), dividedBy: 1)
+  public func allreduceSum<Scalar: TensorScalar>(
+    _ tensors: consuming [Tensor<Scalar>]
+  ) -> [Tensor<Scalar>] {
+    var sums = tensors
+    var none: [Scalar] = []
+    combineInPlace(&sums, &none, weight: nil, "allreduceSum")
+    return sums
   }
 
   /// The average of every rank's `gradients`, each rank's weighted by `weight`, on every rank:
@@ -40,6 +44,9 @@ extension MPIContext {
   /// When each rank's gradients are the mean over its share of a batch, passing the share's size
   /// as `weight` gives exactly the mean over the whole batch, however unevenly it was divided.
   /// A rank with `weight` 0 contributes nothing; its gradients are not read (pass zeros).
+  ///
+  /// The results take the storage of the tensors passed in where it is not shared (pass their
+  /// last use, or `consume` them), so that a training step allocates nothing here.
   ///
   /// - Parameters:
   ///   - gradients: This rank's gradients; every rank passes tensors of the same shapes in the
@@ -52,13 +59,19 @@ extension MPIContext {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceMean<Scalar: TensorScalar>(
-    _ gradients: [Tensor<Scalar>], weight: Int = 1
+    _ gradients: consuming [Tensor<Scalar>], weight: Int = 1
   ) -> [Tensor<Scalar>] {
-    fusedMean(gradients, extras: [], weight: weight, "allreduceMean").tensors
+    var means = gradients
+    var none: [Scalar] = []
+    combineInPlace(&means, &none, weight: weight, "allreduceMean")
+    return means
   }
 
   /// The weighted average of every rank's loss and gradients, as
   /// ``allreduceMean(_:weight:)`` computes it, with the loss in the same `MPI_Allreduce`.
+  ///
+  /// The results take the storage of the tensors passed in where it is not shared (pass their
+  /// last use, or `consume` them), so that a training step allocates nothing here.
   ///
   /// - Parameters:
   ///   - loss: This rank's loss (ignored when `weight` is 0).
@@ -69,10 +82,12 @@ extension MPIContext {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceMean<Scalar: TensorScalar>(
-    loss: Scalar, gradients: [Tensor<Scalar>], weight: Int
+    loss: Scalar, gradients: consuming [Tensor<Scalar>], weight: Int
   ) -> (loss: Scalar, gradients: [Tensor<Scalar>]) {
-    let (tensors, extras) = fusedMean(gradients, extras: [loss], weight: weight, "allreduceMean")
-    return (extras[0], tensors)
+    var means = gradients
+    var losses = [loss]
+    combineInPlace(&means, &losses, weight: weight, "allreduceMean")
+    return (losses[0], means)
   }
 
   // MARK: Broadcast
@@ -101,9 +116,15 @@ extension MPIContext {
       "tensor shapes": tensors.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }
         .joined(separator: " "),
     ])
-    var buffer = packed(tensors, weight: 1, extras: [])
-    buffer.withUnsafeMutableBytes { MPI.broadcast($0, of: .scalar(Scalar.self), from: root) }
-    return rank == root ? tensors : unpacked(buffer, shapes: tensors.map(\.shape), dividedBy: 1)
+    let count = tensors.reduce(0) { $0 + $1.scalarCount }
+    let buffer = scratch.buffer(of: Scalar.self, count: count)
+    if rank == root { pack(tensors, [], weight: 1, into: buffer) }
+    MPI.broadcast(UnsafeMutableRawBufferPointer(buffer), of: .scalar(Scalar.self), from: root)
+    guard rank != root else { return tensors }
+    var received = tensors
+    var none: [Scalar] = []
+    unpack(buffer, into: &received, &none, dividedBy: 1)
+    return received
   }
 
   /// `root`'s text, on every rank.
@@ -138,80 +159,91 @@ extension MPIContext {
 
   // MARK: Support
 
-  /// The fused weighted mean: one allreduce of `[w·tensors…, w·extras…, w]`, then everything
-  /// divided by `Σw`.
-  func fusedMean<Scalar: TensorScalar>(
-    _ tensors: [Tensor<Scalar>], extras: [Scalar], weight: Int, _ caller: String
-  ) -> (tensors: [Tensor<Scalar>], extras: [Scalar]) {
-    guard weight >= 0 else {
+  /// The fused collective behind the allreduces, in place: one `MPI_Allreduce` of
+  /// `[w·tensors…, w·extras…, w]`, then each tensor and extra replaced by its sum divided by
+  /// `Σw` (a weighted mean), or with `weight` nil, of `[tensors…, extras…]` replaced by the
+  /// sums.
+  ///
+  /// The buffer is the context's scratch memory, reused from step to step; when a tensor's
+  /// storage is not shared (as the gradients fresh from a backward pass are), the results go
+  /// into it, so a training step's allreduce allocates nothing.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func combineInPlace<Scalar: TensorScalar>(
+    _ tensors: inout [Tensor<Scalar>], _ extras: inout [Scalar], weight: Int?, _ caller: String
+  ) {
+    if let weight, weight < 0 {
       fatalError("MPIContext.\(caller): the weight must be ≥ 0, got \(weight)")
     }
-    // A job of one: the mean is the input, exactly, with no copy and no MPI call.
-    guard size > 1 || weight == 0 else { return (tensors, extras) }
-    var buffer = packed(tensors, weight: Scalar(weight), extras: extras + [1])
-    allreduceSum(&buffer)
-    let total = buffer.removeLast()
-    guard total > 0 else {
-      fatalError("MPIContext.\(caller): every rank passed weight 0; nothing to average")
+    // A job of one: the sum and the mean are the input, exactly, with no MPI call.
+    guard size > 1 || weight == 0 else { return }
+    let count = tensors.reduce(0) { $0 + $1.scalarCount } + extras.count + (weight == nil ? 0 : 1)
+    let buffer = scratch.buffer(of: Scalar.self, count: count)
+    if let weight {
+      pack(tensors, extras + [1], weight: Scalar(weight), into: buffer)
+    } else {
+      pack(tensors, extras, weight: 1, into: buffer)
     }
-    let extrasStart = buffer.count - extras.count
-    let averagedExtras = buffer[extrasStart...].map { $0 / total }
-    buffer.removeLast(extras.count)
-    return (unpacked(buffer, shapes: tensors.map(\.shape), dividedBy: total), averagedExtras)
-  }
-
-  /// One `MPI_Allreduce` summing `buffer` across ranks, in place.
-  func allreduceSum<Scalar: TensorScalar>(_ buffer: inout [Scalar]) {
     countAllreduce()
-    buffer.withUnsafeMutableBytes { MPI.allreduceSum($0, of: .scalar(Scalar.self)) }
+    MPI.allreduceSum(UnsafeMutableRawBufferPointer(buffer), of: .scalar(Scalar.self))
+    var divisor: Scalar = 1
+    if weight != nil {
+      divisor = buffer[count - 1]
+      guard divisor > 0 else {
+        fatalError("MPIContext.\(caller): every rank passed weight 0; nothing to average")
+      }
+    }
+    unpack(buffer, into: &tensors, &extras, dividedBy: divisor)
   }
 
-  /// `weight·tensors` followed by `weight·extras`, in one array; zeros throughout when `weight`
+  /// Writes `weight·tensors` then `weight·extras` into `buffer`; zeros throughout when `weight`
   /// is 0, whatever the tensors hold (an unused rank's values may be NaN).
-  private func packed<Scalar: TensorScalar>(
-    _ tensors: [Tensor<Scalar>], weight: Scalar, extras: [Scalar]
-  ) -> [Scalar] {
-    let count = tensors.reduce(0) { $0 + $1.scalarCount } + extras.count
-    guard weight != 0 else { return [Scalar](repeating: 0, count: count) }
-    return [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
-      var offset = 0
-      for tensor in tensors {
-        tensor.withUnsafeBufferPointer { source in
-          if weight == 1 {
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + source.count)])
-              .initialize(fromContentsOf: source)
-          } else {
-            for index in source.indices { buffer[offset + index] = weight * source[index] }
-          }
+  private func pack<Scalar: TensorScalar>(
+    _ tensors: [Tensor<Scalar>], _ extras: [Scalar], weight: Scalar,
+    into buffer: UnsafeMutableBufferPointer<Scalar>
+  ) {
+    guard weight != 0 else {
+      buffer.update(repeating: 0)
+      return
+    }
+    var offset = 0
+    for tensor in tensors {
+      tensor.withUnsafeBufferPointer { source in
+        let target = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + source.count)])
+        if weight == 1 {
+          _ = target.update(fromContentsOf: source)
+        } else {
+          for index in source.indices { target[index] = weight * source[index] }
         }
-        offset += tensor.scalarCount
       }
-      for extra in extras {
-        buffer[offset] = weight * extra
-        offset += 1
-      }
-      initialized = count
+      offset += tensor.scalarCount
+    }
+    for extra in extras {
+      buffer[offset] = weight * extra
+      offset += 1
     }
   }
 
-  /// `buffer` divided by `divisor` and cut into tensors of `shapes`, in order.
-  private func unpacked<Scalar: TensorScalar>(
-    _ buffer: [Scalar], shapes: [[Int]], dividedBy divisor: Scalar
-  ) -> [Tensor<Scalar>] {
+  /// Replaces `tensors` then `extras` by the leading elements of `buffer` divided by `divisor`.
+  private func unpack<Scalar: TensorScalar>(
+    _ buffer: UnsafeMutableBufferPointer<Scalar>, into tensors: inout [Tensor<Scalar>],
+    _ extras: inout [Scalar], dividedBy divisor: Scalar
+  ) {
     var offset = 0
-    return shapes.map { shape in
-      var tensor = Tensor<Scalar>(zeros: shape)
-      tensor.withUnsafeMutableBufferPointer { target in
-        buffer.withUnsafeBufferPointer { source in
-          if divisor == 1 {
-            _ = target.update(fromContentsOf: source[offset..<(offset + target.count)])
-          } else {
-            for index in target.indices { target[index] = source[offset + index] / divisor }
-          }
+    for index in tensors.indices {
+      tensors[index].withUnsafeMutableBufferPointer { target in
+        let source = UnsafeMutableBufferPointer(rebasing: buffer[offset..<(offset + target.count)])
+        if divisor == 1 {
+          _ = target.update(fromContentsOf: source)
+        } else {
+          for index in target.indices { target[index] = source[index] / divisor }
         }
         offset += target.count
       }
-      return tensor
+    }
+    for index in extras.indices {
+      extras[index] = buffer[offset] / divisor
+      offset += 1
     }
   }
 

@@ -87,17 +87,19 @@ extension MPIContext {
     of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
   ) -> (value: Scalar, gradient: [Tensor<Scalar>]) {
     let mine = shard(of: batch)
-    guard !mine.labels.isEmpty else {
-      let zeros = parameters.map { Tensor<Scalar>(zeros: $0.shape) }
-      let (loss, gradients) = allreduceMean(loss: 0, gradients: zeros, weight: 0)
-      return (loss, gradients)
+    let value: Tensor<Scalar>
+    var gradients: [Tensor<Scalar>]
+    if mine.labels.isEmpty {
+      (value, gradients) = (Tensor(0), parameters.map { Tensor(zeros: $0.shape) })
+    } else {
+      // Destructured, so that the gradients' storage is unshared and takes the averages in place.
+      (value, gradients) = Autodiff.valueWithGradient(at: parameters) { parameters in
+        loss(parameters, mine.inputs, mine.labels)
+      }
     }
-    let (value, gradients) = Autodiff.valueWithGradient(at: parameters) { parameters in
-      loss(parameters, mine.inputs, mine.labels)
-    }
-    let averaged = allreduceMean(
-      loss: value.scalar, gradients: gradients, weight: mine.labels.count)
-    return (averaged.loss, averaged.gradients)
+    var losses = [value.scalar]
+    combineInPlace(&gradients, &losses, weight: mine.labels.count, "valueWithGradient")
+    return (losses[0], gradients)
   }
 
   /// Makes every rank's model equal `root`'s: its parameters travel in one `MPI_Bcast`.

@@ -50,6 +50,9 @@ public final class MPIContext {
   /// of several ranks.
   public private(set) var allreduceCount = 0
 
+  /// The memory the collectives pack their tensors into.
+  let scratch = ScratchBuffer()
+
   /// Whether this is rank 0, the rank that logs and writes checkpoints.
   public var isRoot: Bool { rank == 0 }
 
@@ -128,4 +131,24 @@ public final class MPIContext {
   private func printError(_ message: String) {
     FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))
   }
+}
+
+/// Memory reused by every collective of a context, so that a training step's allreduce neither
+/// allocates nor touches fresh pages: grown when a collective needs more, freed with the
+/// context.
+final class ScratchBuffer {
+  private var memory = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+  /// The first `count` elements of the memory, bound to `Scalar`; their values are unspecified.
+  func buffer<Scalar>(of type: Scalar.Type, count: Int) -> UnsafeMutableBufferPointer<Scalar> {
+    let byteCount = count * MemoryLayout<Scalar>.stride
+    if memory.count < byteCount {
+      memory.deallocate()
+      memory = .allocate(byteCount: byteCount, alignment: 64)
+    }
+    let bound = memory.bindMemory(to: Scalar.self)
+    return UnsafeMutableBufferPointer(rebasing: bound[..<count])
+  }
+
+  deinit { memory.deallocate() }
 }
