@@ -10,6 +10,8 @@ import AutodiffNN
 // which is ``MPIContext/allreduceMean(loss:gradients:weight:)`` with weight nᵣ: the full batch's
 // gradient, up to rounding, however unevenly B divides. Every rank then applies the same update
 // to the same parameters, so the ranks stay equal without exchanging parameters again.
+//
+// On `@_specialize`, see the note at the top of MPIContext+Collectives.swift.
 
 extension MPIContext {
   /// This rank's rows of a batch of `count` examples:

@@ -57,8 +57,8 @@ struct FashionMNISTCommand: ParsableCommand {
     guard distributed else { return try train(context: nil) }
     let context = MPIContext.initialize()
     context.announceTermination(
-      "fashion-mnist: \(context.name): stopped by mpirun because another rank failed "
-        + "(its message is above)")
+      "fashion-mnist: \(context.name): stopped by mpirun: another rank failed (its message is "
+        + "above) or the job was interrupted")
     // The ranks on one machine share its cores: one BLAS thread per core and rank, unless the
     // user chose.
     if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
@@ -220,8 +220,10 @@ struct FashionMNISTCommand: ParsableCommand {
     let problems = context.allgather(problem).enumerated().filter { !$0.element.isEmpty }
     if !problems.isEmpty {
       context.exit(
-        failure: problems.map {
-          "fashion-mnist: \(context.name): rank \($0.offset) failed: \($0.element)"
+        failure: problems.map { rank, problem in
+          rank == context.rank
+            ? "fashion-mnist: \(context.name): \(problem)"
+            : "fashion-mnist: \(context.name): stopping because rank \(rank) failed: \(problem)"
         }
         .joined(separator: "\n"))
     }
