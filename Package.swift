@@ -6,6 +6,7 @@ let package = Package(
   products: [
     .library(name: "Autodiff", targets: ["Autodiff"]),
     .library(name: "AutodiffNN", targets: ["AutodiffNN"]),
+    .library(name: "AutodiffDistributed", targets: ["AutodiffDistributed"]),
     .executable(name: "fashion-mnist", targets: ["fashion-mnist"]),
     .executable(name: "seed-examples", targets: ["seed-examples"]),
   ],
@@ -25,10 +26,13 @@ let package = Package(
       ]
     ),
     .target(name: "AutodiffNN", dependencies: ["Autodiff", "CZlib"]),
+    // Data-parallel training over MPI; the only target that links MPI.
+    .target(name: "AutodiffDistributed", dependencies: ["AutodiffNN", "CMPI"]),
     .executableTarget(
       name: "fashion-mnist",
       dependencies: [
         "AutodiffNN",
+        "AutodiffDistributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -50,6 +54,12 @@ let package = Package(
       pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]
     ),
+    .systemLibrary(
+      name: "CMPI",
+      path: "Modules/CMPI",
+      pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev"])]
+    ),
 
     // MARK: Tests
 
@@ -58,5 +68,8 @@ let package = Package(
       dependencies: ["Autodiff", .product(name: "PropertyBased", package: "swift-property-based")]
     ),
     .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN"]),
+    // The scenarios run by AutodiffDistributedTests under `mpirun -np 2`, one process per rank.
+    .executableTarget(name: "mpi-tests", dependencies: ["AutodiffDistributed"]),
+    .testTarget(name: "AutodiffDistributedTests", dependencies: ["AutodiffDistributed"]),
   ]
 )

@@ -27,6 +27,14 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
 
+    // Not a package-benchmark suite: a plain program, because it runs under mpirun, one process
+    // per rank. See DistributedStep/main.swift.
+    .executableTarget(
+      name: "DistributedStep",
+      dependencies: [.product(name: "AutodiffDistributed", package: "Autodiff")],
+      path: "DistributedStep"
+    ),
+
     // MARK: Implementation details
 
     // Bare CBLAS, for the floors the suites compare against.

@@ -13,12 +13,15 @@ struct Progress {
   private var done = 0
   private let start = Date()
   private var lastDraw = Date.distantPast
-  private let isTerminal = isatty(STDOUT_FILENO) == 1
+  private let isTerminal: Bool
 
-  init(epoch: Int, of epochs: Int, steps: Int) {
+  /// `live: false` prints only the summary lines even on a terminal: under mpirun, standard
+  /// output is a terminal of mpirun's making whatever mpirun's own output is.
+  init(epoch: Int, of epochs: Int, steps: Int, live: Bool = true) {
     self.epoch = epoch
     self.epochs = epochs
     self.steps = steps
+    self.isTerminal = live && isatty(STDOUT_FILENO) == 1
   }
 
   /// Records one finished batch; redraws the bar at most ten times a second.

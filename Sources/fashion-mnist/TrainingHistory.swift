@@ -28,8 +28,13 @@ struct TrainingHistory {
 
   /// The history as checkpoint metadata.
   var metadata: [String: String] {
+    ["history": json, "epochs": "\(epochs.count)"]
+  }
+
+  /// The epochs' records as JSON, as the metadata's `"history"` holds them.
+  var json: String {
     let data = (try? JSONEncoder().encode(epochs)) ?? Data("[]".utf8)
-    return ["history": String(decoding: data, as: UTF8.self), "epochs": "\(epochs.count)"]
+    return String(decoding: data, as: UTF8.self)
   }
 
   /// A chart of the training loss (left axis) and the test accuracy (right axis) by epoch.

@@ -1,0 +1,324 @@
+// The scenarios of AutodiffDistributedTests, run as one process per rank:
+//
+//   mpirun -np 2 --oversubscribe .build/debug/mpi-tests <scenario>
+//
+// Rank 0 prints `PASS <check>` or `FAIL <check>: <why>` for each check, after gathering every
+// rank's findings, and every rank exits with status 1 if any check failed anywhere. The
+// scenarios `mismatch-*` and `rank-dies` fail on purpose; the test reads their messages.
+
+import AutodiffDistributed
+import AutodiffNN
+import Foundation
+
+var scenarios = Scenarios(context: MPIContext.initialize())
+scenarios.run(CommandLine.arguments.dropFirst().first ?? "")
+
+// MARK: Scenarios
+
+struct Scenarios {
+  let context: MPIContext
+  var checks: Checks
+
+  init(context: MPIContext) {
+    self.context = context
+    checks = Checks(context: context)
+  }
+
+  mutating func run(_ scenario: String) -> Never {
+    switch scenario {
+    case "collectives": collectives()
+    case "equivalence": equivalence()
+    case "mismatch-shapes": mismatchedShapes()
+    case "mismatch-seed": mismatchedConfiguration(field: "seed")
+    case "mismatch-batch-size": mismatchedConfiguration(field: "batch size")
+    case "rank-dies": rankDies()
+    default:
+      if context.isRoot {
+        print(
+          "usage: mpi-tests collectives | equivalence | mismatch-shapes | mismatch-seed | "
+            + "mismatch-batch-size | rank-dies")
+      }
+      context.exit(failure: "mpi-tests: unknown scenario '\(scenario)'")
+    }
+    checks.finish()
+  }
+
+  /// Allreduce, broadcast and allgather of known values give the known results.
+  mutating func collectives() {
+    let (rank, size) = (Double(context.rank), Double(context.size))
+    // Rank r holds (r + 1)·(i + 1) at position i of a [3, 4] Double tensor and r + 0.5 in a [5]
+    // Float tensor; the sums are (i + 1)·size·(size + 1)/2 and size·(size − 1)/2 + size/2, exact
+    // in binary floating point for small sizes.
+    let doubles = Tensor<Double>(
+      shape: [3, 4], scalars: (0..<12).map { (rank + 1) * Double($0 + 1) })
+    let floats = Tensor<Float>(repeating: Float(rank) + 0.5, shape: [5])
+    let before = context.allreduceCount
+    let summedDoubles = context.allreduceSum([doubles, doubles * 2])
+    let summedFloats = context.allreduceSum([floats])
+    let triangle = size * (size + 1) / 2
+    checks.expect(
+      "allreduceSum of a known Double buffer gives the known sum",
+      summedDoubles[0].scalars == (0..<12).map { Double($0 + 1) * triangle }
+        && summedDoubles[1].scalars == (0..<12).map { 2 * Double($0 + 1) * triangle }
+        && summedDoubles[0].shape == [3, 4],
+      "got \(summedDoubles[0].scalars) and \(summedDoubles[1].scalars)")
+    checks.expect(
+      "allreduceSum of a known Float buffer gives the known sum",
+      summedFloats[0].scalars
+        == Array(repeating: Float(size * (size - 1) / 2 + size / 2), count: 5),
+      "got \(summedFloats[0].scalars)")
+    checks.expect(
+      "allreduceSum makes one MPI_Allreduce per call, whatever the number of tensors",
+      context.allreduceCount - before == 2, "\(context.allreduceCount - before) calls for 2")
+
+    // Rank r holds the value r with weight r + 1: the mean is Σ r(r + 1) / Σ (r + 1).
+    let weighted = context.allreduceMean(
+      [Tensor<Double>(repeating: rank, shape: [2])], weight: context.rank + 1)
+    let expected = (0..<context.size).reduce(0.0) { $0 + Double($1 * ($1 + 1)) } / triangle
+    checks.expect(
+      "allreduceMean weights each rank by its weight",
+      weighted[0].scalars.allSatisfy { abs($0 - expected) <= 1e-15 },
+      "got \(weighted[0].scalars), expected \(expected)")
+
+    let fromLast = try! context.broadcast(
+      [Tensor<Double>(repeating: rank, shape: [2, 2]), Tensor(rank * 10)], from: context.size - 1)
+    checks.expect(
+      "broadcast gives every rank the root's tensors",
+      fromLast[0].scalars == Array(repeating: size - 1, count: 4)
+        && fromLast[1].scalar == (size - 1) * 10,
+      "got \(fromLast[0].scalars), \(fromLast[1].scalar)")
+    let text = context.broadcast(context.isRoot ? "from rank 0 ✓" : "", from: 0)
+    checks.expect("broadcast of text", text == "from rank 0 ✓", "got '\(text)'")
+    let gathered = context.allgather(
+      String(repeating: "r", count: context.rank) + "\(context.rank)")
+    checks.expect(
+      "allgather gives every rank's text in rank order",
+      gathered == (0..<context.size).map { String(repeating: "r", count: $0) + "\($0)" },
+      "got \(gathered)")
+  }
+
+  /// N steps of data-parallel training over a global batch split across the ranks give the
+  /// parameters of N steps of single-process training on the whole batch, for SGD with momentum
+  /// and for Adam, for uneven shares and for a last batch smaller than the job; and a checkpoint
+  /// written by one process resumes on all of them.
+  mutating func equivalence() {
+    let data = syntheticData(count: 22)
+    // Batches of 7 give shares of 3 and 4 on 2 ranks, and a last batch of 1 (22 = 3·7 + 1) that
+    // leaves rank 0 nothing.
+    let batchSize = 7
+    for optimizerName in ["SGD", "Adam"] {
+      // Single-process reference: 2 epochs on whole batches.
+      var reference = model(seed: 100)
+      var referenceOptimizer = makeOptimizer(optimizerName, for: reference)
+      let referenceLosses = train(
+        &reference, &referenceOptimizer, data, epochs: 0..<2, batchSize: batchSize, context: nil)
+
+      // Distributed: each rank starts from its own seed; synchronize gives all rank 0's.
+      var distributed = model(seed: 100 + UInt64(context.rank))
+      var optimizer = makeOptimizer(optimizerName, for: distributed)
+      try! context.synchronize(&distributed, optimizer: &optimizer)
+      let allreducesBefore = context.allreduceCount
+      let losses = train(
+        &distributed, &optimizer, data, epochs: 0..<2, batchSize: batchSize, context: context)
+      let steps = losses.count
+
+      let difference = maxDifference(distributed.parameters, reference.parameters)
+      checks.expect(
+        "\(optimizerName): \(steps) steps of batch \(batchSize) on \(context.size) ranks equal "
+          + "single-process training to 1e-6 (max difference \(difference))",
+        difference <= 1e-6, "max |Δparameter| = \(difference)")
+      let lossDifference = zip(losses, referenceLosses).map { abs($0 - $1) }.max() ?? .infinity
+      checks.expect(
+        "\(optimizerName): the averaged losses equal the single-process losses",
+        losses.count == referenceLosses.count && lossDifference <= 1e-12,
+        "max |Δloss| = \(lossDifference)")
+      checks.expect(
+        "\(optimizerName): one MPI_Allreduce per step",
+        context.allreduceCount - allreducesBefore == steps,
+        "\(context.allreduceCount - allreducesBefore) allreduces for \(steps) steps")
+      let rootParameters = try! context.broadcast(distributed.parameters, from: 0)
+      let spread = maxDifference(distributed.parameters, rootParameters)
+      checks.expect(
+        "\(optimizerName): every rank holds rank 0's parameters exactly", spread == 0,
+        "differs from rank 0 by \(spread)")
+    }
+
+    // Resume: one process trains an epoch and writes a checkpoint; all ranks resume from it for a
+    // second epoch; the result equals two epochs in one process.
+    var reference = model(seed: 100)
+    var referenceOptimizer = makeOptimizer("Adam", for: reference)
+    _ = train(
+      &reference, &referenceOptimizer, data, epochs: 0..<1, batchSize: batchSize, context: nil)
+    let path = context.broadcast(
+      FileManager.default.temporaryDirectory
+        .appendingPathComponent(
+          "mpi-tests-\(ProcessInfo.processInfo.processIdentifier).safetensors"
+        )
+        .path)
+    if context.isRoot {
+      try! Checkpoint.save(
+        model: reference, optimizer: referenceOptimizer, metadata: ["epochs": "1"],
+        to: URL(fileURLWithPath: path))
+    }
+    _ = train(
+      &reference, &referenceOptimizer, data, epochs: 1..<2, batchSize: batchSize, context: nil)
+
+    var resumed = model(seed: 200 + UInt64(context.rank))
+    var resumedOptimizer = makeOptimizer("Adam", for: resumed)
+    if context.isRoot {
+      try! Checkpoint.load(
+        into: &resumed, optimizer: &resumedOptimizer, from: URL(fileURLWithPath: path))
+      try? FileManager.default.removeItem(atPath: path)
+    }
+    try! context.synchronize(&resumed, optimizer: &resumedOptimizer)
+    _ = train(
+      &resumed, &resumedOptimizer, data, epochs: 1..<2, batchSize: batchSize, context: context)
+    let difference = maxDifference(resumed.parameters, reference.parameters)
+    checks.expect(
+      "a checkpoint of single-process training resumes on \(context.size) ranks "
+        + "(max difference \(difference))",
+      difference <= 1e-6, "max |Δparameter| = \(difference)")
+  }
+
+  /// Ranks whose models differ stop together, each with the same message naming the shapes.
+  mutating func mismatchedShapes() {
+    var rng = SeededGenerator(seed: 1)
+    let hidden = context.rank == 1 ? 9 : 8
+    var mismatched = Sequential<Double>(
+      Dense(inputSize: 5, outputSize: hidden, activation: tanh, using: &rng),
+      Dense(inputSize: hidden, outputSize: 3, using: &rng))
+    var optimizer = Adam(for: mismatched.parameters)
+    do {
+      try context.synchronize(&mismatched, optimizer: &optimizer)
+    } catch {
+      context.exit(failure: "mpi-tests: \(context.name): \(error)")
+    }
+    checks.expect("mismatched shapes are detected", false, "synchronize did not throw")
+  }
+
+  /// Ranks started with a different seed or batch size stop together, naming the field.
+  mutating func mismatchedConfiguration(field: String) {
+    let odd = context.rank == 1
+    do {
+      try context.requireAgreement(on: [
+        "seed": field == "seed" && odd ? "7" : "42",
+        "batch size": field == "batch size" && odd ? "64" : "128",
+      ])
+    } catch {
+      context.exit(failure: "mpi-tests: \(context.name): \(error)")
+    }
+    checks.expect("a mismatched \(field) is detected", false, "requireAgreement did not throw")
+  }
+
+  /// Rank 1 exits with an error while rank 0 waits in an allreduce: the job must end, not hang.
+  mutating func rankDies() {
+    context.announceTermination(
+      "mpi-tests: \(context.name): ended by mpirun because another rank stopped")
+    if context.rank == 1 {
+      FileHandle.standardError.write(Data("mpi-tests: \(context.name): failing on purpose\n".utf8))
+      exit(3)
+    }
+    _ = context.allreduceSum([Tensor<Double>(zeros: [4])])
+    checks.expect("the allreduce with a dead rank does not return", false, "it returned")
+  }
+}
+
+// MARK: Training
+
+/// 5 features, 3 classes, seeded.
+func syntheticData(count: Int) -> LabeledDataset<Double> {
+  var rng = SeededGenerator(seed: 1)
+  let inputs = Tensor<Double>(randomNormal: [count, 5], using: &rng)
+  let labels = (0..<count).map { _ in Int(rng.next() % 3) }
+  return LabeledDataset(inputs: inputs, labels: labels)
+}
+
+/// A 5-8-3 tanh network.
+func model(seed: UInt64) -> Sequential<Double> {
+  var rng = SeededGenerator(seed: seed)
+  return Sequential(
+    Dense(inputSize: 5, outputSize: 8, activation: tanh, using: &rng),
+    Dense(inputSize: 8, outputSize: 3, initialization: .glorotUniform, using: &rng))
+}
+
+func makeOptimizer(_ name: String, for model: Sequential<Double>) -> any Optimizer<Double> {
+  name == "SGD"
+    ? SGD(for: model.parameters, learningRate: 0.1, momentum: 0.9)
+    : Adam(for: model.parameters, learningRate: 0.01)
+}
+
+/// Trains `model` over `epochs` of `data` shuffled by epoch, in batches of `batchSize`: in one
+/// process when `context` is nil, else split over the ranks. Returns each step's loss.
+func train(
+  _ model: inout Sequential<Double>, _ optimizer: inout any Optimizer<Double>,
+  _ data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int, context: MPIContext?
+) -> [Double] {
+  var losses: [Double] = []
+  for epoch in epochs {
+    var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
+    for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
+      let current = model
+      func loss(_ parameters: [Tensor<Double>], _ inputs: Tensor<Double>, _ labels: [Int])
+        -> Tensor<Double>
+      {
+        var model = current
+        model.parameters = parameters
+        return softmaxCrossEntropy(logits: model(inputs), labels: labels)
+      }
+      let (value, gradients): (Double, [Tensor<Double>])
+      if let context {
+        (value, gradients) = context.valueWithGradient(at: model.parameters, on: batch, of: loss)
+      } else {
+        let result = valueWithGradient(at: model.parameters) {
+          loss($0, batch.inputs, batch.labels)
+        }
+        (value, gradients) = (result.value.scalar, result.gradient)
+      }
+      optimizer.update(&model.parameters, along: gradients)
+      losses.append(value)
+    }
+  }
+  return losses
+}
+
+func maxDifference(_ a: [Tensor<Double>], _ b: [Tensor<Double>]) -> Double {
+  zip(a, b).map { x, y in zip(x.scalars, y.scalars).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+}
+
+// MARK: Reporting
+
+/// Checks made on every rank, reported by rank 0 once every rank's findings are in.
+struct Checks {
+  let context: MPIContext
+  private var results: [(name: String, failure: String?)] = []
+
+  init(context: MPIContext) { self.context = context }
+
+  mutating func expect(_ name: String, _ condition: Bool, _ failure: @autoclosure () -> String) {
+    results.append((name, condition ? nil : failure()))
+  }
+
+  /// Prints the results on rank 0 (a check fails if it failed on any rank), finalizes MPI, and
+  /// exits with status 1 on every rank if any check failed.
+  func finish() -> Never {
+    let mine = results.map { $0.failure.map { "rank \(context.rank): \($0)" } ?? "" }
+    let everyone = context.allgather(mine.joined(separator: "\u{1E}"))
+      .map { $0.split(separator: "\u{1E}", omittingEmptySubsequences: false).map(String.init) }
+    var failed = 0
+    for (index, result) in results.enumerated() {
+      let failures = everyone.compactMap {
+        index < $0.count && !$0[index].isEmpty ? $0[index] : nil
+      }
+      if failures.isEmpty {
+        if context.isRoot { print("PASS \(result.name)") }
+      } else {
+        failed += 1
+        if context.isRoot { print("FAIL \(result.name): \(failures.joined(separator: "; "))") }
+      }
+    }
+    if context.isRoot { print("mpi-tests: \(results.count - failed) passed, \(failed) failed") }
+    fflush(nil)
+    context.finalize()
+    exit(failed == 0 ? 0 : 1)
+  }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The MPI scenarios of the `mpi-tests` executable, each run as a job of two ranks on this
+/// machine: `mpirun -np 2 --oversubscribe mpi-tests <scenario>`. Skipped when mpirun is not
+/// installed; a job that does not end within its time limit is killed and fails the test.
+@Suite(
+  .serialized,
+  .enabled(
+    if: MPIJob.mpirun != nil,
+    "mpirun is not installed: apt-get install openmpi-bin libopenmpi-dev to run the MPI tests"))
+struct MPIJobTests {
+  @Test("Allreduce, broadcast and allgather of known buffers give the known results")
+  func collectives() async throws {
+    let job = try await MPIJob.run("collectives")
+    #expect(job.status == 0, "\(job.output)")
+    #expect(job.output.contains("PASS allreduceSum of a known Double buffer gives the known sum"))
+    #expect(!job.output.contains("FAIL"), "\(job.output)")
+  }
+
+  @Test("Training on 2 ranks equals single-process training on the whole batch to 1e-6")
+  func dataParallelEqualsSingleProcess() async throws {
+    let job = try await MPIJob.run("equivalence")
+    #expect(job.status == 0, "\(job.output)")
+    #expect(job.output.contains("PASS SGD: 8 steps of batch 7 on 2 ranks equal"), "\(job.output)")
+    #expect(job.output.contains("PASS Adam: 8 steps of batch 7 on 2 ranks equal"), "\(job.output)")
+    #expect(job.output.contains("PASS a checkpoint of single-process training resumes on 2 ranks"))
+    #expect(!job.output.contains("FAIL"), "\(job.output)")
+  }
+
+  @Test(
+    "Ranks with different configurations stop together, each naming the field",
+    arguments: [
+      ("mismatch-shapes", "model parameters differs across ranks: 0.weight [5, 8]"),
+      ("mismatch-seed", "seed differs across ranks: 42 on rank 0; 7 on rank 1"),
+      ("mismatch-batch-size", "batch size differs across ranks: 128 on rank 0; 64 on rank 1"),
+    ])
+  func mismatchedConfiguration(scenario: String, message: String) async throws {
+    let job = try await MPIJob.run(scenario)
+    #expect(job.status != 0)
+    #expect(job.output.contains("mpi-tests: rank 0 of 2: \(message)"), "\(job.output)")
+    #expect(job.output.contains("mpi-tests: rank 1 of 2: \(message)"), "\(job.output)")
+  }
+
+  @Test("A rank that dies ends the job, with a message from the other rank, instead of a hang")
+  func deadRank() async throws {
+    let job = try await MPIJob.run("rank-dies")
+    #expect(job.status != 0)
+    #expect(job.output.contains("mpi-tests: rank 1 of 2: failing on purpose"), "\(job.output)")
+    #expect(
+      job.output.contains("mpi-tests: rank 0 of 2: ended by mpirun because another rank stopped")
+        || job.output.contains("rank 0: MPI_Allreduce failed"), "\(job.output)")
+  }
+}
+
+/// One run of `mpi-tests` under mpirun.
+struct MPIJob {
+  /// mpirun's exit status.
+  var status: Int32
+  /// Everything the job wrote on standard output and standard error.
+  var output: String
+
+  /// The `mpirun` on the search path, if any.
+  static let mpirun: URL? = {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    return path.split(separator: ":").map {
+      URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun")
+    }.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+  }()
+
+  /// The `mpi-tests` executable, built beside this test bundle (`swift build --build-tests` and
+  /// `swift test` build every product of the package into the same folder).
+  static var scenarios: URL {
+    URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+      .deletingLastPathComponent().appendingPathComponent("mpi-tests")
+  }
+
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  /// Runs `scenario` on 2 ranks; kills the job and throws when it has not ended after
+  /// `timeLimit` seconds.
+  static func run(_ scenario: String, timeLimit: Double = 120) async throws -> MPIJob {
+    guard let mpirun else { throw Failure(description: "mpirun is not installed") }
+    guard FileManager.default.isExecutableFile(atPath: scenarios.path) else {
+      throw Failure(
+        description: "\(scenarios.path) is missing: build it with `swift build --product mpi-tests`"
+      )
+    }
+    let log = FileManager.default.temporaryDirectory
+      .appendingPathComponent("mpi-tests-\(UUID().uuidString).log")
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: log) }
+    let output = try FileHandle(forWritingTo: log)
+
+    let process = Process()
+    process.executableURL = mpirun
+    // Root may run MPI only when it says so (CI runs as root); --oversubscribe lets 2 ranks
+    // share fewer cores.
+    process.arguments =
+      ["-np", "2", "--oversubscribe"] + (getuid() == 0 ? ["--allow-run-as-root"] : [])
+      + [scenarios.path, scenario]
+    var environment = ProcessInfo.processInfo.environment
+    environment["OPENBLAS_NUM_THREADS"] = "1"
+    process.environment = environment
+    process.standardOutput = output
+    process.standardError = output
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+
+    let deadline = Date().addingTimeInterval(timeLimit)
+    while process.isRunning && Date() < deadline {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    let hung = process.isRunning
+    if hung {
+      process.terminate()  // mpirun passes it on to the ranks
+      try await Task.sleep(for: .seconds(5))
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+    process.waitUntilExit()
+    try output.close()
+    let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+    if hung {
+      throw Failure(description: "mpi-tests \(scenario) did not end in \(timeLimit) s:\n\(text)")
+    }
+    return MPIJob(status: process.terminationStatus, output: text)
+  }
+}
