@@ -7,11 +7,14 @@
 Autodiff's side is `swift package benchmark` in Benchmarks/, exported with
 `--format histogramPercentiles` (one TSV per benchmark and metric, in nanoseconds and counts as
 the suites configure them); the table quotes each median (the 50th percentile). The floors are
-the suites' own floor benchmarks, measured in the same process as the workload. The peers run
-one framework per process (peers.py), each timed by its median over many calls after warm-up.
+the suites' own floor benchmarks, built into the same suite binary and run right after the
+workload (package-benchmark starts one process per benchmark). The peers run one framework per
+process (peers.py), each timed by its median over many calls after warm-up.
 
 Every process gets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS = --threads, and
-PyTorch torch.set_num_threads(--threads); JAX (XLA) sizes its pool to the core count.
+PyTorch torch.set_num_threads(--threads); JAX (XLA) sizes its pool to the core count. They also
+get OMP_WAIT_POLICY=PASSIVE unless --omp-wait-policy says otherwise: on a machine whose cores
+other work keeps busy, PyTorch's spinning OpenMP threads otherwise lose up to 10×.
 OPENBLAS_CORETYPE, if set, is passed on as it is (it affects Autodiff and NumPy, whose BLAS is
 OpenBLAS; PyTorch and JAX bring their own kernels).
 
@@ -58,10 +61,15 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+OMP_WAIT_POLICY = "PASSIVE"  # --omp-wait-policy changes it; see main()
+
+
 def environment(threads):
     env = dict(os.environ)
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = str(threads)
+    if OMP_WAIT_POLICY:
+        env["OMP_WAIT_POLICY"] = OMP_WAIT_POLICY
     return env
 
 
@@ -216,8 +224,10 @@ def notes(run):
     lines = [
         f"Date {run['date']}; {run['machine']}; {run['threads']} threads for everyone "
         f"(OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS={run['threads']}, "
-        f"torch.set_num_threads({run['threads']}), XLA's default pool = cores); "
-        f"OPENBLAS_CORETYPE={run['coretype'] or 'unset'}.",
+        f"torch.set_num_threads({run['threads']}), XLA's default pool = cores; "
+        f"OMP_WAIT_POLICY={run.get('omp_wait_policy') or 'unset'}); "
+        f"OPENBLAS_CORETYPE={run['coretype'] or 'unset'}; load average (1, 5, 15 min) "
+        f"{run['load_before']} before, {run['load_after']} after.",
         "Medians. Times per step (per epoch for Fashion-MNIST); elementwise GB/s counts 8 bytes "
         "per element (x read, dx written).",
     ]
@@ -241,9 +251,15 @@ def main():
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
     parser.add_argument("--skip-autodiff", action="store_true")
     parser.add_argument("--seconds", type=float, default=3.0, help="peers' time per workload")
+    parser.add_argument(
+        "--omp-wait-policy", default=OMP_WAIT_POLICY,
+        help="OMP_WAIT_POLICY for everyone (PyTorch's OpenMP pool spins otherwise, which on a "
+        "loaded machine costs it up to 10×); '' leaves the environment's")
     parser.add_argument("--json", help="write the run (all numbers) to this file")
     parser.add_argument("--merge", help="start from this earlier --json run and replace what reruns")
     arguments = parser.parse_args()
+    global OMP_WAIT_POLICY
+    OMP_WAIT_POLICY = arguments.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY")
 
     output_directory = tempfile.mkdtemp(prefix="autodiff-compare-")
     previous = {}
@@ -255,6 +271,8 @@ def main():
         "machine": machine(),
         "threads": arguments.threads,
         "coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "omp_wait_policy": OMP_WAIT_POLICY,
+        "load_before": [round(x, 2) for x in os.getloadavg()],
         "rows": previous.get("rows", {}),
         "frameworks": previous.get("frameworks", []),
     }
@@ -290,6 +308,7 @@ def main():
                 seconds = value.get("seconds", value.get("median_ns", 0) * 1e-9)
                 rows[workload]["peers"][title] = seconds
 
+    run["load_after"] = [round(x, 2) for x in os.getloadavg()]
     if arguments.json:
         with open(arguments.json, "w") as file:
             json.dump(run, file, indent=1)
