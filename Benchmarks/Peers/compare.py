@@ -197,7 +197,7 @@ def table(run):
     lines = [
         "| workload | Autodiff | " + " | ".join(peer_names)
         + " | floor | Autodiff/floor | best peer/Autodiff | Autodiff mallocs/step |",
-        "|---" * (7 + len(peer_names)) + "|",
+        "|---" * (6 + len(peer_names)) + "|",
     ]
     for workload, row in run["rows"].items():
         autodiff, floor = row.get("autodiff"), row.get("floor")
@@ -240,6 +240,7 @@ def notes(run):
 
 
 def main():
+    global OMP_WAIT_POLICY
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -257,8 +258,13 @@ def main():
         "loaded machine costs it up to 10×); '' leaves the environment's")
     parser.add_argument("--json", help="write the run (all numbers) to this file")
     parser.add_argument("--merge", help="start from this earlier --json run and replace what reruns")
+    parser.add_argument("--show", help="print the table of this earlier --json run, run nothing")
     arguments = parser.parse_args()
-    global OMP_WAIT_POLICY
+    if arguments.show:
+        with open(arguments.show) as file:
+            run = json.load(file)
+        print(table(run) + "\n\n" + notes(run))
+        return
     OMP_WAIT_POLICY = arguments.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY")
 
     output_directory = tempfile.mkdtemp(prefix="autodiff-compare-")
