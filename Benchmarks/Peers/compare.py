@@ -150,7 +150,7 @@ def run_autodiff_fashion(threads, output_directory):
     return float(match.group(1))
 
 
-def run_peer(framework, threads, fashion, seconds, output_directory):
+def run_peer(framework, threads, fashion, seconds, rows, output_directory):
     path = os.path.join(output_directory, f"{framework}.json")
     command = [
         sys.executable, os.path.join(PEERS_DIRECTORY, "peers.py"), "--framework", framework,
@@ -158,6 +158,8 @@ def run_peer(framework, threads, fashion, seconds, output_directory):
     ]
     if fashion:
         command.append("--fashion")
+    if rows:
+        command += ["--workloads", rows]
     log("$ " + " ".join(command[1:]))
     completed = subprocess.run(
         command, env=environment(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -231,6 +233,8 @@ def notes(run):
         "Medians. Times per step (per epoch for Fashion-MNIST); elementwise GB/s counts 8 bytes "
         "per element (x read, dx written).",
     ]
+    for rerun in run.get("reruns", []):
+        lines.append(f"Rerun (disturbed the first time): {rerun['rows']}; load after {rerun['load_after']}.")
     for framework in run["frameworks"]:
         if framework.get("missing"):
             lines.append(f"{framework['title']}: — ({framework['missing']})")
@@ -246,7 +250,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--peers", default="numpy,torch,jax", help="comma-separated, or ''")
     parser.add_argument(
-        "--filter", help="Autodiff benchmarks to run: a regex matching whole names, 'mlp.*'")
+        "--rows", help="rerun only these rows (a regex of whole row names: 'matgrad 256|scalar-graph'), "
+        "Autodiff's benchmark and floor and each peer's, usually with --merge")
     parser.add_argument(
         "--autodiff-export", help="read this folder of an earlier run's percentile files instead")
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
@@ -278,7 +283,9 @@ def main():
         "threads": arguments.threads,
         "coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "omp_wait_policy": OMP_WAIT_POLICY,
-        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "load_before": previous.get("load_before", [round(x, 2) for x in os.getloadavg()]),
+        "load_after": previous.get("load_after"),
+        "reruns": previous.get("reruns", []),
         "rows": previous.get("rows", {}),
         "frameworks": previous.get("frameworks", []),
     }
@@ -290,14 +297,20 @@ def main():
         if arguments.autodiff_export:
             results = read_autodiff_export(arguments.autodiff_export)
         else:
-            results = run_autodiff(arguments.threads, arguments.filter, output_directory)
+            names = [
+                name for row, pair in WORKLOADS.items() for name in pair
+                if name and (not arguments.rows or re.fullmatch(arguments.rows, row))]
+            results = {}
+            if names:
+                pattern = "|".join(re.escape(name) for name in names)
+                results = run_autodiff(arguments.threads, pattern, output_directory)
         for workload, (name, floor) in WORKLOADS.items():
             if name in results:
                 rows[workload]["autodiff"] = results[name].get("seconds")
                 rows[workload]["mallocs"] = results[name].get("mallocs")
             if floor in results:
                 rows[workload]["floor"] = results[floor].get("seconds")
-        if arguments.fashion:
+        if arguments.fashion and (not arguments.rows or re.fullmatch(arguments.rows, FASHION)):
             rows[FASHION]["autodiff"] = run_autodiff_fashion(arguments.threads, output_directory)
 
     requested = [f for f in arguments.peers.split(",") if f]
@@ -305,7 +318,8 @@ def main():
         if framework not in requested:
             continue
         result = run_peer(
-            framework, arguments.threads, arguments.fashion, arguments.seconds, output_directory)
+            framework, arguments.threads, arguments.fashion, arguments.seconds, arguments.rows,
+            output_directory)
         run["frameworks"] = [f for f in run["frameworks"] if f["title"] != title]
         run["frameworks"].append(
             {"title": title, "version": result.get("version"), "missing": result.get("missing")})
@@ -314,7 +328,11 @@ def main():
                 seconds = value.get("seconds", value.get("median_ns", 0) * 1e-9)
                 rows[workload]["peers"][title] = seconds
 
-    run["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    load = [round(x, 2) for x in os.getloadavg()]
+    if arguments.merge:
+        run["reruns"].append({"rows": arguments.rows or "all", "load_after": load})
+    else:
+        run["load_after"] = load
     if arguments.json:
         with open(arguments.json, "w") as file:
             json.dump(run, file, indent=1)

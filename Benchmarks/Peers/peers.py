@@ -27,6 +27,7 @@ import gzip
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -46,6 +47,19 @@ def set_thread_environment(threads):
     """Thread settings every BLAS and OpenMP runtime here reads at load time."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+
+
+WORKLOADS = None  # a regex of workload names to run (--workloads), or None for all
+
+
+def wanted(name):
+    return WORKLOADS is None or re.fullmatch(WORKLOADS, name) is not None
+
+
+def timed(results, name, call, warmup=5, max_repeats=100_000):
+    """Measures `call` into `results[name]` when the workload is wanted."""
+    if wanted(name):
+        results[name] = measure(call, warmup, max_repeats)
 
 
 def measure(call, warmup=5, max_repeats=100_000):
@@ -103,7 +117,7 @@ def numpy_workloads(fashion):
             d = w @ x
             return d, dd @ x.T, w.T @ dd
 
-        results[f"matgrad {n}"] = measure(matgrad, max_repeats=2_000)
+        timed(results, f"matgrad {n}", matgrad, max_repeats=2_000)
 
     def init_mlp(sizes):
         params = []
@@ -147,7 +161,7 @@ def numpy_workloads(fashion):
                 p -= LEARNING_RATE * g
             return loss
 
-        results[name] = measure(step, warmup=10, max_repeats=20_000)
+        timed(results, name, step, warmup=10, max_repeats=20_000)
 
     def scalar_graph(x=np.float64(2), y=np.float64(-4)):
         sx, sy = 1 / (1 + np.exp(-x)), 1 / (1 + np.exp(-y))
@@ -160,7 +174,7 @@ def numpy_workloads(fashion):
         return f, dx, dy
 
     check_scalar_graph(scalar_graph()[1:])
-    results["scalar-graph"] = measure(scalar_graph, warmup=100, max_repeats=1_000_000)
+    timed(results, "scalar-graph", scalar_graph, warmup=100, max_repeats=1_000_000)
 
     x = rng.standard_normal(ELEMENTWISE_COUNT, dtype=np.float32)
 
@@ -169,9 +183,9 @@ def numpy_workloads(fashion):
         s = 1 / (1 + np.exp(-x))
         return (r * r + s).sum(), 2 * r + s * (1 - s)
 
-    results["elementwise 1M"] = measure(elementwise, max_repeats=10_000)
+    timed(results, "elementwise 1M", elementwise, max_repeats=10_000)
 
-    if fashion:
+    if fashion and wanted("fashion-mnist epoch"):
         images, labels = load_fashion()
         params = init_mlp([784, 256, 128, 10])
         moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
@@ -210,7 +224,7 @@ def torch_workloads(fashion, threads):
             d = w @ x
             return d, torch.autograd.grad(d, (w, x), dd)
 
-        results[f"matgrad {n}"] = measure(matgrad, max_repeats=2_000)
+        timed(results, f"matgrad {n}", matgrad, max_repeats=2_000)
 
     def mlp(sizes):
         return torch.nn.Sequential(
@@ -231,7 +245,7 @@ def torch_workloads(fashion, threads):
             optimizer.step()
             return loss
 
-        results[name] = measure(step, warmup=10, max_repeats=20_000)
+        timed(results, name, step, warmup=10, max_repeats=20_000)
 
     x0 = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     y0 = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
@@ -241,7 +255,7 @@ def torch_workloads(fashion, threads):
         return f, torch.autograd.grad(f, (x, y))
 
     check_scalar_graph([float(g) for g in scalar_graph()[1]])
-    results["scalar-graph"] = measure(scalar_graph, warmup=100, max_repeats=1_000_000)
+    timed(results, "scalar-graph", scalar_graph, warmup=100, max_repeats=1_000_000)
 
     x = torch.randn(ELEMENTWISE_COUNT, requires_grad=True)
 
@@ -249,9 +263,9 @@ def torch_workloads(fashion, threads):
         f = (torch.relu(x) ** 2 + torch.sigmoid(x)).sum()
         return f, torch.autograd.grad(f, x)
 
-    results["elementwise 1M"] = measure(elementwise, max_repeats=10_000)
+    timed(results, "elementwise 1M", elementwise, max_repeats=10_000)
 
-    if fashion:
+    if fashion and wanted("fashion-mnist epoch"):
         images, labels = (torch.from_numpy(a) for a in load_fashion())
         model = torch.nn.Sequential(
             torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
@@ -291,7 +305,7 @@ def jax_workloads(fashion):
 
     for n in (64, 256, 1024):
         w, x, dd = (jax.random.normal(k, (n, n), jnp.float32) for k in jax.random.split(key, 3))
-        results[f"matgrad {n}"] = measure(lambda: ready(matgrad(w, x, dd)), max_repeats=2_000)
+        timed(results, f"matgrad {n}", lambda: ready(matgrad(w, x, dd)), max_repeats=2_000)
 
     def init_mlp(sizes, key):
         params = []
@@ -323,7 +337,7 @@ def jax_workloads(fashion):
             state["params"], loss = sgd_step(state["params"], x, labels)
             return ready(loss)
 
-        results[name] = measure(step, warmup=10, max_repeats=20_000)
+        timed(results, name, step, warmup=10, max_repeats=20_000)
 
     def f(x, y):
         return (x + jax.nn.sigmoid(y)) / (jax.nn.sigmoid(x) + (x + y) ** 2)
@@ -331,14 +345,14 @@ def jax_workloads(fashion):
     scalar_graph = jax.jit(jax.value_and_grad(f, argnums=(0, 1)))
     x0, y0 = jnp.float64(2), jnp.float64(-4)
     check_scalar_graph([float(g) for g in scalar_graph(x0, y0)[1]])
-    results["scalar-graph"] = measure(
-        lambda: ready(scalar_graph(x0, y0)), warmup=100, max_repeats=1_000_000)
+    timed(
+        results, "scalar-graph", lambda: ready(scalar_graph(x0, y0)), warmup=100, max_repeats=1_000_000)
 
     elementwise = jax.jit(jax.value_and_grad(lambda x: jnp.sum(jax.nn.relu(x) ** 2 + jax.nn.sigmoid(x))))
     x = jax.random.normal(key, (ELEMENTWISE_COUNT,), jnp.float32)
-    results["elementwise 1M"] = measure(lambda: ready(elementwise(x)), max_repeats=10_000)
+    timed(results, "elementwise 1M", lambda: ready(elementwise(x)), max_repeats=10_000)
 
-    if fashion:
+    if fashion and wanted("fashion-mnist epoch"):
         images, labels = load_fashion()
         params = init_mlp([784, 256, 128, 10], key)
         moments = [(jnp.zeros_like(p), jnp.zeros_like(p)) for p in params]
@@ -376,15 +390,17 @@ def check_scalar_graph(gradient):
 
 
 def main():
-    global SECONDS
+    global SECONDS, WORKLOADS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--framework", choices=["numpy", "torch", "jax"], required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
     parser.add_argument("--json", help="also write the JSON to this file")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="time per workload")
+    parser.add_argument("--workloads", help="a regex of the workload names to run, whole names")
     arguments = parser.parse_args()
     SECONDS = arguments.seconds
+    WORKLOADS = arguments.workloads
 
     set_thread_environment(arguments.threads)
     output = {"framework": arguments.framework, "threads": arguments.threads}
