@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,12 @@ def notes(run):
         "Medians. Times per step (per epoch for Fashion-MNIST); elementwise GB/s counts 8 bytes "
         "per element (x read, dx written).",
     ]
+    if run.get("combined"):
+        lines.append(
+            f"Each cell is the median of {run['combined']} runs' medians; load averages are the "
+            "highest seen. Cells whose runs differed by more than 1.5× (max/min): "
+            + (", ".join(f"{cell} {spread}×" for cell, spread in run["spread"].items()) or "none")
+            + ".")
     for rerun in run.get("reruns", []):
         lines.append(f"Rerun (disturbed the first time): {rerun['rows']}; load after {rerun['load_after']}.")
     for framework in run["frameworks"]:
@@ -241,6 +248,37 @@ def notes(run):
         else:
             lines.append(f"{framework['title']} {framework['version']}.")
     return "\n".join(f"- {line}" for line in lines)
+
+
+def combine(paths):
+    """One run whose every number is the median of that number over the runs in `paths`."""
+    runs = []
+    for path in paths:
+        with open(path) as file:
+            runs.append(json.load(file))
+    for key in ("threads", "coretype", "omp_wait_policy"):
+        if len({str(run.get(key)) for run in runs}) != 1:
+            sys.exit(f"--combine: the runs differ in {key}")
+    combined = dict(runs[0], rows={}, reruns=[], combined=len(runs))
+    combined["load_before"] = max((run["load_before"] for run in runs), key=lambda load: load[0])
+    combined["load_after"] = max((run["load_after"] or [0] for run in runs), key=lambda load: load[0])
+    spreads = {}
+    for workload in runs[0]["rows"]:
+        row = {"peers": {}}
+        values = [run["rows"].get(workload, {}) for run in runs]
+        for key in ("autodiff", "floor", "mallocs"):
+            measured = [v[key] for v in values if v.get(key) is not None]
+            if measured:
+                row[key] = statistics.median(measured)
+                spreads[(workload, key)] = max(measured) / min(measured) if min(measured) else 1
+        for title in {t for v in values for t in v.get("peers", {})}:
+            measured = [v["peers"][title] for v in values if v.get("peers", {}).get(title)]
+            if measured:
+                row["peers"][title] = statistics.median(measured)
+                spreads[(workload, title)] = max(measured) / min(measured)
+        combined["rows"][workload] = row
+    combined["spread"] = {f"{w} / {k}": round(s, 2) for (w, k), s in spreads.items() if s > 1.5}
+    return combined
 
 
 def main():
@@ -264,10 +302,21 @@ def main():
     parser.add_argument("--json", help="write the run (all numbers) to this file")
     parser.add_argument("--merge", help="start from this earlier --json run and replace what reruns")
     parser.add_argument("--show", help="print the table of this earlier --json run, run nothing")
+    parser.add_argument(
+        "--combine", nargs="+", metavar="RUN",
+        help="print (and with --json save) the cell-by-cell median of these --json runs of one "
+        "setting, run nothing")
     arguments = parser.parse_args()
-    if arguments.show:
-        with open(arguments.show) as file:
-            run = json.load(file)
+    if arguments.show or arguments.combine:
+        if arguments.show:
+            with open(arguments.show) as file:
+                run = json.load(file)
+        else:
+            run = combine(arguments.combine)
+            if arguments.json:
+                with open(arguments.json, "w") as file:
+                    json.dump(run, file, indent=1)
+                    file.write("\n")
         print(table(run) + "\n\n" + notes(run))
         return
     OMP_WAIT_POLICY = arguments.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY")
