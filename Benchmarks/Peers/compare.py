@@ -235,8 +235,9 @@ def notes(run):
         "per element (x read, dx written).",
     ]
     if run.get("combined"):
+        how = "lowest" if run.get("statistic") == "min" else "median"
         lines.append(
-            f"Each cell is the median of {run['combined']} runs' medians; load averages are the "
+            f"Each cell is the {how} of {run['combined']} runs' medians; load averages are the "
             "highest seen. Cells whose runs differed by more than 1.5× (max/min): "
             + (", ".join(f"{cell} {spread}×" for cell, spread in run["spread"].items()) or "none")
             + ".")
@@ -250,8 +251,10 @@ def notes(run):
     return "\n".join(f"- {line}" for line in lines)
 
 
-def combine(paths):
-    """One run whose every number is the median of that number over the runs in `paths`."""
+def combine(paths, statistic="median"):
+    """One run whose every number is the median (or the lowest) of that number over the runs in
+    `paths`."""
+    pick = statistics.median if statistic == "median" else min
     runs = []
     for path in paths:
         with open(path) as file:
@@ -259,7 +262,7 @@ def combine(paths):
     for key in ("threads", "coretype", "omp_wait_policy"):
         if len({str(run.get(key)) for run in runs}) != 1:
             sys.exit(f"--combine: the runs differ in {key}")
-    combined = dict(runs[0], rows={}, reruns=[], combined=len(runs))
+    combined = dict(runs[0], rows={}, reruns=[], combined=len(runs), statistic=statistic)
     combined["load_before"] = max((run["load_before"] for run in runs), key=lambda load: load[0])
     combined["load_after"] = max((run["load_after"] or [0] for run in runs), key=lambda load: load[0])
     spreads = {}
@@ -269,12 +272,12 @@ def combine(paths):
         for key in ("autodiff", "floor", "mallocs"):
             measured = [v[key] for v in values if v.get(key) is not None]
             if measured:
-                row[key] = statistics.median(measured)
+                row[key] = pick(measured)
                 spreads[(workload, key)] = max(measured) / min(measured) if min(measured) else 1
         for title in {t for v in values for t in v.get("peers", {})}:
             measured = [v["peers"][title] for v in values if v.get("peers", {}).get(title)]
             if measured:
-                row["peers"][title] = statistics.median(measured)
+                row["peers"][title] = pick(measured)
                 spreads[(workload, title)] = max(measured) / min(measured)
         combined["rows"][workload] = row
     combined["spread"] = {f"{w} / {k}": round(s, 2) for (w, k), s in spreads.items() if s > 1.5}
@@ -306,13 +309,17 @@ def main():
         "--combine", nargs="+", metavar="RUN",
         help="print (and with --json save) the cell-by-cell median of these --json runs of one "
         "setting, run nothing")
+    parser.add_argument(
+        "--statistic", choices=["median", "min"], default="median",
+        help="with --combine: the median of the runs' medians, or the lowest (the least disturbed "
+        "run, on a machine that others load)")
     arguments = parser.parse_args()
     if arguments.show or arguments.combine:
         if arguments.show:
             with open(arguments.show) as file:
                 run = json.load(file)
         else:
-            run = combine(arguments.combine)
+            run = combine(arguments.combine, arguments.statistic)
             if arguments.json:
                 with open(arguments.json, "w") as file:
                     json.dump(run, file, indent=1)
