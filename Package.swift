@@ -12,6 +12,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
   ],
   targets: [
     // MARK: Public API
@@ -32,6 +33,8 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "seed-examples", dependencies: ["Autodiff"]),
+    // Long runs (memory over 20,000 training steps, a 1,000,000-op graph); not a product.
+    .executableTarget(name: "soak", dependencies: ["AutodiffNN"]),
 
     // MARK: Implementation details
 
@@ -50,7 +53,10 @@ let package = Package(
 
     // MARK: Tests
 
-    .testTarget(name: "AutodiffTests", dependencies: ["Autodiff"]),
+    .testTarget(
+      name: "AutodiffTests",
+      dependencies: ["Autodiff", .product(name: "PropertyBased", package: "swift-property-based")]
+    ),
     .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN"]),
   ]
 )

@@ -35,6 +35,10 @@ final class Sweep<Scalar: TensorScalar> {
   func run(seed: Tensor<Scalar>) {
     guard isRelevant[target - base] else { return }
     gradients[target - base] = seed
+    // Anomaly detection (AnomalyDetection.swift); `nil`, one branch per node, when off.
+    let inspector = tape.inspector
+    inspector?.willSweep(seed: seed, target: target)
+    defer { inspector?.didSweep() }
     for index in stride(from: target, through: base, by: -1) where isRelevant[index - base] {
       guard let upstream = gradients[index - base] else { continue }
       guard let node = tape.nodes[index] as? Node<Scalar> else {
@@ -42,6 +46,7 @@ final class Sweep<Scalar: TensorScalar> {
       }
       if !isSource[index - base] { gradients[index - base] = nil }
       backpropagate(upstream, through: node, at: index)
+      inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
     }
   }
 

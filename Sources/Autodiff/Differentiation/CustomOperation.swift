@@ -20,6 +20,11 @@
 /// }
 /// ```
 ///
+/// `tangent`, when given, is the operation's forward-mode rule: the value's tangent from the
+/// operands' tangents (`nil` for an operand that does not move), the operands and the value.
+/// Without it, forward mode (``jvp(at:tangent:of:)`` and friends) stops with the operation's
+/// name when it reaches this operation.
+///
 /// - Parameters:
 ///   - name: The operation's name in messages and graphs.
 ///   - operands: The inputs; any of them may be recorded.
@@ -32,10 +37,14 @@ public func customOperation<Scalar>(
   pullback: @escaping (
     _ g: Tensor<Scalar>, _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>
   ) -> [Tensor<Scalar>?],
+  tangent: (
+    (_ tangents: [Tensor<Scalar>?], _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>)
+      -> Tensor<Scalar>
+  )? = nil,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  let value = forward(operands.map(\.detached)).detached
+  let value = forward(operands.map { $0.detached }).detached
   return record(
     name, output: value, operands: operands, at: location,
     rule: .custom { context in
@@ -54,6 +63,16 @@ public func customOperation<Scalar>(
           "\(name): the pullback returned a gradient of shape \(gradient.shape.shapeDescription) "
             + "for operand \(position) of shape \(shape.shapeDescription)", at: location)
         context.accumulate(gradient, into: position)
+      }
+    },
+    tangent: tangent.map { tangent in
+      .custom { tangents, operands, value in
+        let result = tangent(tangents, operands, value)
+        check(
+          result.shape == value.shape,
+          "\(name): the tangent rule returned shape \(result.shape.shapeDescription) for a value "
+            + "of shape \(value.shape.shapeDescription)", at: location)
+        return result
       }
     })
 }

@@ -10,12 +10,14 @@ extension Tape {
 }
 
 extension Tape: @unchecked Sendable {}
-// `@unchecked`: a tape is used by one task at a time, as its documentation requires; it is
-// Sendable so that a recorded tensor (which refers to it) can be, and so it can be a task-local.
+// `@unchecked`: its mutable state, the node array, is touched only by the thread that holds its
+// `user` word (Tape+Exclusivity.swift), which stops a second thread instead of letting it race.
+// It is Sendable so that a recorded tensor (which refers to it) can be, and so it can be a
+// task-local.
 
 /// Runs `body` on a tape: the tape of an enclosing differentiation when there is one (then the
 /// sweep records itself), else a new one.
-private func differentiating<R>(
+func differentiating<R>(
   _ inputs: [Tensor<some TensorScalar>], _ body: (Tape, _ nested: Bool) -> R
 ) -> R {
   let outer = inputs.lazy.compactMap { $0.trace?.tape }.first ?? Tape.active

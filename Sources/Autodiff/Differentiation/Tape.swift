@@ -1,5 +1,7 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
+internal import Synchronization
+
 /// A record of tensor operations, swept backwards to compute gradients (reverse mode).
 ///
 /// Watch the tensors to differentiate with respect to, compute with them, and ask for gradients:
@@ -20,16 +22,38 @@
 /// tensor recorded on it are gone. Use one tape per computation (`gradient(at:of:)` and
 /// friends make one for you); freeing it, however long, costs a flat loop.
 ///
-/// - Important: A tape is not thread-safe: one task at a time may record on it or sweep it.
+/// ## Concurrency
+///
+/// A tape may be used by one task at a time: recording on it (any operation on its tensors) and
+/// sweeping it (``gradient(of:wrt:seed:createGraph:file:line:)``, ``tangent(of:wrt:along:createGraph:file:line:)``)
+/// must not overlap with another task's use. Tasks that compute concurrently each use their own
+/// tape; `gradient(at:of:)` and friends make one per call. Two tasks found using one tape at
+/// the same moment stop the program with a message naming the misuse. Tensors themselves,
+/// recorded or not, may cross tasks freely. Note that child tasks started inside a function
+/// being differentiated inherit its tape (`gradient(at:of:)` called there records on it, to
+/// nest), so several of them differentiating at once would share it: start them outside, or as
+/// detached tasks, which inherit no task-local values.
 public final class Tape {
-  /// The recorded operations, in the order they ran. A node's operands come before it.
+  /// The recorded operations, in the order they ran. A node's operands come before it. Accessed
+  /// only between `beginUse(_:)` and `endUse(_:)`.
   var nodes: [AnyNode] = []
+
+  /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
+  /// as they are unless turned on: then recording pays one branch for them.
+  var inspector: TapeInspector? = TapeInspector.forNewTape()
+
+  /// The thread using the tape, or 0 when it is free (see Tape+Exclusivity.swift).
+  let user = Atomic<UInt>(0)
 
   /// Creates an empty tape.
   public init() {}
 
   /// The number of operations recorded, watched tensors included.
-  public var count: Int { nodes.count }
+  public var count: Int {
+    let taken = beginUse("reading count")
+    defer { endUse(taken) }
+    return nodes.count
+  }
 
   /// Returns `x` recorded on this tape, as a leaf to differentiate with respect to.
   ///
@@ -44,12 +68,16 @@ public final class Tape {
       Node(
         name: "watch", location: nil,
         operands: isOurs ? [Operand(value: x.detached, node: x.trace!.node)] : [],
-        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf))
+        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
+        tangent: isOurs ? .elementwise : nil))
   }
 
   /// Appends `node` and returns its output, recorded as that node.
   func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
+    let taken = beginUse("recording '\(node.name)'")
+    defer { endUse(taken) }
     nodes.append(node)
+    if let inspector { inspector.didAppend(node, at: nodes.count - 1, on: self) }
     return Tensor(shape: node.output.shape, storage: node.output.storage,
                   trace: Trace(tape: self, node: nodes.count - 1))
   }
@@ -75,6 +103,8 @@ public final class Tape {
     of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
     createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) -> [Tensor<Scalar>] {
+    let taken = beginUse("computing a gradient")
+    defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     let sourceNodes = sources.enumerated().map { position, source in
       guard let trace = source.trace, trace.tape === self else {

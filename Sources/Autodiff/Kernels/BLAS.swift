@@ -1,8 +1,10 @@
 internal import CBLAS
 import RealModule
 
-// The library's only calls into BLAS. Each wrapper converts Swift `Int` sizes to BLAS's 32-bit
-// `blasint` and checks that they fit, so no caller handles C types.
+// The library's only calls into BLAS. Each routine is wrapped once, by a generic function that
+// takes the single- or double-precision C function; the conformances below only pick it. A
+// wrapper converts Swift `Int` sizes to BLAS's 32-bit `blasint` and checks that they fit, so no
+// caller handles C types.
 
 /// Converts a size to BLAS's index type, stopping with a message if it does not fit.
 private func blasInt(_ value: Int, _ what: StaticString) -> blasint {
@@ -16,17 +18,50 @@ private func transposeFlag(_ transpose: Bool) -> CBLAS_TRANSPOSE {
   transpose ? CblasTrans : CblasNoTrans
 }
 
+// MARK: - The wrappers, one per routine, generic over the C function of either precision
+
+private typealias GEMM<T> = (
+  CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, T,
+  UnsafePointer<T>?, blasint, UnsafePointer<T>?, blasint, T, UnsafeMutablePointer<T>?, blasint
+) -> Void
+
+private func gemm<T>(
+  _ function: GEMM<T>, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+  alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+  beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+) {
+  function(
+    CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
+    blasInt(m, "m"), blasInt(n, "n"), blasInt(k, "k"),
+    alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"), beta, c, blasInt(ldc, "ldc"))
+}
+
+private typealias TRSM<T> = (
+  CBLAS_ORDER, CBLAS_SIDE, CBLAS_UPLO, CBLAS_TRANSPOSE, CBLAS_DIAG, blasint, blasint, T,
+  UnsafePointer<T>?, blasint, UnsafeMutablePointer<T>?, blasint
+) -> Void
+
+private func trsm<T>(
+  _ function: TRSM<T>, rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool,
+  m: Int, n: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafeMutablePointer<T>, ldb: Int
+) {
+  function(
+    CblasRowMajor, rightSide ? CblasRight : CblasLeft, lower ? CblasLower : CblasUpper,
+    transposeFlag(transposeA), unitDiagonal ? CblasUnit : CblasNonUnit,
+    blasInt(m, "m"), blasInt(n, "n"), alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"))
+}
+
+// MARK: - Float and Double: each picks its routines
+
 extension Float: TensorScalar {
   public static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-    alpha: Float, a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
   ) {
-    cblas_sgemm(
-      CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
-      blasInt(m, "m"), blasInt(n, "n"), blasInt(k, "k"),
-      alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"), beta, c, blasInt(ldc, "ldc"))
+    gemm(
+      cblas_sgemm, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
 
   public static func _axpy(
@@ -35,26 +70,42 @@ extension Float: TensorScalar {
     cblas_saxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
   }
 
+  public static func _trsm(
+    rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int
+  ) {
+    trsm(
+      cblas_strsm, rightSide: rightSide, lower: lower, transposeA: transposeA,
+      unitDiagonal: unitDiagonal, m: m, n: n, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb)
+  }
+
   public static var _name: String { "Float" }
 }
 
 extension Double: TensorScalar {
   public static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-    alpha: Double, a: UnsafePointer<Double>, lda: Int,
-    b: UnsafePointer<Double>, ldb: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
   ) {
-    cblas_dgemm(
-      CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
-      blasInt(m, "m"), blasInt(n, "n"), blasInt(k, "k"),
-      alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"), beta, c, blasInt(ldc, "ldc"))
+    gemm(
+      cblas_dgemm, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
 
   public static func _axpy(
     count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
   ) {
     cblas_daxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
+  }
+
+  public static func _trsm(
+    rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafeMutablePointer<Double>, ldb: Int
+  ) {
+    trsm(
+      cblas_dtrsm, rightSide: rightSide, lower: lower, transposeA: transposeA,
+      unitDiagonal: unitDiagonal, m: m, n: n, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb)
   }
 
   public static var _name: String { "Double" }

@@ -11,7 +11,8 @@ extension Tensor {
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in g }))
+      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in g }),
+      tangent: .elementwise)
   }
 
   /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
@@ -20,7 +21,8 @@ extension Tensor {
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in -g }))
+      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in -g }),
+      tangent: .elementwise)
   }
 
   /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
@@ -29,7 +31,8 @@ extension Tensor {
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g * b }, rhs: { g, a, _, _ in g * a }))
+      rule: .binary(lhs: { g, _, b, _ in g * b }, rhs: { g, a, _, _ in g * a }),
+      tangent: .elementwise)
   }
 
   /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·y/b where y = a/b.
@@ -38,14 +41,17 @@ extension Tensor {
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g / b }, rhs: { g, _, b, y in -(g * y / b) }))
+      rule: .binary(lhs: { g, _, b, _ in g / b }, rhs: { g, _, b, y in -(g * y / b) }),
+      tangent: .elementwise)
   }
 
   /// `−x`. ∂/∂x = −g.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static prefix func - (x: Tensor) -> Tensor {
-    record("negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g })
+    record(
+      "negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g },
+      tangent: .elementwise)
   }
 
   @_specialize(where Scalar == Float)

@@ -1,79 +1,89 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
-// Elementwise functions of one tensor, each with its pullback (g is the upstream gradient, x the
-// operand, y the output). Rules that need a derivative mask build it unrecorded: the mask is
-// piecewise constant, so its own derivative is 0.
+// Elementwise functions of one tensor. The Jacobian of an elementwise function is diagonal, so
+// its pullback and its tangent rule are one and the same product v·f′(x), where v is the
+// upstream gradient (reverse mode) or the operand's tangent (forward mode), x the operand and y
+// the output. Rules that need a derivative mask build it unrecorded: the mask is piecewise
+// constant, so its own derivative is 0.
 
-/// `eˣ` elementwise. ∂/∂x = g·y.
+/// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x).
+func elementwise<Scalar>(
+  _ name: StaticString, output: Tensor<Scalar>, operand x: Tensor<Scalar>,
+  scaled: @escaping (_ v: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>
+) -> Tensor<Scalar> {
+  record(name, output: output, operands: x, rule: .unary(scaled), tangent: .elementwise)
+}
+
+/// `eˣ` elementwise. ∂/∂x = v·y.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("exp", output: x.mapped(.exp), operands: x, rule: .unary { g, _, y in g * y })
+  elementwise("exp", output: x.mapped(.exp), operand: x) { v, _, y in v * y }
 }
 
-/// The natural logarithm elementwise. ∂/∂x = g/x.
+/// The natural logarithm elementwise. ∂/∂x = v/x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("log", output: x.mapped(.log), operands: x, rule: .unary { g, x, _ in g / x })
+  elementwise("log", output: x.mapped(.log), operand: x) { v, x, _ in v / x }
 }
 
-/// The square root elementwise. ∂/∂x = g/(2y).
+/// The square root elementwise. ∂/∂x = v/(2y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sqrt<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("sqrt", output: x.mapped(.sqrt), operands: x, rule: .unary { g, _, y in g / (2 * y) })
+  elementwise("sqrt", output: x.mapped(.sqrt), operand: x) { v, _, y in v / (2 * y) }
 }
 
-/// The sine elementwise. ∂/∂x = g·cos x.
+/// The sine elementwise. ∂/∂x = v·cos x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("sin", output: x.mapped(.sin), operands: x, rule: .unary { g, x, _ in g * cos(x) })
+  elementwise("sin", output: x.mapped(.sin), operand: x) { v, x, _ in v * cos(x) }
 }
 
-/// The cosine elementwise. ∂/∂x = −g·sin x.
+/// The cosine elementwise. ∂/∂x = −v·sin x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("cos", output: x.mapped(.cos), operands: x, rule: .unary { g, x, _ in -(g * sin(x)) })
+  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in -(v * sin(x)) }
 }
 
-/// The hyperbolic tangent elementwise. ∂/∂x = g·(1 − y²).
+/// The hyperbolic tangent elementwise. ∂/∂x = v·(1 − y²).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("tanh", output: x.mapped(.tanh), operands: x, rule: .unary { g, _, y in g * (1 - y.squared()) })
+  elementwise("tanh", output: x.mapped(.tanh), operand: x) { v, _, y in v * (1 - y.squared()) }
 }
 
 /// The logistic function 1/(1 + e⁻ˣ) elementwise, without overflow for large |x|.
-/// ∂/∂x = g·y·(1 − y).
+/// ∂/∂x = v·y·(1 − y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("sigmoid", output: x.mapped(.sigmoid), operands: x, rule: .unary { g, _, y in g * y * (1 - y) })
+  elementwise("sigmoid", output: x.mapped(.sigmoid), operand: x) { v, _, y in v * y * (1 - y) }
 }
 
-/// `max(x, 0)` elementwise. ∂/∂x = g where x > 0, and 0 where x ≤ 0 (0 at 0 included).
+/// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("relu", output: x.mapped(.relu), operands: x, rule: .unary { g, x, _ in g * x.mapped(.positiveMask) })
+  elementwise("relu", output: x.mapped(.relu), operand: x) { v, x, _ in v * x.mapped(.positiveMask) }
 }
 
-/// The absolute value elementwise. ∂/∂x = g·sign(x), 0 at 0.
+/// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  record("abs", output: x.mapped(.abs), operands: x, rule: .unary { g, x, _ in g * x.mapped(.sign) })
+  elementwise("abs", output: x.mapped(.abs), operand: x) { v, x, _ in v * x.mapped(.sign) }
 }
 
 extension Tensor {
-  /// Each element squared. ∂/∂x = 2g·x.
+  /// Each element squared. ∂/∂x = 2v·x.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func squared() -> Tensor {
-    record("square", output: mapped(.square), operands: self, rule: .unary { g, x, _ in 2 * g * x })
+    elementwise("square", output: mapped(.square), operand: self) { v, x, _ in 2 * v * x }
   }
 }
 
@@ -82,7 +92,7 @@ extension Tensor {
 /// A negative base with an integer exponent is exact: `pow(-2, 3)` is `-8` and its derivative in
 /// `x` is `12`. A negative base with a fractional exponent gives NaN, as in C.
 ///
-/// ∂/∂x = g·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0; NaN for x < 0, where
+/// ∂/∂x = v·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0; NaN for x < 0, where
 /// xʸ is not differentiable in y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -98,7 +108,8 @@ public func pow<Scalar>(_ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scal
       rhs: { g, x, _, z in
         // Where x = 0, log 1 = 0 stands in for log 0 = −∞, whose product with 0ˣ would be NaN.
         g * z * log(x + zipped(.equalMask, x, Tensor(0), "pow"))
-      }))
+      }),
+    tangent: .elementwise)
 }
 
 /// `xᵖ` elementwise for a scalar exponent `p`.
@@ -121,7 +132,8 @@ public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
     "maximum", output: zipped(.maximum, a, b, "max"), operands: a, b,
     rule: .binary(
       lhs: { g, a, b, _ in g * zipped(.greaterOrEqualMask, a, b, "max") },
-      rhs: { g, a, b, _ in g * zipped(.greaterMask, b, a, "max") }))
+      rhs: { g, a, b, _ in g * zipped(.greaterMask, b, a, "max") }),
+    tangent: .elementwise)
 }
 
 /// The smaller of `a` and `b` elementwise, broadcast.
@@ -134,7 +146,8 @@ public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
     "minimum", output: zipped(.minimum, a, b, "min"), operands: a, b,
     rule: .binary(
       lhs: { g, a, b, _ in g * zipped(.greaterOrEqualMask, b, a, "min") },
-      rhs: { g, a, b, _ in g * zipped(.greaterMask, a, b, "min") }))
+      rhs: { g, a, b, _ in g * zipped(.greaterMask, a, b, "min") }),
+    tangent: .elementwise)
 }
 
 @_specialize(where Scalar == Float)

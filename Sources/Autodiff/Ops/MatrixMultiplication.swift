@@ -60,6 +60,13 @@ public func matmul<Scalar>(
           context.accumulateProduct(into: 1, a, transposed: !transposeA, dC, transposed: false)
         }
       }
+    },
+    tangent: .custom { tangents, operands, _ in
+      // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB).
+      let (a, b) = (operands[0], operands[1])
+      return sumOfPresent(
+        tangents[0].map { matmul($0, transposed: transposeA, b, transposed: transposeB) },
+        tangents[1].map { matmul(a, transposed: transposeA, $0, transposed: transposeB) })!
     })
 }
 

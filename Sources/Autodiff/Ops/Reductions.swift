@@ -19,10 +19,12 @@ extension Tensor {
   public func sum(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let axes = normalized(axes, "sum(alongAxes:)", at: SourceLocation(file: file, line: line))
+    let location = SourceLocation(file: file, line: line)
+    let axes = normalized(axes, "sum(alongAxes:)", at: location)
     return record(
-      "sum", output: reduced(.sum, alongAxes: axes), operands: self,
-      rule: .unary { g, x, _ in g.expanded(to: x.shape) })
+      "sum", output: reduced(.sum, alongAxes: axes), operands: self, at: location,
+      rule: .unary { g, x, _ in g.expanded(to: x.shape) },
+      tangent: .unary { dx, _, _ in dx.sum(alongAxes: axes) })
   }
 
   /// The sum over `axes`, which are removed from the shape.
@@ -39,8 +41,9 @@ extension Tensor {
   /// The sum of all elements, as a scalar tensor.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func sum() -> Tensor {
-    sum(alongAxes: Array(shape.indices)).reshaped(to: [])
+  public func sum(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    sum(alongAxes: Array(shape.indices), file: file, line: line).reshaped(
+      to: [], file: file, line: line)
   }
 
   /// The mean over `axes`, which are kept with extent 1.
@@ -70,7 +73,9 @@ extension Tensor {
   /// The mean of all elements, as a scalar tensor.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func mean() -> Tensor { sum() / Scalar(scalarCount) }
+  public func mean(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    sum(file: file, line: line) / Scalar(scalarCount)
+  }
 
   /// The maximum over `axes`, which are kept with extent 1.
   ///
@@ -90,8 +95,9 @@ extension Tensor {
       "max(alongAxes:): cannot take the maximum over an empty axis of shape "
         + shape.shapeDescription, at: location)
     return record(
-      "max", output: reduced(.max, alongAxes: axes), operands: self,
-      rule: .unary { g, x, y in g * x.firstMaximumMask(y) })
+      "max", output: reduced(.max, alongAxes: axes), operands: self, at: location,
+      rule: .unary { g, x, y in g * x.firstMaximumMask(y) },
+      tangent: .unary { dx, x, y in (dx * x.firstMaximumMask(y)).sum(alongAxes: axes) })
   }
 
   /// The maximum of all elements, as a scalar tensor.
@@ -100,7 +106,8 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func max(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
-    max(alongAxes: Array(shape.indices), file: file, line: line).reshaped(to: [])
+    max(alongAxes: Array(shape.indices), file: file, line: line).reshaped(
+      to: [], file: file, line: line)
   }
 }
 

@@ -30,8 +30,9 @@ extension Tensor {
         + "\(newShape.shapeDescription) has \(newShape.elementCount)", at: location)
     if target == shape { return self }
     return record(
-      "reshape", output: Tensor(shape: target, storage: storage), operands: self,
-      rule: .unary { g, x, _ in g.reshaped(to: x.shape) })
+      "reshape", output: Tensor(shape: target, storage: storage), operands: self, at: location,
+      rule: .unary { g, x, _ in g.reshaped(to: x.shape) },
+      tangent: .unary { dx, _, y in dx.reshaped(to: y.shape) })
   }
 
   /// The matrix transpose of a rank-2 tensor, or the reversal of the axes of any rank.
@@ -53,10 +54,11 @@ extension Tensor {
   public func transposed(
     permutation: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
     check(
       permutation.sorted() == Array(shape.indices),
       "transposed(permutation:): \(permutation) is not a permutation of the axes of "
-        + shape.shapeDescription, at: SourceLocation(file: file, line: line))
+        + shape.shapeDescription, at: location)
     if permutation == Array(shape.indices) { return self }
     let strides = shape.rowMajorStrides
     let newShape = permutation.map { shape[$0] }
@@ -64,10 +66,11 @@ extension Tensor {
     var inverse = permutation
     for (position, axis) in permutation.enumerated() { inverse[axis] = position }
     return record(
-      "transpose", output: output, operands: self,
+      "transpose", output: output, operands: self, at: location,
       rule: .custom { context in
         context.accumulate(context.upstream.transposed(permutation: inverse), into: 0)
-      })
+      },
+      tangent: .unary { dx, _, _ in dx.transposed(permutation: permutation) })
   }
 
   /// The tensor broadcast to `shape`, its elements repeated along the new and the unit axes.
@@ -79,14 +82,16 @@ extension Tensor {
   public func expanded(
     to shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
     check(
       broadcastShape(self.shape, shape) == shape,
       "expanded(to:): shape \(self.shape.shapeDescription) does not broadcast to "
-        + shape.shapeDescription, at: SourceLocation(file: file, line: line))
+        + shape.shapeDescription, at: location)
     if shape == self.shape { return self }
     return record(
       "expand", output: gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape)),
-      operands: self, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) })
+      operands: self, at: location, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) },
+      tangent: .unary { dx, _, y in dx.expanded(to: y.shape) })
   }
 
   /// The rows `range` of the first axis.
@@ -150,7 +155,8 @@ extension Tensor {
           pieces.append(Tensor(zeros: padShape))
         }
         context.accumulate(Tensor(concatenating: pieces, alongAxis: axis), into: 0)
-      })
+      },
+      tangent: .unary { dx, _, _ in dx.sliced(alongAxis: axis, range, at: nil) })
   }
 
   /// The tensors joined along `axis`; all other extents must agree. ∂/∂xᵢ = g's slice of xᵢ.
@@ -212,6 +218,11 @@ extension Tensor {
           }
           start += extent
         }
+      },
+      tangent: .custom { tangents, operands, _ in
+        Tensor(
+          concatenating: zip(tangents, operands).map { $0 ?? Tensor(zeros: $1.shape) },
+          alongAxis: axis)
       })
   }
 

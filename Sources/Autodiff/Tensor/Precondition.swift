@@ -12,6 +12,12 @@ public struct SourceLocation: Sendable, CustomStringConvertible {
   }
 
   public var description: String { "\(file):\(line)" }
+
+  /// Whether the place is inside this library: an operation the library performs on its own
+  /// behalf (a pullback's operations, a composite's parts), which has no user call site.
+  var isInsideLibrary: Bool {
+    file.withUTF8Buffer { $0.starts(with: "Autodiff/".utf8) }
+  }
 }
 
 /// Stops the program with `message` unless `condition` holds.

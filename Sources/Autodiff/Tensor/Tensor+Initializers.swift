@@ -70,6 +70,8 @@ extension Tensor {
   /// var rng = SeededGenerator(seed: 42)
   /// let w = Tensor<Float>(randomNormal: [784, 256], standardDeviation: 0.05, using: &rng)
   /// ```
+  @_specialize(where Scalar == Float, G == SeededGenerator)
+  @_specialize(where Scalar == Double, G == SeededGenerator)
   public init<G: RandomNumberGenerator>(
     randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
     using generator: inout G, file: StaticString = #fileID, line: UInt = #line
@@ -95,6 +97,8 @@ extension Tensor {
   }
 
   /// Creates a tensor whose elements are drawn uniformly from `range`.
+  @_specialize(where Scalar == Float, G == SeededGenerator)
+  @_specialize(where Scalar == Double, G == SeededGenerator)
   public init<G: RandomNumberGenerator>(
     randomUniform shape: [Int], in range: Range<Scalar> = 0..<1, using generator: inout G,
     file: StaticString = #fileID, line: UInt = #line

@@ -24,7 +24,8 @@
 /// ## Thread safety
 ///
 /// A tensor's elements are never shared mutably, so tensors may cross tasks freely. A recorded
-/// tensor refers to its tape, which one task at a time may use.
+/// tensor refers to its tape, which one task at a time may use: computing with recorded tensors
+/// of one tape on two tasks at once stops the program (see ``Tape``).
 public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   // `@unchecked`: `storage` is a class, shared only under copy-on-write, and `trace` refers to a
   // tape whose single-task use is documented on `Tape`.

@@ -92,6 +92,7 @@ public enum Checkpoint {
   ///   `"model."` or `"optimizer."` prefix); the optimizer's own ``CheckpointError``, or
   ///   ``CheckpointError/invalidOptimizerState(reason:)`` for another error. The model and the
   ///   optimizer are then unchanged.
+  /// - Precondition: The model has as many parameter names as parameters.
   @discardableResult
   public static func load<Scalar: TensorScalar>(
     into model: inout some Layer<Scalar>, optimizer: inout some Optimizer<Scalar>, from url: URL
@@ -123,6 +124,7 @@ public enum Checkpoint {
   ///   ``CheckpointError/shapeMismatch(name:expected:found:)`` and
   ///   ``CheckpointError/dtypeMismatch(name:expected:found:)`` naming the tensor. The model is
   ///   then unchanged.
+  /// - Precondition: The model has as many parameter names as parameters.
   @discardableResult
   public static func load<Scalar: TensorScalar>(
     into model: inout some Layer<Scalar>, from url: URL
@@ -140,6 +142,10 @@ public enum Checkpoint {
   ) throws(CheckpointError) -> [Tensor<Scalar>] {
     let current = model.parameters
     let names = model.parameterNames.map { modelPrefix + $0 }
+    guard names.count == current.count else {
+      fatalError(
+        "Checkpoint.load: the model has \(current.count) parameters but \(names.count) names")
+    }
     var loaded: [Tensor<Scalar>] = []
     for (name, parameter) in zip(names, current) {
       guard let entry = file.entry(named: name) else { throw .missingTensor(name: name) }

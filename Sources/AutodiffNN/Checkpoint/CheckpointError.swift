@@ -67,7 +67,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case .fileNotFound(let path):
       "no checkpoint at \(path): check the path"
     case .readFailed(let path, let reason):
-      "cannot read checkpoint \(path): \(reason)"
+      "cannot read checkpoint \(path): \(reason); check the path and the file's permissions"
     case .writeFailed(let path, let reason):
       "cannot write checkpoint \(path): \(reason); any file already there is unchanged"
     }

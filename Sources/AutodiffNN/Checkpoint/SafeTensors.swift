@@ -65,14 +65,11 @@ public struct SafeTensors: Sendable {
   /// - Throws: ``CheckpointError/fileNotFound(path:)``, ``CheckpointError/readFailed(path:reason:)``,
   ///   and the errors of ``init(bytes:)``.
   public init(contentsOf url: URL) throws(CheckpointError) {
-    guard FileManager.default.fileExists(atPath: url.path) else {
-      throw .fileNotFound(path: url.path)
-    }
     let bytes: Data
-    do {
-      bytes = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .readFailed(path: url.path, reason: error.localizedDescription)
+    switch contentsOfFile(at: url) {
+    case .success(let contents): bytes = contents
+    case .failure(.notFound): throw .fileNotFound(path: url.path)
+    case .failure(.unreadable(let reason)): throw .readFailed(path: url.path, reason: reason)
     }
     try self.init(bytes: bytes)
   }
@@ -153,14 +150,18 @@ public struct SafeTensors: Sendable {
         reason: "tensor '\(name)' has data_offsets \(raw.offsets), not [begin, end] with "
           + "0 ≤ begin ≤ end")
     }
+    // Zero extents count as 1 here, so that every stride of the shape fits in an Int too: an
+    // empty tensor of shape [0, 2⁶², 2⁶²] would otherwise pass, and overflow the first
+    // operation that computes its strides.
     var byteCount = elementSize
     for extent in raw.shape {
-      let (product, overflow) = byteCount.multipliedReportingOverflow(by: extent)
+      let (product, overflow) = byteCount.multipliedReportingOverflow(by: Swift.max(extent, 1))
       guard !overflow else {
         throw .corruptHeader(reason: "tensor '\(name)' has shape \(raw.shape), too large to exist")
       }
       byteCount = product
     }
+    if raw.shape.contains(0) { byteCount = 0 }
     let range = raw.offsets[0]..<raw.offsets[1]
     guard byteCount == range.count else {
       throw .corruptHeader(

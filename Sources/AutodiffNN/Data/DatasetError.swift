@@ -38,7 +38,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case .fileNotFound(let path, let suggestion):
       "no file at \(path)" + (suggestion.map { ": \($0)" } ?? "")
     case .unreadable(let path, let reason):
-      "cannot read \(path): \(reason); check the file's permissions"
+      "cannot read \(path): \(reason); check the path and the file's permissions"
     case .compression(let path, let error):
       "\(path): \(error)"
     case .truncated(let path, let expected, let actual):

@@ -89,14 +89,11 @@ public struct IDXArray: Sendable, Equatable {
   ///   when it is not compressed.
   public init(contentsOf url: URL) throws(DatasetError) {
     let path = url.path
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw .fileNotFound(path: path, suggestion: nil)
-    }
     let data: Data
-    do {
-      data = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .unreadable(path: path, reason: error.localizedDescription)
+    switch contentsOfFile(at: url) {
+    case .success(let contents): data = contents
+    case .failure(.notFound): throw .fileNotFound(path: path, suggestion: nil)
+    case .failure(.unreadable(let reason)): throw .unreadable(path: path, reason: reason)
     }
     try self.init(parsing: data, source: path)
   }
@@ -275,16 +272,19 @@ public struct IDXArray: Sendable, Equatable {
       }
     }
     // product(shape) * size + header, each step checked: 2³² per axis overflows after two axes.
+    // Zero extents count as 1 in the check, so that every stride of the shape fits in an Int
+    // too: an empty array of extents [0, 2³²−1, 2³²−1, 2³²−1] would otherwise pass, and overflow
+    // the first tensor operation that computes its strides.
     var total = elementType.byteCount
     for extent in shape {
-      let (product, overflow) = total.multipliedReportingOverflow(by: extent)
+      let (product, overflow) = total.multipliedReportingOverflow(by: Swift.max(extent, 1))
       guard !overflow else {
         throw .invalidHeader(
           path: source, reason: "extents \(shape) of \(elementType) exceed the addressable size")
       }
       total = product
     }
-    let payloadByteCount = total
+    let payloadByteCount = shape.contains(0) ? 0 : total
     let (expected, overflow) = payloadByteCount.addingReportingOverflow(headerByteCount)
     guard !overflow else {
       throw .invalidHeader(

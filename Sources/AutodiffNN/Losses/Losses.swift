@@ -82,6 +82,13 @@ public func binaryCrossEntropy<Scalar>(
         logitsNeedGradient ? scale * (sigmoid(z) - y) : nil,
         labelsNeedGradient ? -(scale * z) : nil,
       ]
+    },
+    tangent: { tangents, operands, _ in
+      // The same partial derivatives, contracted with the tangents: Σ (σ(z) − y)·ż − z·ẏ, / n.
+      let (z, y) = (operands[0], operands[1])
+      let fromLogits = tangents[0].map { ((sigmoid(z) - y) * $0).sum() }
+      let fromLabels = tangents[1].map { -(z * $0).sum() }
+      return [fromLogits, fromLabels].compactMap { $0 }.reduce(Tensor(0), +) / count
     }, file: file, line: line)
 }
 
@@ -141,6 +148,11 @@ public func softmaxCrossEntropy<Scalar>(
         return [(softmax(z, alongAxis: 1) - onehot) * (g / Scalar(batch))]
       }
       return [softmaxCrossEntropyGradient(z, labels, scale: g.scalar / Scalar(batch))]
+    },
+    tangent: { tangents, operands, _ in
+      // The gradient contracted with the logits' tangent: Σ (softmax(z) − onehot)·ż / batch.
+      let onehot = oneHot(labels, classes: classes, as: Scalar.self)
+      return ((softmax(operands[0], alongAxis: 1) - onehot) * tangents[0]!).sum() / Scalar(batch)
     }, file: file, line: line)
 }
 

@@ -286,6 +286,15 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     }
   }
 
+  @Test("Reading a directory throws readFailed saying so")
+  func directoryInPlace() {
+    let directory = ScratchDirectory()
+    #expect(
+      throws: CheckpointError.readFailed(
+        path: directory.url.path, reason: "it is a directory, not a file")
+    ) { try SafeTensors(contentsOf: directory.url) }
+  }
+
   @Test func metadataNameIsReserved() async {
     await #expect(processExitsWith: .failure) {
       _ = SafeTensors.encode(["__metadata__": Tensor<Float>(1)])

@@ -156,4 +156,11 @@ func idxFile(type: UInt8, shape: [UInt32], payload: [UInt8]) -> Data {
     #expect(error == .fileNotFound(path: path.path, suggestion: nil))
     #expect(error?.description.contains(path.path) == true)
   }
+
+  @Test("A directory in place of the file throws unreadable saying so")
+  func directoryInPlace() {
+    let directory = ScratchDirectory()
+    let error = #expect(throws: DatasetError.self) { try IDXArray(contentsOf: directory.url) }
+    #expect(error == .unreadable(path: directory.url.path, reason: "it is a directory, not a file"))
+  }
 }

@@ -1,0 +1,142 @@
+// Call sites for operations that do not record one: operators, the elementary functions and most
+// named functions. When a tape captures call sites (`Tape.capturesCallSites`, or anomaly
+// detection), each such node keeps its caller's frame, found like this:
+//
+// 1. Walk the stack along frame pointers (`Backtrace.capture`, `.fast`, with the image map
+//    captured once: capturing it each time costs about 0.5 ms).
+// 2. Find the first frame that is not Autodiff's, a thunk or a system function, by symbol name
+//    only: names come from the symbol table, which is cheap (about 15 µs) where source lines
+//    need the debug information (about 100 ms cold, 15 ms warm, per frame). What each return
+//    address turned out to be is cached, so a loop that records the same operations pays this
+//    once.
+// 3. Capture that one frame again (same function, same depth, so the same frame index), to keep
+//    a backtrace of just the caller.
+//
+// All of it costs about 10 µs per recorded operation (a 200,000-node chain: 1.1 µs per node
+// without capture, 12 µs with; release build, loaded 2-core machine). Only when a graph, a
+// statistic or an anomaly message asks is the caller's frame symbolicated with its source line;
+// that answer is cached by address too.
+
+#if canImport(Runtime)
+  internal import Runtime
+  internal import Synchronization
+#endif
+
+/// The caller of a recorded operation, captured when it was recorded and resolved to a source
+/// line on demand.
+final class CapturedBacktrace {
+  #if canImport(Runtime)
+    /// The caller's frame (a one-frame backtrace), or `nil` when it could not be found.
+    private let caller: Backtrace?
+    private let address: Backtrace.Address?
+
+    private init(caller: Backtrace?, address: Backtrace.Address?) {
+      self.caller = caller
+      self.address = address
+    }
+  #else
+    private init() {}
+  #endif
+
+  /// The caller of the operation being recorded: the first frame on the current stack outside
+  /// Autodiff.
+  static func capture() -> CapturedBacktrace {
+    #if canImport(Runtime)
+      guard
+        let stack = try? Backtrace.capture(
+          algorithm: .fast, limit: 32, top: 0, images: CallSites.images),
+        let (index, address) = CallSites.firstFrameOutsideAutodiff(stack)
+      else { return CapturedBacktrace(caller: nil, address: nil) }
+      // Captured from this same function, so frame `index` is the same frame as above.
+      let caller = try? Backtrace.capture(
+        algorithm: .fast, limit: 2, offset: index, top: 0, images: CallSites.images)
+      return CapturedBacktrace(caller: caller, address: address)
+    #else
+      CapturedBacktrace()
+    #endif
+  }
+
+  /// The caller's source line, as `Folder/File.swift:42`, or `nil` when it cannot be known (no
+  /// debug information, or no backtrace support).
+  var callSite: String? {
+    #if canImport(Runtime)
+      guard let caller, let address else { return nil }
+      return CallSites.sourceLine(of: caller, at: address)
+    #else
+      nil
+    #endif
+  }
+}
+
+#if canImport(Runtime)
+  enum CallSites {
+    /// The images loaded in the process, captured once: capturing them with every backtrace
+    /// would cost about 0.5 ms each.
+    static let images = ImageMap.capture()
+
+    /// Whether a return address lies in Autodiff, a thunk or a system function, as learned so far.
+    private static let isInternal = Mutex<[Backtrace.Address: Bool]>([:])
+    /// The source line of each caller resolved so far (`nil`: no line could be found).
+    private static let lines = Mutex<[Backtrace.Address: String?]>([:])
+
+    /// The directory of Autodiff's sources, as this file's path tells it: `…/Sources/Autodiff/`.
+    static let autodiffSources: String = {
+      var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+      components.removeLast(2)  // Differentiation/CallSite.swift
+      return components.joined(separator: "/") + "/"
+    }()
+
+    /// The index and address of the first frame of `stack` that is not Autodiff's, a thunk or a
+    /// system function.
+    static func firstFrameOutsideAutodiff(
+      _ stack: Backtrace
+    ) -> (index: Int, address: Backtrace.Address)? {
+      let addresses = stack.frames.map(\.adjustedProgramCounter)
+      // Frame 0 is `CapturedBacktrace.capture()` itself. The fast path: every frame up to the
+      // caller has been seen before.
+      let cached: Int?? = isInternal.withLock { cache in
+        for index in addresses.indices.dropFirst() {
+          guard let isOurs = cache[addresses[index]] else { return .none }  // not seen yet
+          if !isOurs { return index }
+        }
+        return .some(nil)  // all known, all internal
+      }
+      if let cached { return cached.map { ($0, addresses[$0]) } }
+      // Symbol names only: no debug information is read.
+      guard let symbolicated = stack.symbolicated(with: images, options: []) else { return nil }
+      var learned: [Backtrace.Address: Bool] = [:]
+      for frame in symbolicated.frames {
+        learned[frame.captured.adjustedProgramCounter] = frame.symbol.map(isInternal) ?? true
+      }
+      isInternal.withLock { cache in cache.merge(learned) { _, new in new } }
+      guard
+        let index = addresses.indices.dropFirst().first(where: { learned[addresses[$0]] == false })
+      else { return nil }
+      return (index, addresses[index])
+    }
+
+    private static func isInternal(_ symbol: SymbolicatedBacktrace.Symbol) -> Bool {
+      symbol.rawName.hasPrefix("$s8Autodiff") || symbol.isSwiftThunk || symbol.isSystemFunction
+        || symbol.isSwiftRuntimeFailure
+    }
+
+    /// The source line of `caller` (whose first frame is at `address`), from the debug
+    /// information, as `Folder/File.swift:42`: the innermost inlined frame outside Autodiff.
+    static func sourceLine(of caller: Backtrace, at address: Backtrace.Address) -> String? {
+      if let line = lines.withLock({ $0[address] }) { return line }
+      var line: String?
+      if let symbolicated = caller.symbolicated(with: images) {
+        for frame in symbolicated.frames {
+          guard let location = frame.symbol?.sourceLocation, location.line > 0,
+            !location.path.hasPrefix(autodiffSources)
+          else { continue }
+          let file = location.path.split(separator: "/").suffix(2).joined(separator: "/")
+          line = "\(file):\(location.line)"
+          break
+        }
+      }
+      lines.withLock { $0[address] = .some(line) }
+      return line
+    }
+  }
+#endif

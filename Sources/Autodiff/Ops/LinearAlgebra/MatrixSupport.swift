@@ -1,0 +1,201 @@
+// What the linear-algebra operations share: shape checks, buffers for LAPACK, constant masks,
+// the packing of several outputs into one recorded node, and the NaN rule.
+
+// MARK: - Shape checks
+
+extension Tensor {
+  /// Stops unless `self` is a matrix (rank 2), naming the operation, the operand and its shape.
+  func checkMatrix(_ operation: String, _ operand: String, at location: SourceLocation) {
+    check(
+      rank == 2,
+      "\(operation): \(operand) must be a matrix (rank 2), but has shape "
+        + "\(shape.shapeDescription)", at: location)
+  }
+
+  /// Stops unless `self` is a square matrix; returns its order.
+  func checkSquareMatrix(
+    _ operation: String, _ operand: String, at location: SourceLocation
+  ) -> Int {
+    checkMatrix(operation, operand, at: location)
+    check(
+      shape[0] == shape[1],
+      "\(operation): \(operand) must be square, but has shape \(shape.shapeDescription)",
+      at: location)
+    return shape[0]
+  }
+
+  /// Stops unless `self` is a right-hand side for an `n×n` system: a matrix with `n` rows or a
+  /// vector of `n` elements.
+  func checkRightHandSide(
+    rows n: Int, _ operation: String, matrix: [Int], at location: SourceLocation
+  ) {
+    check(
+      (rank == 2 || rank == 1) && shape[0] == n,
+      "\(operation): the right-hand side must have \(n) rows (a matrix [\(n), k] or a vector "
+        + "[\(n)]) to match the matrix \(matrix.shapeDescription), but has shape "
+        + "\(shape.shapeDescription)", at: location)
+  }
+}
+
+// MARK: - Buffers
+
+// The storage accessors are `rethrows`, which Swift treats as untyped; these carry a typed error
+// out of the closure through a `Result`, so the LAPACK calls inside can throw
+// `LinearAlgebraError` straight to the operation's caller.
+
+extension Tensor {
+  /// A new tensor of `shape` whose elements `body` writes (it must write every one); unrecorded.
+  static func computing<E: Error>(
+    shape: [Int], _ body: (UnsafeMutablePointer<Scalar>) throws(E) -> Void
+  ) throws(E) -> Tensor {
+    var tensor = Tensor(shape: shape, storage: .uninitialized(count: shape.elementCount))
+    try tensor.withMutableElements(body)
+    return tensor
+  }
+
+  /// A copy of the elements, contiguous and unrecorded, for LAPACK to overwrite.
+  var copiedForLAPACK: Tensor { Tensor(shape: shape, storage: storage.copy()) }
+
+  /// Calls `body` with a pointer to the elements.
+  func withElements<R, E: Error>(
+    _ body: (UnsafePointer<Scalar>) throws(E) -> R
+  ) throws(E) -> R {
+    var result: Result<R, E>!
+    storage.withUnsafeBufferPointer { elements in
+      result = Result { () throws(E) in try body(elements.baseAddress!) }
+    }
+    return try result.get()
+  }
+
+  /// Calls `body` with a writable pointer to the elements, copying them first if another tensor
+  /// shares them; unrecorded.
+  mutating func withMutableElements<R, E: Error>(
+    _ body: (UnsafeMutablePointer<Scalar>) throws(E) -> R
+  ) throws(E) -> R {
+    assert(trace == nil)
+    makeUnique()
+    var result: Result<R, E>!
+    storage.withUnsafeMutableBufferPointer { elements in
+      result = Result { () throws(E) in try body(elements.baseAddress!) }
+    }
+    return try result.get()
+  }
+
+  /// Whether every element is finite (no NaN, no infinity).
+  var isFinite: Bool {
+    withUnsafeBufferPointer { elements in elements.allSatisfy(\.isFinite) }
+  }
+
+  /// Element `(i, j)` of a matrix; unrecorded.
+  subscript(element i: Int, _ j: Int) -> Scalar {
+    withUnsafeBufferPointer { $0[i * shape[1] + j] }
+  }
+}
+
+// MARK: - Constant matrices
+
+extension Tensor {
+  /// The `n×n` identity matrix.
+  static func identity(_ n: Int) -> Tensor {
+    computing(shape: [n, n]) { pointer in
+      let elements = UnsafeMutableBufferPointer(start: pointer, count: n * n)
+      elements.initialize(repeating: 0)
+      for i in 0..<n { elements[i * n + i] = 1 }
+    }
+  }
+
+  /// The `rows×columns` matrix with `diagonal` on the diagonal, `below` under it and `above` over
+  /// it: the masks that pick a triangle, or a triangle with its diagonal scaled.
+  static func triangleMask(
+    rows: Int, columns: Int, below: Scalar, diagonal: Scalar, above: Scalar
+  ) -> Tensor {
+    computing(shape: [rows, columns]) { pointer in
+      for i in 0..<rows {
+        for j in 0..<columns {
+          pointer[i * columns + j] = i > j ? below : (i == j ? diagonal : above)
+        }
+      }
+    }
+  }
+}
+
+/// The square matrix with `v` on its diagonal: `I ∘ v` with `v` broadcast along the rows, so
+/// element `(i, j)` is `δᵢⱼ·vⱼ`. Recorded, so the gradient flows back to `v` (its diagonal).
+func diagonalMatrix<Scalar>(_ v: Tensor<Scalar>) -> Tensor<Scalar> {
+  Tensor.identity(v.shape[0]) * v
+}
+
+/// `(M + Mᵀ)/2`, recorded. The transpose is an O(n²) copy of a small square matrix inside a
+/// pullback, not an operand handed to gemm.
+func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
+  (m + m.transposed()) * 0.5
+}
+
+/// The matrix `F` of a spectral pullback: `Fᵢⱼ = 1/(dⱼ − dᵢ)` off the diagonal, 0 on it, from the
+/// vector `d` (eigenvalues, or squared singular values). Recorded, so a second derivative sees
+/// `F` depend on `d`. Equal elements of `d` make `F` infinite: the decomposition's derivative
+/// does not exist there.
+func reciprocalDifferences<Scalar>(_ d: Tensor<Scalar>) -> Tensor<Scalar> {
+  let k = d.shape[0]
+  let identity = Tensor<Scalar>.identity(k)
+  // Dᵢⱼ = dⱼ − dᵢ: the row vector minus the column vector. Adding I keeps the diagonal from
+  // dividing by zero; multiplying by 1 − I then clears it.
+  let differences = d.reshaped(to: [1, k]) - d.reshaped(to: [k, 1])
+  return (1 - identity) / (differences + identity)
+}
+
+// MARK: - Several outputs, one node
+
+// An operation with several outputs (qr, eigh, svd) records ONE node whose output is the
+// outputs' elements packed into a vector, then returns each output as a slice of that vector,
+// reshaped. The slices are ordinary recorded operations: whichever outputs a loss uses, their
+// gradients flow back through the slices (zeros for an unused one) and meet, summed, as the
+// packed node's one upstream gradient, which its single pullback splits again. So the rule sees
+// all the outputs' gradients at once, as the math of these decompositions needs, and the saved
+// factorization is shared without a node per output.
+
+/// The tensors' elements, one after the other, as a vector; unrecorded.
+func packed<Scalar>(_ parts: [Tensor<Scalar>]) -> Tensor<Scalar> {
+  let count = parts.reduce(0) { $0 + $1.scalarCount }
+  return Tensor.computing(shape: [count]) { pointer in
+    var offset = 0
+    for part in parts {
+      part.withUnsafeBufferPointer { elements in
+        (pointer + offset).initialize(from: elements.baseAddress!, count: elements.count)
+      }
+      offset += part.scalarCount
+    }
+  }
+}
+
+/// The consecutive pieces of the vector `packed`, reshaped to `shapes`; recorded when `packed` is.
+func unpacked<Scalar>(_ packed: Tensor<Scalar>, as shapes: [[Int]]) -> [Tensor<Scalar>] {
+  var offset = 0
+  return shapes.map { shape in
+    let count = shape.elementCount
+    defer { offset += count }
+    return packed.sliced(alongAxis: 0, offset..<(offset + count), at: nil).reshaped(to: shape)
+  }
+}
+
+// MARK: - NaN and infinity
+
+/// The result of an operation whose input holds a NaN or an infinity: NaN everywhere, recorded
+/// with a pullback that sends NaN to every operand and a tangent rule that gives NaN. LAPACK is not called (its LAPACKE layer would
+/// report the NaN as an illegal argument); the NaN propagates as through any other operation.
+func nonFiniteResult<Scalar>(
+  _ name: StaticString, shape: [Int], operands: [Tensor<Scalar>], at location: SourceLocation
+) -> Tensor<Scalar> {
+  // The rule captures the operand count only: a recorded operand refers to the tape, which owns
+  // the rule.
+  let count = operands.count
+  return record(
+    name, output: Tensor(repeating: .nan, shape: shape), operands: operands, at: location,
+    rule: .custom { context in
+      for position in 0..<count where context.needsGradient(position) {
+        let shape = context.node.operands[position].value.shape
+        context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
+      }
+    },
+    tangent: .custom { _, _, y in Tensor(repeating: .nan, shape: y.shape) })
+}
