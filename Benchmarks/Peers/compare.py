@@ -236,8 +236,11 @@ def notes(run):
     ]
     if run.get("combined"):
         how = "lowest" if run.get("statistic") == "min" else "median"
+        peers = run.get("combined_peers", run["combined"])
         lines.append(
-            f"Each cell is the {how} of {run['combined']} runs' medians; load averages are the "
+            f"Each cell is the {how} of {run['combined']} runs' medians"
+            + (f" ({peers} for the peers)" if peers != run["combined"] else "")
+            + "; load averages are the "
             "highest seen. Cells whose runs differed by more than 1.5× (max/min): "
             + (", ".join(f"{cell} {spread}×" for cell, spread in run["spread"].items()) or "none")
             + ".")
@@ -263,6 +266,10 @@ def combine(paths, statistic="median"):
         if len({str(run.get(key)) for run in runs}) != 1:
             sys.exit(f"--combine: the runs differ in {key}")
     combined = dict(runs[0], rows={}, reruns=[], combined=len(runs), statistic=statistic)
+    combined["combined_peers"] = sum(
+        1 for run in runs if any(row.get("peers") for row in run["rows"].values()))
+    combined["frameworks"] = next(
+        (run["frameworks"] for run in runs if run.get("frameworks")), [])
     combined["load_before"] = max((run["load_before"] for run in runs), key=lambda load: load[0])
     combined["load_after"] = max((run["load_after"] or [0] for run in runs), key=lambda load: load[0])
     spreads = {}
