@@ -3,13 +3,15 @@ import PackageDescription
 
 // Benchmarks for Autodiff (ordo-one/package-benchmark). Run from this folder:
 //   swift package benchmark
-// Each suite measures its floor (bare BLAS calls) in the same run, so results read as ratios.
+// Each suite measures its floor (bare BLAS calls, or a fused C loop) in the same run, so results
+// read as ratios. Peers/compare.py runs them beside NumPy, PyTorch and JAX.
 let package = Package(
   name: "AutodiffBenchmarks",
   dependencies: [
     // Named explicitly: a plain path dependency would take the clone's folder name.
     .package(name: "Autodiff", path: ".."),
-    .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    .package(
+      url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
   ],
   targets: [
     // MARK: Suites
@@ -26,6 +28,23 @@ let package = Package(
       path: "ScalarGraph",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    .executableTarget(
+      name: "MLPStep",
+      dependencies: [
+        "Autodiff", .product(name: "AutodiffNN", package: "Autodiff"), "CBLASFloor",
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "MLPStep",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+    .executableTarget(
+      name: "Elementwise",
+      dependencies: [
+        "Autodiff", "ElementwiseFloor", .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "Elementwise",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
 
     // Not a package-benchmark suite: a plain program, because it runs under mpirun, one process
     // per rank. See DistributedStep/main.swift.
@@ -39,5 +58,7 @@ let package = Package(
 
     // Bare CBLAS, for the floors the suites compare against.
     .systemLibrary(name: "CBLASFloor", path: "CBLASFloor", pkgConfig: "openblas"),
+    // The fused two-thread C loop that "elementwise 1M" compares against.
+    .target(name: "ElementwiseFloor", path: "ElementwiseFloor"),
   ]
 )

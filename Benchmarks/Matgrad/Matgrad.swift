@@ -5,16 +5,41 @@ import CBLASFloor
 // D = W·X, then dW = dD·Xᵀ and dX = Wᵀ·dD from an upstream dD, for N×N Float matrices.
 // Floor: the same three products as bare cblas_sgemm calls on preallocated buffers.
 
+/// W, X and dD, N×N, drawn from a seeded normal distribution.
+struct Matrices: Sendable {
+  let w, x, dD: Tensor<Float>
+
+  init(_ n: Int) {
+    var rng = SeededGenerator(seed: 1)
+    (w, x, dD) = (
+      Tensor(randomNormal: [n, n], using: &rng), Tensor(randomNormal: [n, n], using: &rng),
+      Tensor(randomNormal: [n, n], using: &rng)
+    )
+  }
+}
+
+// Globals are initialized on first use, so each benchmark (package-benchmark runs each in its own
+// process) draws only its own inputs, and once, not before every sample.
+let matrices64 = Matrices(64)
+let matrices256 = Matrices(256)
+let matrices1024 = Matrices(1024)
+
+func matrices(_ n: Int) -> Matrices {
+  switch n {
+  case 64: matrices64
+  case 256: matrices256
+  default: matrices1024
+  }
+}
+
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
-    metrics: [.wallClock, .mallocCountTotal], warmupIterations: 3, maxDuration: .seconds(3),
+    metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds,
+    units: [.mallocCountTotal: .count], warmupIterations: 3, maxDuration: .seconds(3),
     maxIterations: 2_000)
   for n in [64, 256, 1024] {
     Benchmark("matgrad Float \(n)") { benchmark in
-      var rng = SeededGenerator(seed: 1)
-      let w = Tensor<Float>(randomNormal: [n, n], using: &rng)
-      let x = Tensor<Float>(randomNormal: [n, n], using: &rng)
-      let dD = Tensor<Float>(randomNormal: [n, n], using: &rng)
+      let (w, x, dD) = (matrices(n).w, matrices(n).x, matrices(n).dD)
       benchmark.startMeasurement()
       for _ in benchmark.scaledIterations {
         let tape = Tape()
@@ -25,10 +50,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("matgrad floor \(n)") { benchmark in
-      var rng = SeededGenerator(seed: 1)
-      let w = Tensor<Float>(randomNormal: [n, n], using: &rng).scalars
-      let x = Tensor<Float>(randomNormal: [n, n], using: &rng).scalars
-      let dD = Tensor<Float>(randomNormal: [n, n], using: &rng).scalars
+      let (w, x, dD) = (matrices(n).w.scalars, matrices(n).x.scalars, matrices(n).dD.scalars)
       var d = [Float](repeating: 0, count: n * n)
       var dW = d
       var dX = d

@@ -6,7 +6,8 @@ import Benchmark
 
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
-    metrics: [.wallClock, .mallocCountTotal], warmupIterations: 100, maxDuration: .seconds(3),
+    metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds,
+    units: [.mallocCountTotal: .count], warmupIterations: 100, maxDuration: .seconds(3),
     maxIterations: 1_000_000)
   Benchmark("scalar-graph Double") { benchmark in
     let (x, y) = (Tensor<Double>(2), Tensor<Double>(-4))

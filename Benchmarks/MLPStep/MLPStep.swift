@@ -1,0 +1,115 @@
+import Autodiff
+import AutodiffNN
+import Benchmark
+import CBLASFloor
+
+// One training step of a ReLU network on a random batch: forward pass, softmax cross-entropy,
+// gradients of all parameters, SGD update (learning rate 10⁻³, no momentum), in Float, written
+// as AutodiffNN's documentation writes a step.
+//   mlp-small: 64-128-128-10, batch 64      mlp-wide: 784-512-512-10, batch 128
+// Floor: the bare cblas_sgemm calls of one forward and backward pass on preallocated buffers,
+// 3 forward (Zₗ = Hₗ₋₁·Wₗ) and 5 backward (dWₗ = Hₗ₋₁ᵀ·dZₗ for each layer, dHₗ = dZₗ₊₁·Wₗ₊₁ᵀ for
+// the two hidden layers; the input needs no gradient). Bias, ReLU, loss and update are not in
+// it: the floor is what BLAS alone costs.
+
+/// A network's layer sizes and batch, with its initial parameters and a batch of inputs.
+struct MLP: Sendable {
+  let sizes: [Int]
+  let batch: Int
+  /// W₁, b₁, W₂, b₂, W₃, b₃, each Wₗ of shape [sizes[l-1], sizes[l]] (He, the last Glorot).
+  let parameters: [Tensor<Float>]
+  let x: Tensor<Float>
+  let labels: [Int]
+
+  init(sizes: [Int], batch: Int) {
+    var rng = SeededGenerator(seed: 1)
+    self.sizes = sizes
+    self.batch = batch
+    parameters = (1...3).flatMap { l -> [Tensor<Float>] in
+      let initialization: WeightInitialization = l == 3 ? .glorotUniform : .heNormal
+      return [
+        initialization.weight(fanIn: sizes[l - 1], fanOut: sizes[l], using: &rng),
+        Tensor(zeros: [sizes[l]]),
+      ]
+    }
+    x = Tensor(randomNormal: [batch, sizes[0]], using: &rng)
+    labels = (0..<batch).map { _ in Int.random(in: 0..<sizes[3], using: &rng) }
+  }
+
+  /// The model of these parameters, ReLU after the two hidden layers.
+  func model() -> Sequential<Float> {
+    Sequential(
+      Dense(weight: parameters[0], bias: parameters[1], activation: relu),
+      Dense(weight: parameters[2], bias: parameters[3], activation: relu),
+      Dense(weight: parameters[4], bias: parameters[5]))
+  }
+}
+
+// Globals are initialized on first use: each benchmark process draws only its own network, and
+// once, not before every sample.
+let small = MLP(sizes: [64, 128, 128, 10], batch: 64)
+let wide = MLP(sizes: [784, 512, 512, 10], batch: 128)
+
+let benchmarks: @Sendable () -> Void = {
+  Benchmark.defaultConfiguration = .init(
+    metrics: [.wallClock, .mallocCountTotal], timeUnits: .nanoseconds,
+    units: [.mallocCountTotal: .count], warmupIterations: 10, maxDuration: .seconds(3),
+    maxIterations: 20_000)
+
+  for (name, mlp) in [("mlp-small", { small }), ("mlp-wide", { wide })] {
+    Benchmark("\(name) step") { benchmark in
+      let (x, labels) = (mlp().x, mlp().labels)
+      var model = mlp().model()
+      var optimizer = SGD(for: model.parameters, learningRate: 1e-3)
+      benchmark.startMeasurement()
+      for _ in benchmark.scaledIterations {
+        let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
+          var model = model
+          model.parameters = parameters
+          return softmaxCrossEntropy(logits: model(x), labels: labels)
+        }
+        optimizer.update(&model.parameters, along: gradients)
+        blackHole(loss)
+      }
+    }
+
+    Benchmark("\(name) floor") { benchmark in
+      let (s, b) = (mlp().sizes, mlp().batch)
+      // H₀ = X, H₁, H₂ ([b, s[l]]; H₁ and H₂ stand in for the activations, any values do),
+      // W₁..W₃, and buffers for Z₁..Z₃, dZ₁..dZ₃ (dZ₃ the upstream gradient) and dW₁..dW₃.
+      let weights = [0, 2, 4].map { mlp().parameters[$0].scalars }
+      let activations =
+        [mlp().x.scalars]
+        + (1...2).map { l in
+          [Float](repeating: 0.5, count: b * s[l])
+        }
+      var z = (1...3).map { [Float](repeating: 0, count: b * s[$0]) }
+      var dZ = (1...3).map { [Float](repeating: 0.01, count: b * s[$0]) }
+      var dW = (1...3).map { [Float](repeating: 0, count: s[$0 - 1] * s[$0]) }
+      benchmark.startMeasurement()
+      for _ in benchmark.scaledIterations {
+        for l in 0..<3 {  // Zₗ₊₁ = Hₗ·Wₗ₊₁: [b, s[l]]·[s[l], s[l+1]]
+          sgemm(false, false, b, s[l + 1], s[l], activations[l], weights[l], &z[l])
+        }
+        for l in (0..<3).reversed() {
+          // dWₗ₊₁ = Hₗᵀ·dZₗ₊₁: [s[l], b]·[b, s[l+1]]
+          sgemm(true, false, s[l], s[l + 1], b, activations[l], dZ[l], &dW[l])
+          // dHₗ = dZₗ₊₁·Wₗ₊₁ᵀ: [b, s[l+1]]·[s[l+1], s[l]], into dZₗ (where ReLU's mask would go)
+          if l > 0 { sgemm(false, true, b, s[l], s[l + 1], dZ[l], weights[l], &dZ[l - 1]) }
+        }
+        blackHole((z[2][0], dW[0][0]))
+      }
+    }
+  }
+}
+
+/// C ← op(A)·op(B) for row-major matrices, C of shape [m, n] and the inner dimension k.
+func sgemm(
+  _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int,
+  _ a: [Float], _ b: [Float], _ c: inout [Float]
+) {
+  cblas_sgemm(
+    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+    Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+    0, &c, Int32(n))
+}

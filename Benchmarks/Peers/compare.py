@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Runs Autodiff's benchmark suites and the NumPy, PyTorch and JAX peers; prints one table.
+
+    python3 Benchmarks/Peers/compare.py                  # 2 threads for everyone
+    OPENBLAS_CORETYPE=Haswell python3 Benchmarks/Peers/compare.py --fashion --json run.json
+
+Autodiff's side is `swift package benchmark` in Benchmarks/, exported with
+`--format histogramPercentiles` (one TSV per benchmark and metric, in nanoseconds and counts as
+the suites configure them); the table quotes each median (the 50th percentile). The floors are
+the suites' own floor benchmarks, built into the same suite binary and run right after the
+workload (package-benchmark starts one process per benchmark). The peers run one framework per
+process (peers.py), each timed by its median over many calls after warm-up.
+
+Every process gets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS = --threads, and
+PyTorch torch.set_num_threads(--threads); JAX (XLA) sizes its pool to the core count. They also
+get OMP_WAIT_POLICY=PASSIVE unless --omp-wait-policy says otherwise: on a machine whose cores
+other work keeps busy, PyTorch's spinning OpenMP threads otherwise lose up to 10×.
+OPENBLAS_CORETYPE, if set, is passed on as it is (it affects Autodiff and NumPy, whose BLAS is
+OpenBLAS; PyTorch and JAX bring their own kernels).
+
+Ratios: "Autodiff/floor" is Autodiff's time over the floor's (1.00 = nothing but BLAS, or the
+fused C loop); "best peer/Autodiff" is the fastest peer's time over Autodiff's (above 1:
+Autodiff is faster than every peer).
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+PEERS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+BENCHMARKS_DIRECTORY = os.path.dirname(PEERS_DIRECTORY)
+ROOT_DIRECTORY = os.path.dirname(BENCHMARKS_DIRECTORY)
+FRAMEWORKS = [("numpy", "NumPy"), ("torch", "PyTorch"), ("jax", "JAX")]
+ELEMENTWISE_BYTES = 8 * (1 << 20)  # read x, write dx: 4 + 4 bytes for each of 2²⁰ elements
+
+# Table row → (Autodiff benchmark, its floor benchmark or None).
+WORKLOADS = {
+    "matgrad 64": ("matgrad Float 64", "matgrad floor 64"),
+    "matgrad 256": ("matgrad Float 256", "matgrad floor 256"),
+    "matgrad 1024": ("matgrad Float 1024", "matgrad floor 1024"),
+    "mlp-small step": ("mlp-small step", "mlp-small floor"),
+    "mlp-wide step": ("mlp-wide step", "mlp-wide floor"),
+    "scalar-graph": ("scalar-graph Double", None),
+    "elementwise 1M": ("elementwise 1M", "elementwise floor 1M"),
+}
+FASHION = "fashion-mnist epoch"
+
+# Seconds for the percentile files' units, as package-benchmark writes them in the header.
+TIME_UNITS = {"ns": 1e-9, "μs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+COUNT_UNITS = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+OMP_WAIT_POLICY = "PASSIVE"  # --omp-wait-policy changes it; see main()
+
+
+def environment(threads):
+    env = dict(os.environ)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = str(threads)
+    if OMP_WAIT_POLICY:
+        env["OMP_WAIT_POLICY"] = OMP_WAIT_POLICY
+    return env
+
+
+def parse_percentiles(path, is_time):
+    """The median of one histogramPercentiles TSV, in seconds (time) or as a count.
+
+    Its header is "Percentile<TAB><metric> <unit> *", the unit "(ns)", "(μs)", ... for times,
+    "(K)", "(M)", ... or nothing for counts (a metric's own name may end in parentheses too:
+    "Malloc (total)").
+    """
+    with open(path) as file:
+        header = file.readline().strip()
+        rows = dict(line.strip().split("\t") for line in file if "\t" in line)
+    median = float(rows["50"])
+    unit = re.search(r"\(([^)]*)\)$", header.removesuffix("*").strip())
+    unit = unit.group(1) if unit else ""
+    if is_time:
+        if unit not in TIME_UNITS:
+            raise ValueError(f"{path}: no time unit in header {header!r}")
+        return median * TIME_UNITS[unit]
+    return median * COUNT_UNITS.get(unit, 1)
+
+
+def run_autodiff(threads, filter_regex, output_directory):
+    """Runs package-benchmark; returns {benchmark name: {"seconds": ..., "mallocs": ...}}."""
+    export = os.path.join(output_directory, "autodiff")
+    os.makedirs(export, exist_ok=True)
+    log_path = os.path.join(output_directory, "autodiff.log")
+    command = [
+        "swift", "package", "--allow-writing-to-package-directory", "benchmark",
+        "--format", "histogramPercentiles", "--path", export, "--no-progress",
+    ]
+    if filter_regex:
+        command += ["--filter", filter_regex]
+    log("$ (cd Benchmarks && " + " ".join(command) + ")")
+    with open(log_path, "w") as output:
+        status = subprocess.run(
+            command, cwd=BENCHMARKS_DIRECTORY, env=environment(threads), stdout=output,
+            stderr=subprocess.STDOUT).returncode
+    if status != 0:
+        sys.exit(f"swift package benchmark failed with status {status}; see {log_path}")
+    return read_autodiff_export(export, log_path)
+
+
+def read_autodiff_export(export, log_path=None):
+    """The medians in a folder of histogramPercentiles files, by benchmark name."""
+    names = {name for pair in WORKLOADS.values() for name in pair if name}
+    by_file_name = {name.replace(" ", "_").replace("/", "_"): name for name in names}
+    results = {}
+    pattern = re.compile(
+        r"^.*?\.[^.]+\.(.+)\.(wallClock|mallocCountTotal)\.histogram\.percentiles\.tsv$")
+    for path in glob.glob(os.path.join(export, "*.histogram.percentiles.tsv")):
+        match = pattern.match(os.path.basename(path))
+        if not match or match.group(1) not in by_file_name:
+            continue
+        is_time = match.group(2) == "wallClock"
+        results.setdefault(by_file_name[match.group(1)], {})[
+            "seconds" if is_time else "mallocs"] = parse_percentiles(path, is_time)
+    if not results:
+        sys.exit(f"no results found in {export}; see {log_path}")
+    return results
+
+
+def run_autodiff_fashion(threads, output_directory):
+    """Seconds of one epoch as `swift run -c release fashion-mnist --epochs 1` prints it."""
+    command = [
+        "swift", "run", "-c", "release", "fashion-mnist", "--epochs", "1",
+        "--checkpoint", os.path.join(output_directory, "fashion-mnist.safetensors"),
+        "--chart", os.path.join(output_directory, "fashion-mnist.svg"),
+    ]
+    log("$ " + " ".join(command))
+    completed = subprocess.run(
+        command, cwd=ROOT_DIRECTORY, env=environment(threads), capture_output=True, text=True)
+    match = re.search(r"^epoch 1/1 .*?([\d.]+) s$", completed.stdout, re.MULTILINE)
+    if completed.returncode != 0 or not match:
+        log(f"fashion-mnist failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
+        return None
+    return float(match.group(1))
+
+
+def run_peer(framework, threads, fashion, seconds, rows, output_directory):
+    path = os.path.join(output_directory, f"{framework}.json")
+    command = [
+        sys.executable, os.path.join(PEERS_DIRECTORY, "peers.py"), "--framework", framework,
+        "--threads", str(threads), "--json", path, "--seconds", str(seconds),
+    ]
+    if fashion:
+        command.append("--fashion")
+    if rows:
+        command += ["--workloads", rows]
+    log("$ " + " ".join(command[1:]))
+    completed = subprocess.run(
+        command, env=environment(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    if completed.returncode != 0 or not os.path.exists(path):
+        return {"framework": framework, "missing": f"failed: {completed.stderr.strip()[-300:]}"}
+    with open(path) as file:
+        return json.load(file)
+
+
+def machine():
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as file:
+            model = next(line.split(":", 1)[1].strip() for line in file if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def format_time(seconds):
+    if seconds is None:
+        return "—"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def format_ratio(ratio):
+    return "—" if ratio is None else f"{ratio:.2f}×"
+
+
+def table(run):
+    """The markdown table of one run (see the module's doc for the columns)."""
+    peer_names = [title for _, title in FRAMEWORKS]
+    lines = [
+        "| workload | Autodiff | " + " | ".join(peer_names)
+        + " | floor | Autodiff/floor | best peer/Autodiff | Autodiff mallocs/step |",
+        "|---" * (6 + len(peer_names)) + "|",
+    ]
+    for workload, row in run["rows"].items():
+        autodiff, floor = row.get("autodiff"), row.get("floor")
+        peers = [row["peers"].get(title) for title in peer_names]
+        measured = [p for p in peers if p is not None]
+
+        def cell(seconds):
+            text = format_time(seconds)
+            if workload.startswith("elementwise") and seconds:
+                text += f" ({ELEMENTWISE_BYTES / seconds / 1e9:.2f} GB/s)"
+            return text
+
+        mallocs = row.get("mallocs")
+        lines.append(
+            f"| {workload} | {cell(autodiff)} | " + " | ".join(cell(p) for p in peers)
+            + f" | {cell(floor)} | "
+            + format_ratio(autodiff / floor if autodiff and floor else None) + " | "
+            + format_ratio(min(measured) / autodiff if autodiff and measured else None) + " | "
+            + ("—" if mallocs is None else f"{mallocs:.0f}") + " |")
+    return "\n".join(lines)
+
+
+def notes(run):
+    lines = [
+        f"Date {run['date']}; {run['machine']}; {run['threads']} threads for everyone "
+        f"(OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS={run['threads']}, "
+        f"torch.set_num_threads({run['threads']}), XLA's default pool = cores; "
+        f"OMP_WAIT_POLICY={run.get('omp_wait_policy') or 'unset'}); "
+        f"OPENBLAS_CORETYPE={run['coretype'] or 'unset'}; load average (1, 5, 15 min) "
+        f"{run['load_before']} before, {run['load_after']} after.",
+        "Medians. Times per step (per epoch for Fashion-MNIST); elementwise GB/s counts 8 bytes "
+        "per element (x read, dx written).",
+    ]
+    if run.get("combined"):
+        how = "lowest" if run.get("statistic") == "min" else "median"
+        peers = run.get("combined_peers", run["combined"])
+        lines.append(
+            f"Each cell is the {how} of {run['combined']} runs' medians"
+            + (f" ({peers} for the peers)" if peers != run["combined"] else "")
+            + "; load averages are the "
+            "highest seen. Cells whose runs differed by more than 1.5× (max/min): "
+            + (", ".join(f"{cell} {spread}×" for cell, spread in run["spread"].items()) or "none")
+            + ".")
+    for rerun in run.get("reruns", []):
+        lines.append(f"Rerun (disturbed the first time): {rerun['rows']}; load after {rerun['load_after']}.")
+    for framework in run["frameworks"]:
+        if framework.get("missing"):
+            lines.append(f"{framework['title']}: — ({framework['missing']})")
+        else:
+            lines.append(f"{framework['title']} {framework['version']}.")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def combine(paths, statistic="median"):
+    """One run whose every number is the median (or the lowest) of that number over the runs in
+    `paths`."""
+    pick = statistics.median if statistic == "median" else min
+    runs = []
+    for path in paths:
+        with open(path) as file:
+            runs.append(json.load(file))
+    for key in ("threads", "coretype", "omp_wait_policy"):
+        if len({str(run.get(key)) for run in runs}) != 1:
+            sys.exit(f"--combine: the runs differ in {key}")
+    combined = dict(runs[0], rows={}, reruns=[], combined=len(runs), statistic=statistic)
+    combined["combined_peers"] = sum(
+        1 for run in runs if any(row.get("peers") for row in run["rows"].values()))
+    combined["frameworks"] = next(
+        (run["frameworks"] for run in runs if run.get("frameworks")), [])
+    combined["load_before"] = max((run["load_before"] for run in runs), key=lambda load: load[0])
+    combined["load_after"] = max((run["load_after"] or [0] for run in runs), key=lambda load: load[0])
+    spreads = {}
+    for workload in runs[0]["rows"]:
+        row = {"peers": {}}
+        values = [run["rows"].get(workload, {}) for run in runs]
+        for key in ("autodiff", "floor", "mallocs"):
+            measured = [v[key] for v in values if v.get(key) is not None]
+            if measured:
+                row[key] = pick(measured)
+                spreads[(workload, key)] = max(measured) / min(measured) if min(measured) else 1
+        for title in {t for v in values for t in v.get("peers", {})}:
+            measured = [v["peers"][title] for v in values if v.get("peers", {}).get(title)]
+            if measured:
+                row["peers"][title] = pick(measured)
+                spreads[(workload, title)] = max(measured) / min(measured)
+        combined["rows"][workload] = row
+    combined["spread"] = {f"{w} / {k}": round(s, 2) for (w, k), s in spreads.items() if s > 1.5}
+    return combined
+
+
+def main():
+    global OMP_WAIT_POLICY
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--peers", default="numpy,torch,jax", help="comma-separated, or ''")
+    parser.add_argument(
+        "--rows", help="rerun only these rows (a regex of whole row names: 'matgrad 256|scalar-graph'), "
+        "Autodiff's benchmark and floor and each peer's, usually with --merge")
+    parser.add_argument(
+        "--autodiff-export", help="read this folder of an earlier run's percentile files instead")
+    parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
+    parser.add_argument("--skip-autodiff", action="store_true")
+    parser.add_argument("--seconds", type=float, default=3.0, help="peers' time per workload")
+    parser.add_argument(
+        "--omp-wait-policy", default=OMP_WAIT_POLICY,
+        help="OMP_WAIT_POLICY for everyone (PyTorch's OpenMP pool spins otherwise, which on a "
+        "loaded machine costs it up to 10×); '' leaves the environment's")
+    parser.add_argument("--json", help="write the run (all numbers) to this file")
+    parser.add_argument("--merge", help="start from this earlier --json run and replace what reruns")
+    parser.add_argument("--show", help="print the table of this earlier --json run, run nothing")
+    parser.add_argument(
+        "--combine", nargs="+", metavar="RUN",
+        help="print (and with --json save) the cell-by-cell median of these --json runs of one "
+        "setting, run nothing")
+    parser.add_argument(
+        "--statistic", choices=["median", "min"], default="median",
+        help="with --combine: the median of the runs' medians, or the lowest (the least disturbed "
+        "run, on a machine that others load)")
+    arguments = parser.parse_args()
+    if arguments.show or arguments.combine:
+        if arguments.show:
+            with open(arguments.show) as file:
+                run = json.load(file)
+        else:
+            run = combine(arguments.combine, arguments.statistic)
+            if arguments.json:
+                with open(arguments.json, "w") as file:
+                    json.dump(run, file, indent=1)
+                    file.write("\n")
+        print(table(run) + "\n\n" + notes(run))
+        return
+    OMP_WAIT_POLICY = arguments.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY")
+
+    output_directory = tempfile.mkdtemp(prefix="autodiff-compare-")
+    previous = {}
+    if arguments.merge:
+        with open(arguments.merge) as file:
+            previous = json.load(file)
+    run = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine(),
+        "threads": arguments.threads,
+        "coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "omp_wait_policy": OMP_WAIT_POLICY,
+        "load_before": previous.get("load_before", [round(x, 2) for x in os.getloadavg()]),
+        "load_after": previous.get("load_after"),
+        "reruns": previous.get("reruns", []),
+        "rows": previous.get("rows", {}),
+        "frameworks": previous.get("frameworks", []),
+    }
+    rows = run["rows"]
+    for workload in list(WORKLOADS) + ([FASHION] if arguments.fashion else []):
+        rows.setdefault(workload, {"peers": {}})
+
+    if not arguments.skip_autodiff:
+        if arguments.autodiff_export:
+            results = read_autodiff_export(arguments.autodiff_export)
+        else:
+            names = [
+                name for row, pair in WORKLOADS.items() for name in pair
+                if name and (not arguments.rows or re.fullmatch(arguments.rows, row))]
+            results = {}
+            if names:
+                pattern = "|".join(re.escape(name) for name in names)
+                results = run_autodiff(arguments.threads, pattern, output_directory)
+        for workload, (name, floor) in WORKLOADS.items():
+            if name in results:
+                rows[workload]["autodiff"] = results[name].get("seconds")
+                rows[workload]["mallocs"] = results[name].get("mallocs")
+            if floor in results:
+                rows[workload]["floor"] = results[floor].get("seconds")
+        if arguments.fashion and (not arguments.rows or re.fullmatch(arguments.rows, FASHION)):
+            rows[FASHION]["autodiff"] = run_autodiff_fashion(arguments.threads, output_directory)
+
+    requested = [f for f in arguments.peers.split(",") if f]
+    for framework, title in FRAMEWORKS:
+        if framework not in requested:
+            continue
+        result = run_peer(
+            framework, arguments.threads, arguments.fashion, arguments.seconds, arguments.rows,
+            output_directory)
+        run["frameworks"] = [f for f in run["frameworks"] if f["title"] != title]
+        run["frameworks"].append(
+            {"title": title, "version": result.get("version"), "missing": result.get("missing")})
+        for workload, value in result.get("results", {}).items():
+            if workload in rows:
+                seconds = value.get("seconds", value.get("median_ns", 0) * 1e-9)
+                rows[workload]["peers"][title] = seconds
+
+    load = [round(x, 2) for x in os.getloadavg()]
+    if arguments.merge:
+        run["reruns"].append({"rows": arguments.rows or "all", "load_after": load})
+    else:
+        run["load_after"] = load
+    if arguments.json:
+        with open(arguments.json, "w") as file:
+            json.dump(run, file, indent=1)
+            file.write("\n")
+    print(table(run))
+    print()
+    print(notes(run))
+    log(f"(raw exports in {output_directory})")
+
+
+if __name__ == "__main__":
+    main()
