@@ -133,7 +133,7 @@ public final class Tape {
           + "needs an explicit seed (gradient(of:wrt:seed:))", at: location)
       upstream = Tensor(ones: target.shape)
     }
-    var sweep = Sweep<Scalar>(
+    let sweep = Sweep<Scalar>(
       tape: self, target: targetTrace.node, sources: sourceNodes, createGraph: createGraph)
     sweep.run(seed: upstream)
     return zip(sources, sourceNodes).map { source, node in
