@@ -248,24 +248,6 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
 
 // MARK: - NumPy itself
 
-/// Runs `python3` with `arguments`; returns its exit status and standard output.
-private func runPython(_ arguments: [String]) -> (status: Int32, output: Data) {
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  process.arguments = ["python3"] + arguments
-  let output = Pipe()
-  process.standardOutput = output
-  process.standardError = FileHandle.nullDevice
-  do {
-    try process.run()
-  } catch {
-    return (-1, Data())
-  }
-  let data = output.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return (process.terminationStatus, data)
-}
-
 private let pythonHasNumPy = runPython(["-c", "import numpy"]).status == 0
 
 /// Interoperability with NumPy: files `numpy.save` wrote load here bit for bit, and files we
