@@ -10,12 +10,16 @@ Each workload has the shapes, dtype and arithmetic of its Swift suite in Benchma
   elementwise 1M     value and gradient of Σ relu(x)² + σ(x), 2²⁰ Float32 values
   fashion-mnist      one epoch (--fashion): 784-256-128-10 ReLU, batch 128, Adam (lr 1e-3)
 
-Timing: warm-up calls, then one perf_counter_ns sample per call until 3 s or the repeat cap,
-and the median of the samples (the statistic compare.py quotes for package-benchmark too).
+Timing: warm-up calls, then one perf_counter_ns sample per call until 3 s (--seconds) or the
+repeat cap, and the median of the samples (the statistic compare.py quotes for package-benchmark
+too). The epoch is timed once, over the training steps only: the data is loaded, standardized,
+shuffled and cut into batches before the clock starts, as the fashion-mnist command does (JAX's
+two batch shapes are compiled before it too).
 
 Run one framework per process, so that its thread settings are in place before it loads:
 
   python3 peers.py --framework torch --threads 2 [--fashion] [--json out.json]
+                   [--workloads 'matgrad 256|scalar-graph']
 
 Prints one JSON object: {"framework", "version", "threads", "results": {workload: {...}}}, with
 times in nanoseconds (seconds for the epoch). A framework that is not installed prints
