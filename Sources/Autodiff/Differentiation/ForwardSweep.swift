@@ -150,16 +150,4 @@ extension Tape {
       $1 ?? Tensor(zeros: $0.shape)
     }
   }
-
-  /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
-  func node<Scalar>(
-    of tensor: Tensor<Scalar>, _ function: String, _ role: String, at location: SourceLocation
-  ) -> Int {
-    guard let trace = tensor.trace, trace.tape === self else {
-      fail(
-        "\(function): \(role) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
-          + "tape; watch it with tape.watch(_:) before computing with it", at: location)
-    }
-    return trace.node
-  }
 }

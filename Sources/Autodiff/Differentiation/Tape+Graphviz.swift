@@ -69,35 +69,19 @@ extension Tape {
     file: StaticString = #fileID, line: UInt = #line
   ) -> String {
     let location = SourceLocation(file: file, line: line)
-    guard let trace = target.trace, trace.tape === self else {
-      fail(
-        "graphviz: the target (shape \(target.shape.shapeDescription)) is not recorded on this "
-          + "tape", at: location)
-    }
-    let upstream: Tensor<Scalar>
-    if let seed {
-      check(
-        seed.shape == target.shape,
-        "graphviz: seed shape \(seed.shape.shapeDescription) differs from target shape "
-          + "\(target.shape.shapeDescription)", at: location)
-      upstream = seed.detached
-    } else {
-      check(
-        target.scalarCount == 1,
-        "graphviz: the target has shape \(target.shape.shapeDescription); a non-scalar target "
-          + "needs an explicit seed", at: location)
-      upstream = Tensor(ones: target.shape)
-    }
+    let targetNode = node(of: target, "graphviz", "the target", at: location)
+    let upstream = self.upstream(
+      of: target, seed: seed, keepingRecorded: false, "graphviz", at: location)
     // Every node up to the target is a source, so the sweep keeps every gradient it computes.
     let sweep = Sweep<Scalar>(
-      tape: self, target: trace.node, sources: Array(0...trace.node), createGraph: false)
+      tape: self, target: targetNode, sources: Array(0...targetNode), createGraph: false)
     sweep.run(seed: upstream)
     var gradients: [Int: ValueSummary] = [:]
-    for index in 0...trace.node {
+    for index in 0...targetNode {
       if let gradient = sweep.gradient(at: index) { gradients[index] = ValueSummary(gradient) }
     }
     return dot(
-      labels: nodeLabels(labels, at: location), gradients: gradients, target: trace.node)
+      labels: nodeLabels(labels, at: location), gradients: gradients, target: targetNode)
   }
 
   /// The node index of each labeled tensor.

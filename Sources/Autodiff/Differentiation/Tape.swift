@@ -107,34 +107,13 @@ public final class Tape {
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     let sourceNodes = sources.enumerated().map { position, source in
-      guard let trace = source.trace, trace.tape === self else {
-        fail(
-          "gradient: source \(position) (shape \(source.shape.shapeDescription)) is not recorded "
-            + "on this tape; watch it with tape.watch(_:) before computing with it", at: location)
-      }
-      return trace.node
+      node(of: source, "gradient", "source \(position)", at: location)
     }
-    guard let targetTrace = target.trace, targetTrace.tape === self else {
-      fail(
-        "gradient: the target (shape \(target.shape.shapeDescription)) is not recorded on this "
-          + "tape; compute it from tensors watched on this tape", at: location)
-    }
-    let upstream: Tensor<Scalar>
-    if let seed {
-      check(
-        seed.shape == target.shape,
-        "gradient: seed shape \(seed.shape.shapeDescription) differs from target shape "
-          + "\(target.shape.shapeDescription)", at: location)
-      upstream = createGraph ? seed : seed.detached
-    } else {
-      check(
-        target.scalarCount == 1,
-        "gradient: the target has shape \(target.shape.shapeDescription); a non-scalar target "
-          + "needs an explicit seed (gradient(of:wrt:seed:))", at: location)
-      upstream = Tensor(ones: target.shape)
-    }
+    let targetNode = node(of: target, "gradient", "the target", at: location)
+    let upstream = self.upstream(
+      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
     let sweep = Sweep<Scalar>(
-      tape: self, target: targetTrace.node, sources: sourceNodes, createGraph: createGraph)
+      tape: self, target: targetNode, sources: sourceNodes, createGraph: createGraph)
     sweep.run(seed: upstream)
     return zip(sources, sourceNodes).map { source, node in
       sweep.gradient(at: node) ?? Tensor(zeros: source.shape)
@@ -154,5 +133,38 @@ public final class Tape {
     let g = gradient(
       of: target, wrt: [x, y], seed: seed, createGraph: createGraph, file: file, line: line)
     return (g[0], g[1])
+  }
+
+  /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
+  func node<Scalar>(
+    of tensor: Tensor<Scalar>, _ function: String, _ role: String, at location: SourceLocation
+  ) -> Int {
+    guard let trace = tensor.trace, trace.tape === self else {
+      fail(
+        "\(function): \(role) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
+          + "tape; watch it (or the tensors it is computed from) with tape.watch(_:)",
+        at: location)
+    }
+    return trace.node
+  }
+
+  /// The gradient that starts a backward sweep from `target`: `seed`, which must have the
+  /// target's shape (recorded only when `keepingRecorded`), or 1 for a scalar target.
+  func upstream<Scalar>(
+    of target: Tensor<Scalar>, seed: Tensor<Scalar>?, keepingRecorded: Bool, _ function: String,
+    at location: SourceLocation
+  ) -> Tensor<Scalar> {
+    guard let seed else {
+      check(
+        target.scalarCount == 1,
+        "\(function): the target has shape \(target.shape.shapeDescription); a non-scalar "
+          + "target needs an explicit seed", at: location)
+      return Tensor(ones: target.shape)
+    }
+    check(
+      seed.shape == target.shape,
+      "\(function): seed shape \(seed.shape.shapeDescription) differs from target shape "
+        + "\(target.shape.shapeDescription)", at: location)
+    return keepingRecorded ? seed : seed.detached
   }
 }
