@@ -252,26 +252,15 @@ import Testing
   @Test(
     "At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Double)"
   )
-  func specialValuesDouble() async {
-    var cases = 0
-    await propertyCheck(
-      count: Self.propertyIterations, input: Gen.int(in: 1...40),
-      Gen.int(in: 0...Int(UInt32.max))
-    ) { count, seed in
-      cases += 1
-      var rng = SeededGenerator(seed: UInt64(seed))
-      let x = Tensor<Double>(specialValues: count, using: &rng)
-      for operation in Self.elementwiseOperations(Double.self) {
-        expectDerivative(operation, at: x)
-      }
-    }
-    reportCases(cases, Self.propertyIterations)
-  }
+  func specialValuesDouble() async { await checkSpecialValues(Double.self) }
 
   @Test(
     "At ±0, subnormals, tiny, huge and infinite magnitudes each elementwise gradient is its derivative's formula (Float)"
   )
-  func specialValuesFloat() async {
+  func specialValuesFloat() async { await checkSpecialValues(Float.self) }
+
+  /// The special-values property in one precision.
+  func checkSpecialValues<Scalar: TensorScalar>(_: Scalar.Type) async {
     var cases = 0
     await propertyCheck(
       count: Self.propertyIterations, input: Gen.int(in: 1...40),
@@ -279,8 +268,8 @@ import Testing
     ) { count, seed in
       cases += 1
       var rng = SeededGenerator(seed: UInt64(seed))
-      let x = Tensor<Float>(specialValues: count, using: &rng)
-      for operation in Self.elementwiseOperations(Float.self) {
+      let x = Tensor<Scalar>(specialValues: count, using: &rng)
+      for operation in Self.elementwiseOperations(Scalar.self) {
         expectDerivative(operation, at: x)
       }
     }
