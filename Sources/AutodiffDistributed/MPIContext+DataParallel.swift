@@ -67,9 +67,8 @@ extension MPIContext {
   /// ```swift
   /// let (loss, gradients) = context.valueWithGradient(at: model.parameters, on: batch) {
   ///   parameters, inputs, labels in
-  ///   var model = model
-  ///   model.parameters = parameters
-  ///   return softmaxCrossEntropy(logits: model(inputs), labels: labels)
+  ///   softmaxCrossEntropy(
+  ///     logits: model.replacingParameters(with: parameters)(inputs), labels: labels)
   /// }
   /// optimizer.update(&model.parameters, along: gradients)
   /// ```

@@ -161,9 +161,8 @@ struct FashionMNISTCommand: ParsableCommand {
         func batchLoss(_ parameters: [Tensor<Float>], _ inputs: Tensor<Float>, _ labels: [Int])
           -> Tensor<Float>
         {
-          var model = current
-          model.parameters = parameters
-          return softmaxCrossEntropy(logits: model(inputs), labels: labels)
+          softmaxCrossEntropy(
+            logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
         }
         let (loss, gradients): (Float, [Tensor<Float>])
         if let context {

@@ -261,9 +261,8 @@ func train(
       func loss(_ parameters: [Tensor<Double>], _ inputs: Tensor<Double>, _ labels: [Int])
         -> Tensor<Double>
       {
-        var model = current
-        model.parameters = parameters
-        return softmaxCrossEntropy(logits: model(inputs), labels: labels)
+        softmaxCrossEntropy(
+          logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
       }
       let (value, gradients): (Double, [Tensor<Double>])
       if let context {

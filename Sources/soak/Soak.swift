@@ -84,9 +84,8 @@ func train() -> Bool {
   for step in 1...steps {
     let batch = batches[step % batches.count]
     let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
-      var model = model
-      model.parameters = parameters
-      return softmaxCrossEntropy(logits: model(batch.inputs), labels: batch.labels)
+      softmaxCrossEntropy(
+        logits: model.replacingParameters(with: parameters)(batch.inputs), labels: batch.labels)
     }
     optimizer.update(&model.parameters, along: gradients)
     lastLoss = loss.scalar

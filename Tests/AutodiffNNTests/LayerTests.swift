@@ -227,3 +227,21 @@ import Testing
     }
   }
 }
+
+@Suite struct ReplacingParametersTests {
+  @Test("replacingParameters(with:) gives a copy with the new parameters and leaves the original")
+  func replacingParameters() {
+    var rng = SeededGenerator(seed: 4)
+    let model = Sequential<Double>(
+      Dense(inputSize: 3, outputSize: 2, activation: relu, using: &rng),
+      Dense(inputSize: 2, outputSize: 1, using: &rng))
+    let replacement = model.parameters.map { $0 * 2 }
+    let copy = model.replacingParameters(with: replacement)
+    #expect(copy.parameters == replacement)
+    #expect(model.parameters != replacement)
+    let x = Tensor<Double>(randomNormal: [4, 3], using: &rng)
+    var manual = model
+    manual.parameters = replacement
+    #expect(copy(x) == manual(x))
+  }
+}

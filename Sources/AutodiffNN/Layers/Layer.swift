@@ -6,9 +6,8 @@
 ///
 /// ```swift
 /// let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
-///   var model = model
-///   model.parameters = parameters
-///   return softmaxCrossEntropy(logits: model(images), labels: labels)
+///   softmaxCrossEntropy(
+///     logits: model.replacingParameters(with: parameters)(images), labels: labels)
 /// }
 /// optimizer.update(&model.parameters, along: gradients)
 /// ```
@@ -24,4 +23,16 @@ public protocol Layer<Scalar> {
   /// A name for each parameter, in the order of ``parameters``, unique within the layer:
   /// `"weight"`, `"bias"`; containers prefix their children's names (`"0.weight"`).
   var parameterNames: [String] { get }
+}
+
+extension Layer {
+  /// A copy of the layer whose parameters are `parameters`, in the order of ``parameters``: the
+  /// model a training step differentiates with respect to its parameters.
+  ///
+  /// - Precondition: `parameters` match the layer's in count and shapes.
+  public func replacingParameters(with parameters: [Tensor<Scalar>]) -> Self {
+    var copy = self
+    copy.parameters = parameters
+    return copy
+  }
 }
