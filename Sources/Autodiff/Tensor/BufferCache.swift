@@ -1,0 +1,113 @@
+internal import Synchronization
+
+/// Memory that freed large tensors leave for new tensors of the same size.
+///
+/// A training step or a gradient over large tensors allocates the same buffers every time: the
+/// activations, their gradients, the temporaries of elementwise rules. Returned to the system
+/// allocator, big blocks go back to the operating system, and the next step pays a page fault
+/// for every 4 KiB it touches again (a gradient over 2²⁰ elements spent most of its time there).
+/// So a freed buffer of at least ``minimumByteCount`` bytes stays here, and the next tensor of the
+/// same byte count takes it.
+///
+/// The cache holds at most ``limit`` bytes; past it, freed buffers go back to the system. It is
+/// shared by all threads. Call ``clear()`` to give everything back, for example after training:
+///
+/// ```swift
+/// BufferCache.limit = 256 << 20   // keep at most 256 MiB for reuse
+/// train(&model)
+/// BufferCache.clear()
+/// ```
+public enum BufferCache {
+  /// Buffers of at least this many bytes (128 KiB) come from the cache; smaller ones are part of
+  /// their tensor's own allocation, where the system allocator reuses memory well.
+  public static let minimumByteCount = 128 << 10
+
+  /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess.
+  public static var limit: Int {
+    get { state.withLock { $0.limit } }
+    set {
+      precondition(newValue >= 0, "BufferCache.limit must not be negative")
+      state.withLock { state in
+        state.limit = newValue
+        state.evict(toFit: 0)
+      }
+    }
+  }
+
+  /// The bytes the cache holds for reuse now.
+  public static var cachedByteCount: Int { state.withLock { $0.cachedByteCount } }
+
+  /// Gives every cached buffer back to the system.
+  public static func clear() {
+    state.withLock { $0.freeAll() }
+  }
+
+  /// The number of cached buffers of `byteCount` bytes (for tests).
+  static func cachedBufferCount(byteCount: Int) -> Int {
+    state.withLock { $0.free[byteCount]?.count ?? 0 }
+  }
+
+  private static let state = Mutex(State())
+
+  /// A buffer of `byteCount` bytes, uninitialized: a cached one when there is one.
+  static func take(byteCount: Int) -> UnsafeMutableRawPointer {
+    let cached = state.withLock { state in state.take(byteCount: byteCount) }
+    return cached?.pointer ?? .allocate(byteCount: byteCount, alignment: alignment)
+  }
+
+  /// Takes back a buffer from `take(byteCount:)` that is no longer used.
+  static func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+    let block = Block(pointer: pointer)
+    let kept = state.withLock { state in state.keep(block, byteCount: byteCount) }
+    if !kept { pointer.deallocate() }
+  }
+
+  /// A cache line: what vectorized loops want, and more than any element needs.
+  private static let alignment = 64
+
+  /// A cached block's address. Blocks are only reached under the lock.
+  private struct Block: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+  }
+
+  private struct State: ~Copyable {
+    var limit = 1 << 30
+    var cachedByteCount = 0
+    /// Free blocks by byte count.
+    var free: [Int: [Block]] = [:]
+
+    mutating func take(byteCount: Int) -> Block? {
+      guard let block = free[byteCount]?.popLast() else { return nil }
+      cachedByteCount -= byteCount
+      return block
+    }
+
+    /// Keeps `block` unless it does not fit under the limit even after evicting others.
+    mutating func keep(_ block: Block, byteCount: Int) -> Bool {
+      guard byteCount <= limit else { return false }
+      evict(toFit: byteCount)
+      free[byteCount, default: []].append(block)
+      cachedByteCount += byteCount
+      return true
+    }
+
+    /// Frees blocks, of any size, until `byteCount` more bytes fit under the limit.
+    mutating func evict(toFit byteCount: Int) {
+      while cachedByteCount + byteCount > limit,
+        let (size, blocks) = free.first(where: { !$0.value.isEmpty })
+      {
+        blocks.last!.pointer.deallocate()
+        free[size]!.removeLast()
+        cachedByteCount -= size
+      }
+    }
+
+    mutating func freeAll() {
+      for (_, blocks) in free {
+        for block in blocks { block.pointer.deallocate() }
+      }
+      free = [:]
+      cachedByteCount = 0
+    }
+  }
+}
