@@ -24,6 +24,16 @@ enum BinaryFunction {
   case greaterMask
   /// 1 where `a == b`, else 0.
   case equalMask
+  // Pullbacks of elementwise functions, fused: `a` is the upstream gradient, `b` the operand or
+  // the output. Each computes what the rule's tensor expression computes, in the same order.
+  /// `a·b·(1 − b)`: sigmoid's, from its output.
+  case sigmoidGradient
+  /// `a·(1 − b²)`: tanh's, from its output.
+  case tanhGradient
+  /// `a·[b > 0]`: relu's, from its operand.
+  case reluGradient
+  /// `2a·b`: square's, from its operand.
+  case squareGradient
 }
 
 extension TensorScalar {
@@ -54,7 +64,29 @@ func unaryKernel<T: TensorScalar>(
   _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
 ) {
   assert(x.count == y.count)
+  guard x.count > 0 else { return }
+  forEachRange(count: x.count, grain: function.isTranscendental ? transcendentalGrain : elementwiseGrain) {
+    range in
+    unaryLoop(function, UnsafeBufferPointer(rebasing: x[range]), UnsafeMutableBufferPointer(rebasing: y[range]))
+  }
+}
+
+extension UnaryFunction {
+  /// Whether the function costs a vectorized exp, log, sin or cos per element.
+  var isTranscendental: Bool {
+    switch self {
+    case .exp, .log, .sin, .cos, .tanh, .sigmoid: true
+    default: false
+    }
+  }
+}
+
+@inline(__always)
+private func unaryLoop<T: TensorScalar>(
+  _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
+) {
   let n = x.count
+  guard !vectorMath(function, x, y) else { return }
   switch function {
   case .negate: for i in 0..<n { y[i] = -x[i] }
   case .exp: for i in 0..<n { y[i] = T.exp(x[i]) }
@@ -72,6 +104,27 @@ func unaryKernel<T: TensorScalar>(
   }
 }
 
+/// Applies a transcendental `function` with the vectorized forms of VectorMath.swift; false for
+/// the other functions. In `unaryKernel`'s specialized copies the type test is resolved at
+/// compile time.
+@inline(__always)
+private func vectorMath<T: TensorScalar>(
+  _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
+) -> Bool {
+  let (source, target) = (UnsafeRawPointer(x.baseAddress!), UnsafeMutableRawPointer(y.baseAddress!))
+  if T.self == Float.self {
+    return VectorMath.apply(
+      function, source.assumingMemoryBound(to: Float.self),
+      target.assumingMemoryBound(to: Float.self), count: x.count)
+  }
+  if T.self == Double.self {
+    return VectorMath.apply(
+      function, source.assumingMemoryBound(to: Double.self),
+      target.assumingMemoryBound(to: Double.self), count: x.count)
+  }
+  return false
+}
+
 /// Applies `function` to `a` and `b`, both of the output's count (the common, unbroadcast case),
 /// or with one of them holding a single element.
 @_specialize(where T == Float)
@@ -81,6 +134,19 @@ func binaryKernel<T: TensorScalar>(
   _ a: UnsafePointer<T>, strideA: Int,
   _ b: UnsafePointer<T>, strideB: Int,
   _ c: UnsafeMutablePointer<T>, count n: Int
+) {
+  forEachRange(count: n, grain: elementwiseGrain) { range in
+    // A repeated operand (stride 0) stays at its one element.
+    binaryLoop(
+      function, a + range.lowerBound * strideA, strideA, b + range.lowerBound * strideB, strideB,
+      c + range.lowerBound, range.count)
+  }
+}
+
+@inline(__always)
+private func binaryLoop<T: TensorScalar>(
+  _ function: BinaryFunction, _ a: UnsafePointer<T>, _ strideA: Int, _ b: UnsafePointer<T>,
+  _ strideB: Int, _ c: UnsafeMutablePointer<T>, _ n: Int
 ) {
   // One loop nest per function, each specialized for its operation type, so the operation
   // inlines into plain loops over pointers that the compiler vectorizes. (Passing the element

@@ -9,8 +9,9 @@
 func gatherKernel<T: TensorScalar>(
   _ x: UnsafeBufferPointer<T>, strides: [Int], into y: UnsafeMutableBufferPointer<T>, shape: [Int]
 ) {
-  guard let last = shape.indices.last else {
-    y[0] = x[0]
+  guard let last = shape.indices.last, x.count > 1 else {
+    // One element repeated (a scalar's gradient spread over a sum's operand): a fill.
+    if !y.isEmpty { y.initialize(repeating: x[0]) }
     return
   }
   let inner = shape[last]

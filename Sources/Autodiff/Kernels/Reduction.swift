@@ -18,12 +18,13 @@ func reduceKernel<T: TensorScalar>(
     let source = x.baseAddress! + o * n * inner
     let target = y.baseAddress! + o * inner
     if inner == 1 {
-      var accumulator = source[0]
       switch function {
-      case .sum: for k in 1..<n { accumulator += source[k] }
-      case .max: for k in 1..<n where source[k] > accumulator || source[k].isNaN { accumulator = source[k] }
+      case .sum: target[0] = sumKernel(source, count: n)
+      case .max:
+        var accumulator = source[0]
+        for k in 1..<n where source[k] > accumulator || source[k].isNaN { accumulator = source[k] }
+        target[0] = accumulator
       }
-      target[0] = accumulator
       continue
     }
     target.update(from: source, count: inner)
@@ -62,5 +63,37 @@ func firstMatchMaskKernel<T: TensorScalar>(
       index[axis] = 0
       axis -= 1
     }
+  }
+}
+
+/// The sum of `count` contiguous elements.
+///
+/// One running sum would make every add wait for the previous one, and the compiler may not
+/// reorder floating-point adds to vectorize it. So sixteen partial sums run side by side (lane j
+/// adds elements j, j + 16, j + 32, …; the compiler keeps them in vector registers) and are added
+/// at the end: the order is fixed, so the result is the same on every run, and the rounding
+/// error grows with count/16 rather than count.
+@inline(__always)
+private func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
+  let lanes = 16
+  guard n >= 2 * lanes else {
+    var total = x[0]
+    for k in 1..<n { total += x[k] }
+    return total
+  }
+  return withUnsafeTemporaryAllocation(of: T.self, capacity: lanes) { partial in
+    for j in 0..<lanes { partial[j] = x[j] }
+    var k = lanes
+    while k + lanes <= n {
+      for j in 0..<lanes { partial[j] += x[k + j] }
+      k += lanes
+    }
+    var total = partial[0]
+    for j in 1..<lanes { total += partial[j] }
+    while k < n {
+      total += x[k]
+      k += 1
+    }
+    return total
   }
 }
