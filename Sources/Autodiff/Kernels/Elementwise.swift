@@ -162,6 +162,10 @@ private func binaryLoop<T: TensorScalar>(
   case .greaterOrEqualMask: binaryLoops(GreaterOrEqualMask.self, a, strideA, b, strideB, c, n)
   case .greaterMask: binaryLoops(GreaterMask.self, a, strideA, b, strideB, c, n)
   case .equalMask: binaryLoops(EqualMask.self, a, strideA, b, strideB, c, n)
+  case .sigmoidGradient: binaryLoops(SigmoidGradient.self, a, strideA, b, strideB, c, n)
+  case .tanhGradient: binaryLoops(TanhGradient.self, a, strideA, b, strideB, c, n)
+  case .reluGradient: binaryLoops(ReluGradient.self, a, strideA, b, strideB, c, n)
+  case .squareGradient: binaryLoops(SquareGradient.self, a, strideA, b, strideB, c, n)
   }
 }
 
@@ -200,6 +204,18 @@ private enum GreaterMask: BinaryOperation {
 }
 private enum EqualMask: BinaryOperation {
   static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a == b ? 1 : 0 }
+}
+private enum SigmoidGradient: BinaryOperation {
+  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b * (1 - b) }
+}
+private enum TanhGradient: BinaryOperation {
+  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * (1 - b * b) }
+}
+private enum ReluGradient: BinaryOperation {
+  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * (b > 0 ? 1 : 0) }
+}
+private enum SquareGradient: BinaryOperation {
+  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { 2 * a * b }
 }
 
 /// `c[i] = Op(a[i·strideA], b[i·strideB])` for strides of 1 (a contiguous run) or 0 (one element

@@ -6,6 +6,17 @@
 // the output. Rules that need a derivative mask build it unrecorded: the mask is piecewise
 // constant, so its own derivative is 0.
 
+/// `function(v, u)` in one fused loop when neither tensor is recorded (a first-order sweep, the
+/// common case), else `composite()`: the same expression as tensor operations, which record, so
+/// that the gradient can be differentiated again.
+func fused<Scalar>(
+  _ function: BinaryFunction, _ v: Tensor<Scalar>, _ u: Tensor<Scalar>,
+  else composite: () -> Tensor<Scalar>
+) -> Tensor<Scalar> {
+  if v.isRecorded || u.isRecorded { return composite() }
+  return zipped(function, v, u, "pullback")
+}
+
 /// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x).
 func elementwise<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operand x: Tensor<Scalar>,
@@ -53,7 +64,9 @@ public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("tanh", output: x.mapped(.tanh), operand: x) { v, _, y in v * (1 - y.squared()) }
+  elementwise("tanh", output: x.mapped(.tanh), operand: x) { v, _, y in
+    fused(.tanhGradient, v, y) { v * (1 - y.squared()) }
+  }
 }
 
 /// The logistic function 1/(1 + e⁻ˣ) elementwise, without overflow for large |x|.
@@ -61,14 +74,18 @@ public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("sigmoid", output: x.mapped(.sigmoid), operand: x) { v, _, y in v * y * (1 - y) }
+  elementwise("sigmoid", output: x.mapped(.sigmoid), operand: x) { v, _, y in
+    fused(.sigmoidGradient, v, y) { v * y * (1 - y) }
+  }
 }
 
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("relu", output: x.mapped(.relu), operand: x) { v, x, _ in v * x.mapped(.positiveMask) }
+  elementwise("relu", output: x.mapped(.relu), operand: x) { v, x, _ in
+    fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) }
+  }
 }
 
 /// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
@@ -83,7 +100,9 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func squared() -> Tensor {
-    elementwise("square", output: mapped(.square), operand: self) { v, x, _ in 2 * v * x }
+    elementwise("square", output: mapped(.square), operand: self) { v, x, _ in
+      fused(.squareGradient, v, x) { 2 * v * x }
+    }
   }
 }
 
