@@ -20,6 +20,14 @@ import Testing
     expectMessage(result, contains: ["+:", "[2, 3]", "[4, 5]", "broadcast"])
   }
 
+  @Test("A negative BufferCache.limit stops with the value")
+  func negativeCacheLimit() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      BufferCache.limit = -1
+    }
+    expectMessage(result, contains: ["BufferCache.limit", "-1", "negative"])
+  }
+
   @Test("matmul with different inner dimensions names both shapes and the call site")
   func matmulInnerDimensionMismatch() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -26,7 +26,7 @@ public enum BufferCache {
   public static var limit: Int {
     get { state.withLock { $0.limit } }
     set {
-      precondition(newValue >= 0, "BufferCache.limit must not be negative")
+      check(newValue >= 0, "BufferCache.limit: \(newValue) bytes; the limit must not be negative")
       state.withLock { state in
         state.limit = newValue
         state.evict(toFit: 0)
