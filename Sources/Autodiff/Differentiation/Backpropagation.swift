@@ -26,8 +26,9 @@ final class Sweep<Scalar: TensorScalar> {
     isRelevant = isSource
     gradients = Array(repeating: nil, count: count)
     for index in base...target where !isRelevant[index - base] {
-      isRelevant[index - base] = tape.nodes[index].hasInput { node in
-        node >= base && isRelevant[node - base]
+      isRelevant[index - base] = tape.nodes[index].inputNodes.contains { node in
+        guard let node, node >= base else { return false }
+        return isRelevant[node - base]
       }
     }
   }

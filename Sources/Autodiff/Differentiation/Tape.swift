@@ -67,7 +67,7 @@ public final class Tape {
     return append(
       Node(
         name: "watch", location: nil,
-        operands: isOurs ? [Operand(value: x.detached, node: x.trace!.node)] : [],
+        operands: isOurs ? InlineList(Operand(x)) : InlineList(),
         output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
