@@ -36,17 +36,31 @@ internal import Synchronization
 public final class Tape {
   /// The recorded operations, in the order they ran. A node's operands come before it. Accessed
   /// only between `beginUse(_:)` and `endUse(_:)`.
-  var nodes: [AnyNode] = []
+  ///
+  /// `@exclusivity(unchecked)`: the runtime's check of each access (`swift_beginAccess`, a few
+  /// dozen instructions, several times per recorded operation: scalar-graph benchmark) cannot
+  /// find a conflict here. Other threads are kept out by `beginUse(_:)`, and on one thread no
+  /// access overlaps another: the only write is the `append` in `append(_:)`, which calls back
+  /// into nothing, and every read copies an element or the array out before going on.
+  @exclusivity(unchecked) private(set) var nodes: [AnyNode]
 
   /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
   /// as they are unless turned on: then recording pays one branch for them.
-  var inspector: TapeInspector? = TapeInspector.forNewTape()
+  ///
+  /// `@exclusivity(unchecked)` for the reason `nodes` is: it is read on every recorded operation,
+  /// and written only by the tools' switches (TapeInspector.swift), never during a read.
+  @exclusivity(unchecked) var inspector: TapeInspector? = TapeInspector.forNewTape()
 
   /// The thread using the tape, or 0 when it is free (see Tape+Exclusivity.swift).
   let user = Atomic<UInt>(0)
 
   /// Creates an empty tape.
-  public init() {}
+  public init() {
+    // Room for a small computation (a scalar graph records about ten nodes), so that the first
+    // operations do not each regrow the array.
+    nodes = []
+    nodes.reserveCapacity(16)
+  }
 
   /// The number of operations recorded, watched tensors included.
   public var count: Int {
@@ -76,10 +90,11 @@ public final class Tape {
   func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
+    let index = nodes.count
     nodes.append(node)
-    if let inspector { inspector.didAppend(node, at: nodes.count - 1, on: self) }
-    return Tensor(shape: node.output.shape, storage: node.output.storage,
-                  trace: Trace(tape: self, node: nodes.count - 1))
+    if let inspector { inspector.didAppend(node, at: index, on: self) }
+    return Tensor(
+      shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
   }
 
   /// Returns the gradients of `target` with respect to each tensor of `sources`.
