@@ -121,8 +121,8 @@ public final class Tape {
     let taken = beginUse("computing a gradient")
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
-    let sourceNodes = sources.enumerated().map { position, source in
-      node(of: source, "gradient", "source \(position)", at: location)
+    let sourceNodes = sources.indices.map { position in
+      node(of: sources[position], "gradient", "source \(position)", at: location)
     }
     let targetNode = node(of: target, "gradient", "the target", at: location)
     let upstream = self.upstream(
@@ -130,8 +130,8 @@ public final class Tape {
     let sweep = Sweep<Scalar>(
       tape: self, target: targetNode, sources: sourceNodes, createGraph: createGraph)
     sweep.run(seed: upstream)
-    return zip(sources, sourceNodes).map { source, node in
-      sweep.gradient(at: node) ?? Tensor(zeros: source.shape)
+    return sources.indices.map { position in
+      sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
     }
   }
 
@@ -152,11 +152,12 @@ public final class Tape {
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
   func node<Scalar>(
-    of tensor: Tensor<Scalar>, _ function: String, _ role: String, at location: SourceLocation
+    of tensor: Tensor<Scalar>, _ function: String, _ role: @autoclosure () -> String,
+    at location: SourceLocation
   ) -> Int {
     guard let trace = tensor.trace, trace.tape === self else {
       fail(
-        "\(function): \(role) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
+        "\(function): \(role()) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
           + "tape; watch it (or the tensors it is computed from) with tape.watch(_:)",
         at: location)
     }
