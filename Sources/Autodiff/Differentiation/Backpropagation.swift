@@ -4,7 +4,10 @@
 /// The sweep is a loop over node indices, so it needs no stack however long the tape is. It visits
 /// only the nodes that lie on a path from a source to the target, and it drops a node's gradient
 /// once the node has passed it on (sources keep theirs: they are the answer).
-final class Sweep<Scalar: TensorScalar> {
+///
+/// A sweep refers to a buffer it allocates (see `slots`), so copies of it share their state; the
+/// code that makes one frees it with `deallocate()` once it has read the gradients.
+struct Sweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
   /// The lowest node index the sweep looks at; `slots` is indexed from it.
@@ -15,7 +18,8 @@ final class Sweep<Scalar: TensorScalar> {
   /// A buffer the sweep owns, not an array: every access to a class's `var` array pays a dynamic
   /// exclusivity check, and the loop cannot hold one access open because the rules call back
   /// into `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its
-  /// instructions). The buffer never leaves the sweep.
+  /// instructions). Freed by `deallocate()` rather than by a class's `deinit`: a deinit runs
+  /// unspecialized, where destroying the slots looks up their type's metadata each time.
   private let slots: UnsafeMutableBufferPointer<Slot>
 
   private struct Slot {
@@ -48,7 +52,8 @@ final class Sweep<Scalar: TensorScalar> {
     self.slots = slots
   }
 
-  deinit {
+  /// Frees the sweep's state; no copy of the sweep may be used afterwards.
+  func deallocate() {
     slots.deinitialize()
     slots.deallocate()
   }

@@ -129,6 +129,7 @@ public final class Tape {
       of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
     let sweep = Sweep<Scalar>(
       tape: self, target: targetNode, sources: sourceNodes, createGraph: createGraph)
+    defer { sweep.deallocate() }
     sweep.run(seed: upstream)
     return sources.indices.map { position in
       sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
