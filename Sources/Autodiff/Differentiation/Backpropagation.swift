@@ -67,11 +67,13 @@ struct Sweep<Scalar: TensorScalar> {
     defer { inspector?.didSweep() }
     for index in stride(from: target, through: base, by: -1) {
       let slot = index - base
-      guard slots[slot].isRelevant, let upstream = slots[slot].gradient else { continue }
+      guard slots[slot].isRelevant else { continue }
+      // A source keeps its gradient (it is the answer); another node's moves out of its slot.
+      let gathered = slots[slot].isSource ? slots[slot].gradient : slots[slot].gradient.take()
+      guard let upstream = gathered else { continue }
       guard let node = tape.nodes[index] as? Node<Scalar> else {
         fatalError("gradient: node \(index) of the tape holds another scalar type than \(Scalar._name)")
       }
-      if !slots[slot].isSource { slots[slot].gradient = nil }
       backpropagate(upstream, through: node, at: index)
       inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
     }
@@ -125,7 +127,7 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   /// Adds `contribution` to the gradient of `operand`'s node, in place when nothing else holds it.
-  func accumulate(_ contribution: Tensor<Scalar>, into operand: Operand<Scalar>) {
+  func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
     assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
     let slot = operand.node! - base
     if slots[slot].gradient == nil {
