@@ -80,7 +80,7 @@ struct InlineList<Element>: RandomAccessCollection {
     (self.first, self.second, rest, count) = (first, second, [], 2)
   }
 
-  init(_ elements: some Collection<Element>) {
+  init(contentsOf elements: some Collection<Element>) {
     var iterator = elements.makeIterator()
     first = iterator.next()
     second = iterator.next()
@@ -106,7 +106,7 @@ struct InlineList<Element>: RandomAccessCollection {
     case 0: InlineList<T>()
     case 1: InlineList<T>(transform(first!))
     case 2: InlineList<T>(transform(first!), transform(second!))
-    default: InlineList<T>(indices.map { transform(self[$0]) })
+    default: InlineList<T>(contentsOf: indices.map { transform(self[$0]) })
     }
   }
 }
@@ -211,7 +211,7 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(operands.lazy.map(Operand.init)), output: output.detached, rule: rule,
+      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)), output: output.detached, rule: rule,
       tangent: tangent))
 }
 
