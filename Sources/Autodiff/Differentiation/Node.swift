@@ -211,8 +211,8 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)), output: output.detached, rule: rule,
-      tangent: tangent))
+      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)),
+      output: output.detached, rule: rule, tangent: tangent))
 }
 
 /// The call site a node keeps: none for an operation the library performs on its own behalf.
