@@ -30,7 +30,7 @@ struct Sweep<Scalar: TensorScalar> {
     var isRelevant: Bool
   }
 
-  init(tape: Tape, target: Int, sources: [Int], createGraph: Bool) {
+  init(tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool) {
     self.tape = tape
     self.createGraph = createGraph
     self.target = target

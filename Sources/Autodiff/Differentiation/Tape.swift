@@ -124,13 +124,9 @@ public final class Tape {
     let sourceNodes = sources.indices.map { position in
       node(of: sources[position], "gradient", "source \(position)", at: location)
     }
-    let targetNode = node(of: target, "gradient", "the target", at: location)
-    let upstream = self.upstream(
-      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
-    let sweep = Sweep<Scalar>(
-      tape: self, target: targetNode, sources: sourceNodes, createGraph: createGraph)
+    let sweep = self.sweep(
+      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location)
     defer { sweep.deallocate() }
-    sweep.run(seed: upstream)
     return sources.indices.map { position in
       sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
     }
@@ -146,9 +142,38 @@ public final class Tape {
     seed: Tensor<Scalar>? = nil, createGraph: Bool = false,
     file: StaticString = #fileID, line: UInt = #line
   ) -> (Tensor<Scalar>, Tensor<Scalar>) {
-    let g = gradient(
-      of: target, wrt: [x, y], seed: seed, createGraph: createGraph, file: file, line: line)
-    return (g[0], g[1])
+    // The general form's steps, with the two sources' nodes held inline: no array is built
+    // (the functional `gradient(at:_:of:)` comes here; scalar-graph benchmark).
+    let taken = beginUse("computing a gradient")
+    defer { endUse(taken) }
+    let location = SourceLocation(file: file, line: line)
+    let (xNode, yNode) = (
+      node(of: x, "gradient", "source 0", at: location),
+      node(of: y, "gradient", "source 1", at: location)
+    )
+    let sweep = self.sweep(
+      from: target, to: InlineList(xNode, yNode), seed: seed, createGraph: createGraph,
+      at: location)
+    defer { sweep.deallocate() }
+    return (
+      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+      sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+    )
+  }
+
+  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes. The
+  /// caller reads the gradients from the sweep, then frees it.
+  private func sweep<Scalar>(
+    from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
+    createGraph: Bool, at location: SourceLocation
+  ) -> Sweep<Scalar> {
+    let targetNode = node(of: target, "gradient", "the target", at: location)
+    let upstream = self.upstream(
+      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
+    let sweep = Sweep<Scalar>(
+      tape: self, target: targetNode, sources: sources, createGraph: createGraph)
+    sweep.run(seed: upstream)
+    return sweep
   }
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
