@@ -97,8 +97,17 @@ public func valueWithGradient<Scalar>(
   at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: Tensor<Scalar>) {
-  let (value, g) = valueWithGradient(at: [x], of: { f($0[0]) }, file: file, line: line)
-  return (value, g[0])
+  // The array form's steps on one tensor, so that no array is built.
+  differentiating(onTapeOf: x.trace?.tape) { tape, nested in
+    let watchedX = tape.watch(x)
+    let value = f(watchedX)
+    guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
+      return (value, Tensor(zeros: x.shape))
+    }
+    let gradient = tape.gradient(
+      of: value, wrtOne: watchedX, createGraph: nested, file: file, line: line)
+    return (nested ? value : value.detached, gradient)
+  }
 }
 
 /// The gradient of `f` at `x`.

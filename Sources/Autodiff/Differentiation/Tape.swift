@@ -161,6 +161,25 @@ public final class Tape {
     )
   }
 
+  /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
+  /// the arrays of the general form (the functional `gradient(at:of:)` comes here).
+  ///
+  /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
+  func gradient<Scalar>(
+    of target: Tensor<Scalar>, wrtOne x: Tensor<Scalar>, seed: Tensor<Scalar>? = nil,
+    createGraph: Bool, file: StaticString, line: UInt
+  ) -> Tensor<Scalar> {
+    let taken = beginUse("computing a gradient")
+    defer { endUse(taken) }
+    let location = SourceLocation(file: file, line: line)
+    let xNode = node(of: x, "gradient", "source 0", at: location)
+    let sweep = self.sweep(
+      from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
+      at: location)
+    defer { sweep.deallocate() }
+    return sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+  }
+
   /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes. The
   /// caller reads the gradients from the sweep, then frees it.
   private func sweep<Scalar>(
