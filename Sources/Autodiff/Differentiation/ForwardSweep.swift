@@ -27,8 +27,8 @@ struct ForwardSweep<Scalar: TensorScalar> {
     var leadsToTarget = [Bool](repeating: false, count: target - base + 1)
     for node in targets where node >= base { leadsToTarget[node - base] = true }
     for index in stride(from: target, through: base, by: -1) where leadsToTarget[index - base] {
-      tape.nodes[index].forEachInput { node in
-        if node >= base { leadsToTarget[node - base] = true }
+      for case let node? in tape.nodes[index].inputNodes where node >= base {
+        leadsToTarget[node - base] = true
       }
     }
     for index in base...target where leadsToTarget[index - base] && !isSource.contains(index) {

@@ -20,9 +20,35 @@ extension Tape: @unchecked Sendable {}
 func differentiating<R>(
   _ inputs: [Tensor<some TensorScalar>], _ body: (Tape, _ nested: Bool) -> R
 ) -> R {
-  let outer = inputs.lazy.compactMap { $0.trace?.tape }.first ?? Tape.active
+  differentiating(onTapeOf: inputs.lazy.compactMap { $0.trace?.tape }.first, body)
+}
+
+/// Runs `body` on a tape: `inputTape` (the tape of a recorded input) or the tape of an enclosing
+/// differentiation when there is one (then the sweep records itself), else a new one.
+func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool) -> R) -> R {
+  let outer = inputTape ?? Tape.active
   let tape = outer ?? Tape()
   return Tape.$active.withValue(tape) { body(tape, outer != nil) }
+}
+
+/// Whether `value`, which a differentiated function returned, is recorded on `tape`; `false` for
+/// a constant, which must then be a scalar.
+///
+/// - Precondition: `value` is recorded on `tape` or not at all; a constant has one element.
+private func isRecorded<Scalar>(
+  _ value: Tensor<Scalar>, on tape: Tape, at location: SourceLocation
+) -> Bool {
+  check(
+    value.trace?.tape === tape || value.trace == nil,
+    "gradient: the function returned a tensor recorded on another tape", at: location)
+  guard value.trace != nil else {
+    check(
+      value.scalarCount == 1,
+      "gradient: the function returned shape \(value.shape.shapeDescription); it must return a "
+        + "scalar", at: location)
+    return false
+  }
+  return true
 }
 
 /// The value of `f` at `inputs` and its gradient with respect to each input.
@@ -37,15 +63,7 @@ public func valueWithGradient<Scalar>(
   differentiating(inputs) { tape, nested in
     let watched = inputs.map { tape.watch($0) }
     let value = f(watched)
-    check(
-      value.trace?.tape === tape || value.trace == nil,
-      "gradient: the function returned a tensor recorded on another tape",
-      at: SourceLocation(file: file, line: line))
-    guard value.trace != nil else {
-      check(
-        value.scalarCount == 1,
-        "gradient: the function returned shape \(value.shape.shapeDescription); it must return a "
-          + "scalar", at: SourceLocation(file: file, line: line))
+    guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
       return (value, inputs.map { Tensor(zeros: $0.shape) })
     }
     let gradient = tape.gradient(
@@ -79,8 +97,17 @@ public func valueWithGradient<Scalar>(
   at x: Tensor<Scalar>, of f: (Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: Tensor<Scalar>) {
-  let (value, g) = valueWithGradient(at: [x], of: { f($0[0]) }, file: file, line: line)
-  return (value, g[0])
+  // The array form's steps on one tensor, so that no array is built.
+  differentiating(onTapeOf: x.trace?.tape) { tape, nested in
+    let watchedX = tape.watch(x)
+    let value = f(watchedX)
+    guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
+      return (value, Tensor(zeros: x.shape))
+    }
+    let gradient = tape.gradient(
+      of: value, wrtOne: watchedX, createGraph: nested, file: file, line: line)
+    return (nested ? value : value.detached, gradient)
+  }
 }
 
 /// The gradient of `f` at `x`.
@@ -103,8 +130,17 @@ public func valueWithGradient<Scalar>(
   of f: (Tensor<Scalar>, Tensor<Scalar>) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: (Tensor<Scalar>, Tensor<Scalar>)) {
-  let (value, g) = valueWithGradient(at: [x, y], of: { f($0[0], $0[1]) }, file: file, line: line)
-  return (value, (g[0], g[1]))
+  // The array form's steps on two tensors, so that no array is built (scalar-graph benchmark).
+  differentiating(onTapeOf: x.trace?.tape ?? y.trace?.tape) { tape, nested in
+    let (watchedX, watchedY) = (tape.watch(x), tape.watch(y))
+    let value = f(watchedX, watchedY)
+    guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
+      return (value, (Tensor(zeros: x.shape), Tensor(zeros: y.shape)))
+    }
+    let gradient = tape.gradient(
+      of: value, wrt: watchedX, watchedY, createGraph: nested, file: file, line: line)
+    return (nested ? value : value.detached, gradient)
+  }
 }
 
 /// The gradients of `f` at `(x, y)` with respect to `x` and `y`.

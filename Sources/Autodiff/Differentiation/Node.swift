@@ -9,25 +9,23 @@ class AnyNode {
   let name: StaticString
   /// The call site of a named function, when the operation was one.
   let location: SourceLocation?
+  /// The index of the node that produced each operand, or `nil` for a constant operand.
+  ///
+  /// The same indices as the generic node's `operands`, kept here too so that a sweep finds the
+  /// paths through the tape with plain non-generic code: a generic override would run
+  /// unspecialized and look up type metadata for every node (scalar-graph benchmark).
+  let inputNodes: InlineList<Int?>
 
-  init(name: StaticString, location: SourceLocation?) {
+  init(name: StaticString, location: SourceLocation?, inputNodes: InlineList<Int?>) {
     self.name = name
     self.location = location
+    self.inputNodes = inputNodes
   }
-
-  /// The index of the node that produced each operand, or `nil` for a constant operand.
-  var inputNodes: [Int?] { [] }
-
-  /// Whether the node of some recorded operand satisfies `predicate`.
-  func hasInput(where predicate: (Int) -> Bool) -> Bool { false }
-
-  /// Calls `body` with the node of each recorded operand.
-  func forEachInput(_ body: (Int) -> Void) {}
 }
 
 final class Node<Scalar: TensorScalar>: AnyNode {
   /// The operands' values and the nodes that produced them.
-  let operands: [Operand<Scalar>]
+  let operands: InlineList<Operand<Scalar>>
   /// The value the operation produced.
   let output: Tensor<Scalar>
   let rule: Rule<Scalar>
@@ -36,31 +34,16 @@ final class Node<Scalar: TensorScalar>: AnyNode {
   let tangent: TangentRule<Scalar>?
 
   init(
-    name: StaticString, location: SourceLocation?, operands: [Operand<Scalar>],
+    name: StaticString, location: SourceLocation?, operands: InlineList<Operand<Scalar>>,
     output: Tensor<Scalar>, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
   ) {
+    // Read before `operands` moves into the node (a copy would retain each operand again).
+    let inputNodes = operands.mapInline { $0.node }
     self.operands = operands
     self.output = output
     self.rule = rule
     self.tangent = tangent
-    super.init(name: name, location: location)
-  }
-
-  override var inputNodes: [Int?] { operands.map { $0.node } }
-
-  override func hasInput(where predicate: (Int) -> Bool) -> Bool {
-    // A plain loop: this generic override runs unspecialized, where `contains(where:)` would
-    // cost a generic stdlib call per operand (scalar-graph benchmark).
-    for operand in operands {
-      if let node = operand.node, predicate(node) { return true }
-    }
-    return false
-  }
-
-  override func forEachInput(_ body: (Int) -> Void) {
-    for operand in operands {
-      if let node = operand.node { body(node) }
-    }
+    super.init(name: name, location: location, inputNodes: inputNodes)
   }
 }
 
@@ -68,6 +51,64 @@ final class Node<Scalar: TensorScalar>: AnyNode {
 struct Operand<Scalar: TensorScalar> {
   let value: Tensor<Scalar>
   let node: Int?
+
+  /// `tensor` as an operand: its value detached, and its node if it is recorded.
+  init(_ tensor: Tensor<Scalar>) {
+    value = tensor.detached
+    node = tensor.trace?.node
+  }
+}
+
+/// A short list that keeps up to two elements inline and only the rest in an array: a node's
+/// operands. Most operations take one or two, so recording them allocates no array.
+struct InlineList<Element>: RandomAccessCollection {
+  private let first: Element?
+  private let second: Element?
+  /// The elements from the third on; empty (no allocation) for up to two.
+  private let rest: [Element]
+  let count: Int
+
+  init() {
+    (first, second, rest, count) = (nil, nil, [], 0)
+  }
+
+  init(_ element: Element) {
+    (first, second, rest, count) = (element, nil, [], 1)
+  }
+
+  init(_ first: Element, _ second: Element) {
+    (self.first, self.second, rest, count) = (first, second, [], 2)
+  }
+
+  init(contentsOf elements: some Collection<Element>) {
+    var iterator = elements.makeIterator()
+    first = iterator.next()
+    second = iterator.next()
+    rest = Array(elements.dropFirst(2))
+    count = elements.count
+  }
+
+  var startIndex: Int { 0 }
+  var endIndex: Int { count }
+
+  subscript(position: Int) -> Element {
+    assert(position >= 0 && position < count, "position \(position) of \(count)")
+    switch position {
+    case 0: return first!
+    case 1: return second!
+    default: return rest[position - 2]
+    }
+  }
+
+  /// `transform` applied to each element, kept inline like this list (`map` makes an array).
+  func mapInline<T>(_ transform: (Element) -> T) -> InlineList<T> {
+    switch count {
+    case 0: InlineList<T>()
+    case 1: InlineList<T>(transform(first!))
+    case 2: InlineList<T>(transform(first!), transform(second!))
+    default: InlineList<T>(contentsOf: indices.map { transform(self[$0]) })
+    }
+  }
 }
 
 /// How a node sends the gradient of its output back to its operands: its pullback.
@@ -133,9 +174,11 @@ func record<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operands x: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  // Checked before any array is built: an unrecorded operation allocates nothing here.
-  guard x.trace != nil else { return output }
-  return record(name, output: output, operands: [x], at: location, rule: rule, tangent: tangent)
+  guard let tape = x.trace?.tape else { return output }
+  return tape.append(
+    Node(
+      name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
+      output: output.detached, rule: rule, tangent: tangent))
 }
 
 /// Records an operation of two operands; see the one-operand form.
@@ -143,8 +186,20 @@ func record<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operands a: Tensor<Scalar>, _ b: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  guard a.trace != nil || b.trace != nil else { return output }
-  return record(name, output: output, operands: [a, b], at: location, rule: rule, tangent: tangent)
+  let tape: Tape
+  switch (a.trace?.tape, b.trace?.tape) {
+  case (nil, nil): return output
+  case let (lhs?, rhs?):
+    if lhs !== rhs { failOnDifferentTapes(name, at: location) }
+    tape = lhs
+  case let (lhs?, nil): tape = lhs
+  case let (nil, rhs?): tape = rhs
+  }
+  return tape.append(
+    Node(
+      name: name, location: recordedLocation(location),
+      operands: InlineList(Operand(a), Operand(b)), output: output.detached, rule: rule,
+      tangent: tangent))
 }
 
 /// Records an operation with any number of operands; see the one-operand form.
@@ -155,9 +210,14 @@ func record<Scalar>(
   guard let tape = commonTape(of: operands, name, at: location) else { return output }
   return tape.append(
     Node(
-      name: name, location: location?.isInsideLibrary == true ? nil : location,
-      operands: operands.map { Operand(value: $0.detached, node: $0.trace?.node) },
+      name: name, location: recordedLocation(location),
+      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)),
       output: output.detached, rule: rule, tangent: tangent))
+}
+
+/// The call site a node keeps: none for an operation the library performs on its own behalf.
+private func recordedLocation(_ location: SourceLocation?) -> SourceLocation? {
+  location?.isInsideLibrary == true ? nil : location
 }
 
 /// The tape that the recorded operands share, or `nil` when none is recorded.
@@ -167,12 +227,14 @@ func commonTape<Scalar>(
   var tape: Tape?
   for operand in operands {
     guard let other = operand.trace?.tape else { continue }
-    if let tape, tape !== other {
-      fail(
-        "\(name): operands are recorded on different tapes; compute with tensors of one tape, or "
-          + "pass a constant through withoutDerivative(at:)", at: location)
-    }
+    if let tape, tape !== other { failOnDifferentTapes(name, at: location) }
     tape = other
   }
   return tape
+}
+
+private func failOnDifferentTapes(_ name: StaticString, at location: SourceLocation?) -> Never {
+  fail(
+    "\(name): operands are recorded on different tapes; compute with tensors of one tape, or "
+      + "pass a constant through withoutDerivative(at:)", at: location)
 }

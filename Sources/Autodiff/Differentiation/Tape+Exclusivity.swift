@@ -32,6 +32,10 @@ extension Tape {
   ///   re-entering a use by this thread.
   func beginUse(_ operation: @autoclosure () -> String) -> Bool {
     let thread = currentThreadIdentifier()
+    // Re-entry (a sweep recording itself appends once per operation) needs no read-modify-write:
+    // only this thread ever stores its own identifier, so reading it back means this thread
+    // holds the tape, and a relaxed load sees this thread's own store.
+    if user.load(ordering: .relaxed) == thread { return false }
     let (taken, holder) = user.compareExchange(
       expected: 0, desired: thread, ordering: .acquiring)
     if !taken && holder != thread {

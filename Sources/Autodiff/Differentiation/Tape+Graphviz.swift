@@ -75,6 +75,7 @@ extension Tape {
     // Every node up to the target is a source, so the sweep keeps every gradient it computes.
     let sweep = Sweep<Scalar>(
       tape: self, target: targetNode, sources: Array(0...targetNode), createGraph: false)
+    defer { sweep.deallocate() }
     sweep.run(seed: upstream)
     var gradients: [Int: ValueSummary] = [:]
     for index in 0...targetNode {

@@ -36,17 +36,31 @@ internal import Synchronization
 public final class Tape {
   /// The recorded operations, in the order they ran. A node's operands come before it. Accessed
   /// only between `beginUse(_:)` and `endUse(_:)`.
-  var nodes: [AnyNode] = []
+  ///
+  /// `@exclusivity(unchecked)`: the runtime's check of each access (`swift_beginAccess`, a few
+  /// dozen instructions, several times per recorded operation: scalar-graph benchmark) cannot
+  /// find a conflict here. Other threads are kept out by `beginUse(_:)`, and on one thread no
+  /// access overlaps another: the only write is the `append` in `append(_:)`, which calls back
+  /// into nothing, and every read copies an element or the array out before going on.
+  @exclusivity(unchecked) private(set) var nodes: [AnyNode]
 
   /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
   /// as they are unless turned on: then recording pays one branch for them.
-  var inspector: TapeInspector? = TapeInspector.forNewTape()
+  ///
+  /// `@exclusivity(unchecked)` for the reason `nodes` is: it is read on every recorded operation,
+  /// and written only by the tools' switches (TapeInspector.swift), never during a read.
+  @exclusivity(unchecked) var inspector: TapeInspector? = TapeInspector.forNewTape()
 
   /// The thread using the tape, or 0 when it is free (see Tape+Exclusivity.swift).
   let user = Atomic<UInt>(0)
 
   /// Creates an empty tape.
-  public init() {}
+  public init() {
+    // Room for a small computation (a scalar graph records about ten nodes), so that the first
+    // operations do not each regrow the array.
+    nodes = []
+    nodes.reserveCapacity(16)
+  }
 
   /// The number of operations recorded, watched tensors included.
   public var count: Int {
@@ -67,7 +81,7 @@ public final class Tape {
     return append(
       Node(
         name: "watch", location: nil,
-        operands: isOurs ? [Operand(value: x.detached, node: x.trace!.node)] : [],
+        operands: isOurs ? InlineList(Operand(x)) : InlineList(),
         output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
@@ -76,10 +90,11 @@ public final class Tape {
   func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
+    let index = nodes.count
     nodes.append(node)
-    if let inspector { inspector.didAppend(node, at: nodes.count - 1, on: self) }
-    return Tensor(shape: node.output.shape, storage: node.output.storage,
-                  trace: Trace(tape: self, node: nodes.count - 1))
+    if let inspector { inspector.didAppend(node, at: index, on: self) }
+    return Tensor(
+      shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
   }
 
   /// Returns the gradients of `target` with respect to each tensor of `sources`.
@@ -106,17 +121,14 @@ public final class Tape {
     let taken = beginUse("computing a gradient")
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
-    let sourceNodes = sources.enumerated().map { position, source in
-      node(of: source, "gradient", "source \(position)", at: location)
+    let sourceNodes = sources.indices.map { position in
+      node(of: sources[position], "gradient", "source \(position)", at: location)
     }
-    let targetNode = node(of: target, "gradient", "the target", at: location)
-    let upstream = self.upstream(
-      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
-    let sweep = Sweep<Scalar>(
-      tape: self, target: targetNode, sources: sourceNodes, createGraph: createGraph)
-    sweep.run(seed: upstream)
-    return zip(sources, sourceNodes).map { source, node in
-      sweep.gradient(at: node) ?? Tensor(zeros: source.shape)
+    let sweep = self.sweep(
+      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location)
+    defer { sweep.deallocate() }
+    return sources.indices.map { position in
+      sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
     }
   }
 
@@ -130,18 +142,67 @@ public final class Tape {
     seed: Tensor<Scalar>? = nil, createGraph: Bool = false,
     file: StaticString = #fileID, line: UInt = #line
   ) -> (Tensor<Scalar>, Tensor<Scalar>) {
-    let g = gradient(
-      of: target, wrt: [x, y], seed: seed, createGraph: createGraph, file: file, line: line)
-    return (g[0], g[1])
+    // The general form's steps, with the two sources' nodes held inline: no array is built
+    // (the functional `gradient(at:_:of:)` comes here; scalar-graph benchmark).
+    let taken = beginUse("computing a gradient")
+    defer { endUse(taken) }
+    let location = SourceLocation(file: file, line: line)
+    let (xNode, yNode) = (
+      node(of: x, "gradient", "source 0", at: location),
+      node(of: y, "gradient", "source 1", at: location)
+    )
+    let sweep = self.sweep(
+      from: target, to: InlineList(xNode, yNode), seed: seed, createGraph: createGraph,
+      at: location)
+    defer { sweep.deallocate() }
+    return (
+      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+      sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+    )
+  }
+
+  /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
+  /// the arrays of the general form (the functional `gradient(at:of:)` comes here).
+  ///
+  /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
+  func gradient<Scalar>(
+    of target: Tensor<Scalar>, wrtOne x: Tensor<Scalar>, seed: Tensor<Scalar>? = nil,
+    createGraph: Bool, file: StaticString, line: UInt
+  ) -> Tensor<Scalar> {
+    let taken = beginUse("computing a gradient")
+    defer { endUse(taken) }
+    let location = SourceLocation(file: file, line: line)
+    let xNode = node(of: x, "gradient", "source 0", at: location)
+    let sweep = self.sweep(
+      from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
+      at: location)
+    defer { sweep.deallocate() }
+    return sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+  }
+
+  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes. The
+  /// caller reads the gradients from the sweep, then frees it.
+  private func sweep<Scalar>(
+    from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
+    createGraph: Bool, at location: SourceLocation
+  ) -> Sweep<Scalar> {
+    let targetNode = node(of: target, "gradient", "the target", at: location)
+    let upstream = self.upstream(
+      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
+    let sweep = Sweep<Scalar>(
+      tape: self, target: targetNode, sources: sources, createGraph: createGraph)
+    sweep.run(seed: upstream)
+    return sweep
   }
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
   func node<Scalar>(
-    of tensor: Tensor<Scalar>, _ function: String, _ role: String, at location: SourceLocation
+    of tensor: Tensor<Scalar>, _ function: String, _ role: @autoclosure () -> String,
+    at location: SourceLocation
   ) -> Int {
     guard let trace = tensor.trace, trace.tape === self else {
       fail(
-        "\(function): \(role) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
+        "\(function): \(role()) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
           + "tape; watch it (or the tensors it is computed from) with tape.watch(_:)",
         at: location)
     }
