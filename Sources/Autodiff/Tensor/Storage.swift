@@ -23,7 +23,7 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   }
 
   deinit {
-    if let cached = header.cached {
+    if let cached = storedHeader.cached {
       BufferCache.give(UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
     }
   }
@@ -40,7 +40,14 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     return storage
   }
 
-  var count: Int { header.count }
+  var count: Int { storedHeader.count }
+
+  /// The header, read through its pointer: ManagedBuffer's `header` property pays a dynamic
+  /// exclusivity check on every read (about 40 per scalar-graph gradient), and the header is
+  /// never written after creation.
+  private var storedHeader: StorageHeader<Scalar> {
+    withUnsafeMutablePointerToHeader { $0.pointee }
+  }
 
   func copy() -> Storage { withUnsafeBufferPointer { Storage.copying($0) } }
 
@@ -51,7 +58,7 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   func withUnsafeMutableBufferPointer<R>(
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
-    let header = self.header
+    let header = storedHeader
     if let cached = header.cached {
       return try body(UnsafeMutableBufferPointer(start: cached, count: header.count))
     }
