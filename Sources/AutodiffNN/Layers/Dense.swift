@@ -14,14 +14,37 @@
 /// changing a copy's parameters leaves the original as it was. Its ``parameters`` are
 /// `[weight, bias]`, named `"weight"` and `"bias"`.
 public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
+  /// `[weight, bias]`, or empty while ``moveParameters(into:)`` has them out. Stored as the
+  /// array ``parameters`` is, so that an in-place access to `parameters` (an optimizer's update)
+  /// reaches the tensors themselves instead of copies that would share, and so copy, their
+  /// buffers.
+  private var storedParameters: [Tensor<Scalar>]
+
   /// The weight matrix, `[inputSize, outputSize]`.
   public var weight: Tensor<Scalar> {
-    didSet { checkShapes("weight") }
+    get { storedParameters[0] }
+    set {
+      storedParameters[0] = newValue
+      checkShapes("weight")
+    }
+    // An in-place write (`layer.weight -= …`) then changes the buffer without copying it.
+    _modify {
+      yield &storedParameters[0]
+      checkShapes("weight")
+    }
   }
 
   /// The bias vector, `[outputSize]`.
   public var bias: Tensor<Scalar> {
-    didSet { checkShapes("bias") }
+    get { storedParameters[1] }
+    set {
+      storedParameters[1] = newValue
+      checkShapes("bias")
+    }
+    _modify {
+      yield &storedParameters[1]
+      checkShapes("bias")
+    }
   }
 
   /// The function applied elementwise to `x·W + b`, or `nil` for none (a linear layer).
@@ -61,8 +84,7 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
         + "\(weight.shape.shapeText), got \(bias.shape.shapeText)", at: location)
     self.inputSize = weight.shape[0]
     self.outputSize = weight.shape[1]
-    self.weight = weight
-    self.bias = bias
+    self.storedParameters = [weight, bias]
     self.activation = activation
   }
 
@@ -115,28 +137,62 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
 
   /// `[weight, bias]`. Setting it replaces both.
   ///
+  /// An in-place access, such as `optimizer.update(&layer.parameters, along: gradients)`, writes
+  /// the layer's own tensors: no element is copied when nothing else shares them.
+  ///
   /// - Precondition: A new value holds two tensors of the current shapes.
   public var parameters: [Tensor<Scalar>] {
-    get { [weight, bias] }
+    get { storedParameters }
     set {
-      requireNN(
-        newValue.count == 2,
-        "Dense.parameters: expected 2 tensors (weight, bias), got \(newValue.count)")
-      weight = newValue[0]
-      bias = newValue[1]
+      storedParameters = newValue
+      checkParameters()
     }
+    _modify {
+      yield &storedParameters
+      checkParameters()
+    }
+  }
+
+  /// Appends `[weight, bias]` to `parameters`, leaving the layer without them.
+  public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
+    parameters.append(contentsOf: storedParameters)
+    storedParameters.removeAll(keepingCapacity: true)
+  }
+
+  /// Takes the weight and bias from `parameters` at `start`, and advances `start` by 2.
+  ///
+  /// - Precondition: `parameters[start]` and `parameters[start + 1]` exist and have the
+  ///   weight's and the bias's shapes.
+  public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
+    requireNN(
+      start + 2 <= parameters.count,
+      "Dense.restoreParameters: expected 2 tensors (weight, bias), \(parameters.count - start) "
+        + "are left")
+    storedParameters.removeAll(keepingCapacity: true)
+    storedParameters.append(contentsOf: parameters[start..<(start + 2)])
+    start += 2
+    checkShapes("parameters")
   }
 
   /// `["weight", "bias"]`.
   public var parameterNames: [String] { ["weight", "bias"] }
 
+  /// Stops with a message unless the parameters are two tensors of the layer's shapes.
+  private func checkParameters() {
+    requireNN(
+      storedParameters.count == 2,
+      "Dense.parameters: expected 2 tensors (weight, bias), got \(storedParameters.count)")
+    checkShapes("parameters")
+  }
+
   /// Stops with a message when a new weight or bias does not have the layer's shape.
   private func checkShapes(_ changed: String) {
+    let (weightShape, biasShape) = (storedParameters[0].shape, storedParameters[1].shape)
     requireNN(
-      weight.shape == [inputSize, outputSize] && bias.shape == [outputSize],
-      "Dense: the new \(changed) has shape "
-        + "\((changed == "weight" ? weight : bias).shape.shapeText); the layer's weight is "
-        + "[\(inputSize), \(outputSize)] and its bias [\(outputSize)]")
+      weightShape == [inputSize, outputSize] && biasShape == [outputSize],
+      "Dense: the new \(changed) gives a weight \(weightShape.shapeText) and a bias "
+        + "\(biasShape.shapeText); the layer's weight is [\(inputSize), \(outputSize)] and its "
+        + "bias [\(outputSize)]")
   }
 }
 

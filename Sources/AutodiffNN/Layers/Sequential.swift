@@ -33,22 +33,49 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
 
   /// The layers' parameters, first layer first. Setting it hands each layer its share in order.
   ///
+  /// An in-place access, such as `optimizer.update(&model.parameters, along: gradients)`, moves
+  /// the tensors out of the layers for its duration (see ``Layer/moveParameters(into:)``), so
+  /// the update writes them without copying their elements.
+  ///
   /// - Precondition: A new value holds as many tensors as the layers have parameters, each of
   ///   the shape its layer expects.
   public var parameters: [Tensor<Scalar>] {
     get { layers.flatMap { $0.parameters } }
     set {
-      let counts = layers.map { $0.parameters.count }
-      let expected = counts.reduce(0, +)
+      let expected = layers.reduce(0) { $0 + $1.parameters.count }
       requireNN(
         newValue.count == expected,
         "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
       var start = 0
-      for index in layers.indices where counts[index] > 0 {
-        layers[index].parameters = Array(newValue[start..<(start + counts[index])])
-        start += counts[index]
-      }
+      for index in layers.indices { layers[index].restoreParameters(from: newValue, at: &start) }
     }
+    _modify {
+      var parameters: [Tensor<Scalar>] = []
+      for index in layers.indices { layers[index].moveParameters(into: &parameters) }
+      let expected = parameters.count
+      defer {
+        requireNN(
+          parameters.count == expected,
+          "Sequential.parameters: the layers have \(expected) parameters, got \(parameters.count)")
+        var start = 0
+        for index in layers.indices {
+          layers[index].restoreParameters(from: parameters, at: &start)
+        }
+      }
+      yield &parameters
+    }
+  }
+
+  /// Moves each layer's parameters out in turn (see ``Layer/moveParameters(into:)``).
+  public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
+    for index in layers.indices { layers[index].moveParameters(into: &parameters) }
+  }
+
+  /// Hands each layer its parameters back in turn, from `parameters` at `start`.
+  ///
+  /// - Precondition: `parameters[start...]` begins with tensors of the layers' parameter shapes.
+  public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
+    for index in layers.indices { layers[index].restoreParameters(from: parameters, at: &start) }
   }
 
   /// Each layer's parameter names prefixed with its position: `"0.weight"`, `"0.bias"`, ...
