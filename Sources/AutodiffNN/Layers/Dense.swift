@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Optimizers/Adam.swift.
+
 /// A fully connected layer: `y = activation(x·W + b)`, one example per row of `x`.
 ///
 /// The weight `W` has shape `[inputSize, outputSize]` and the bias `b` shape `[outputSize]`, so
@@ -126,6 +128,8 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`.
   ///
   /// - Precondition: `input` has shape `[batch, inputSize]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
     requireNN(
       input.rank == 2 && input.shape[1] == inputSize,
@@ -156,6 +160,8 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   }
 
   /// Appends `[weight, bias]` to `parameters`, leaving the layer without them.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
     parameters.append(contentsOf: storedParameters)
     storedParameters.removeAll(keepingCapacity: true)
@@ -165,13 +171,21 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   ///
   /// - Precondition: `parameters[start]` and `parameters[start + 1]` exist and have the
   ///   weight's and the bias's shapes.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
     requireNN(
       start + 2 <= parameters.count,
       "Dense.restoreParameters: expected 2 tensors (weight, bias), \(parameters.count - start) "
         + "are left")
-    storedParameters.removeAll(keepingCapacity: true)
-    storedParameters.append(contentsOf: parameters[start..<(start + 2)])
+    if storedParameters.count == 2 {
+      storedParameters[0] = parameters[start]
+      storedParameters[1] = parameters[start + 1]
+    } else {
+      // Moved out: the emptied array kept its capacity, so appending allocates nothing.
+      storedParameters.append(parameters[start])
+      storedParameters.append(parameters[start + 1])
+    }
     start += 2
     checkShapes("parameters")
   }

@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Optimizers/Adam.swift.
+
 /// Layers applied one after another, each to the previous one's output.
 ///
 /// ```swift
@@ -27,8 +29,12 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   }
 
   /// Applies each layer in turn; an empty sequence returns its input.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-    layers.reduce(input) { x, layer in layer(x) }
+    var x = input
+    for layer in layers { x = layer(x) }
+    return x
   }
 
   /// The layers' parameters, first layer first. Setting it hands each layer its share in order.
@@ -40,33 +46,51 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   /// - Precondition: A new value holds as many tensors as the layers have parameters, each of
   ///   the shape its layer expects.
   public var parameters: [Tensor<Scalar>] {
-    get { layers.flatMap { $0.parameters } }
-    set {
-      let expected = layers.reduce(0) { $0 + $1.parameters.count }
-      requireNN(
-        newValue.count == expected,
-        "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
-      var start = 0
-      for index in layers.indices { layers[index].restoreParameters(from: newValue, at: &start) }
-    }
+    // The accessors delegate to methods, which carry Float and Double copies (see the note at
+    // the top of Optimizers/Adam.swift); a training step runs all three (mlp benchmarks).
+    get { collectParameters() }
+    set { replaceParameters(with: newValue) }
     _modify {
       var parameters: [Tensor<Scalar>] = []
-      for index in layers.indices { layers[index].moveParameters(into: &parameters) }
+      moveParameters(into: &parameters)
       let expected = parameters.count
-      defer {
-        requireNN(
-          parameters.count == expected,
-          "Sequential.parameters: the layers have \(expected) parameters, got \(parameters.count)")
-        var start = 0
-        for index in layers.indices {
-          layers[index].restoreParameters(from: parameters, at: &start)
-        }
-      }
+      defer { restoreMovedParameters(parameters, expected: expected) }
       yield &parameters
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func collectParameters() -> [Tensor<Scalar>] {
+    var parameters: [Tensor<Scalar>] = []
+    for layer in layers { parameters.append(contentsOf: layer.parameters) }
+    return parameters
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private mutating func replaceParameters(with newValue: [Tensor<Scalar>]) {
+    let expected = layers.reduce(0) { $0 + $1.parameters.count }
+    requireNN(
+      newValue.count == expected,
+      "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
+    var start = 0
+    restoreParameters(from: newValue, at: &start)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private mutating func restoreMovedParameters(_ parameters: [Tensor<Scalar>], expected: Int) {
+    requireNN(
+      parameters.count == expected,
+      "Sequential.parameters: the layers have \(expected) parameters, got \(parameters.count)")
+    var start = 0
+    restoreParameters(from: parameters, at: &start)
+  }
+
   /// Moves each layer's parameters out in turn (see ``Layer/moveParameters(into:)``).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
     for index in layers.indices { layers[index].moveParameters(into: &parameters) }
   }
@@ -74,6 +98,8 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   /// Hands each layer its parameters back in turn, from `parameters` at `start`.
   ///
   /// - Precondition: `parameters[start...]` begins with tensors of the layers' parameter shapes.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
     for index in layers.indices { layers[index].restoreParameters(from: parameters, at: &start) }
   }
