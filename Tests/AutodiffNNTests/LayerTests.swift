@@ -198,6 +198,59 @@ import Testing
   }
 }
 
+/// An in-place access to `parameters` hands out the layers' own tensors, so an optimizer's update
+/// writes their buffers instead of copies; afterwards the layers hold the updated values.
+@Suite struct InPlaceParameterTests {
+  /// The address of each parameter's elements: equal before and after an update means the
+  /// update wrote the same buffers.
+  static func addresses(_ parameters: [Tensor<Double>]) -> [UnsafeRawPointer?] {
+    parameters.map { $0.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+  }
+
+  @Test("SGD through Sequential.parameters (nested, with a ReLU) updates every buffer in place")
+  func sequentialUpdatesInPlace() {
+    var rng = SeededGenerator(seed: 21)
+    var model = Sequential<Double>(
+      Dense(inputSize: 2, outputSize: 3, using: &rng),
+      Sequential<Double>(ReLU(), Dense(inputSize: 3, outputSize: 2, using: &rng)))
+    let before = model.parameters
+    let addressesBefore = Self.addresses(before)
+    let gradients = before.map { Tensor<Double>(ones: $0.shape) }
+    var optimizer = SGD(for: model.parameters, learningRate: 0.5)
+    // `before` still shares the buffers; drop it so the update may write them.
+    let expected = before.map { $0 - 0.5 }
+    _ = consume before
+    optimizer.update(&model.parameters, along: gradients)
+    #expect(model.parameters == expected)
+    #expect(Self.addresses(model.parameters) == addressesBefore)
+    let nested = (model.layers[1] as! Sequential<Double>).layers[1] as! Dense<Double>
+    #expect(nested.weight == expected[2] && nested.bias == expected[3])
+  }
+
+  @Test("A buffer that another value shares is copied, and that value keeps its elements")
+  func sharedBufferIsCopied() {
+    var rng = SeededGenerator(seed: 22)
+    var model = Sequential<Double>(Dense(inputSize: 2, outputSize: 2, using: &rng))
+    let kept = model.parameters
+    var optimizer = SGD(for: model.parameters, learningRate: 1)
+    optimizer.update(&model.parameters, along: kept)
+    #expect(model.parameters == kept.map { $0 - $0 })
+    #expect(kept != model.parameters)
+    #expect(Self.addresses(model.parameters) != Self.addresses(kept))
+  }
+
+  @Test("A layer with only get and set parameters is updated through them inside Sequential")
+  func defaultMoveAndRestore() {
+    var model = Sequential<Double>(TinyAffine(inputs: 2, outputs: 3, seed: 23), ReLU())
+    let gradients = model.parameters.map { Tensor<Double>(ones: $0.shape) }
+    let expected = model.parameters.map { $0 - 0.25 }
+    var optimizer = SGD(for: model.parameters, learningRate: 0.25)
+    optimizer.update(&model.parameters, along: gradients)
+    #expect(model.parameters == expected)
+    #expect((model.layers[0] as! TinyAffine<Double>).bias == expected[1])
+  }
+}
+
 @Suite struct LayerPreconditionTests {
   @Test func denseInputOfWrongWidth() async {
     await #expect(processExitsWith: .failure) {
@@ -216,6 +269,21 @@ import Testing
     await #expect(processExitsWith: .failure) {
       var layer = Dense(weight: Tensor<Float>(zeros: [3, 2]), bias: Tensor(zeros: [2]))
       layer.parameters = [Tensor(zeros: [2, 3]), Tensor(zeros: [2])]
+    }
+  }
+
+  @Test func sequentialParametersChangedInPlaceToWrongCount() async {
+    await #expect(processExitsWith: .failure) {
+      var model = Sequential<Float>(
+        Dense(weight: Tensor(zeros: [3, 2]), bias: Tensor(zeros: [2])), ReLU())
+      model.parameters.removeLast()
+    }
+  }
+
+  @Test func denseParametersChangedInPlaceToWrongShape() async {
+    await #expect(processExitsWith: .failure) {
+      var layer = Dense(weight: Tensor<Float>(zeros: [3, 2]), bias: Tensor(zeros: [2]))
+      layer.parameters[1] = Tensor(zeros: [3])
     }
   }
 

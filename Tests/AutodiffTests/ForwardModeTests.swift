@@ -56,6 +56,9 @@ import Testing
     Case(name: "matmul transposed", shapes: [[4, 3], [2, 4]]) {
       matmul($0[0], transposed: true, $0[1], transposed: true)
     },
+    Case(name: "matmul plus bias", shapes: [[3, 4], [4, 2], [2]]) {
+      matmul($0[0], $0[1], plus: $0[2])
+    },
     Case(name: "sum mean", shapes: [[2, 3, 4]]) {
       $0[0].sum(alongAxes: [0, 2]) + $0[0].mean(alongAxes: [0, 2]) + $0[0].sum()
     },

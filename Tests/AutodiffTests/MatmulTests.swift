@@ -100,6 +100,67 @@ import Testing
     expectMatches(dB, opA.transposed(true).times(seed).transposed(flags.b))
   }
 
+  // MARK: Product plus bias
+
+  @Test(
+    "matmul(a, b, plus: bias) equals the naive product plus the bias in every row",
+    arguments: [dimensions[0], dimensions[5], dimensions[7], dimensions[8], dimensions[9]])
+  func productPlusBias(dimensions d: Dimensions) {
+    var rng = SeededGenerator(seed: UInt64(d.m * 10_000 + d.k * 100 + d.n) + 7)
+    let a = Tensor<Double>(randomNormal: [d.m, d.k], using: &rng)
+    let b = Tensor<Double>(randomNormal: [d.k, d.n], using: &rng)
+    let bias = Tensor<Double>(randomNormal: [d.n], using: &rng)
+    // gemm adds the product into rows holding the bias: the product's bound, with |bias| one
+    // more term of each sum.
+    let rows = Naive(bias.expanded(to: [d.m, d.n]))
+    expectMatches(matmul(a, b, plus: bias), Naive(a).times(Naive(b)).plus(rows))
+  }
+
+  @Test(
+    "The gradients of a·b + bias match finite differences, the bias's being dC's row sum",
+    arguments: [dimensions[0], dimensions[1], dimensions[5], dimensions[7]])
+  func productPlusBiasGradient(dimensions d: Dimensions) {
+    var rng = SeededGenerator(seed: UInt64(d.m * 10_000 + d.k * 100 + d.n) + 8)
+    let a = Tensor<Double>(randomNormal: [d.m, d.k], using: &rng)
+    let b = Tensor<Double>(randomNormal: [d.k, d.n], using: &rng)
+    let bias = Tensor<Double>(randomNormal: [d.n], using: &rng)
+    expectGradientsMatchFiniteDifferences(at: [a, b, bias]) { matmul($0[0], $0[1], plus: $0[2]) }
+  }
+
+  @Test("A bias used twice gets both row sums; its gradient adds to one it already had")
+  func productPlusBiasAccumulates() {
+    var rng = SeededGenerator(seed: 13)
+    let a = Tensor<Double>(randomNormal: [5, 3], using: &rng)
+    let b = Tensor<Double>(randomNormal: [3, 4], using: &rng)
+    let bias = Tensor<Double>(randomNormal: [4], using: &rng)
+    expectGradientsMatchFiniteDifferences(at: [a, b, bias]) { p in
+      matmul(p[0], p[1], plus: p[2]) * p[2] + matmul(p[0], p[1], plus: p[2]).squared()
+    }
+  }
+
+  @Test("Second derivatives through a·b + bias equal those through matmul(a, b) + bias")
+  func productPlusBiasSecondOrder() {
+    var rng = SeededGenerator(seed: 14)
+    let a0 = Tensor<Double>(randomNormal: [4, 3], using: &rng)
+    let b0 = Tensor<Double>(randomNormal: [3, 2], using: &rng)
+    let bias0 = Tensor<Double>(randomNormal: [2], using: &rng)
+    func secondDerivatives(_ f: (Tensor<Double>, Tensor<Double>, Tensor<Double>) -> Tensor<Double>)
+      -> [Tensor<Double>]
+    {
+      let tape = Tape()
+      let (a, b, bias) = (tape.watch(a0), tape.watch(b0), tape.watch(bias0))
+      let first = tape.gradient(
+        of: tanh(f(a, b, bias)).sum(), wrt: [a, b, bias], createGraph: true)
+      let total = first.map { $0.squared().sum() }.reduce(Tensor(0), +)
+      return tape.gradient(of: total, wrt: [a, b, bias])
+    }
+    let fused = secondDerivatives { matmul($0, $1, plus: $2) }
+    let separate = secondDerivatives { matmul($0, $1) + $2 }
+    for (x, y) in zip(fused, separate) {
+      #expect(x.isAlmostEqual(to: y, relativeTolerance: 1e-12, absoluteTolerance: 1e-12))
+    }
+  }
+
   @Test("A weight in two products gets the sum of both products' gradients")
   func weightUsedTwice() {
     var rng = SeededGenerator(seed: 11)

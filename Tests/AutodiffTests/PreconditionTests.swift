@@ -37,6 +37,15 @@ import Testing
       result, contains: ["matmul", "inner dimensions", "[2, 3]", "[4, 5]", Self.callSite])
   }
 
+  @Test("matmul(_:_:plus:) with a bias of the wrong length names its shape and the call site")
+  func matmulPlusBiasMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(
+        Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [3, 4]), plus: Tensor(zeros: [3]))
+    }
+    expectMessage(result, contains: ["matmul(_:_:plus:)", "bias", "[4]", "[3]", Self.callSite])
+  }
+
   @Test("matmul of a rank-1 tensor names both shapes and the call site")
   func matmulOfVector() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

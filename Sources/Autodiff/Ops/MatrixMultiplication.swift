@@ -106,3 +106,98 @@ extension Tensor {
     gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: true)
   }
 }
+
+/// The affine map `a·b + bias`, the vector `bias` added to every row of the matrix product, as
+/// one operation: what a fully connected layer computes.
+///
+/// ```swift
+/// let z = matmul(x, w, plus: b)    // [64, 784]·[784, 128] + [128] → [64, 128]
+/// ```
+///
+/// It equals `matmul(a, b) + bias` and is cheaper: the rows of the result are filled with the
+/// bias and gemm adds the product into them (β = 1), so no separate product is allocated and
+/// read back, and the pullback sums the upstream gradient's rows for the bias in one pass,
+/// where the broadcast addition would record a second operation and reduce through the
+/// general `sum(alongAxes:)`. The pullback of `C = A·B + 1·biasᵀ` is `dA = dC·Bᵀ`,
+/// `dB = Aᵀ·dC` (as for ``matmul(_:transposed:_:transposed:file:line:)``) and
+/// `dbias = Σᵢ dCᵢ`, the sum of `dC`'s rows.
+///
+/// - Parameters:
+///   - a: A matrix, `m×k`.
+///   - b: A matrix, `k×n`.
+///   - bias: A vector of `n` elements, added to each row.
+/// - Returns: The `m×n` result.
+/// - Precondition: `a` and `b` are matrices whose inner dimensions agree, and `bias` has shape
+///   `[n]`.
+/// - Complexity: O(m·n·k).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func matmul<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, plus bias: Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  check(
+    a.rank == 2 && b.rank == 2,
+    "matmul(_:_:plus:): operands must be matrices: lhs \(a.shape.shapeDescription), rhs "
+      + "\(b.shape.shapeDescription)", at: location)
+  let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+  check(
+    b.shape[0] == k,
+    "matmul(_:_:plus:): inner dimensions differ: lhs \(a.shape.shapeDescription), rhs "
+      + "\(b.shape.shapeDescription)", at: location)
+  check(
+    bias.shape == [n],
+    "matmul(_:_:plus:): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
+      + "got \(bias.shape.shapeDescription)", at: location)
+  let storage = Storage<Scalar>.uninitialized(count: m * n)
+  storage.withUnsafeMutableBufferPointer { c in
+    bias.withUnsafeBufferPointer { bias in
+      guard n > 0 else { return }
+      for row in 0..<m { (c.baseAddress! + row * n).update(from: bias.baseAddress!, count: n) }
+    }
+  }
+  var result = Tensor<Scalar>(shape: [m, n], storage: storage)
+  result.gemm(a, transposed: false, b, transposed: false, accumulating: true)
+  return record(
+    "matmulPlus", output: result, operands: [a, b, bias], at: location,
+    rule: .custom { context in
+      let dC = context.upstream
+      if context.needsGradient(0) {
+        context.accumulateProduct(
+          into: 0, dC, transposed: false, context.operand(1), transposed: true)
+      }
+      if context.needsGradient(1) {
+        context.accumulateProduct(
+          into: 1, context.operand(0), transposed: true, dC, transposed: false)
+      }
+      if context.needsGradient(2) {
+        // A recorded sweep (second derivatives) sums with the recorded op; otherwise one pass
+        // straight into a new vector.
+        context.accumulate(
+          dC.isRecorded ? dC.sum(squeezingAxes: [0]) : dC.rowSum(), into: 2)
+      }
+    },
+    tangent: .custom { tangents, operands, _ in
+      // d(A·B + bias) = dA·B + A·dB + dbias, the last broadcast over the rows by the sweep.
+      let (a, b) = (operands[0], operands[1])
+      let product = sumOfPresent(
+        tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) })
+      return sumOfPresent(product, tangents[2]) ?? Tensor(zeros: [m, n])
+    })
+}
+
+extension Tensor {
+  /// The sum of a matrix's rows, `[m, n]` → `[n]`, unrecorded: one vectorized pass.
+  func rowSum() -> Tensor {
+    assert(rank == 2 && trace == nil)
+    let (m, n) = (shape[0], shape[1])
+    let result = Storage<Scalar>.uninitialized(count: n)
+    result.withUnsafeMutableBufferPointer { y in
+      guard n > 0 else { return }
+      guard m > 0 else { return y.update(repeating: 0) }
+      withUnsafeBufferPointer { x in reduceKernel(.sum, x, outer: 1, n: m, inner: n, into: y) }
+    }
+    return Tensor(shape: [n], storage: result)
+  }
+}

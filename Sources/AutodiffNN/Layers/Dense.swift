@@ -1,8 +1,10 @@
+// On `@_specialize`, see the note at the top of Optimizers/Adam.swift.
+
 /// A fully connected layer: `y = activation(x·W + b)`, one example per row of `x`.
 ///
 /// The weight `W` has shape `[inputSize, outputSize]` and the bias `b` shape `[outputSize]`, so
 /// a batch `x` of shape `[batch, inputSize]` maps to `[batch, outputSize]` with one matrix
-/// product (BLAS gemm) and a broadcast addition:
+/// product (BLAS gemm) into rows that hold the bias (Autodiff's `matmul(_:_:plus:)`):
 ///
 /// ```swift
 /// var rng = SeededGenerator(seed: 42)
@@ -14,14 +16,37 @@
 /// changing a copy's parameters leaves the original as it was. Its ``parameters`` are
 /// `[weight, bias]`, named `"weight"` and `"bias"`.
 public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
+  /// `[weight, bias]`, or empty while ``moveParameters(into:)`` has them out. Stored as the
+  /// array ``parameters`` is, so that an in-place access to `parameters` (an optimizer's update)
+  /// reaches the tensors themselves instead of copies that would share, and so copy, their
+  /// buffers.
+  private var storedParameters: [Tensor<Scalar>]
+
   /// The weight matrix, `[inputSize, outputSize]`.
   public var weight: Tensor<Scalar> {
-    didSet { checkShapes("weight") }
+    get { storedParameters[0] }
+    set {
+      storedParameters[0] = newValue
+      checkShapes("weight")
+    }
+    // An in-place write (`layer.weight -= …`) then changes the buffer without copying it.
+    _modify {
+      yield &storedParameters[0]
+      checkShapes("weight")
+    }
   }
 
   /// The bias vector, `[outputSize]`.
   public var bias: Tensor<Scalar> {
-    didSet { checkShapes("bias") }
+    get { storedParameters[1] }
+    set {
+      storedParameters[1] = newValue
+      checkShapes("bias")
+    }
+    _modify {
+      yield &storedParameters[1]
+      checkShapes("bias")
+    }
   }
 
   /// The function applied elementwise to `x·W + b`, or `nil` for none (a linear layer).
@@ -61,8 +86,7 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
         + "\(weight.shape.shapeText), got \(bias.shape.shapeText)", at: location)
     self.inputSize = weight.shape[0]
     self.outputSize = weight.shape[1]
-    self.weight = weight
-    self.bias = bias
+    self.storedParameters = [weight, bias]
     self.activation = activation
   }
 
@@ -104,39 +128,87 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`.
   ///
   /// - Precondition: `input` has shape `[batch, inputSize]`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
     requireNN(
       input.rank == 2 && input.shape[1] == inputSize,
       "Dense: the input must have shape [batch, \(inputSize)], got \(input.shape.shapeText) "
         + "(weight \(weight.shape.shapeText))")
-    let affine = matmul(input, weight) + bias
+    // One fused operation rather than `matmul(input, weight) + bias`: no separate product to
+    // allocate and add, and a one-pass bias gradient (mlp benchmarks).
+    let affine = matmul(input, weight, plus: bias)
     return activation.map { $0(affine) } ?? affine
   }
 
   /// `[weight, bias]`. Setting it replaces both.
   ///
+  /// An in-place access, such as `optimizer.update(&layer.parameters, along: gradients)`, writes
+  /// the layer's own tensors: no element is copied when nothing else shares them.
+  ///
   /// - Precondition: A new value holds two tensors of the current shapes.
   public var parameters: [Tensor<Scalar>] {
-    get { [weight, bias] }
+    get { storedParameters }
     set {
-      requireNN(
-        newValue.count == 2,
-        "Dense.parameters: expected 2 tensors (weight, bias), got \(newValue.count)")
-      weight = newValue[0]
-      bias = newValue[1]
+      storedParameters = newValue
+      checkParameters()
     }
+    _modify {
+      yield &storedParameters
+      checkParameters()
+    }
+  }
+
+  /// Appends `[weight, bias]` to `parameters`, leaving the layer without them.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
+    parameters.append(contentsOf: storedParameters)
+    storedParameters.removeAll(keepingCapacity: true)
+  }
+
+  /// Takes the weight and bias from `parameters` at `start`, and advances `start` by 2.
+  ///
+  /// - Precondition: `parameters[start]` and `parameters[start + 1]` exist and have the
+  ///   weight's and the bias's shapes.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
+    requireNN(
+      start + 2 <= parameters.count,
+      "Dense.restoreParameters: expected 2 tensors (weight, bias), \(parameters.count - start) "
+        + "are left")
+    if storedParameters.count == 2 {
+      storedParameters[0] = parameters[start]
+      storedParameters[1] = parameters[start + 1]
+    } else {
+      // Moved out: the emptied array kept its capacity, so appending allocates nothing.
+      storedParameters.append(parameters[start])
+      storedParameters.append(parameters[start + 1])
+    }
+    start += 2
+    checkShapes("parameters")
   }
 
   /// `["weight", "bias"]`.
   public var parameterNames: [String] { ["weight", "bias"] }
 
+  /// Stops with a message unless the parameters are two tensors of the layer's shapes.
+  private func checkParameters() {
+    requireNN(
+      storedParameters.count == 2,
+      "Dense.parameters: expected 2 tensors (weight, bias), got \(storedParameters.count)")
+    checkShapes("parameters")
+  }
+
   /// Stops with a message when a new weight or bias does not have the layer's shape.
   private func checkShapes(_ changed: String) {
+    let (weightShape, biasShape) = (storedParameters[0].shape, storedParameters[1].shape)
     requireNN(
-      weight.shape == [inputSize, outputSize] && bias.shape == [outputSize],
-      "Dense: the new \(changed) has shape "
-        + "\((changed == "weight" ? weight : bias).shape.shapeText); the layer's weight is "
-        + "[\(inputSize), \(outputSize)] and its bias [\(outputSize)]")
+      weightShape == [inputSize, outputSize] && biasShape == [outputSize],
+      "Dense: the new \(changed) gives a weight \(weightShape.shapeText) and a bias "
+        + "\(biasShape.shapeText); the layer's weight is [\(inputSize), \(outputSize)] and its "
+        + "bias [\(outputSize)]")
   }
 }
 

@@ -23,6 +23,43 @@ public protocol Layer<Scalar> {
   /// A name for each parameter, in the order of ``parameters``, unique within the layer:
   /// `"weight"`, `"bias"`; containers prefix their children's names (`"0.weight"`).
   var parameterNames: [String] { get }
+
+  /// Appends the parameters to `parameters`, in the order of ``parameters``, and gives up the
+  /// layer's own references to them until ``restoreParameters(from:at:)`` hands them back.
+  ///
+  /// Containers such as ``Sequential`` call the pair around an in-place access to their own
+  /// ``parameters``, as in `optimizer.update(&model.parameters, along: gradients)`: the tensors
+  /// the caller then writes are referenced only by the array it holds, so they are updated in
+  /// place rather than copied first (copy-on-write). Between the two calls the layer is not
+  /// usable. The default keeps the layer's references (so a write copies) and restores through
+  /// the ``parameters`` setter; a layer that stores its parameters gives them up for real.
+  mutating func moveParameters(into parameters: inout [Tensor<Scalar>])
+
+  /// Takes back the parameters that ``moveParameters(into:)`` moved out, possibly changed: as
+  /// many tensors as the layer has, from `parameters` at `start`, which it advances past them.
+  ///
+  /// - Precondition: `parameters[start...]` begins with tensors of the layer's parameter shapes.
+  mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int)
+}
+
+extension Layer {
+  /// Appends a copy of ``parameters`` to `parameters`; the layer keeps its own references.
+  public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
+    parameters.append(contentsOf: self.parameters)
+  }
+
+  /// Sets ``parameters`` to as many tensors as it holds, from `parameters` at `start`.
+  ///
+  /// - Precondition: `parameters` holds that many tensors from `start` on.
+  public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
+    let count = self.parameters.count
+    requireNN(
+      start + count <= parameters.count,
+      "\(Self.self).restoreParameters: the layer has \(count) parameters, \(parameters.count - start) "
+        + "are left")
+    self.parameters = Array(parameters[start..<(start + count)])
+    start += count
+  }
 }
 
 extension Layer {

@@ -1,3 +1,5 @@
+// On `@_specialize`, see the note at the top of Optimizers/Adam.swift.
+
 /// Layers applied one after another, each to the previous one's output.
 ///
 /// ```swift
@@ -27,28 +29,79 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   }
 
   /// Applies each layer in turn; an empty sequence returns its input.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-    layers.reduce(input) { x, layer in layer(x) }
+    var x = input
+    for layer in layers { x = layer(x) }
+    return x
   }
 
   /// The layers' parameters, first layer first. Setting it hands each layer its share in order.
   ///
+  /// An in-place access, such as `optimizer.update(&model.parameters, along: gradients)`, moves
+  /// the tensors out of the layers for its duration (see ``Layer/moveParameters(into:)``), so
+  /// the update writes them without copying their elements.
+  ///
   /// - Precondition: A new value holds as many tensors as the layers have parameters, each of
   ///   the shape its layer expects.
   public var parameters: [Tensor<Scalar>] {
-    get { layers.flatMap { $0.parameters } }
-    set {
-      let counts = layers.map { $0.parameters.count }
-      let expected = counts.reduce(0, +)
-      requireNN(
-        newValue.count == expected,
-        "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
-      var start = 0
-      for index in layers.indices where counts[index] > 0 {
-        layers[index].parameters = Array(newValue[start..<(start + counts[index])])
-        start += counts[index]
-      }
+    // The accessors delegate to methods, which carry Float and Double copies (see the note at
+    // the top of Optimizers/Adam.swift); a training step runs all three (mlp benchmarks).
+    get { collectParameters() }
+    set { replaceParameters(with: newValue) }
+    _modify {
+      var parameters: [Tensor<Scalar>] = []
+      moveParameters(into: &parameters)
+      let expected = parameters.count
+      defer { restoreMovedParameters(parameters, expected: expected) }
+      yield &parameters
     }
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func collectParameters() -> [Tensor<Scalar>] {
+    var parameters: [Tensor<Scalar>] = []
+    for layer in layers { parameters.append(contentsOf: layer.parameters) }
+    return parameters
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private mutating func replaceParameters(with newValue: [Tensor<Scalar>]) {
+    let expected = layers.reduce(0) { $0 + $1.parameters.count }
+    requireNN(
+      newValue.count == expected,
+      "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
+    var start = 0
+    restoreParameters(from: newValue, at: &start)
+  }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private mutating func restoreMovedParameters(_ parameters: [Tensor<Scalar>], expected: Int) {
+    requireNN(
+      parameters.count == expected,
+      "Sequential.parameters: the layers have \(expected) parameters, got \(parameters.count)")
+    var start = 0
+    restoreParameters(from: parameters, at: &start)
+  }
+
+  /// Moves each layer's parameters out in turn (see ``Layer/moveParameters(into:)``).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
+    for index in layers.indices { layers[index].moveParameters(into: &parameters) }
+  }
+
+  /// Hands each layer its parameters back in turn, from `parameters` at `start`.
+  ///
+  /// - Precondition: `parameters[start...]` begins with tensors of the layers' parameter shapes.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
+    for index in layers.indices { layers[index].restoreParameters(from: parameters, at: &start) }
   }
 
   /// Each layer's parameter names prefixed with its position: `"0.weight"`, `"0.bias"`, ...

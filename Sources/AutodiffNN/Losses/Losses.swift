@@ -122,32 +122,24 @@ public func softmaxCrossEntropy<Scalar>(
   let location = SourceLocation(file: file, line: line)
   checkClassification(logits, labels, "softmaxCrossEntropy", at: location)
   let (batch, classes) = (logits.shape[0], logits.shape[1])
+  // The forward pass computes softmax(z) on its way to the loss; when a gradient may be asked
+  // for, it keeps it, so the pullback is one multiply-subtract pass with no exp (mlp benchmarks).
+  let (loss, probabilities) = softmaxCrossEntropyForward(
+    withoutDerivative(at: logits), labels, keepingSoftmax: logits.isRecorded)
   return customOperation(
     "softmaxCrossEntropy", operands: [logits],
-    forward: { operands in
-      // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent is
-      // ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no log 0.
-      var total: Scalar = 0
-      operands[0].withUnsafeBufferPointer { z in
-        for row in 0..<batch {
-          let logitsRow = UnsafeBufferPointer(rebasing: z[(row * classes)..<((row + 1) * classes)])
-          let rowMax = logitsRow.max()!
-          var sum: Scalar = 0
-          for value in logitsRow { sum += Scalar.exp(value - rowMax) }
-          total += rowMax + Scalar.log(sum) - logitsRow[labels[row]]
-        }
-      }
-      return Tensor(total / Scalar(batch))
-    },
+    forward: { _ in loss },
     pullback: { g, operands, _ in
       let z = operands[0]
-      guard !g.isRecorded && !z.isRecorded else {
+      guard !g.isRecorded && !z.isRecorded, let probabilities else {
         // The sweep records itself (second derivatives): the same rule with tensor operations,
         // which can be differentiated again.
         let onehot = oneHot(labels, classes: classes, as: Scalar.self)
         return [(softmax(z, alongAxis: 1) - onehot) * (g / Scalar(batch))]
       }
-      return [softmaxCrossEntropyGradient(z, labels, scale: g.scalar / Scalar(batch))]
+      return [
+        softmaxCrossEntropyGradient(probabilities, labels, scale: g.scalar / Scalar(batch))
+      ]
     },
     tangent: { tangents, operands, _ in
       // The gradient contracted with the logits' tangent: Σ (softmax(z) − onehot)·ż / batch.
@@ -156,29 +148,54 @@ public func softmaxCrossEntropy<Scalar>(
     }, file: file, line: line)
 }
 
-/// `scale · (softmax(z) − onehot(labels))` for logits `z` of shape `[batch, classes]`, in one
-/// pass over each row and one allocation.
-private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
-  _ z: Tensor<Scalar>, _ labels: [Int], scale: Scalar
-) -> Tensor<Scalar> {
-  let classes = z.shape[1]
-  var gradient = Tensor<Scalar>(zeros: z.shape)
-  z.withUnsafeBufferPointer { z in
-    gradient.withUnsafeMutableBufferPointer { dz in
-      for row in labels.indices {
-        let range = (row * classes)..<((row + 1) * classes)
-        let rowMax = z[range].max()!
-        // dz ← e^(z − m), then × scale / Σ e^(z − m): softmax times the scale.
-        var sum: Scalar = 0
-        for index in range {
-          let e = Scalar.exp(z[index] - rowMax)
-          dz[index] = e
-          sum += e
-        }
-        let factor = scale / sum
-        for index in range { dz[index] *= factor }
-        dz[row * classes + labels[row]] -= scale
+/// The mean over rows of `log Σⱼ e^(zⱼ) − z[label]` for logits `z` of shape `[batch, classes]`,
+/// and, when `keepingSoftmax`, softmax(z) row by row: one pass over each row.
+private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
+  _ logits: Tensor<Scalar>, _ labels: [Int], keepingSoftmax: Bool
+) -> (loss: Tensor<Scalar>, softmax: Tensor<Scalar>?) {
+  let (batch, classes) = (logits.shape[0], logits.shape[1])
+  var softmax = keepingSoftmax ? Tensor<Scalar>(zeros: logits.shape) : nil
+  var total: Scalar = 0
+  logits.withUnsafeBufferPointer { z in
+    // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent is
+    // ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no log 0.
+    func rowLoss(_ row: Int, storing p: UnsafeMutableBufferPointer<Scalar>?) -> Scalar {
+      let range = (row * classes)..<((row + 1) * classes)
+      let rowMax = z[range].max()!
+      var sum: Scalar = 0
+      for index in range {
+        let e = Scalar.exp(z[index] - rowMax)
+        p?[index] = e
+        sum += e
       }
+      if let p {
+        let inverse = 1 / sum
+        for index in range { p[index] *= inverse }
+      }
+      return rowMax + Scalar.log(sum) - z[row * classes + labels[row]]
+    }
+    if softmax == nil {
+      for row in 0..<batch { total += rowLoss(row, storing: nil) }
+    } else {
+      softmax!.withUnsafeMutableBufferPointer { p in
+        for row in 0..<batch { total += rowLoss(row, storing: p) }
+      }
+    }
+  }
+  return (Tensor(total / Scalar(batch)), softmax)
+}
+
+/// `scale · (softmax − onehot(labels))` for `softmax` of shape `[batch, classes]`, in one pass
+/// and one allocation.
+private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
+  _ softmax: Tensor<Scalar>, _ labels: [Int], scale: Scalar
+) -> Tensor<Scalar> {
+  let classes = softmax.shape[1]
+  var gradient = Tensor<Scalar>(zeros: softmax.shape)
+  softmax.withUnsafeBufferPointer { p in
+    gradient.withUnsafeMutableBufferPointer { dz in
+      for index in p.indices { dz[index] = scale * p[index] }
+      for (row, label) in labels.enumerated() { dz[row * classes + label] -= scale }
     }
   }
   return gradient
