@@ -26,16 +26,7 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  check(
-    a.rank == 2 && b.rank == 2,
-    "matmul: operands must be matrices: lhs \(a.shape.shapeDescription), rhs "
-      + "\(b.shape.shapeDescription)", at: location)
-  let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
-  let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
-  check(
-    k == k2,
-    "matmul: inner dimensions differ: lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), "
-      + "rhs \(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")", at: location)
+  let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
   var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
   product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
   return record(
@@ -137,15 +128,7 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  check(
-    a.rank == 2 && b.rank == 2,
-    "matmul(_:_:plus:): operands must be matrices: lhs \(a.shape.shapeDescription), rhs "
-      + "\(b.shape.shapeDescription)", at: location)
-  let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
-  check(
-    b.shape[0] == k,
-    "matmul(_:_:plus:): inner dimensions differ: lhs \(a.shape.shapeDescription), rhs "
-      + "\(b.shape.shapeDescription)", at: location)
+  let (m, n) = productShape(a, false, b, false, "matmul(_:_:plus:)", at: location)
   check(
     bias.shape == [n],
     "matmul(_:_:plus:): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
@@ -200,4 +183,23 @@ extension Tensor {
     }
     return Tensor(shape: [n], storage: result)
   }
+}
+
+/// The shape `[m, n]` of `op(a)·op(b)`, after checking that both are matrices whose inner
+/// dimensions agree; `name` names the operation in the message.
+private func productShape<Scalar>(
+  _ a: Tensor<Scalar>, _ transposeA: Bool, _ b: Tensor<Scalar>, _ transposeB: Bool,
+  _ name: String, at location: SourceLocation
+) -> (m: Int, n: Int) {
+  check(
+    a.rank == 2 && b.rank == 2,
+    "\(name): operands must be matrices: lhs \(a.shape.shapeDescription), rhs "
+      + "\(b.shape.shapeDescription)", at: location)
+  let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+  let (k2, n) = transposeB ? (b.shape[1], b.shape[0]) : (b.shape[0], b.shape[1])
+  check(
+    k == k2,
+    "\(name): inner dimensions differ: lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), "
+      + "rhs \(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")", at: location)
+  return (m, n)
 }

@@ -49,12 +49,13 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
     // The accessors delegate to methods, which carry Float and Double copies (see the note at
     // the top of Optimizers/Adam.swift); a training step runs all three (mlp benchmarks).
     get { collectParameters() }
-    set { replaceParameters(with: newValue) }
+    set { handBack(newValue, expected: layers.reduce(0) { $0 + $1.parameters.count }) }
     _modify {
       var parameters: [Tensor<Scalar>] = []
       moveParameters(into: &parameters)
+      // Counted now: while the tensors are out, the layers report none.
       let expected = parameters.count
-      defer { restoreMovedParameters(parameters, expected: expected) }
+      defer { handBack(parameters, expected: expected) }
       yield &parameters
     }
   }
@@ -67,20 +68,10 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
     return parameters
   }
 
+  /// Hands each layer its share of `parameters`, which must hold `expected` tensors.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  private mutating func replaceParameters(with newValue: [Tensor<Scalar>]) {
-    let expected = layers.reduce(0) { $0 + $1.parameters.count }
-    requireNN(
-      newValue.count == expected,
-      "Sequential.parameters: the layers have \(expected) parameters, got \(newValue.count)")
-    var start = 0
-    restoreParameters(from: newValue, at: &start)
-  }
-
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  private mutating func restoreMovedParameters(_ parameters: [Tensor<Scalar>], expected: Int) {
+  private mutating func handBack(_ parameters: [Tensor<Scalar>], expected: Int) {
     requireNN(
       parameters.count == expected,
       "Sequential.parameters: the layers have \(expected) parameters, got \(parameters.count)")
