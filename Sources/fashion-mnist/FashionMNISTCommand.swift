@@ -54,6 +54,7 @@ struct FashionMNISTCommand: ParsableCommand {
   }
 
   func run() throws {
+    restartWithFasterBLASKernels()
     guard distributed else { return try train(context: nil) }
     let context = MPIContext.initialize()
     context.announceTermination(
@@ -71,6 +72,25 @@ struct FashionMNISTCommand: ParsableCommand {
       context.abort("fashion-mnist: \(context.name): \(error)")
     }
     context.finalize()
+  }
+
+  /// Starts the job again with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to its generic
+  /// kernels on a CPU it does not know (see `BLAS.fasterCoreType`): the training then runs
+  /// about 1.6× faster per epoch on such a machine. OpenBLAS reads the variable only when it
+  /// loads, hence the restart. Setting `OPENBLAS_CORETYPE` yourself, to anything, turns this off.
+  private func restartWithFasterBLASKernels() {
+    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+      let core = BLAS.fasterCoreType
+    else { return }
+    FileHandle.standardError.write(
+      Data(
+        ("fashion-mnist: OpenBLAS does not know this CPU and chose its generic \(BLAS.coreName) "
+          + "kernels; restarting with OPENBLAS_CORETYPE=\(core), which the CPU supports (set "
+          + "OPENBLAS_CORETYPE yourself to choose)\n").utf8))
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // execv returns only when it failed: go on with the generic kernels.
+    unsetenv("OPENBLAS_CORETYPE")
   }
 
   /// The job: in one process when `context` is nil, else as one rank of a data-parallel job.

@@ -141,3 +141,17 @@ import Testing
     #expect(fused.scalars == composite.scalars)
   }
 }
+
+@Suite struct BLASKernelChoiceTests {
+  @Test("A generic OpenBLAS kernel set on an AVX-512 or AVX2 CPU gets a faster one; others none")
+  func fasterCoreType() {
+    let avx2: Set = ["sse3", "avx", "avx2", "fma"]
+    let avx512 = avx2.union(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
+    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: avx512) == "SkylakeX")
+    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: avx2) == "Haswell")
+    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: ["sse3", "avx"]) == nil)
+    #expect(BLAS.fasterCoreType(than: "Haswell", cpuFlags: avx512) == nil)
+    #expect(BLAS.fasterCoreType(than: "SkylakeX", cpuFlags: avx512) == nil)
+    #expect(!BLAS.coreName.isEmpty)
+  }
+}

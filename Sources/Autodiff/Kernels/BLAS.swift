@@ -1,4 +1,5 @@
 internal import CBLAS
+internal import Foundation
 import RealModule
 
 // The library's only calls into BLAS. Each routine is wrapped once, by a generic function that
@@ -120,5 +121,34 @@ public enum BLAS {
   /// Sets the number of threads OpenBLAS uses for the rest of the process.
   public static func setThreadCount(_ count: Int) {
     openblas_set_num_threads(Int32(clamping: count))
+  }
+
+  /// The kernel set OpenBLAS chose for this CPU when it loaded: `"Haswell"`, `"SkylakeX"`,
+  /// `"Prescott"`, ... (`OPENBLAS_CORETYPE` pins it).
+  public static var coreName: String { String(cString: openblas_get_corename()) }
+
+  /// A kernel set for `OPENBLAS_CORETYPE` that this CPU runs faster, when OpenBLAS fell back to
+  /// its generic x86-64 kernels; otherwise `nil`.
+  ///
+  /// An OpenBLAS older than the CPU does not recognize it and picks its most generic kernels
+  /// (`Prescott`, SSE3): Debian 12's OpenBLAS 0.3.21 does so on recent Xeons, where its gemm
+  /// then runs at about a third of the speed of its AVX2 (`Haswell`) kernels and a fifth of its
+  /// AVX-512 (`SkylakeX`) ones. The setting takes effect when a process starts, so a program
+  /// that wants it sets the variable and starts again (the `fashion-mnist` job does).
+  public static var fasterCoreType: String? {
+    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+      .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
+      .map { Set($0.split(separator: " ").map(String.init)) } ?? []
+    return fasterCoreType(than: coreName, cpuFlags: flags)
+  }
+
+  /// The kernel set to use instead of `coreName` on a CPU with `cpuFlags` (/proc/cpuinfo's).
+  static func fasterCoreType(than coreName: String, cpuFlags: Set<String>) -> String? {
+    guard coreName == "Prescott" else { return nil }
+    if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) {
+      return "SkylakeX"
+    }
+    if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+    return nil
   }
 }
