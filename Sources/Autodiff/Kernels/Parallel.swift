@@ -20,9 +20,10 @@ let elementwiseThreadCount: Int = {
 }()
 
 /// Calls `body` on consecutive ranges covering `0..<count`, concurrently when there is enough
-/// work: each range holds at least `grain` elements.
+/// work: each range holds at least `grain` elements. (`package`: AutodiffNN's optimizers split
+/// their updates with it.)
 @inline(__always)
-func forEachRange(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+package func forEachRange(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
   let parts = min(elementwiseThreadCount, count / grain)
   guard parts > 1 else {
     body(0..<count)
@@ -49,7 +50,7 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 
 /// Elements per thread below which splitting costs more than it saves: a few tens of
 /// microseconds of work, for the cheapest loops (an add moves 12 bytes per element).
-let elementwiseGrain = 1 << 16
+package let elementwiseGrain = 1 << 16
 /// The same for the vectorized transcendental functions, which cost several times more per
 /// element.
 let transcendentalGrain = 1 << 13
