@@ -238,25 +238,18 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
         parameters[index].withUnsafeMutableBufferPointer { p in
           m[index].withUnsafeMutableBufferPointer { m in
             v[index].withUnsafeMutableBufferPointer { v in
+              guard !p.isEmpty else { return }
               let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
-              // Split across cores for large parameters, with the branches on the decay terms
-              // taken once per range. (The loop stays scalar: `squareRoot()` compiles to sqrtss
-              // with a libm fallback for errno, which keeps the compiler from vectorizing it.)
+              // Split across cores for large parameters. (The loop stays scalar: `squareRoot()`
+              // compiles to sqrtss with a libm fallback for errno, which keeps the compiler from
+              // vectorizing it.)
               forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
-                if decoupledDecay == 0 && l2 == 0 {
-                  for j in range {
-                    m[j] = beta1 * m[j] + (1 - beta1) * g[j]
-                    v[j] = beta2 * v[j] + (1 - beta2) * g[j] * g[j]
-                    p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + epsilon)
-                  }
-                } else {
-                  for j in range {
-                    if decoupledDecay != 0 { p[j] *= shrink }
-                    let gj = l2 == 0 ? g[j] : g[j] + l2 * p[j]
-                    m[j] = beta1 * m[j] + (1 - beta1) * gj
-                    v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
-                    p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + epsilon)
-                  }
+                for j in range {
+                  if decoupledDecay != 0 { p[j] *= shrink }
+                  let gj = l2 == 0 ? g[j] : g[j] + l2 * p[j]
+                  m[j] = beta1 * m[j] + (1 - beta1) * gj
+                  v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
+                  p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + epsilon)
                 }
               }
             }
