@@ -86,6 +86,8 @@ let benchmarks: @Sendable () -> Void = {
       var z = (1...3).map { [Float](repeating: 0, count: b * s[$0]) }
       var dZ = (1...3).map { [Float](repeating: 0.01, count: b * s[$0]) }
       var dW = (1...3).map { [Float](repeating: 0, count: s[$0 - 1] * s[$0]) }
+      // The kernels Autodiff runs on: it may have replaced OpenBLAS's generic choice.
+      _ = BLAS.coreName
       benchmark.startMeasurement()
       for _ in benchmark.scaledIterations {
         for l in 0..<3 {  // Zₗ₊₁ = Hₗ·Wₗ₊₁: [b, s[l]]·[s[l], s[l+1]]

@@ -55,6 +55,8 @@ let benchmarks: @Sendable () -> Void = {
       var dW = d
       var dX = d
       let s = Int32(n)
+      // The kernels Autodiff runs on: it may have replaced OpenBLAS's generic choice.
+      _ = BLAS.coreName
       benchmark.startMeasurement()
       for _ in benchmark.scaledIterations {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s, s, s, 1, w, s, x, s, 0, &d, s)

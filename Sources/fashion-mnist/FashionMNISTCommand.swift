@@ -54,7 +54,6 @@ struct FashionMNISTCommand: ParsableCommand {
   }
 
   func run() throws {
-    restartWithFasterBLASKernels()
     guard distributed else { return try train(context: nil) }
     let context = MPIContext.initialize()
     context.announceTermination(
@@ -74,23 +73,10 @@ struct FashionMNISTCommand: ParsableCommand {
     context.finalize()
   }
 
-  /// Starts the job again with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to its generic
-  /// kernels on a CPU it does not know (see `BLAS.fasterCoreType`): the training then runs
-  /// about 1.6× faster per epoch on such a machine. OpenBLAS reads the variable only when it
-  /// loads, hence the restart. Setting `OPENBLAS_CORETYPE` yourself, to anything, turns this off.
-  private func restartWithFasterBLASKernels() {
-    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-      let core = BLAS.fasterCoreType
-    else { return }
-    FileHandle.standardError.write(
-      Data(
-        ("fashion-mnist: OpenBLAS does not know this CPU and chose its generic \(BLAS.coreName) "
-          + "kernels; restarting with OPENBLAS_CORETYPE=\(core), which the CPU supports (set "
-          + "OPENBLAS_CORETYPE yourself to choose)\n").utf8))
-    setenv("OPENBLAS_CORETYPE", core, 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
-    // execv returns only when it failed: go on with the generic kernels.
-    unsetenv("OPENBLAS_CORETYPE")
+  /// BLAS's threads and kernels, for the job's first line.
+  private var blasSetting: String {
+    let replaced = BLAS.replacedCoreName.map { ", chosen over OpenBLAS's generic \($0)" } ?? ""
+    return "\(BLAS.threadCount) BLAS threads (\(BLAS.coreName) kernels\(replaced))"
   }
 
   /// The job: in one process when `context` is nil, else as one rank of a data-parallel job.
@@ -157,13 +143,13 @@ struct FashionMNISTCommand: ParsableCommand {
         print(
           "Training 784-256-128-10 on \(training.count) images, testing on \(test.count); batch "
             + "\(batchSize) split over \(context.size) ranks, Adam at \(learningRate) with cosine "
-            + "decay, seed \(seed), \(BLAS.threadCount) BLAS threads per rank")
+            + "decay, seed \(seed), \(blasSetting) per rank")
       }
     } else {
       print(
         "Training 784-256-128-10 on \(training.count) images, testing on \(test.count); batch "
           + "\(batchSize), Adam at \(learningRate) with cosine decay, seed \(seed), "
-          + "\(BLAS.threadCount) BLAS threads")
+          + "\(blasSetting)")
     }
     for epoch in history.epochs.count..<epochs {
       // Each epoch's order depends only on the seed and the epoch, so a resumed run sees the

@@ -2,6 +2,7 @@
 // across threads, the vectorized sum, and the fused pullbacks.
 
 @testable import Autodiff
+import Foundation
 import Testing
 
 // Other suites allocate and free tensors at the same time, so these tests watch a byte count
@@ -153,5 +154,18 @@ import Testing
     #expect(BLAS.fasterCoreType(than: "Haswell", cpuFlags: avx512) == nil)
     #expect(BLAS.fasterCoreType(than: "SkylakeX", cpuFlags: avx512) == nil)
     #expect(!BLAS.coreName.isEmpty)
+  }
+
+  @Test("Once Autodiff has called BLAS, no faster kernel set is left unused, unless pinned")
+  func kernelsInUse() {
+    let product = matmul(
+      Tensor<Double>(shape: [1, 2], scalars: [1, 2]), Tensor(shape: [2, 1], scalars: [3, 4]))
+    #expect(product.scalars == [11])
+    if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil {
+      #expect(BLAS.replacedCoreName == nil)
+    } else {
+      #expect(BLAS.fasterCoreType(than: BLAS.coreName, cpuFlags: BLAS.cpuFlags) == nil)
+    }
+    if let replaced = BLAS.replacedCoreName { #expect(replaced != BLAS.coreName) }
   }
 }

@@ -5,10 +5,12 @@ import RealModule
 // The library's only calls into BLAS. Each routine is wrapped once, by a generic function that
 // takes the single- or double-precision C function; the conformances below only pick it. A
 // wrapper converts Swift `Int` sizes to BLAS's 32-bit `blasint` and checks that they fit, so no
-// caller handles C types.
+// caller handles C types. Every call converts its sizes first, so the conversion is also where
+// the one-time kernel check (`BLAS.replacedCoreName`) runs, before OpenBLAS computes anything.
 
 /// Converts a size to BLAS's index type, stopping with a message if it does not fit.
 private func blasInt(_ value: Int, _ what: StaticString) -> blasint {
+  _ = BLAS.replacedCoreName
   guard let converted = blasint(exactly: value) else {
     fatalError("BLAS: \(what) = \(value) does not fit in a 32-bit BLAS index")
   }
@@ -123,24 +125,37 @@ public enum BLAS {
     openblas_set_num_threads(Int32(clamping: count))
   }
 
-  /// The kernel set OpenBLAS chose for this CPU when it loaded: `"Haswell"`, `"SkylakeX"`,
-  /// `"Prescott"`, ... (`OPENBLAS_CORETYPE` pins it).
-  public static var coreName: String { String(cString: openblas_get_corename()) }
-
-  /// A kernel set for `OPENBLAS_CORETYPE` that this CPU runs faster, when OpenBLAS fell back to
-  /// its generic x86-64 kernels; otherwise `nil`.
-  ///
-  /// An OpenBLAS older than the CPU does not recognize it and picks its most generic kernels
-  /// (`Prescott`, SSE3): Debian 12's OpenBLAS 0.3.21 does so on recent Xeons, where its gemm
-  /// then runs at about a third of the speed of its AVX2 (`Haswell`) kernels and a fifth of its
-  /// AVX-512 (`SkylakeX`) ones. The setting takes effect when a process starts, so a program
-  /// that wants it sets the variable and starts again (the `fashion-mnist` job does).
-  public static var fasterCoreType: String? {
-    let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
-      .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
-      .map { Set($0.split(separator: " ").map(String.init)) } ?? []
-    return fasterCoreType(than: coreName, cpuFlags: flags)
+  /// The kernel set OpenBLAS runs on this CPU: `"Haswell"`, `"SkylakeX"`, `"Prescott"`, ...
+  /// (`OPENBLAS_CORETYPE` pins it; Autodiff replaces a generic choice, see
+  /// ``replacedCoreName``).
+  public static var coreName: String {
+    _ = replacedCoreName
+    return String(cString: openblas_get_corename())
   }
+
+  /// The kernel set OpenBLAS chose when it loaded, if Autodiff replaced it with a faster one
+  /// before its first BLAS or LAPACK call; otherwise `nil`.
+  ///
+  /// OpenBLAS picks its kernels once, when it loads, and only `OPENBLAS_CORETYPE` overrides
+  /// its choice. An OpenBLAS older than the CPU does not recognize it and picks its most generic
+  /// kernels (`Prescott`, SSE3): Debian 12's OpenBLAS 0.3.21 does so on recent Xeons, where its
+  /// gemm then runs at about a third of the speed of its AVX2 (`Haswell`) kernels and a fifth
+  /// of its AVX-512 (`SkylakeX`) ones. When the variable is not set and OpenBLAS took its
+  /// generic kernels on a CPU that has AVX2 or AVX-512, Autodiff re-runs OpenBLAS's kernel
+  /// selection with the better set, once, before it first calls BLAS. Results stay the same up
+  /// to rounding. Set `OPENBLAS_CORETYPE` (to any kernel set,
+  /// `Prescott` included) to keep OpenBLAS's own choice.
+  ///
+  /// Evaluated once, thread-safely, before the library's first BLAS or LAPACK call (by the size
+  /// conversions every call makes) and by ``coreName``.
+  public static let replacedCoreName: String? = {
+    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return nil }
+    let loaded = String(cString: openblas_get_corename())
+    guard let faster = fasterCoreType(than: loaded, cpuFlags: cpuFlags), selectKernels(faster),
+      String(cString: openblas_get_corename()) != loaded
+    else { return nil }
+    return loaded
+  }()
 
   /// The kernel set to use instead of `coreName` on a CPU with `cpuFlags` (/proc/cpuinfo's).
   static func fasterCoreType(than coreName: String, cpuFlags: Set<String>) -> String? {
@@ -150,5 +165,32 @@ public enum BLAS {
     }
     if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
     return nil
+  }
+
+  /// The flags of the first CPU in /proc/cpuinfo; empty where there is none.
+  static var cpuFlags: Set<String> {
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+      .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
+      .map { Set($0.split(separator: " ").map(String.init)) } ?? []
+  }
+
+  /// Re-runs the kernel selection of an OpenBLAS built for several CPUs (`DYNAMIC_ARCH`, as
+  /// Debian's is) with `OPENBLAS_CORETYPE` = `core`; false when this OpenBLAS cannot.
+  ///
+  /// `gotoblas_dynamic_init` is how OpenBLAS selects its kernels when it loads: it reads the
+  /// variable and sets the kernel table every routine dispatches through. It does nothing while
+  /// a table is set, hence `gotoblas_dynamic_quit` first. Both are looked up at run time, so a
+  /// single-CPU OpenBLAS, which has neither, is left as it is.
+  private static func selectKernels(_ core: String) -> Bool {
+    typealias Function = @convention(c) () -> Void
+    guard let process = dlopen(nil, RTLD_NOW),
+      let quit = dlsym(process, "gotoblas_dynamic_quit"),
+      let select = dlsym(process, "gotoblas_dynamic_init")
+    else { return false }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    unsafeBitCast(quit, to: Function.self)()
+    unsafeBitCast(select, to: Function.self)()
+    unsetenv("OPENBLAS_CORETYPE")
+    return true
   }
 }

@@ -21,7 +21,10 @@ internal import CBLAS
 // factorizations). The BLAS calls (`_trsm`, `_gemm`) take row-major buffers without copying.
 
 /// Converts a size to LAPACK's index type, stopping with a message if it does not fit.
+/// Every call converts its sizes here first, so this also runs the one-time kernel check
+/// (`BLAS.replacedCoreName`) before LAPACK's first call into BLAS.
 private func lapackInt(_ value: Int, _ what: StaticString, _ routine: StaticString) -> Int32 {
+  _ = BLAS.replacedCoreName
   guard let converted = Int32(exactly: value) else {
     fatalError("\(routine): \(what) = \(value) does not fit in a 32-bit LAPACK index")
   }
