@@ -1,13 +1,14 @@
 internal import Synchronization
 
-/// Memory that freed large tensors leave for new tensors of the same size.
+/// Memory that freed tensors leave for new tensors of the same size.
 ///
-/// A training step or a gradient over large tensors allocates the same buffers every time: the
-/// activations, their gradients, the temporaries of elementwise rules. Returned to the system
-/// allocator, big blocks go back to the operating system, and the next step pays a page fault
-/// for every 4 KiB it touches again (a gradient over 2²⁰ elements spent most of its time there).
-/// So a freed buffer of at least ``minimumByteCount`` bytes stays here, and the next tensor of the
-/// same byte count takes it.
+/// A training step or a gradient allocates the same buffers every time: the activations, their
+/// gradients, the temporaries of elementwise rules. Returned to the system allocator, they go
+/// back to the operating system as soon as the freed memory at the top of the heap passes
+/// glibc's trim threshold (128 KiB), and the next step pays a system call to grow the heap again
+/// and a page fault for every 4 KiB it touches (a gradient over 2²⁰ elements spent most of its
+/// time there; a step of a 64-128-128-10 network, a quarter). So a freed buffer of at least
+/// ``minimumByteCount`` bytes stays here, and the next tensor of the same byte count takes it.
 ///
 /// The cache holds at most ``limit`` bytes; past it, freed buffers go back to the system. It is
 /// shared by all threads. Call ``clear()`` to give everything back, for example after training:
@@ -18,9 +19,10 @@ internal import Synchronization
 /// BufferCache.clear()
 /// ```
 public enum BufferCache {
-  /// Buffers of at least this many bytes (128 KiB) come from the cache; smaller ones are part of
-  /// their tensor's own allocation, where the system allocator reuses memory well.
-  public static let minimumByteCount = 128 << 10
+  /// Buffers of at least this many bytes (16 KiB, 4,096 `Float`s) come from the cache; smaller
+  /// ones are part of their tensor's own allocation, where the system allocator's reuse costs
+  /// less than the cache's lock.
+  public static let minimumByteCount = 16 << 10
 
   /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess.
   public static var limit: Int {
