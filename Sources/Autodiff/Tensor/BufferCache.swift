@@ -46,7 +46,7 @@ public enum BufferCache {
 
   /// The number of cached buffers of `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
-    state.withLock { $0.free[byteCount]?.count ?? 0 }
+    state.withLock { state in state.sizes.firstIndex(of: byteCount).map { state.stacks[$0].count } ?? 0 }
   }
 
   private static let state = Mutex(State())
@@ -75,11 +75,16 @@ public enum BufferCache {
   private struct State: ~Copyable {
     var limit = 1 << 30
     var cachedByteCount = 0
-    /// Free blocks by byte count.
-    var free: [Int: [Block]] = [:]
+    /// The byte counts of the blocks cached so far, each once, and beside each (same index) its
+    /// free blocks. A computation uses few sizes, so a linear search is quick, and an array's
+    /// element changes in place, where a dictionary's value did not: its `_modify` accessor
+    /// allocated, three mallocs for each tensor that the cache was meant to save one.
+    var sizes: [Int] = []
+    var stacks: [[Block]] = []
 
     mutating func take(byteCount: Int) -> Block? {
-      guard let block = free[byteCount]?.popLast() else { return nil }
+      guard let index = sizes.firstIndex(of: byteCount), let block = stacks[index].popLast()
+      else { return nil }
       cachedByteCount -= byteCount
       return block
     }
@@ -88,7 +93,12 @@ public enum BufferCache {
     mutating func keep(_ block: Block, byteCount: Int) -> Bool {
       guard byteCount <= limit else { return false }
       evict(toFit: byteCount)
-      free[byteCount, default: []].append(block)
+      if let index = sizes.firstIndex(of: byteCount) {
+        stacks[index].append(block)
+      } else {
+        sizes.append(byteCount)
+        stacks.append([block])
+      }
       cachedByteCount += byteCount
       return true
     }
@@ -96,20 +106,18 @@ public enum BufferCache {
     /// Frees blocks, of any size, until `byteCount` more bytes fit under the limit.
     mutating func evict(toFit byteCount: Int) {
       while cachedByteCount + byteCount > limit,
-        let (size, blocks) = free.first(where: { !$0.value.isEmpty })
+        let index = stacks.firstIndex(where: { !$0.isEmpty })
       {
-        blocks.last!.pointer.deallocate()
-        free[size]!.removeLast()
-        cachedByteCount -= size
+        stacks[index].removeLast().pointer.deallocate()
+        cachedByteCount -= sizes[index]
       }
     }
 
     mutating func freeAll() {
-      for (_, blocks) in free {
+      for blocks in stacks {
         for block in blocks { block.pointer.deallocate() }
       }
-      free = [:]
-      cachedByteCount = 0
+      (sizes, stacks, cachedByteCount) = ([], [], 0)
     }
   }
 }
