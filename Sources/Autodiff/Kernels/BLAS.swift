@@ -143,8 +143,8 @@ public enum BLAS {
   /// of its AVX-512 (`SkylakeX`) ones. When the variable is not set and OpenBLAS took its
   /// generic kernels on a CPU that has AVX2 or AVX-512, Autodiff re-runs OpenBLAS's kernel
   /// selection with the better set, once, before it first calls BLAS. Results stay the same up
-  /// to rounding. Set `OPENBLAS_CORETYPE` (to any kernel set,
-  /// `Prescott` included) to keep OpenBLAS's own choice.
+  /// to rounding. Set `OPENBLAS_CORETYPE` (to any kernel set, `Prescott` included) to keep
+  /// OpenBLAS's own choice.
   ///
   /// Evaluated once, thread-safely, before the library's first BLAS or LAPACK call (by the size
   /// conversions every call makes) and by ``coreName``.

@@ -46,7 +46,7 @@ public enum BufferCache {
 
   /// The number of cached buffers of `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
-    state.withLock { state in state.sizes.firstIndex(of: byteCount).map { state.stacks[$0].count } ?? 0 }
+    state.withLock { $0.free.first { $0.byteCount == byteCount }?.blocks.count ?? 0 }
   }
 
   private static let state = Mutex(State())
@@ -75,15 +75,15 @@ public enum BufferCache {
   private struct State: ~Copyable {
     var limit = 1 << 30
     var cachedByteCount = 0
-    /// The byte counts of the blocks cached so far, each once, and beside each (same index) its
-    /// free blocks. A computation uses few sizes, so a linear search is quick, and an array's
-    /// element changes in place, where a dictionary's value did not: its `_modify` accessor
-    /// allocated, three mallocs for each tensor that the cache was meant to save one.
-    var sizes: [Int] = []
-    var stacks: [[Block]] = []
+    /// The free blocks, grouped by byte count, one entry per size seen. A computation uses few
+    /// sizes, so a linear search is quick, and an array's element changes in place, where a
+    /// dictionary's value did not: its `_modify` accessor allocated, three mallocs for each
+    /// tensor that the cache was meant to save one.
+    var free: [(byteCount: Int, blocks: [Block])] = []
 
     mutating func take(byteCount: Int) -> Block? {
-      guard let index = sizes.firstIndex(of: byteCount), let block = stacks[index].popLast()
+      guard let index = free.firstIndex(where: { $0.byteCount == byteCount }),
+        let block = free[index].blocks.popLast()
       else { return nil }
       cachedByteCount -= byteCount
       return block
@@ -93,11 +93,10 @@ public enum BufferCache {
     mutating func keep(_ block: Block, byteCount: Int) -> Bool {
       guard byteCount <= limit else { return false }
       evict(toFit: byteCount)
-      if let index = sizes.firstIndex(of: byteCount) {
-        stacks[index].append(block)
+      if let index = free.firstIndex(where: { $0.byteCount == byteCount }) {
+        free[index].blocks.append(block)
       } else {
-        sizes.append(byteCount)
-        stacks.append([block])
+        free.append((byteCount, [block]))
       }
       cachedByteCount += byteCount
       return true
@@ -106,18 +105,18 @@ public enum BufferCache {
     /// Frees blocks, of any size, until `byteCount` more bytes fit under the limit.
     mutating func evict(toFit byteCount: Int) {
       while cachedByteCount + byteCount > limit,
-        let index = stacks.firstIndex(where: { !$0.isEmpty })
+        let index = free.firstIndex(where: { !$0.blocks.isEmpty })
       {
-        stacks[index].removeLast().pointer.deallocate()
-        cachedByteCount -= sizes[index]
+        free[index].blocks.removeLast().pointer.deallocate()
+        cachedByteCount -= free[index].byteCount
       }
     }
 
     mutating func freeAll() {
-      for blocks in stacks {
+      for (_, blocks) in free {
         for block in blocks { block.pointer.deallocate() }
       }
-      (sizes, stacks, cachedByteCount) = ([], [], 0)
+      (free, cachedByteCount) = ([], 0)
     }
   }
 }
