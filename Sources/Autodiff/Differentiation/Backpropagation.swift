@@ -79,9 +79,10 @@ struct Sweep<Scalar: TensorScalar> {
     }
   }
 
-  /// The accumulated gradient of a node, if anything reached it.
+  /// The accumulated gradient of a node, if anything reached it, its elements computed: the
+  /// sweep's fused pullbacks run here, not when the caller first reads the gradient.
   func gradient(at node: Int) -> Tensor<Scalar>? {
-    node >= base && node <= target ? slots[node - base].gradient : nil
+    node >= base && node <= target ? slots[node - base].gradient?.materialized() : nil
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {

@@ -81,8 +81,10 @@ extension UnaryFunction {
   }
 }
 
+/// `y[i] = function(x[i])` on one thread: the loop of `unaryKernel`'s ranges and of fused
+/// programs' blocks.
 @inline(__always)
-private func unaryLoop<T: TensorScalar>(
+func unaryLoop<T: TensorScalar>(
   _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
 ) {
   let n = x.count
@@ -143,8 +145,9 @@ func binaryKernel<T: TensorScalar>(
   }
 }
 
+/// `c[i] = function(a[i·strideA], b[i·strideB])` on one thread, for strides of 0 or 1.
 @inline(__always)
-private func binaryLoop<T: TensorScalar>(
+func binaryLoop<T: TensorScalar>(
   _ function: BinaryFunction, _ a: UnsafePointer<T>, _ strideA: Int, _ b: UnsafePointer<T>,
   _ strideB: Int, _ c: UnsafeMutablePointer<T>, _ n: Int
 ) {
@@ -237,6 +240,19 @@ private func binaryLoops<Op: BinaryOperation, T: TensorScalar>(
   default:
     let s = Op.apply(a.pointee, b.pointee)
     for i in 0..<n { c[i] = s }
+  }
+}
+
+extension UnaryFunction {
+  /// The function of a single element.
+  func apply<T: TensorScalar>(_ x: T) -> T {
+    var y = T.zero
+    withUnsafePointer(to: x) { x in
+      withUnsafeMutablePointer(to: &y) { y in
+        unaryKernel(self, UnsafeBufferPointer(start: x, count: 1), UnsafeMutableBufferPointer(start: y, count: 1))
+      }
+    }
+    return y
   }
 }
 

@@ -20,24 +20,26 @@ let elementwiseThreadCount: Int = {
 }()
 
 /// Calls `body` on consecutive ranges covering `0..<count`, concurrently when there is enough
-/// work: each range holds at least `grain` elements. (`package`: AutodiffNN's optimizers split
-/// their updates with it.)
+/// work: each range holds at least `grain` elements, and starts at a multiple of `alignment` (a
+/// power of two; the default of 64 elements keeps two threads from writing one cache line).
+/// (`package`: AutodiffNN's optimizers split their updates with it.)
 @inline(__always)
-package func forEachRange(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+package func forEachRange(
+  count: Int, grain: Int, alignment: Int = 64, _ body: (Range<Int>) -> Void
+) {
   let parts = min(elementwiseThreadCount, count / grain)
   guard parts > 1 else {
     body(0..<count)
     return
   }
-  // Ranges of a multiple of 64 elements, so that no two threads write one cache line.
-  let step = (count / parts + 63) & ~63
+  let step = ((count + parts - 1) / parts + alignment - 1) & -alignment
   // `concurrentPerform` returns when every part has run, so `body` does not outlive this call,
   // and the parts write disjoint ranges: sharing it with the workers is safe, though the
   // compiler cannot tell (it sees pointers, which are not Sendable).
   withoutActuallyEscaping(body) { body in
     let shared = UncheckedSendable(body)
     DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let start = part * step
+      let start = min(part * step, count)
       shared.value(start..<min(start + step, count))
     }
   }

@@ -67,33 +67,80 @@ func firstMatchMaskKernel<T: TensorScalar>(
 }
 
 /// The sum of `count` contiguous elements.
+func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
+  chunkedSum(count: n) { chunk in
+    laneSum(count: chunk.count, blockCount: chunk.count) { offset, _ in x + chunk.lowerBound + offset }
+  }
+}
+
+/// Elements per chunk of a long sum.
+let sumChunkCount = 1 << 16
+
+/// The sum of `count` elements as chunks of ``sumChunkCount`` elements, summed on the machine's
+/// threads by `chunkSum` and then added in order.
+///
+/// The chunks are the same however many threads there are, so the result does not depend on the
+/// thread count; a sum of at most one chunk is `chunkSum` of it, on this thread.
+@inline(__always)
+func chunkedSum<T: TensorScalar>(count n: Int, _ chunkSum: (Range<Int>) -> T) -> T {
+  guard n > sumChunkCount else { return chunkSum(0..<n) }
+  let chunks = (n + sumChunkCount - 1) / sumChunkCount
+  return withUnsafeTemporaryAllocation(of: T.self, capacity: chunks) { sums in
+    let base = sums.baseAddress!
+    forEachRange(count: chunks, grain: 1, alignment: 1) { range in
+      for chunk in range {
+        base[chunk] = chunkSum(chunk * sumChunkCount..<Swift.min(n, (chunk + 1) * sumChunkCount))
+      }
+    }
+    var total = base[0]
+    for chunk in 1..<chunks { total += base[chunk] }
+    return total
+  }
+}
+
+/// The sum of `count` elements that `block` hands over in blocks of `blockCount` (a multiple
+/// of 16) from the start, the last block possibly shorter.
 ///
 /// One running sum would make every add wait for the previous one, and the compiler may not
 /// reorder floating-point adds to vectorize it. So sixteen partial sums run side by side (lane j
 /// adds elements j, j + 16, j + 32, …; the compiler keeps them in vector registers) and are added
-/// at the end: the order is fixed, so the result is the same on every run, and the rounding
-/// error grows with count/16 rather than count.
+/// at the end, then the last count mod 16 elements: the order is fixed, so the result is the
+/// same on every run and however the elements are blocked, and the rounding error grows with
+/// count/16 rather than count.
 @inline(__always)
-private func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
+func laneSum<T: TensorScalar>(
+  count n: Int, blockCount: Int, _ block: (_ offset: Int, _ count: Int) -> UnsafePointer<T>
+) -> T {
   let lanes = 16
+  assert(blockCount % lanes == 0 || blockCount >= n)
   guard n >= 2 * lanes else {
+    let x = block(0, n)
     var total = x[0]
     for k in 1..<n { total += x[k] }
     return total
   }
   return withUnsafeTemporaryAllocation(of: T.self, capacity: lanes) { partial in
-    for j in 0..<lanes { partial[j] = x[j] }
-    var k = lanes
-    while k + lanes <= n {
-      for j in 0..<lanes { partial[j] += x[k + j] }
-      k += lanes
+    // −0 + v is v for every v, so the lanes start with the first sixteen elements exactly.
+    partial.initialize(repeating: -0.0)
+    func total(adding tail: UnsafePointer<T>, count: Int) -> T {
+      var total = partial[0]
+      for j in 1..<lanes { total += partial[j] }
+      for k in 0..<count { total += tail[k] }
+      return total
     }
-    var total = partial[0]
-    for j in 1..<lanes { total += partial[j] }
-    while k < n {
-      total += x[k]
-      k += 1
+    var offset = 0
+    while offset < n {
+      let count = Swift.min(blockCount, n - offset)
+      let x = block(offset, count)
+      var k = 0
+      while k + lanes <= count {
+        for j in 0..<lanes { partial[j] += x[k + j] }
+        k += lanes
+      }
+      // Only the last block can end with a partial group.
+      if k < count { return total(adding: x + k, count: count - k) }
+      offset += count
     }
-    return total
+    return total(adding: partial.baseAddress!, count: 0)
   }
 }

@@ -129,8 +129,9 @@ extension Tensor {
 }
 
 extension Tensor {
-  /// `function` applied to each element, unrecorded.
+  /// `function` applied to each element, unrecorded; pending when large (Fusion.swift).
   func mapped(_ function: UnaryFunction) -> Tensor {
+    if scalarCount >= Fusion.minimumCount { return .pending(shape: shape, .unary(function, storage)) }
     let result = Storage<Scalar>.uninitialized(count: scalarCount)
     storage.withUnsafeBufferPointer { x in
       result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
@@ -144,9 +145,14 @@ extension Tensor {
     return sum(alongAxes: broadcastAxes(from: shape, to: self.shape)).reshaped(to: shape)
   }
 
-  /// Adds `other` (of the same shape) into `self`, unrecorded and in place.
+  /// Adds `other` (of the same shape) into `self`, unrecorded: in place, or as a pending sum
+  /// when either side is pending (computing it would cost a pass the fused sum saves).
   mutating func addUnrecorded(_ other: Tensor) {
     assert(shape == other.shape && trace == nil)
+    if storage.pendingCost > 0 || other.storage.pendingCost > 0 {
+      self = .pending(shape: shape, .binary(.add, .elements(storage), .elements(other.storage)))
+      return
+    }
     makeUnique()
     storage.withUnsafeMutableBufferPointer { y in
       other.withUnsafeBufferPointer { x in addKernel(x, into: y) }
@@ -154,7 +160,8 @@ extension Tensor {
   }
 }
 
-/// `function` applied to `a` and `b` broadcast together, unrecorded.
+/// `function` applied to `a` and `b` broadcast together, unrecorded; pending when large and each
+/// operand is of the result's count or a single element (Fusion.swift).
 ///
 /// - Precondition: The shapes broadcast (see ``Tensor``); `name` names the operation.
 func zipped<Scalar>(
@@ -167,7 +174,13 @@ func zipped<Scalar>(
         + "broadcast: aligned from the last axis, each pair of extents must be equal or contain 1",
       at: location)
   }
-  let result = Storage<Scalar>.uninitialized(count: shape.elementCount)
+  let count = shape.elementCount
+  if count >= Fusion.minimumCount, let x = a.pendingOperand(count: count),
+    let y = b.pendingOperand(count: count)
+  {
+    return .pending(shape: shape, .binary(function, x, y))
+  }
+  let result = Storage<Scalar>.uninitialized(count: count)
   a.withUnsafeBufferPointer { x in
     b.withUnsafeBufferPointer { y in
       result.withUnsafeMutableBufferPointer { z in
@@ -190,4 +203,14 @@ func zipped<Scalar>(
     }
   }
   return Tensor(shape: shape, storage: result)
+}
+
+extension Tensor {
+  /// The tensor as an operand of a pending operation of `count` elements: its storage when it has
+  /// that many, its value when it has one; `nil` when it broadcasts another way.
+  fileprivate func pendingOperand(count: Int) -> PendingOperand<Scalar>? {
+    if scalarCount == count { return .elements(storage) }
+    if scalarCount == 1 { return .scalar(storage.withUnsafeBufferPointer { $0[0] }) }
+    return nil
+  }
 }

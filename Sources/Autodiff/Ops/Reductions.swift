@@ -147,7 +147,12 @@ extension Tensor {
       var reducedShape = current
       for axis in first...last { reducedShape[axis] = 1 }
       let storage = Storage<Scalar>.uninitialized(count: outer * inner)
-      if n > 0 {
+      if function == .sum, outer == 1, inner == 1, let operation = result.storage.pendingOperation {
+        // A sum of all the elements of a pending tensor: they are summed as they are computed,
+        // never stored.
+        let total = FusedProgram(operation).sum(count: n)
+        storage.withUnsafeMutableBufferPointer { $0[0] = total }
+      } else if n > 0 {
         result.withUnsafeBufferPointer { x in
           storage.withUnsafeMutableBufferPointer { y in
             reduceKernel(function, x, outer: outer, n: n, inner: inner, into: y)

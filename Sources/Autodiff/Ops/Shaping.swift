@@ -88,8 +88,14 @@ extension Tensor {
       "expanded(to:): shape \(self.shape.shapeDescription) does not broadcast to "
         + shape.shapeDescription, at: location)
     if shape == self.shape { return self }
+    // One element to many, as a sum's gradient is: pending, so that fused pullbacks read the
+    // value instead of an array of copies.
+    let output =
+      scalarCount == 1 && shape.elementCount >= Fusion.minimumCount
+      ? .pending(shape: shape, .fill(storage.withUnsafeBufferPointer { $0[0] }))
+      : gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape))
     return record(
-      "expand", output: gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape)),
+      "expand", output: output,
       operands: self, at: location, rule: .unary { g, x, _ in g.unbroadcast(to: x.shape) },
       tangent: .unary { dx, _, y in dx.expanded(to: y.shape) })
   }

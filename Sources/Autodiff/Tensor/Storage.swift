@@ -5,6 +5,10 @@
 /// back when freed, so that a training step or a gradient over big tensors reuses the memory of
 /// the previous one instead of asking the system for fresh pages each time.
 ///
+/// A large buffer may also be *pending*: its elements are the result of an elementwise operation
+/// that has not run yet (Fusion.swift). The first access computes them, once, under a lock, so
+/// every reader sees the same elements whichever thread reads first.
+///
 /// `Tensor` owns a `Storage` and copies it before a write when it is shared (copy-on-write), so
 /// the buffer seen through `withUnsafeMutableBufferPointer` is never visible to another value.
 final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, Scalar> {
@@ -15,15 +19,31 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     let buffer: ManagedBuffer<StorageHeader<Scalar>, Scalar>
     if byteCount >= BufferCache.minimumByteCount {
       let elements = BufferCache.take(byteCount: byteCount).bindMemory(to: Scalar.self, capacity: count)
-      buffer = Storage.create(minimumCapacity: 0) { _ in StorageHeader(count: count, cached: elements) }
+      buffer = Storage.create(minimumCapacity: 0) { _ in
+        StorageHeader(count: count, cached: elements, pending: nil)
+      }
     } else {
-      buffer = Storage.create(minimumCapacity: count) { _ in StorageHeader(count: count, cached: nil) }
+      buffer = Storage.create(minimumCapacity: count) { _ in
+        StorageHeader(count: count, cached: nil, pending: nil)
+      }
+    }
+    return unsafeDowncast(buffer, to: Storage.self)
+  }
+
+  /// A buffer of `count` elements (at least ``Fusion/minimumCount``) that `operation` computes
+  /// when they are first read.
+  static func pending(count: Int, _ operation: PendingElements<Scalar>) -> Storage {
+    assert(count >= Fusion.minimumCount)
+    let byteCount = count * MemoryLayout<Scalar>.stride
+    let elements = BufferCache.take(byteCount: byteCount).bindMemory(to: Scalar.self, capacity: count)
+    let buffer = Storage.create(minimumCapacity: 0) { _ in
+      StorageHeader(count: count, cached: elements, pending: operation)
     }
     return unsafeDowncast(buffer, to: Storage.self)
   }
 
   deinit {
-    if let cached = storedHeader.cached {
+    if let cached {
       BufferCache.give(UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
     }
   }
@@ -40,13 +60,39 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     return storage
   }
 
-  var count: Int { storedHeader.count }
+  // The header's fields are read through its pointer: ManagedBuffer's `header` property pays a
+  // dynamic exclusivity check on every read (about 40 per scalar-graph gradient), and the header
+  // is never written after creation. Each is read alone, so that reading the count or the
+  // pointer does not retain the pending operation.
 
-  /// The header, read through its pointer: ManagedBuffer's `header` property pays a dynamic
-  /// exclusivity check on every read (about 40 per scalar-graph gradient), and the header is
-  /// never written after creation.
-  private var storedHeader: StorageHeader<Scalar> {
-    withUnsafeMutablePointerToHeader { $0.pointee }
+  var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+
+  private var cached: UnsafeMutablePointer<Scalar>? {
+    withUnsafeMutablePointerToHeader { $0.pointee.cached }
+  }
+
+  /// The operation that computes the elements, until it has run.
+  private var pendingElements: PendingElements<Scalar>? {
+    withUnsafeMutablePointerToHeader { $0.pointee.pending }
+  }
+
+  /// The operation that computes the elements, or `nil` when they are computed.
+  var pendingOperation: PendingOperation<Scalar>? { pendingElements?.remaining }
+
+  /// The number of elementwise operations that computing the elements takes: 0 when they are
+  /// computed.
+  var pendingCost: Int { pendingElements?.remainingCost ?? 0 }
+
+  /// Computes the elements now if they are pending.
+  func materialize() {
+    if let cached, let pending = pendingElements { pending.compute(into: cached, count: count) }
+  }
+
+  /// The first element's address, for a fused program that keeps this storage alive while it
+  /// reads. The elements must be computed.
+  var unsafeElements: UnsafePointer<Scalar> {
+    if let cached { return UnsafePointer(cached) }
+    return withUnsafeMutablePointerToElements { UnsafePointer($0) }
   }
 
   func copy() -> Storage { withUnsafeBufferPointer { Storage.copying($0) } }
@@ -58,19 +104,21 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   func withUnsafeMutableBufferPointer<R>(
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
-    let header = storedHeader
-    if let cached = header.cached {
-      return try body(UnsafeMutableBufferPointer(start: cached, count: header.count))
+    let count = count
+    if let cached {
+      materialize()
+      return try body(UnsafeMutableBufferPointer(start: cached, count: count))
     }
     return try withUnsafeMutablePointerToElements {
-      try body(UnsafeMutableBufferPointer(start: $0, count: header.count))
+      try body(UnsafeMutableBufferPointer(start: $0, count: count))
     }
   }
 }
 
-/// A storage's element count, and where its elements are when they are not inline: a block of
-/// the buffer cache.
-struct StorageHeader<Scalar> {
+/// A storage's element count, where its elements are when they are not inline (a block of the
+/// buffer cache), and what computes them when they are pending.
+struct StorageHeader<Scalar: TensorScalar> {
   let count: Int
   let cached: UnsafeMutablePointer<Scalar>?
+  let pending: PendingElements<Scalar>?
 }
