@@ -22,6 +22,7 @@ let package = Package(
       name: "Autodiff",
       dependencies: [
         "CBLAS",
+        "CVectorMath",
         .product(name: "RealModule", package: "swift-numerics"),
       ]
     ),
@@ -48,6 +49,9 @@ let package = Package(
       pkgConfig: "openblas",
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
+    // exp, log, sin, cos, tanh and sigmoid over buffers, compiled for AVX-512, AVX2 and the
+    // baseline, picked at load time (VectorMath.c says why).
+    .target(name: "CVectorMath", path: "Modules/CVectorMath", linkerSettings: [.linkedLibrary("m")]),
     .systemLibrary(
       name: "CZlib",
       path: "Modules/CZlib",
