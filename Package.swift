@@ -22,7 +22,7 @@ let package = Package(
       name: "Autodiff",
       dependencies: [
         "CBLAS",
-        "CVectorMath",
+        "CElementwise",
         .product(name: "RealModule", package: "swift-numerics"),
       ]
     ),
@@ -51,7 +51,7 @@ let package = Package(
     ),
     // exp, log, sin, cos, tanh and sigmoid over buffers, compiled for AVX-512, AVX2 and the
     // baseline, picked at load time (VectorMath.c says why).
-    .target(name: "CVectorMath", path: "Modules/CVectorMath", linkerSettings: [.linkedLibrary("m")]),
+    .target(name: "CElementwise", path: "Modules/CElementwise", linkerSettings: [.linkedLibrary("m")]),
     .systemLibrary(
       name: "CZlib",
       path: "Modules/CZlib",

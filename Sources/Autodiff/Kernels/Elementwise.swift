@@ -1,10 +1,15 @@
-// Elementwise loops over tensor buffers. Each loop is a plain `for` over unsafe buffers that the
-// compiler vectorizes where the function allows (add, multiply, compare, relu, ...).
+internal import CElementwise
+
+// Elementwise loops over tensor buffers. The arithmetic runs in the C kernels of
+// Modules/CElementwise, compiled for AVX-512, AVX2 and the baseline x86-64 with the best the CPU
+// has picked at load time: Swift compiles this module for the baseline only, four Floats per SSE
+// instruction (Elementwise.c says more). The loops here split the work across threads and pick
+// the kernel.
 //
 // `@_specialize` makes the compiler emit a Float and a Double copy of each kernel and makes the
 // generic entry point jump to them. The tensor operations that call these kernels are generic and
-// are not specialized for their callers in other modules, so without it each element would cost
-// a protocol-witness call (see the "elementwise" benchmarks).
+// are not specialized for their callers in other modules, so without it each call would look up
+// the type at run time (see the "elementwise" benchmarks).
 
 /// A function of one element.
 enum UnaryFunction {
@@ -37,18 +42,9 @@ enum BinaryFunction {
 }
 
 extension TensorScalar {
-  /// The logistic function, computed without overflow for large |x|: for x < 0 it is written
-  /// eˣ/(1 + eˣ), whose exponential cannot overflow.
-  @inline(__always)  // Inlined into the vectorized loop below; a call would stop vectorization.
-  static func sigmoid(_ x: Self) -> Self {
-    if x >= 0 { return 1 / (1 + exp(-x)) }
-    let e = exp(x)
-    return e / (1 + e)
-  }
-
   /// `x` raised to `y`. Real powers follow C's `pow`: a negative base with an integer exponent
   /// is exact (`(-2)³ = -8`), with a fractional exponent it is NaN.
-  @inline(__always)  // As for `sigmoid`.
+  @inline(__always)  // Inlined into the loop of `binaryLoop`.
   static func power(_ x: Self, _ y: Self) -> Self {
     if y == 2 { return x * x }
     // swift-numerics' pow(x, y) is NaN for every negative x and for 0⁰, unlike C. Its
@@ -87,44 +83,42 @@ extension UnaryFunction {
 func unaryLoop<T: TensorScalar>(
   _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
 ) {
-  let n = x.count
-  guard !vectorMath(function, x, y) else { return }
-  switch function {
-  case .negate: for i in 0..<n { y[i] = -x[i] }
-  case .exp: for i in 0..<n { y[i] = T.exp(x[i]) }
-  case .log: for i in 0..<n { y[i] = T.log(x[i]) }
-  case .sqrt: for i in 0..<n { y[i] = x[i].squareRoot() }
-  case .sin: for i in 0..<n { y[i] = T.sin(x[i]) }
-  case .cos: for i in 0..<n { y[i] = T.cos(x[i]) }
-  case .tanh: for i in 0..<n { y[i] = T.tanh(x[i]) }
-  case .sigmoid: for i in 0..<n { y[i] = T.sigmoid(x[i]) }
-  case .relu: for i in 0..<n { y[i] = x[i] > 0 ? x[i] : 0 }
-  case .abs: for i in 0..<n { y[i] = Swift.abs(x[i]) }
-  case .square: for i in 0..<n { y[i] = x[i] * x[i] }
-  case .positiveMask: for i in 0..<n { y[i] = x[i] > 0 ? 1 : 0 }
-  case .sign: for i in 0..<n { y[i] = x[i] > 0 ? 1 : (x[i] < 0 ? -1 : 0) }
+  // In the specialized copies the type tests are resolved at compile time.
+  let (source, target) = (UnsafeRawPointer(x.baseAddress!), UnsafeMutableRawPointer(y.baseAddress!))
+  if T.self == Float.self {
+    autodiff_unary_float(
+      function.kernel, source.assumingMemoryBound(to: Float.self),
+      target.assumingMemoryBound(to: Float.self), x.count)
+  } else if T.self == Double.self {
+    autodiff_unary_double(
+      function.kernel, source.assumingMemoryBound(to: Double.self),
+      target.assumingMemoryBound(to: Double.self), x.count)
+  } else {
+    preconditionFailure("elementwise kernels exist for Float and Double, not \(T._name)")
   }
 }
 
-/// Applies a transcendental `function` with the vectorized forms of VectorMath.swift; false for
-/// the other functions. In `unaryKernel`'s specialized copies the type test is resolved at
-/// compile time.
-@inline(__always)
-private func vectorMath<T: TensorScalar>(
-  _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
-) -> Bool {
-  let (source, target) = (UnsafeRawPointer(x.baseAddress!), UnsafeMutableRawPointer(y.baseAddress!))
-  if T.self == Float.self {
-    return VectorMath.apply(
-      function, source.assumingMemoryBound(to: Float.self),
-      target.assumingMemoryBound(to: Float.self), count: x.count)
+extension UnaryFunction {
+  /// The function's number in CElementwise.
+  fileprivate var kernel: Int32 {
+    let function =
+      switch self {
+      case .negate: autodiff_negate
+      case .exp: autodiff_exp
+      case .log: autodiff_log
+      case .sqrt: autodiff_sqrt
+      case .sin: autodiff_sin
+      case .cos: autodiff_cos
+      case .tanh: autodiff_tanh
+      case .sigmoid: autodiff_sigmoid
+      case .relu: autodiff_relu
+      case .abs: autodiff_abs
+      case .square: autodiff_square
+      case .positiveMask: autodiff_positive_mask
+      case .sign: autodiff_sign
+      }
+    return Int32(bitPattern: function.rawValue)
   }
-  if T.self == Double.self {
-    return VectorMath.apply(
-      function, source.assumingMemoryBound(to: Double.self),
-      target.assumingMemoryBound(to: Double.self), count: x.count)
-  }
-  return false
 }
 
 /// Applies `function` to `a` and `b`, both of the output's count (the common, unbroadcast case),
@@ -151,95 +145,46 @@ func binaryLoop<T: TensorScalar>(
   _ function: BinaryFunction, _ a: UnsafePointer<T>, _ strideA: Int, _ b: UnsafePointer<T>,
   _ strideB: Int, _ c: UnsafeMutablePointer<T>, _ n: Int
 ) {
-  // One loop nest per function, each specialized for its operation type, so the operation
-  // inlines into plain loops over pointers that the compiler vectorizes. (Passing the element
-  // reads as closures instead left an indirect call per element in the loop: mlp benchmarks.)
-  switch function {
-  case .add: binaryLoops(Add.self, a, strideA, b, strideB, c, n)
-  case .subtract: binaryLoops(Subtract.self, a, strideA, b, strideB, c, n)
-  case .multiply: binaryLoops(Multiply.self, a, strideA, b, strideB, c, n)
-  case .divide: binaryLoops(Divide.self, a, strideA, b, strideB, c, n)
-  case .pow: binaryLoops(Power.self, a, strideA, b, strideB, c, n)
-  case .maximum: binaryLoops(Maximum.self, a, strideA, b, strideB, c, n)
-  case .minimum: binaryLoops(Minimum.self, a, strideA, b, strideB, c, n)
-  case .greaterOrEqualMask: binaryLoops(GreaterOrEqualMask.self, a, strideA, b, strideB, c, n)
-  case .greaterMask: binaryLoops(GreaterMask.self, a, strideA, b, strideB, c, n)
-  case .equalMask: binaryLoops(EqualMask.self, a, strideA, b, strideB, c, n)
-  case .sigmoidGradient: binaryLoops(SigmoidGradient.self, a, strideA, b, strideB, c, n)
-  case .tanhGradient: binaryLoops(TanhGradient.self, a, strideA, b, strideB, c, n)
-  case .reluGradient: binaryLoops(ReluGradient.self, a, strideA, b, strideB, c, n)
-  case .squareGradient: binaryLoops(SquareGradient.self, a, strideA, b, strideB, c, n)
+  guard let kernel = function.kernel else {
+    // pow calls libm per element: nothing for C to vectorize.
+    for i in 0..<n { c[i] = T.power(a[i * strideA], b[i * strideB]) }
+    return
+  }
+  let (x, y, z) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(c))
+  if T.self == Float.self {
+    autodiff_binary_float(
+      kernel, x.assumingMemoryBound(to: Float.self), strideA, y.assumingMemoryBound(to: Float.self),
+      strideB, z.assumingMemoryBound(to: Float.self), n)
+  } else if T.self == Double.self {
+    autodiff_binary_double(
+      kernel, x.assumingMemoryBound(to: Double.self), strideA,
+      y.assumingMemoryBound(to: Double.self), strideB, z.assumingMemoryBound(to: Double.self), n)
+  } else {
+    preconditionFailure("elementwise kernels exist for Float and Double, not \(T._name)")
   }
 }
 
-/// A function of two elements, as a type, so that a loop generic over it is specialized for it
-/// and the function inlines.
-private protocol BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T
-}
-
-private enum Add: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a + b }
-}
-private enum Subtract: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a - b }
-}
-private enum Multiply: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b }
-}
-private enum Divide: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a / b }
-}
-private enum Power: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { T.power(a, b) }
-}
-private enum Maximum: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a >= b ? a : b }
-}
-private enum Minimum: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a <= b ? a : b }
-}
-private enum GreaterOrEqualMask: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a >= b ? 1 : 0 }
-}
-private enum GreaterMask: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a > b ? 1 : 0 }
-}
-private enum EqualMask: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a == b ? 1 : 0 }
-}
-private enum SigmoidGradient: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * b * (1 - b) }
-}
-private enum TanhGradient: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * (1 - b * b) }
-}
-private enum ReluGradient: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { a * (b > 0 ? 1 : 0) }
-}
-private enum SquareGradient: BinaryOperation {
-  static func apply<T: TensorScalar>(_ a: T, _ b: T) -> T { 2 * a * b }
-}
-
-/// `c[i] = Op(a[i·strideA], b[i·strideB])` for strides of 1 (a contiguous run) or 0 (one element
-/// repeated): each combination is its own simple loop.
-@inline(__always)  // Inlined into binaryKernel's specialized copies, where Op is known.
-private func binaryLoops<Op: BinaryOperation, T: TensorScalar>(
-  _: Op.Type, _ a: UnsafePointer<T>, _ strideA: Int, _ b: UnsafePointer<T>, _ strideB: Int,
-  _ c: UnsafeMutablePointer<T>, _ n: Int
-) {
-  switch (strideA, strideB) {
-  case (1, 1):
-    for i in 0..<n { c[i] = Op.apply(a[i], b[i]) }
-  case (1, _):
-    let s = b.pointee
-    for i in 0..<n { c[i] = Op.apply(a[i], s) }
-  case (_, 1):
-    let s = a.pointee
-    for i in 0..<n { c[i] = Op.apply(s, b[i]) }
-  default:
-    let s = Op.apply(a.pointee, b.pointee)
-    for i in 0..<n { c[i] = s }
+extension BinaryFunction {
+  /// The function's number in CElementwise, or `nil` for `pow`, which has no kernel there.
+  fileprivate var kernel: Int32? {
+    let function: autodiff_binary_function? =
+      switch self {
+      case .add: autodiff_add
+      case .subtract: autodiff_subtract
+      case .multiply: autodiff_multiply
+      case .divide: autodiff_divide
+      case .pow: nil
+      case .maximum: autodiff_maximum
+      case .minimum: autodiff_minimum
+      case .greaterOrEqualMask: autodiff_greater_or_equal_mask
+      case .greaterMask: autodiff_greater_mask
+      case .equalMask: autodiff_equal_mask
+      case .sigmoidGradient: autodiff_sigmoid_gradient
+      case .tanhGradient: autodiff_tanh_gradient
+      case .reluGradient: autodiff_relu_gradient
+      case .squareGradient: autodiff_square_gradient
+      }
+    return function.map { Int32(bitPattern: $0.rawValue) }
   }
 }
 

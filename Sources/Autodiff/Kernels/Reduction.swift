@@ -1,3 +1,5 @@
+internal import CElementwise
+
 // Reductions along one axis of a tensor viewed as [outer, n, inner]: every reduction over a set
 // of axes is a sequence of these, one per run of adjacent axes.
 
@@ -132,15 +134,30 @@ func laneSum<T: TensorScalar>(
     while offset < n {
       let count = Swift.min(blockCount, n - offset)
       let x = block(offset, count)
-      var k = 0
-      while k + lanes <= count {
-        for j in 0..<lanes { partial[j] += x[k + j] }
-        k += lanes
-      }
+      let k = count / lanes * lanes
+      addLanes(x, groups: count / lanes, into: partial.baseAddress!)
       // Only the last block can end with a partial group.
       if k < count { return total(adding: x + k, count: count - k) }
       offset += count
     }
     return total(adding: partial.baseAddress!, count: 0)
+  }
+}
+
+/// partial[j] += x[16g + j] for g < groups and j < 16, in the C kernel for the CPU's vectors.
+@inline(__always)
+private func addLanes<T: TensorScalar>(
+  _ x: UnsafePointer<T>, groups: Int, into partial: UnsafeMutablePointer<T>
+) {
+  let (source, target) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(partial))
+  if T.self == Float.self {
+    autodiff_add_lanes_float(
+      source.assumingMemoryBound(to: Float.self), groups, target.assumingMemoryBound(to: Float.self))
+  } else if T.self == Double.self {
+    autodiff_add_lanes_double(
+      source.assumingMemoryBound(to: Double.self), groups,
+      target.assumingMemoryBound(to: Double.self))
+  } else {
+    preconditionFailure("sum kernels exist for Float and Double, not \(T._name)")
   }
 }

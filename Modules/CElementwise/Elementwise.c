@@ -1,5 +1,7 @@
-// exp, log, sin, cos, tanh and the logistic function as branch-free arithmetic that the compiler
-// vectorizes, in place of a call to libm per element.
+// The elementwise kernels of Autodiff: the arithmetic of Kernels/Elementwise.swift's unary and
+// binary functions (Elementwise.inc), and exp, log, sin, cos, tanh and the logistic function as
+// branch-free arithmetic that the compiler vectorizes, in place of a call to libm per element
+// (VectorMath.inc).
 //
 // Each function reduces its argument with the usual identities (eˣ = 2ᵏ·eʳ, log x = k·ln 2 +
 // log m, sin x = ±sin r or ±cos r with x = q·π/2 + r) and evaluates a truncated Taylor series on
@@ -17,8 +19,8 @@
 // Why C: Swift compiles for the baseline x86-64 (SSE2, four Floats per instruction) and has no
 // way to compile one function for a wider vector unit. Here `target_clones` compiles the loops
 // for AVX-512, AVX2 and the baseline, and the loader picks the best the CPU has. The gradient of
-// Σ relu(x)² + σ(x) over 2²⁰ Floats spent most of its time in the SSE sigmoid (elementwise
-// benchmark).
+// Σ relu(x)² + σ(x) over 2²⁰ Floats spent most of its time in the SSE sigmoid and the SSE
+// arithmetic around it (elementwise benchmark).
 //
 // Floating-point contraction is off: no multiply and add are fused into an FMA, so every clone
 // rounds every step the same way and the results do not depend on the CPU.
@@ -26,7 +28,7 @@
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
 
-#include "CVectorMath.h"
+#include "CElementwise.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -68,6 +70,7 @@ static inline double double_bits(uint64_t b) { double x; memcpy(&x, &b, 8); retu
 #define LEAST_NORMAL 1.17549435e-38f
 #define GREATEST_FINITE 3.40282347e+38f
 #define LIBM(name) name##f
+#define SQRT __builtin_elementwise_sqrt
 
 // Terms to r⁷/7!: r⁸/8! < 6e-9 for |r| ≤ ln 2 / 2.
 static inline float expm1_series_float(float r) {
@@ -88,6 +91,7 @@ static inline float log_series_float(float z) {
 }
 
 #include "VectorMath.inc"
+#include "Elementwise.inc"
 
 #undef T
 #undef U
@@ -112,6 +116,7 @@ static inline float log_series_float(float z) {
 #undef LEAST_NORMAL
 #undef GREATEST_FINITE
 #undef LIBM
+#undef SQRT
 
 // MARK: Double
 
@@ -138,6 +143,7 @@ static inline float log_series_float(float z) {
 #define LEAST_NORMAL 2.2250738585072014e-308
 #define GREATEST_FINITE 1.7976931348623157e+308
 #define LIBM(name) name
+#define SQRT __builtin_elementwise_sqrt
 
 // Terms to r¹³/13!: r¹⁴/14! < 5e-18 for |r| ≤ ln 2 / 2.
 static inline double expm1_series_double(double r) {
@@ -166,3 +172,4 @@ static inline double log_series_double(double z) {
 }
 
 #include "VectorMath.inc"
+#include "Elementwise.inc"

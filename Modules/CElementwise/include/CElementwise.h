@@ -1,0 +1,61 @@
+// Elementwise kernels over buffers, compiled for the vector units the CPU has (Elementwise.c).
+
+#ifndef AUTODIFF_C_ELEMENTWISE_H
+#define AUTODIFF_C_ELEMENTWISE_H
+
+#include <stddef.h>
+
+/// The functions of one element, by number (Kernels/Elementwise.swift's `UnaryFunction`).
+enum autodiff_unary_function {
+  autodiff_negate,
+  autodiff_sqrt,
+  autodiff_relu,
+  autodiff_abs,
+  autodiff_square,
+  autodiff_positive_mask,
+  autodiff_sign,
+  autodiff_exp,
+  autodiff_log,
+  autodiff_sin,
+  autodiff_cos,
+  autodiff_tanh,
+  autodiff_sigmoid,
+};
+
+/// The functions of two elements, by number (`BinaryFunction`, without `pow`, which calls libm
+/// per element and stays in Swift).
+enum autodiff_binary_function {
+  autodiff_add,
+  autodiff_subtract,
+  autodiff_multiply,
+  autodiff_divide,
+  autodiff_maximum,
+  autodiff_minimum,
+  autodiff_greater_or_equal_mask,
+  autodiff_greater_mask,
+  autodiff_equal_mask,
+  autodiff_sigmoid_gradient,
+  autodiff_tanh_gradient,
+  autodiff_relu_gradient,
+  autodiff_square_gradient,
+};
+
+/// y[i] = function(x[i]) for i < count. `y` may be `x`.
+void autodiff_unary_float(int function, const float *x, float *y, ptrdiff_t count);
+void autodiff_unary_double(int function, const double *x, double *y, ptrdiff_t count);
+
+/// c[i] = function(a[i·stride_a], b[i·stride_b]) for i < count, with strides of 0 (one element
+/// repeated) or 1. `c` may be `a` or `b`.
+void autodiff_binary_float(
+    int function, const float *a, ptrdiff_t stride_a, const float *b, ptrdiff_t stride_b,
+    float *c, ptrdiff_t count);
+void autodiff_binary_double(
+    int function, const double *a, ptrdiff_t stride_a, const double *b, ptrdiff_t stride_b,
+    double *c, ptrdiff_t count);
+
+/// partial[j] += x[16g + j] for every group g < groups and lane j < 16: the sixteen running sums
+/// of a long sum, each lane's adds in order, so the result is the same on every CPU.
+void autodiff_add_lanes_float(const float *x, ptrdiff_t groups, float *partial);
+void autodiff_add_lanes_double(const double *x, ptrdiff_t groups, double *partial);
+
+#endif
