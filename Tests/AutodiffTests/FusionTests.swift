@@ -1,0 +1,154 @@
+// Elementwise fusion (Kernels/Fusion.swift): large elementwise results are pending expressions,
+// computed block by block on first read. Fusion must change when the work happens, never what
+// it computes: each test compares a fused computation with the same one on pieces small enough
+// to run unfused, to the bit, or with the exact derivative.
+
+@testable import Autodiff
+import Foundation
+import Testing
+
+@Suite struct FusionTests {
+  /// Above `Fusion.minimumCount`, and not a multiple of a block, a chunk or a thread's range.
+  let count = 3 * Fusion.minimumCount + 77
+
+  func input(seed: UInt64 = 1, count: Int? = nil) -> Tensor<Float> {
+    var rng = SeededGenerator(seed: seed)
+    return Tensor(randomNormal: [count ?? self.count], using: &rng)
+  }
+
+  /// `f` applied to `x` in pieces below the fusion threshold, concatenated: the unfused answer.
+  func unfused(_ x: Tensor<Float>, _ f: (Tensor<Float>) -> Tensor<Float>) -> [Float] {
+    let piece = Fusion.minimumCount / 4
+    var result: [Float] = []
+    var start = 0
+    while start < x.scalarCount {
+      let end = min(start + piece, x.scalarCount)
+      result += f(x[start..<end]).scalars
+      start = end
+    }
+    return result
+  }
+
+  @Test("A chain of elementwise operations gives the same elements fused as unfused, to the bit")
+  func chain() {
+    let x = input()
+    let f: (Tensor<Float>) -> Tensor<Float> = { x in
+      sigmoid(x) * exp(-x) + relu(x).squared() / 3 - tanh(x) * abs(x) + max(x, 0.25)
+    }
+    let fused = f(x)
+    #expect(fused.storage.pendingCost > 0)
+    #expect(fused.scalars == unfused(x, f))
+    #expect(fused.storage.pendingCost == 0)
+  }
+
+  @Test("A value used twice in one expression is right (the program computes it once per block)")
+  func sharedOperand() {
+    let x = input(seed: 2)
+    let f: (Tensor<Float>) -> Tensor<Float> = { x in
+      let y = sigmoid(x)
+      return y * y + y - log(y)
+    }
+    #expect(f(x).scalars == unfused(x, f))
+  }
+
+  @Test("The sum of a pending tensor, never stored, equals the sum of its elements, to the bit")
+  func fusedSum() {
+    for count in [Fusion.minimumCount, count, (1 << 18) + 5] {
+      let x = input(seed: 3, count: count)
+      let y = sigmoid(x) + x.squared()
+      #expect(y.storage.pendingCost > 0)
+      let fused = y.sum().scalar
+      #expect(y.storage.pendingCost > 0, "the sum did not compute the elements")
+      let stored = Tensor(shape: y.shape, scalars: y.scalars)
+      #expect(stored.storage.pendingCost == 0)
+      #expect(fused == stored.sum().scalar, "\(count) elements")
+    }
+  }
+
+  @Test("A sum of a constant broadcast to many elements is the sum of the copies")
+  func fillSum() {
+    let g = Tensor<Float>(0.1).expanded(to: [count])
+    #expect(g.sum().scalar == Tensor(shape: [count], scalars: g.scalars).sum().scalar)
+    #expect(g.scalars.allSatisfy { $0 == 0.1 })
+  }
+
+  @Test("The gradient of Σ relu(x)² + σ(x) is 2·relu(x) + σ(x)(1 − σ(x)) at every element")
+  func gradientOfTheBenchmark() {
+    let x = input(seed: 4, count: (1 << 17) + 1)
+    let (value, dx) = valueWithGradient(at: x) { x in (relu(x).squared() + sigmoid(x)).sum() }
+    #expect(dx.storage.pendingCost == 0, "gradients are returned computed")
+    var expected = 0.0
+    var worst = 0.0
+    for (v, d) in zip(x.scalars, dx.scalars) {
+      let (r, s) = (Double(max(v, 0)), 1 / (1 + Foundation.exp(-Double(v))))
+      expected += r * r + s
+      let exact = 2 * r + s * (1 - s)
+      worst = max(worst, abs(Double(d) - exact) / max(1, exact))
+    }
+    #expect(worst <= 1e-6)
+    #expect(abs(Double(value.scalar) - expected) <= 1e-5 * expected)
+  }
+
+  @Test("Fused gradients in Double match a central difference along a random direction")
+  func directionalDerivative() {
+    var rng = SeededGenerator(seed: 5)
+    let x = Tensor<Double>(randomNormal: [count], using: &rng)
+    let v = Tensor<Double>(randomNormal: [count], using: &rng)
+    let f: (Tensor<Double>) -> Tensor<Double> = { x in
+      (sin(x) * sigmoid(x) + pow(x, 2) / (1 + exp(-x)) - log(1 + x.squared()) * tanh(x)).sum()
+    }
+    let dx = gradient(at: x, of: f)
+    let h = 1e-5
+    let difference = (f(x + h * v).scalar - f(x - h * v).scalar) / (2 * h)
+    let derivative = (dx * v).sum().scalar
+    #expect(abs(derivative - difference) <= 1e-6 * max(1, abs(derivative)))
+  }
+
+  @Test("A long chain stays bounded: past the maximum cost, operands are computed first")
+  func longChain() {
+    let x = input(seed: 6)
+    let f: (Tensor<Float>) -> Tensor<Float> = { x in
+      var y = x
+      for step in 0..<100 { y = y * 0.99 + Float(step) / 1000 }
+      return y
+    }
+    let y = f(x)
+    #expect(y.storage.pendingCost <= Fusion.maximumCost)
+    #expect(y.scalars == unfused(x, f))
+  }
+
+  @Test("Writing to a tensor that a pending one reads copies it first: the pending result keeps the old value")
+  func copyOnWrite() {
+    var x = input(seed: 7)
+    let first = x.scalars[0]
+    let doubled = x * 2
+    x.withUnsafeMutableBufferPointer { $0[0] = 1000 }
+    #expect(doubled.scalars[0] == first * 2)
+    #expect(x.scalars[0] == 1000)
+  }
+
+  @Test("Tasks reading one pending tensor at once all see the same elements")
+  func concurrentReads() async {
+    let x = input(seed: 8)
+    let y = sigmoid(x) * x
+    let expected = unfused(x) { sigmoid($0) * $0 }
+    let results = await withTaskGroup(of: [Float].self) { group in
+      for _ in 0..<8 { group.addTask { y.scalars } }
+      return await group.reduce(into: []) { $0.append($1) }
+    }
+    #expect(results.count == 8)
+    #expect(results.allSatisfy { $0 == expected })
+  }
+
+  @Test("Every element of a split loop is computed, whatever the count's remainder")
+  func splitCoversEveryElement() {
+    // 2¹⁷ + 1 elements: half is a multiple of 64, where the split once stopped one short.
+    for count in [(1 << 17) + 1, (1 << 14) + 1, (1 << 16) + 3] {
+      let x = Tensor<Float>(repeating: -1, shape: [count])
+      #expect(relu(x).scalars.allSatisfy { $0 == 0 }, "relu, \(count) elements")
+      let e = exp(x).scalars
+      #expect(e.allSatisfy { $0 == e[0] }, "exp, \(count) elements")
+      #expect(abs(e[0] - 0.367_879_44) <= 1e-7)
+    }
+  }
+}
