@@ -13,6 +13,10 @@
 /// print(y.sum())                  // 280.0
 /// ```
 ///
+/// Elementwise results of 2¹⁵ elements or more are computed when first read, all the pending
+/// operations of a chain in one fused pass (see the Performance article). That changes when the
+/// work happens, never the values.
+///
 /// ## Differentiation
 ///
 /// A tensor returned by ``Tape/watch(_:)`` is *recorded*: every operation that takes it appends
