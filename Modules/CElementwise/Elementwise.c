@@ -22,8 +22,13 @@
 // Σ relu(x)² + σ(x) over 2²⁰ Floats spent most of its time in the SSE sigmoid and the SSE
 // arithmetic around it (elementwise benchmark).
 //
-// Floating-point contraction is off: no multiply and add are fused into an FMA, so every clone
-// rounds every step the same way and the results do not depend on the CPU.
+// Floating-point contraction is off, and the polynomials and reductions fuse their multiplies
+// and adds explicitly with fma (`FMA`), which rounds once by definition: every clone computes
+// the same bits, so the results do not depend on the CPU. The AVX2 and AVX-512 clones run fma as
+// one instruction (exp went from 0.40 to 0.21 ns per Float in L1, sigmoid from 0.48 to 0.31;
+// AVX-512 clone, one thread); the baseline clone, for
+// x86-64 CPUs older than AVX2 (2013), calls the C library's fma, correct but several times
+// slower.
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)
@@ -70,24 +75,40 @@ static inline double double_bits(uint64_t b) { double x; memcpy(&x, &b, 8); retu
 #define LEAST_NORMAL 1.17549435e-38f
 #define GREATEST_FINITE 3.40282347e+38f
 #define LIBM(name) name##f
+#define FMA __builtin_fmaf
 #define SQRT __builtin_elementwise_sqrt
 
-// Terms to r⁷/7!: r⁸/8! < 6e-9 for |r| ≤ ln 2 / 2.
+// eʳ − 1 as r + r²·(1/2 + r/6 + …): the small terms round once, in the fma, against r, which is
+// exact. Terms to r⁷/7!: r⁸/8! < 6e-9 for |r| ≤ ln 2 / 2.
 static inline float expm1_series_float(float r) {
-  return r * (1 + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120
-    + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  float p = FMA(r, 1.0f / 5040, 1.0f / 720);
+  p = FMA(r, p, 1.0f / 120);
+  p = FMA(r, p, 1.0f / 24);
+  p = FMA(r, p, 1.0f / 6);
+  p = FMA(r, p, 1.0f / 2);
+  return FMA(r * r, p, r);
 }
 static inline float sin_series_float(float r) {
   float r2 = r * r;
-  return r + r * r2 * (-1.0f / 6 + r2 * (1.0f / 120 + r2 * (-1.0f / 5040 + r2 * (1.0f / 362880))));
+  float q = FMA(r2, 1.0f / 362880, -1.0f / 5040);
+  q = FMA(r2, q, 1.0f / 120);
+  q = FMA(r2, q, -1.0f / 6);
+  return FMA(r * r2, q, r);
 }
 static inline float cos_series_float(float r) {
   float r2 = r * r;
-  return 1 + r2 * (-1.0f / 2 + r2 * (1.0f / 24 + r2 * (-1.0f / 720 + r2 * (1.0f / 40320
-    - r2 * (1.0f / 3628800)))));
+  float q = FMA(r2, -1.0f / 3628800, 1.0f / 40320);
+  q = FMA(r2, q, -1.0f / 720);
+  q = FMA(r2, q, 1.0f / 24);
+  q = FMA(r2, q, -1.0f / 2);
+  return FMA(r2, q, 1);
 }
 static inline float log_series_float(float z) {
-  return z * (2.0f / 3 + z * (2.0f / 5 + z * (2.0f / 7 + z * (2.0f / 9 + z * (2.0f / 11)))));
+  float p = FMA(z, 2.0f / 11, 2.0f / 9);
+  p = FMA(z, p, 2.0f / 7);
+  p = FMA(z, p, 2.0f / 5);
+  p = FMA(z, p, 2.0f / 3);
+  return z * p;
 }
 
 #include "VectorMath.inc"
@@ -116,6 +137,7 @@ static inline float log_series_float(float z) {
 #undef LEAST_NORMAL
 #undef GREATEST_FINITE
 #undef LIBM
+#undef FMA
 #undef SQRT
 
 // MARK: Double
@@ -143,32 +165,61 @@ static inline float log_series_float(float z) {
 #define LEAST_NORMAL 2.2250738585072014e-308
 #define GREATEST_FINITE 1.7976931348623157e+308
 #define LIBM(name) name
+#define FMA __builtin_fma
 #define SQRT __builtin_elementwise_sqrt
 
 // Terms to r¹³/13!: r¹⁴/14! < 5e-18 for |r| ≤ ln 2 / 2.
 static inline double expm1_series_double(double r) {
-  return r * (1 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720
-    + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800
-    + r * (1.0 / 39916800 + r * (1.0 / 479001600 + r * (1.0 / 6227020800.0)))))))))))));
+  double p = FMA(r, 1.0 / 6227020800.0, 1.0 / 479001600);
+  p = FMA(r, p, 1.0 / 39916800);
+  p = FMA(r, p, 1.0 / 3628800);
+  p = FMA(r, p, 1.0 / 362880);
+  p = FMA(r, p, 1.0 / 40320);
+  p = FMA(r, p, 1.0 / 5040);
+  p = FMA(r, p, 1.0 / 720);
+  p = FMA(r, p, 1.0 / 120);
+  p = FMA(r, p, 1.0 / 24);
+  p = FMA(r, p, 1.0 / 6);
+  p = FMA(r, p, 1.0 / 2);
+  return FMA(r * r, p, r);
 }
 // Terms to r¹⁷/17!: r¹⁹/19! < 1e-19 for |r| ≤ π/4.
 static inline double sin_series_double(double r) {
   double r2 = r * r;
-  return r + r * r2 * (-1.0 / 6 + r2 * (1.0 / 120 + r2 * (-1.0 / 5040 + r2 * (1.0 / 362880
-    + r2 * (-1.0 / 39916800 + r2 * (1.0 / 6227020800.0 + r2 * (-1.0 / 1307674368000.0
-    + r2 * (1.0 / 355687428096000.0))))))));
+  double q = FMA(r2, 1.0 / 355687428096000.0, -1.0 / 1307674368000.0);
+  q = FMA(r2, q, 1.0 / 6227020800.0);
+  q = FMA(r2, q, -1.0 / 39916800);
+  q = FMA(r2, q, 1.0 / 362880);
+  q = FMA(r2, q, -1.0 / 5040);
+  q = FMA(r2, q, 1.0 / 120);
+  q = FMA(r2, q, -1.0 / 6);
+  return FMA(r * r2, q, r);
 }
 // Terms to r¹⁸/18!: r²⁰/20! < 4e-21 for |r| ≤ π/4.
 static inline double cos_series_double(double r) {
   double r2 = r * r;
-  return 1 + r2 * (-1.0 / 2 + r2 * (1.0 / 24 + r2 * (-1.0 / 720 + r2 * (1.0 / 40320
-    + r2 * (-1.0 / 3628800 + r2 * (1.0 / 479001600 + r2 * (-1.0 / 87178291200.0
-    + r2 * (1.0 / 20922789888000.0 - r2 * (1.0 / 6402373705728000.0)))))))));
+  double q = FMA(r2, -1.0 / 6402373705728000.0, 1.0 / 20922789888000.0);
+  q = FMA(r2, q, -1.0 / 87178291200.0);
+  q = FMA(r2, q, 1.0 / 479001600);
+  q = FMA(r2, q, -1.0 / 3628800);
+  q = FMA(r2, q, 1.0 / 40320);
+  q = FMA(r2, q, -1.0 / 720);
+  q = FMA(r2, q, 1.0 / 24);
+  q = FMA(r2, q, -1.0 / 2);
+  return FMA(r2, q, 1);
 }
 // Terms to 2z¹⁰/21: the next, relative to log's value, is below 1e-18 for z ≤ 0.0295.
 static inline double log_series_double(double z) {
-  return z * (2.0 / 3 + z * (2.0 / 5 + z * (2.0 / 7 + z * (2.0 / 9 + z * (2.0 / 11 + z * (2.0 / 13
-    + z * (2.0 / 15 + z * (2.0 / 17 + z * (2.0 / 19 + z * (2.0 / 21))))))))));
+  double p = FMA(z, 2.0 / 21, 2.0 / 19);
+  p = FMA(z, p, 2.0 / 17);
+  p = FMA(z, p, 2.0 / 15);
+  p = FMA(z, p, 2.0 / 13);
+  p = FMA(z, p, 2.0 / 11);
+  p = FMA(z, p, 2.0 / 9);
+  p = FMA(z, p, 2.0 / 7);
+  p = FMA(z, p, 2.0 / 5);
+  p = FMA(z, p, 2.0 / 3);
+  return z * p;
 }
 
 #include "VectorMath.inc"
