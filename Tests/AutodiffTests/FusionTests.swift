@@ -152,3 +152,35 @@ import Testing
     }
   }
 }
+
+@Suite struct FusedValueAndGradientTests {
+  @Test("A sum of a pending tensor is pending, and valueWithGradient computes it with the gradient, to the bit")
+  func valueWithGradient() {
+    var rng = SeededGenerator(seed: 9)
+    let x = Tensor<Float>(randomNormal: [3 * Fusion.minimumCount + 5], using: &rng)
+    let f: (Tensor<Float>) -> Tensor<Float> = { x in (relu(x).squared() + sigmoid(x)).sum() }
+    let alone = f(x)
+    #expect(alone.storage.pendingCost > 0, "the sum waits to be read")
+    let (value, dx) = Autodiff.valueWithGradient(at: x, of: f)
+    #expect(value.storage.pendingCost == 0 && dx.storage.pendingCost == 0)
+    #expect(value.scalar == alone.scalar)
+    #expect(dx.scalars == gradient(at: x, of: f).scalars)
+  }
+
+  @Test("Gradients with respect to inputs of different sizes are computed in one program per size")
+  func differentSizes() {
+    var rng = SeededGenerator(seed: 10)
+    let x = Tensor<Double>(randomNormal: [Fusion.minimumCount + 3], using: &rng)
+    let y = Tensor<Double>(randomNormal: [2 * Fusion.minimumCount + 1], using: &rng)
+    let (value, (dx, dy)) = Autodiff.valueWithGradient(at: x, y) { x, y in
+      sigmoid(x).sum() + (exp(y) * y).sum()
+    }
+    let xs = x.scalars.map { 1 / (1 + Foundation.exp(-$0)) }
+    let expected = xs.reduce(0, +) + y.scalars.map { Foundation.exp($0) * $0 }.reduce(0, +)
+    #expect(abs(value.scalar - expected) <= 1e-9 * abs(expected))
+    #expect(zip(dx.scalars, xs).allSatisfy { abs($0 - $1 * (1 - $1)) <= 1e-15 })
+    #expect(zip(dy.scalars, y.scalars).allSatisfy { d, v in
+      abs(d - Foundation.exp(v) * (1 + v)) <= 1e-12 * max(1, abs(d))
+    })
+  }
+}

@@ -79,10 +79,10 @@ struct Sweep<Scalar: TensorScalar> {
     }
   }
 
-  /// The accumulated gradient of a node, if anything reached it, its elements computed: the
-  /// sweep's fused pullbacks run here, not when the caller first reads the gradient.
+  /// The accumulated gradient of a node, if anything reached it. Its elements may be pending:
+  /// the caller computes them (`materializeTogether(_:)`) before it returns them.
   func gradient(at node: Int) -> Tensor<Scalar>? {
-    node >= base && node <= target ? slots[node - base].gradient?.materialized() : nil
+    node >= base && node <= target ? slots[node - base].gradient : nil
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {

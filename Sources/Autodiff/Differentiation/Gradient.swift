@@ -66,8 +66,9 @@ public func valueWithGradient<Scalar>(
     guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
       return (value, inputs.map { Tensor(zeros: $0.shape) })
     }
-    let gradient = tape.gradient(
+    let gradient = tape.pendingGradients(
       of: value, wrt: watched, createGraph: nested, file: file, line: line)
+    materializeTogether([value] + gradient)
     return (nested ? value : value.detached, gradient)
   }
 }
@@ -106,6 +107,7 @@ public func valueWithGradient<Scalar>(
     }
     let gradient = tape.gradient(
       of: value, wrtOne: watchedX, createGraph: nested, file: file, line: line)
+    materializeTogether(value, gradient)
     return (nested ? value : value.detached, gradient)
   }
 }
@@ -137,8 +139,9 @@ public func valueWithGradient<Scalar>(
     guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
       return (value, (Tensor(zeros: x.shape), Tensor(zeros: y.shape)))
     }
-    let gradient = tape.gradient(
+    let gradient = tape.pendingGradients(
       of: value, wrt: watchedX, watchedY, createGraph: nested, file: file, line: line)
+    materializeTogether(value, gradient.0, gradient.1)
     return (nested ? value : value.detached, gradient)
   }
 }

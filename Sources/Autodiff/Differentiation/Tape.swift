@@ -118,6 +118,18 @@ public final class Tape {
     of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
     createGraph: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) -> [Tensor<Scalar>] {
+    let gradients = pendingGradients(
+      of: target, wrt: sources, seed: seed, createGraph: createGraph, file: file, line: line)
+    materializeTogether(gradients)
+    return gradients
+  }
+
+  /// The gradients of `gradient(of:wrt:seed:createGraph:file:line:)`, their elements possibly
+  /// pending, for a caller that computes them together with other results.
+  func pendingGradients<Scalar>(
+    of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
+    createGraph: Bool, file: StaticString, line: UInt
+  ) -> [Tensor<Scalar>] {
     let taken = beginUse("computing a gradient")
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
@@ -142,6 +154,18 @@ public final class Tape {
     seed: Tensor<Scalar>? = nil, createGraph: Bool = false,
     file: StaticString = #fileID, line: UInt = #line
   ) -> (Tensor<Scalar>, Tensor<Scalar>) {
+    let (dx, dy) = pendingGradients(
+      of: target, wrt: x, y, seed: seed, createGraph: createGraph, file: file, line: line)
+    materializeTogether(dx, dy)
+    return (dx, dy)
+  }
+
+  /// The gradients of `gradient(of:wrt:_:seed:createGraph:file:line:)`, their elements possibly
+  /// pending, for a caller that computes them together with other results.
+  func pendingGradients<Scalar>(
+    of target: Tensor<Scalar>, wrt x: Tensor<Scalar>, _ y: Tensor<Scalar>,
+    seed: Tensor<Scalar>? = nil, createGraph: Bool, file: StaticString, line: UInt
+  ) -> (Tensor<Scalar>, Tensor<Scalar>) {
     // The general form's steps, with the two sources' nodes held inline: no array is built
     // (the functional `gradient(at:_:of:)` comes here; scalar-graph benchmark).
     let taken = beginUse("computing a gradient")
@@ -162,7 +186,8 @@ public final class Tape {
   }
 
   /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
-  /// the arrays of the general form (the functional `gradient(at:of:)` comes here).
+  /// the arrays of the general form (the functional `gradient(at:of:)` comes here). Its elements
+  /// may be pending: the caller computes them, with the value.
   ///
   /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
   func gradient<Scalar>(

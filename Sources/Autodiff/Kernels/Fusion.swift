@@ -9,14 +9,15 @@ internal import Synchronization
 // program (`FusedProgram`), block by block: each operation runs on a block of 4 KiB in a scratch
 // register that stays in the L1 cache, so the expression reads its inputs from memory and writes
 // its result once, however many operations it holds. A sum of all the elements of a pending
-// tensor writes none of them (`FusedProgram.sum(count:)`).
+// tensor is pending too, and writes none of them. Several pending tensors can be computed in one
+// program (`materializeTogether(_:)`): a gradient and the value it is the gradient of share the
+// operations they have in common.
 //
 // Why: the gradient of Σ relu(x)² + σ(x) over 2²⁰ Floats made ten passes over 4 MiB arrays,
 // five forward and five in the sweep, and spent its time moving memory: about 5× a fused C loop
-// (elementwise benchmark). Fused, the forward pass is one sum and the sweep one loop that writes
-// the gradient; no intermediate array is written. The price: an expression used twice is
-// computed twice (sigmoid's output is computed in the forward sum and again in its pullback),
-// which costs arithmetic where the unfused passes cost memory traffic, the scarcer of the two.
+// (elementwise benchmark). Fused, `valueWithGradient` runs one loop that reads x, computes relu(x)
+// and σ(x) once per block, adds up the value and writes the gradient; no intermediate array is
+// written. The price: a pending value read by two programs run apart is computed by each.
 
 /// The policy of elementwise fusion.
 enum Fusion {
@@ -49,6 +50,8 @@ enum PendingOperation<Scalar: TensorScalar>: @unchecked Sendable {
   case unary(UnaryFunction, Storage<Scalar>)
   /// `function` of two operands, each of the result's count or a single scalar.
   case binary(BinaryFunction, PendingOperand<Scalar>, PendingOperand<Scalar>)
+  /// The sum of all the elements of a storage: a result of one element.
+  case sum(Storage<Scalar>)
 }
 
 /// An operand of a pending binary operation.
@@ -80,25 +83,30 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
 
   /// Computes the elements into `elements`, unless that has been done.
   func compute(into elements: UnsafeMutablePointer<Scalar>, count: Int) {
-    operation.withLock { operation in
+    withOperation { operation in
       guard let pending = operation else { return }
-      FusedProgram(pending).run(into: elements, count: count)
+      FusedProgram(computing: [FusedProgram.Root(pending, elements, count: count)]).run()
       // Dropping the operation releases its operands: a computed tensor holds no others alive.
       operation = nil
     }
+  }
+
+  /// Calls `body` with the operation (`nil` once computed) under the lock.
+  func withOperation<R>(_ body: (inout PendingOperation<Scalar>?) -> R) -> R {
+    operation.withLock { operation in body(&operation) }
   }
 }
 
 extension Tensor {
   /// A tensor of `shape` whose elements `operation` computes when they are first read.
   ///
-  /// - Precondition: `shape` has at least ``Fusion/minimumCount`` elements.
+  /// - Precondition: `shape` has at least ``Fusion/minimumCount`` elements, or one for a sum.
   static func pending(shape: [Int], _ operation: PendingOperation<Scalar>) -> Tensor {
     var cost = 1
     func add(_ storage: Storage<Scalar>) { cost += storage.pendingCost }
     switch operation {
     case .fill: cost = 0
-    case .unary(_, let x): add(x)
+    case .unary(_, let x), .sum(let x): add(x)
     case .binary(_, let a, let b):
       if case .elements(let x) = a { add(x) }
       if case .elements(let y) = b { add(y) }
@@ -107,7 +115,7 @@ extension Tensor {
       // Too long an expression: compute the operands, and this operation alone stays pending.
       switch operation {
       case .fill: break
-      case .unary(_, let x): x.materialize()
+      case .unary(_, let x), .sum(let x): x.materialize()
       case .binary(_, let a, let b):
         if case .elements(let x) = a { x.materialize() }
         if case .elements(let y) = b { y.materialize() }
@@ -127,9 +135,49 @@ extension Tensor {
   }
 }
 
-/// A pending expression flattened into straight-line code: a list of elementwise operations,
-/// each reading inputs, constants or the registers of earlier ones, the last writing the result.
-/// Each block of elements runs through the whole list before the next block starts.
+/// Computes the pending elements of `tensors` in one program; see the array form.
+func materializeTogether<Scalar>(_ tensors: Tensor<Scalar>...) { materializeTogether(tensors) }
+
+/// Computes the pending elements of `tensors` in one program, so that operations they share run
+/// once per block: a value and its gradient both apply σ to x, and each reads x. The gradients
+/// that the functional forms return come out this way, with the value.
+func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
+  var pending: [Storage<Scalar>] = []
+  for tensor in tensors where tensor.storage.pendingCost > 0 {
+    if !pending.contains(where: { $0 === tensor.storage }) { pending.append(tensor.storage) }
+  }
+  guard pending.count > 1 else {
+    pending.first?.materialize()
+    return
+  }
+  // The locks are taken in one order, by address, so that two threads computing overlapping sets
+  // cannot each wait for the other; the program runs under all of them.
+  pending.sort { ObjectIdentifier($0) < ObjectIdentifier($1) }
+  var roots: [FusedProgram<Scalar>.Root] = []
+  func lockAll(from index: Int) {
+    guard index < pending.count else {
+      // One program for each element count: a gradient and the sum it comes from run over x's
+      // elements; a gradient with respect to an input of another size runs on its own.
+      var counts: [Int] = []
+      for root in roots where !counts.contains(root.count) { counts.append(root.count) }
+      for count in counts { FusedProgram(computing: roots.filter { $0.count == count }).run() }
+      return
+    }
+    pending[index].withPendingOperation { operation, elements, count in
+      if let operation { roots.append(FusedProgram.Root(operation, elements, count: count)) }
+      lockAll(from: index + 1)
+      // Dropping the operation releases its operands: a computed tensor holds no others alive.
+      operation = nil
+    }
+  }
+  lockAll(from: 0)
+}
+
+/// Pending expressions flattened into straight-line code: a list of elementwise operations, each
+/// reading inputs, constants, or what earlier ones wrote to scratch registers or to the outputs.
+/// Each block of elements runs through the whole list before the next block starts. The roots
+/// are the operations whose results are wanted: each elementwise root writes its output, and each
+/// sum adds up its operand's block.
 struct FusedProgram<Scalar: TensorScalar> {
   /// Where an operation reads an operand.
   enum Source {
@@ -137,6 +185,8 @@ struct FusedProgram<Scalar: TensorScalar> {
     case register(Int)
     /// A computed input's elements, from the block's offset on.
     case elements(UnsafePointer<Scalar>)
+    /// An output's elements, from the block's offset on, written by an earlier operation.
+    case output(Int)
     /// The constant at this index in `constants`, repeated.
     case constant(Int)
   }
@@ -146,35 +196,70 @@ struct FusedProgram<Scalar: TensorScalar> {
     case binary(BinaryFunction, Source, Source)
   }
 
+  /// Where an operation writes.
+  enum Target {
+    case register(Int)
+    case output(Int)
+  }
+
   struct Instruction {
     var step: Step
-    /// The register written; the output for the last instruction.
-    var target: Int
+    var target: Target
   }
 
   private var instructions: [Instruction] = []
   private var constants: [Scalar] = []
-  /// The value of the whole expression when it is one constant (a fill); then there are no
-  /// instructions.
-  private var constantResult: Scalar?
+  /// The elementwise roots' results: the first element's address, and where the block's elements
+  /// come from when no instruction writes them (a root that is a constant or an input).
+  private var outputs: [(elements: UnsafeMutablePointer<Scalar>, copy: Source?)] = []
+  /// The sums: what each adds up, and where it writes its one element.
+  private var sums: [(operand: Source, result: UnsafeMutablePointer<Scalar>)] = []
   private var registerCount = 0
   /// The computed storages read, kept alive while the program runs.
   private var inputs: [Storage<Scalar>] = []
   /// The source already assigned to each storage met, so that a storage reached twice (x in
-  /// relu(x)² + σ(x)) is read or computed once per block.
+  /// relu(x)² + σ(x), or σ(x) in a value and its gradient) is read or computed once per block.
   private var assigned: [(storage: ObjectIdentifier, source: Source)] = []
   private var transcendental = false
 
-  /// Compiles `operation`: pending operands are inlined, computed ones read in place.
-  init(_ operation: PendingOperation<Scalar>) {
-    switch emit(operation) {
-    case .constant(let index):
-      constantResult = constants[index]
-    case .register, .elements:
-      // The last instruction computes the whole expression (an expression's root is a unary or
-      // binary operation that did not fold to a constant).
-      allocateRegisters()
+  /// An operation whose result a program computes, and where the result goes.
+  struct Root {
+    let operation: PendingOperation<Scalar>
+    let result: UnsafeMutablePointer<Scalar>
+    /// The elements the program runs over: the result's count, or for a sum its operand's.
+    let count: Int
+
+    init(_ operation: PendingOperation<Scalar>, _ result: UnsafeMutablePointer<Scalar>, count: Int) {
+      self.operation = operation
+      self.result = result
+      if case .sum(let x) = operation { self.count = x.count } else { self.count = count }
     }
+  }
+
+  /// The number of elements each block loop covers.
+  private let count: Int
+
+  /// Compiles `roots`, all of one count: pending operands are inlined, computed ones read in
+  /// place.
+  init(computing roots: [Root]) {
+    count = roots[0].count
+    assert(roots.allSatisfy { $0.count == count })
+    for root in roots {
+      let (operation, result) = (root.operation, root.result)
+      if case .sum(let x) = operation {
+        sums.append((source(of: x), result))
+        continue
+      }
+      let source = emit(operation)
+      if case .register(let r) = source, case .register = instructions[r].target {
+        // The root's last operation writes the output directly.
+        instructions[r].target = .output(outputs.count)
+        outputs.append((result, nil))
+      } else {
+        outputs.append((result, source))
+      }
+    }
+    allocateRegisters()
   }
 
   /// Appends the instructions that compute `operation`; returns where its result is.
@@ -193,6 +278,9 @@ struct FusedProgram<Scalar: TensorScalar> {
         return constant(function.apply(constants[i], constants[j]))
       }
       return append(.binary(function, a, b))
+    case .sum:
+      // A pending sum has one element: an operation reads it as a scalar, computed first.
+      preconditionFailure("a pending sum is never an operand of a pending operation")
     }
   }
 
@@ -224,12 +312,12 @@ struct FusedProgram<Scalar: TensorScalar> {
 
   /// Appends an instruction writing a new virtual register, numbered as the instruction.
   private mutating func append(_ step: Step) -> Source {
-    instructions.append(Instruction(step: step, target: instructions.count))
+    instructions.append(Instruction(step: step, target: .register(instructions.count)))
     return .register(instructions.count - 1)
   }
 
-  /// Maps the virtual registers (one per instruction) to as few scratch registers as hold the
-  /// values still to be read, and points the last instruction at the output.
+  /// Maps the virtual registers (one per instruction) to outputs, where a root's result was
+  /// written, or to as few scratch registers as hold the values still to be read.
   private mutating func allocateRegisters() {
     func registers(read step: Step) -> [Int] {
       var read: [Int] = []
@@ -241,131 +329,174 @@ struct FusedProgram<Scalar: TensorScalar> {
       }
       return read
     }
+    // A register read by a sum or an output's copy is read after every instruction.
     var lastRead = [Int](repeating: -1, count: instructions.count)
     for (index, instruction) in instructions.enumerated() {
       for register in registers(read: instruction.step) { lastRead[register] = index }
     }
-    var physical = [Int](repeating: -1, count: instructions.count)
+    for case .register(let r) in sums.map(\.operand) + outputs.compactMap(\.copy) {
+      lastRead[r] = instructions.count
+    }
+    var renamed = [Source](repeating: .register(-1), count: instructions.count)
     var free: [Int] = []
-    func renamed(_ source: Source) -> Source {
-      if case .register(let r) = source { return .register(physical[r]) }
+    func rename(_ source: Source) -> Source {
+      if case .register(let r) = source { return renamed[r] }
       return source
     }
     for index in instructions.indices {
       let step = instructions[index].step
       switch step {
-      case .unary(let function, let a): instructions[index].step = .unary(function, renamed(a))
+      case .unary(let function, let a): instructions[index].step = .unary(function, rename(a))
       case .binary(let function, let a, let b):
-        instructions[index].step = .binary(function, renamed(a), renamed(b))
+        instructions[index].step = .binary(function, rename(a), rename(b))
       }
       // The target is taken before this instruction's last reads are freed: an operation never
       // writes a register it reads.
-      if index == instructions.count - 1 {
-        instructions[index].target = -1
-      } else if let reused = free.popLast() {
-        physical[index] = reused
+      if case .output(let o) = instructions[index].target {
+        renamed[index] = .output(o)
       } else {
-        physical[index] = registerCount
-        registerCount += 1
+        let register = free.popLast() ?? registerCount
+        if register == registerCount { registerCount += 1 }
+        instructions[index].target = .register(register)
+        renamed[index] = .register(register)
       }
-      if index < instructions.count - 1 { instructions[index].target = physical[index] }
-      for register in registers(read: step) where lastRead[register] == index {
-        free.append(physical[register])
+      for r in registers(read: step) where lastRead[r] == index {
+        if case .register(let physical) = renamed[r] { free.append(physical) }
       }
     }
+    sums = sums.map { (rename($0.operand), $0.result) }
+    outputs = outputs.map { ($0.elements, $0.copy.map(rename)) }
   }
 
   /// Elements per register.
   private var blockCount: Int { Fusion.blockByteCount / MemoryLayout<Scalar>.stride }
 
-  /// Computes the expression's `count` elements into `output`, on several threads when there
-  /// is enough work.
+  /// Computes the roots, on several threads when there is enough work.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func run(into output: UnsafeMutablePointer<Scalar>, count: Int) {
-    if let constantResult {
-      output.update(repeating: constantResult, count: count)
-      return
-    }
-    let grain = transcendental || instructions.count > 4 ? transcendentalGrain : elementwiseGrain
+  func run() {
     withExtendedLifetime(inputs) {
-      forEachRange(count: count, grain: grain) { range in
-        withScratch { registers, constants, _ in
-          var offset = range.lowerBound
-          while offset < range.upperBound {
-            let n = Swift.min(blockCount, range.upperBound - offset)
-            runBlock(at: offset, count: n, registers, constants, output: output + offset)
-            offset += n
-          }
+      if sums.isEmpty {
+        runBlocks(count: count)
+      } else {
+        runChunks(count: count)
+      }
+    }
+  }
+
+  /// Runs the blocks of consecutive ranges on the threads, for a program without sums.
+  private func runBlocks(count: Int) {
+    let grain = transcendental || instructions.count > 4 ? transcendentalGrain : elementwiseGrain
+    forEachRange(count: count, grain: grain) { range in
+      withScratch { scratch in
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+          let n = Swift.min(blockCount, range.upperBound - offset)
+          runBlock(at: offset, count: n, scratch)
+          offset += n
         }
       }
     }
   }
 
-  /// The sum of the expression's `count` elements, computed block by block and never stored.
-  /// The same value, to the bit, as `sumKernel` over the computed elements.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  func sum(count: Int) -> Scalar {
-    if let constantResult {
-      return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: blockCount) { block in
-        block.initialize(repeating: constantResult)
-        return chunkedSum(count: count) { chunk in
-          laneSum(count: chunk.count, blockCount: blockCount) { _, _ in UnsafePointer(block.baseAddress!) }
-        }
-      }
-    }
-    return withExtendedLifetime(inputs) {
-      chunkedSum(count: count) { chunk in
-        withScratch { registers, constants, output in
-          laneSum(count: chunk.count, blockCount: blockCount) { offset, n in
-            runBlock(at: chunk.lowerBound + offset, count: n, registers, constants, output: output)
-            return UnsafePointer(output)
+  /// Runs the blocks chunk by chunk, each chunk's on one thread, so that each sum adds its
+  /// elements in the chunks and lanes of `sumKernel` and gets its value to the bit.
+  private func runChunks(count: Int) {
+    let sumCount = sums.count
+    let chunks = Swift.max(1, (count + sumChunkCount - 1) / sumChunkCount)
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: chunks * sumCount) { totals in
+      let totals = totals.baseAddress!
+      forEachRange(count: chunks, grain: 1, alignment: 1) { range in
+        withScratch { scratch in
+          for chunk in range {
+            let start = chunk * sumChunkCount
+            let end = Swift.min(count, start + sumChunkCount)
+            var lanes = LaneSums(count: end - start, scratch: scratch.lanes, sums: sumCount)
+            var offset = start
+            while offset < end {
+              let n = Swift.min(blockCount, end - offset)
+              runBlock(at: offset, count: n, scratch)
+              for (k, sum) in sums.enumerated() {
+                lanes.add(address(sum.operand, offset, scratch).0, count: n, to: k)
+              }
+              offset += n
+            }
+            for k in 0..<sumCount { totals[chunk * sumCount + k] = lanes.total(k) }
           }
         }
+      }
+      for (k, sum) in sums.enumerated() {
+        var total = totals[k]
+        for chunk in 1..<chunks { total += totals[chunk * sumCount + k] }
+        sum.result.pointee = total
       }
     }
   }
 
-  /// Calls `body` with this thread's scratch: the registers, the constants, and a block for
-  /// the output.
-  private func withScratch<R>(
-    _ body: (_ registers: UnsafeMutablePointer<Scalar>, _ constants: UnsafePointer<Scalar>,
-      _ output: UnsafeMutablePointer<Scalar>) -> R
-  ) -> R {
-    let scratchCount = (registerCount + 1) * blockCount + constants.count
-    let scratch = UnsafeMutableRawPointer.allocate(
-      byteCount: scratchCount * MemoryLayout<Scalar>.stride, alignment: 64
-    ).bindMemory(to: Scalar.self, capacity: scratchCount)
-    defer { scratch.deallocate() }
-    let constantsStart = scratch + (registerCount + 1) * blockCount
+  /// A thread's scratch memory: the registers, the constants, and the sums' lanes.
+  private struct Scratch {
+    let registers: UnsafeMutablePointer<Scalar>
+    let constants: UnsafePointer<Scalar>
+    let lanes: UnsafeMutablePointer<Scalar>
+  }
+
+  private func withScratch<R>(_ body: (Scratch) -> R) -> R {
+    let registerElements = registerCount * blockCount
+    let total = registerElements + constants.count + LaneSums<Scalar>.scratchCount(sums: sums.count)
+    let memory = UnsafeMutableRawPointer.allocate(
+      byteCount: Swift.max(1, total) * MemoryLayout<Scalar>.stride, alignment: 64
+    ).bindMemory(to: Scalar.self, capacity: total)
+    defer { memory.deallocate() }
+    let constantsStart = memory + registerElements
     for (index, value) in constants.enumerated() { (constantsStart + index).initialize(to: value) }
-    return body(scratch, UnsafePointer(constantsStart), scratch + registerCount * blockCount)
+    return body(
+      Scratch(
+        registers: memory, constants: UnsafePointer(constantsStart),
+        lanes: constantsStart + constants.count))
   }
 
-  /// Runs every instruction on the `n` elements from `offset`.
+  /// Where `source`'s elements for the block at `offset` are, and their stride (0 for a
+  /// constant).
   @inline(__always)
-  private func runBlock(
-    at offset: Int, count n: Int, _ registers: UnsafeMutablePointer<Scalar>,
-    _ constants: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>
-  ) {
-    @inline(__always) func address(_ source: Source) -> (UnsafePointer<Scalar>, stride: Int) {
-      switch source {
-      case .register(let r): (UnsafePointer(registers + r * blockCount), 1)
-      case .elements(let start): (start + offset, 1)
-      case .constant(let index): (constants + index, 0)
-      }
+  private func address(_ source: Source, _ offset: Int, _ scratch: Scratch)
+    -> (UnsafePointer<Scalar>, stride: Int)
+  {
+    switch source {
+    case .register(let r): (UnsafePointer(scratch.registers + r * blockCount), 1)
+    case .elements(let start): (start + offset, 1)
+    case .output(let o): (UnsafePointer(outputs[o].elements + offset), 1)
+    case .constant(let index): (scratch.constants + index, 0)
     }
+  }
+
+  /// Runs every instruction on the `n` elements from `offset`, then fills the outputs that no
+  /// instruction writes.
+  @inline(__always)
+  private func runBlock(at offset: Int, count n: Int, _ scratch: Scratch) {
     for instruction in instructions {
-      let target = instruction.target < 0 ? output : registers + instruction.target * blockCount
+      let target =
+        switch instruction.target {
+        case .register(let r): scratch.registers + r * blockCount
+        case .output(let o): outputs[o].elements + offset
+        }
       switch instruction.step {
       case .unary(let function, let a):
         unaryLoop(
-          function, UnsafeBufferPointer(start: address(a).0, count: n),
+          function, UnsafeBufferPointer(start: address(a, offset, scratch).0, count: n),
           UnsafeMutableBufferPointer(start: target, count: n))
       case .binary(let function, let a, let b):
-        let (x, y) = (address(a), address(b))
+        let (x, y) = (address(a, offset, scratch), address(b, offset, scratch))
         binaryLoop(function, x.0, x.stride, y.0, y.stride, target, n)
+      }
+    }
+    for output in outputs {
+      guard let copy = output.copy else { continue }
+      let (source, stride) = address(copy, offset, scratch)
+      let target = output.elements + offset
+      if stride == 0 {
+        target.update(repeating: source.pointee, count: n)
+      } else {
+        target.update(from: source, count: n)
       }
     }
   }

@@ -101,46 +101,81 @@ func chunkedSum<T: TensorScalar>(count n: Int, _ chunkSum: (Range<Int>) -> T) ->
 }
 
 /// The sum of `count` elements that `block` hands over in blocks of `blockCount` (a multiple
-/// of 16) from the start, the last block possibly shorter.
-///
-/// One running sum would make every add wait for the previous one, and the compiler may not
-/// reorder floating-point adds to vectorize it. So sixteen partial sums run side by side (lane j
-/// adds elements j, j + 16, j + 32, …; the compiler keeps them in vector registers) and are added
-/// at the end, then the last count mod 16 elements: the order is fixed, so the result is the
-/// same on every run and however the elements are blocked, and the rounding error grows with
-/// count/16 rather than count.
+/// of 16) from the start, the last block possibly shorter; see `LaneSums`.
 @inline(__always)
 func laneSum<T: TensorScalar>(
   count n: Int, blockCount: Int, _ block: (_ offset: Int, _ count: Int) -> UnsafePointer<T>
 ) -> T {
-  let lanes = 16
-  assert(blockCount % lanes == 0 || blockCount >= n)
-  guard n >= 2 * lanes else {
-    let x = block(0, n)
-    var total = x[0]
-    for k in 1..<n { total += x[k] }
-    return total
-  }
-  return withUnsafeTemporaryAllocation(of: T.self, capacity: lanes) { partial in
-    // −0 + v is v for every v, so the lanes start with the first sixteen elements exactly.
-    partial.initialize(repeating: -0.0)
-    func total(adding tail: UnsafePointer<T>, count: Int) -> T {
-      var total = partial[0]
-      for j in 1..<lanes { total += partial[j] }
-      for k in 0..<count { total += tail[k] }
-      return total
-    }
+  withUnsafeTemporaryAllocation(of: T.self, capacity: LaneSums<T>.scratchCount(sums: 1)) { memory in
+    var sums = LaneSums(count: n, scratch: memory.baseAddress!, sums: 1)
     var offset = 0
     while offset < n {
       let count = Swift.min(blockCount, n - offset)
-      let x = block(offset, count)
-      let k = count / lanes * lanes
-      addLanes(x, groups: count / lanes, into: partial.baseAddress!)
-      // Only the last block can end with a partial group.
-      if k < count { return total(adding: x + k, count: count - k) }
+      sums.add(block(offset, count), count: count, to: 0)
       offset += count
     }
-    return total(adding: partial.baseAddress!, count: 0)
+    return sums.total(0)
+  }
+}
+
+/// Sums of `count` elements each, fed block by block: the same blocks for every sum, each a
+/// multiple of 16 elements but the last.
+///
+/// One running sum would make every add wait for the previous one, and the compiler may not
+/// reorder floating-point adds to vectorize it. So sixteen partial sums run side by side (lane j
+/// adds elements j, j + 16, j + 32, …, in one vector register) and are added at the end, then
+/// the last count mod 16 elements; fewer than 32 elements are added one by one. The order is
+/// fixed, so the result is the same on every run and however the elements are blocked, and the
+/// rounding error grows with count/16 rather than count.
+struct LaneSums<T: TensorScalar> {
+  static var lanes: Int { 16 }
+
+  /// The scratch elements for `sums` sums: each one's lanes, then each one's result.
+  static func scratchCount(sums: Int) -> Int { (lanes + 1) * sums }
+
+  let count: Int
+  private let lanes: UnsafeMutablePointer<T>
+  private let results: UnsafeMutablePointer<T>
+  /// Whether the last block, shorter than a group, has been added: the results are final.
+  private var finished = false
+
+  init(count: Int, scratch: UnsafeMutablePointer<T>, sums: Int) {
+    self.count = count
+    lanes = scratch
+    results = scratch + Self.lanes * sums
+    // −0 + v is v for every v, so the lanes start with the first sixteen elements exactly.
+    lanes.update(repeating: -0.0, count: Self.lanes * sums)
+  }
+
+  /// Adds the block `x` of `n` elements to sum `k`.
+  mutating func add(_ x: UnsafePointer<T>, count n: Int, to k: Int) {
+    guard count >= 2 * Self.lanes else {
+      // One block holds them all.
+      var total = x[0]
+      for i in 1..<n { total += x[i] }
+      results[k] = total
+      finished = true
+      return
+    }
+    let groups = n / Self.lanes
+    addLanes(x, groups: groups, into: lanes + Self.lanes * k)
+    let rest = n - groups * Self.lanes
+    if rest > 0 {
+      results[k] = total(lanes + Self.lanes * k, adding: x + groups * Self.lanes, count: rest)
+      finished = true
+    }
+  }
+
+  /// Sum `k`, once every block has been added.
+  func total(_ k: Int) -> T {
+    finished ? results[k] : total(lanes + Self.lanes * k, adding: lanes, count: 0)
+  }
+
+  private func total(_ lanes: UnsafeMutablePointer<T>, adding tail: UnsafePointer<T>, count: Int) -> T {
+    var total = lanes[0]
+    for j in 1..<Self.lanes { total += lanes[j] }
+    for i in 0..<count { total += tail[i] }
+    return total
   }
 }
 

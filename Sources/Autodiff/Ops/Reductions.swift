@@ -146,13 +146,15 @@ extension Tensor {
       let inner = current[(last + 1)...].reduce(1, *)
       var reducedShape = current
       for axis in first...last { reducedShape[axis] = 1 }
+      if function == .sum, outer == 1, inner == 1, result.storage.pendingCost > 0 {
+        // A sum of all the elements of a pending tensor is pending too: its elements are summed
+        // as they are computed, never stored, possibly in one program with a gradient.
+        result = .pending(shape: reducedShape, .sum(result.storage))
+        runStart = runEnd + 1
+        continue
+      }
       let storage = Storage<Scalar>.uninitialized(count: outer * inner)
-      if function == .sum, outer == 1, inner == 1, let operation = result.storage.pendingOperation {
-        // A sum of all the elements of a pending tensor: they are summed as they are computed,
-        // never stored.
-        let total = FusedProgram(operation).sum(count: n)
-        storage.withUnsafeMutableBufferPointer { $0[0] = total }
-      } else if n > 0 {
+      if n > 0 {
         result.withUnsafeBufferPointer { x in
           storage.withUnsafeMutableBufferPointer { y in
             reduceKernel(function, x, outer: outer, n: n, inner: inner, into: y)

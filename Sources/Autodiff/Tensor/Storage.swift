@@ -30,10 +30,10 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     return unsafeDowncast(buffer, to: Storage.self)
   }
 
-  /// A buffer of `count` elements (at least ``Fusion/minimumCount``) that `operation` computes
-  /// when they are first read.
+  /// A buffer of `count` elements (at least ``Fusion/minimumCount``, or one for a sum) that
+  /// `operation` computes when they are first read. Its elements are a block of the buffer cache
+  /// whatever its size, so that the header always has their address.
   static func pending(count: Int, _ operation: PendingElements<Scalar>) -> Storage {
-    assert(count >= Fusion.minimumCount)
     let byteCount = count * MemoryLayout<Scalar>.stride
     let elements = BufferCache.take(byteCount: byteCount).bindMemory(to: Scalar.self, capacity: count)
     let buffer = Storage.create(minimumCapacity: 0) { _ in
@@ -82,6 +82,20 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   /// The number of elementwise operations that computing the elements takes: 0 when they are
   /// computed.
   var pendingCost: Int { pendingElements?.remainingCost ?? 0 }
+
+  /// Calls `body` under the lock of the pending elements with their operation (`nil` once
+  /// computed; `body` sets it to `nil` when it has computed them), their address and count.
+  ///
+  /// - Precondition: The storage is pending or was.
+  func withPendingOperation(
+    _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>, Int) -> Void
+  ) {
+    guard let cached, let pending = pendingElements else {
+      preconditionFailure("withPendingOperation: the storage was never pending")
+    }
+    let count = count
+    pending.withOperation { body(&$0, cached, count) }
+  }
 
   /// Computes the elements now if they are pending.
   func materialize() {
