@@ -85,20 +85,24 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {
+    // The operands' node indices decide what is needed before any value is copied out of the
+    // node: each copy of a tensor retains its buffer.
+    let inputs = node.inputNodes
     switch node.rule {
     case .leaf:
       return
     case .unary(let rule):
-      // Checked on the node index alone, before the operand is copied out of the node.
-      guard needsGradient(node.inputNodes[0]) else { return }
-      let x = node.operands[0]
-      accumulate(rule(g, value(of: x), output(of: node, at: index)), into: x)
-    case .binary(let lhsRule, let rhsRule):
-      let (a, b) = (node.operands[0], node.operands[1])
-      let (aValue, bValue) = (value(of: a), value(of: b))
-      let y = output(of: node, at: index)
-      if needsGradient(a) { accumulate(lhsRule(g, aValue, bValue, y).unbroadcast(to: a.value.shape), into: a) }
-      if needsGradient(b) { accumulate(rhsRule(g, aValue, bValue, y).unbroadcast(to: b.value.shape), into: b) }
+      guard let input = inputs[0], needsGradient(input) else { return }
+      accumulate(rule(g, value(of: node.operands[0]), output(of: node, at: index)), into: input)
+    case .binary(let rule):
+      let wanted = Sides(lhs: needsGradient(inputs[0]), rhs: needsGradient(inputs[1]))
+      guard wanted.lhs || wanted.rhs else { return }
+      let (a, b) = (node.operands[0].value, node.operands[1].value)
+      let (da, db) = rule(
+        g, value(of: a, node: inputs[0]), value(of: b, node: inputs[1]),
+        output(of: node, at: index), wanted)
+      if let da { accumulate(da.shape == a.shape ? da : da.unbroadcast(to: a.shape), into: inputs[0]!) }
+      if let db { accumulate(db.shape == b.shape ? db : db.unbroadcast(to: b.shape), into: inputs[1]!) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }
@@ -114,9 +118,14 @@ struct Sweep<Scalar: TensorScalar> {
 
   /// An operand's value; recorded as its node when the sweep records itself.
   func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
-    guard createGraph, let node = operand.node else { return operand.value }
-    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
-                  trace: Trace(tape: tape, node: node))
+    value(of: operand.value, node: operand.node)
+  }
+
+  /// The value of an operand that `node` produced (`nil` for a constant); recorded as that node
+  /// when the sweep records itself.
+  private func value(of value: Tensor<Scalar>, node: Int?) -> Tensor<Scalar> {
+    guard createGraph, let node else { return value }
+    return Tensor(shape: value.shape, storage: value.storage, trace: Trace(tape: tape, node: node))
   }
 
   /// A node's output; recorded as that node when the sweep records itself.
@@ -126,17 +135,33 @@ struct Sweep<Scalar: TensorScalar> {
                   trace: Trace(tape: tape, node: index))
   }
 
-  /// Adds `contribution` to the gradient of `operand`'s node, in place when nothing else holds it.
+  /// Adds `contribution` to the gradient of `operand`'s node.
   func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
     assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
-    let slot = operand.node! - base
-    if slots[slot].gradient == nil {
+    accumulate(contribution, into: operand.node!)
+  }
+
+  /// Adds `contribution` to the gradient of `node`, without a copy: in place in whichever of the
+  /// two buffers nothing else holds, else as a new sum. (A gradient that goes to both operands
+  /// of an add is held by both; copying it before adding in place cost an allocation, a copy
+  /// and a BLAS call: scalar-graph benchmark.)
+  private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int) {
+    let slot = node - base
+    guard var sum = slots[slot].gradient.take() else {
       slots[slot].gradient = contribution
-    } else if createGraph {
-      slots[slot].gradient = slots[slot].gradient! + contribution
-    } else {
-      slots[slot].gradient!.addUnrecorded(contribution)
+      return
     }
+    if createGraph {
+      sum = sum + contribution
+    } else if isKnownUniquelyReferenced(&sum.storage) {
+      sum.addUnrecorded(contribution)
+    } else if isKnownUniquelyReferenced(&contribution.storage) {
+      contribution.addUnrecorded(sum)
+      sum = contribution
+    } else {
+      sum = zipped(.add, sum, contribution, "+")
+    }
+    slots[slot].gradient = sum
   }
 
   /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's

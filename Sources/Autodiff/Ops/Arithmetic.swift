@@ -11,7 +11,7 @@ extension Tensor {
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in g }),
+      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) },
       tangent: .elementwise)
   }
 
@@ -21,7 +21,7 @@ extension Tensor {
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in -g }),
+      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) },
       tangent: .elementwise)
   }
 
@@ -31,17 +31,23 @@ extension Tensor {
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g * b }, rhs: { g, a, _, _ in g * a }),
+      rule: .binary { g, a, b, _, wanted in
+        (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
+      },
       tangent: .elementwise)
   }
 
-  /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·y/b where y = a/b.
+  /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·a/b² = −(g/b)·y where y = a/b.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g / b }, rhs: { g, _, b, y in -(g * y / b) }),
+      rule: .binary { g, _, b, y, wanted in
+        // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
+        let quotient = g / b
+        return (wanted.lhs ? quotient : nil, wanted.rhs ? -(quotient * y) : nil)
+      },
       tangent: .elementwise)
   }
 
