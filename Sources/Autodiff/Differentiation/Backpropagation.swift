@@ -43,8 +43,10 @@ struct Sweep<Scalar: TensorScalar> {
       slots[source - base].isRelevant = true
     }
     for index in base...target where !slots[index - base].isRelevant {
-      for case let input? in tape.nodes[index].inputNodes
-      where input >= base && slots[input - base].isRelevant {
+      let inputs = tape.nodes[index].inputNodes
+      for position in inputs.indices {
+        guard let input = inputs[position], input >= base, slots[input - base].isRelevant
+        else { continue }
         slots[index - base].isRelevant = true
         break
       }
@@ -85,24 +87,32 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {
-    // The operands' node indices decide what is needed before any value is copied out of the
-    // node: each copy of a tensor retains its buffer.
-    let inputs = node.inputNodes
+    // The operands' node indices decide what is needed before any value is read. A first-order
+    // sweep passes the node's values to the rule straight from the node, borrowed: going through
+    // `value(of:)` returns each as a copy, and a copy of a tensor retains its buffer
+    // (scalar-graph benchmark).
     switch node.rule {
     case .leaf:
       return
     case .unary(let rule):
-      guard let input = inputs[0], needsGradient(input) else { return }
-      accumulate(rule(g, value(of: node.operands[0]), output(of: node, at: index)), into: input)
+      guard let input = node.inputNodes.first!, needsGradient(input) else { return }
+      let gradient =
+        createGraph
+        ? rule(g, value(of: node.operands.first!), output(of: node, at: index))
+        : rule(g, node.operands.first!.value, node.output)
+      accumulate(gradient, into: input)
     case .binary(let rule):
-      let wanted = Sides(lhs: needsGradient(inputs[0]), rhs: needsGradient(inputs[1]))
+      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
+      let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
       guard wanted.lhs || wanted.rhs else { return }
-      let (a, b) = (node.operands[0].value, node.operands[1].value)
-      let (da, db) = rule(
-        g, value(of: a, node: inputs[0]), value(of: b, node: inputs[1]),
-        output(of: node, at: index), wanted)
-      if let da { accumulate(da.shape == a.shape ? da : da.unbroadcast(to: a.shape), into: inputs[0]!) }
-      if let db { accumulate(db.shape == b.shape ? db : db.unbroadcast(to: b.shape), into: inputs[1]!) }
+      let (da, db) =
+        createGraph
+        ? rule(
+          g, value(of: node.operands.first!), value(of: node.operands.second!),
+          output(of: node, at: index), wanted)
+        : rule(g, node.operands.first!.value, node.operands.second!.value, node.output, wanted)
+      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
+      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }
@@ -118,14 +128,9 @@ struct Sweep<Scalar: TensorScalar> {
 
   /// An operand's value; recorded as its node when the sweep records itself.
   func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
-    value(of: operand.value, node: operand.node)
-  }
-
-  /// The value of an operand that `node` produced (`nil` for a constant); recorded as that node
-  /// when the sweep records itself.
-  private func value(of value: Tensor<Scalar>, node: Int?) -> Tensor<Scalar> {
-    guard createGraph, let node else { return value }
-    return Tensor(shape: value.shape, storage: value.storage, trace: Trace(tape: tape, node: node))
+    guard createGraph, let node = operand.node else { return operand.value }
+    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
+                  trace: Trace(tape: tape, node: node))
   }
 
   /// A node's output; recorded as that node when the sweep records itself.
@@ -139,6 +144,16 @@ struct Sweep<Scalar: TensorScalar> {
   func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
     assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
     accumulate(contribution, into: operand.node!)
+  }
+
+  /// Adds `contribution`, a gradient at a broadcast shape, to the gradient of `node`, whose
+  /// value has `shape`: summed back to that shape first.
+  private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int, shape: [Int]) {
+    if contribution.shape == shape {
+      accumulate(contribution, into: node)
+    } else {
+      accumulate(contribution.unbroadcast(to: shape), into: node)
+    }
   }
 
   /// Adds `contribution` to the gradient of `node`, without a copy: in place in whichever of the

@@ -62,8 +62,10 @@ struct Operand<Scalar: TensorScalar> {
 /// A short list that keeps up to two elements inline and only the rest in an array: a node's
 /// operands. Most operations take one or two, so recording them allocates no array.
 struct InlineList<Element>: RandomAccessCollection {
-  private let first: Element?
-  private let second: Element?
+  /// The first two elements, read directly where a copy matters: the subscript returns a copy,
+  /// and a copy of an operand retains its buffer (a sweep reads them at every node).
+  let first: Element?
+  let second: Element?
   /// The elements from the third on; empty (no allocation) for up to two.
   private let rest: [Element]
   let count: Int
@@ -181,34 +183,34 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 ///   - output: The operation's value, computed on unrecorded tensors.
 ///   - operands: The operation's inputs as the caller passed them.
 func record<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operands x: Tensor<Scalar>,
+  _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.trace?.tape else { return output }
+  // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
+  // retaining the buffer and the shape once more (scalar-graph benchmark).
+  output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
-      output: output.detached, rule: rule, tangent: tangent))
+      output: output, rule: rule, tangent: tangent))
 }
 
 /// Records an operation of two operands; see the one-operand form.
 func record<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operands a: Tensor<Scalar>, _ b: Tensor<Scalar>,
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
+  _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
+  _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
+  tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  let tape: Tape
-  switch (a.trace?.tape, b.trace?.tape) {
-  case (nil, nil): return output
-  case let (lhs?, rhs?):
-    if lhs !== rhs { failOnDifferentTapes(name, at: location) }
-    tape = lhs
-  case let (lhs?, nil): tape = lhs
-  case let (nil, rhs?): tape = rhs
+  guard let tape = a.trace?.tape ?? b.trace?.tape else { return output }
+  if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
+    failOnDifferentTapes(name, at: location)
   }
+  output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(Operand(a), Operand(b)), output: output.detached, rule: rule,
+      operands: InlineList(Operand(a), Operand(b)), output: output, rule: rule,
       tangent: tangent))
 }
 

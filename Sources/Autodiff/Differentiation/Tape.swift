@@ -87,14 +87,20 @@ public final class Tape {
   }
 
   /// Appends `node` and returns its output, recorded as that node.
-  func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
+  func append<Scalar>(_ node: consuming Node<Scalar>) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
     let index = nodes.count
-    nodes.append(node)
-    if let inspector { inspector.didAppend(node, at: index, on: self) }
-    return Tensor(
+    let output = Tensor(
       shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
+    if let inspector {
+      nodes.append(node)
+      inspector.didAppend(unsafeDowncast(nodes[index], to: Node<Scalar>.self), at: index, on: self)
+    } else {
+      // Moved, not copied, into the array: a copy would retain the node.
+      nodes.append(node)
+    }
+    return output
   }
 
   /// Returns the gradients of `target` with respect to each tensor of `sources`.
