@@ -46,7 +46,7 @@ extension Tensor {
       rule: .binary { g, _, b, y, wanted in
         // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
         let quotient = g / b
-        return (wanted.lhs ? quotient : nil, wanted.rhs ? -(quotient * y) : nil)
+        return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
       },
       tangent: .elementwise)
   }
@@ -142,6 +142,15 @@ extension Tensor {
       result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
     }
     return Tensor(shape: shape, storage: result)
+  }
+
+  /// `−self`, written over `self`'s own buffer when nothing else holds it and it is not recorded:
+  /// a pullback's last step on a temporary it just made (divide's −(g/b)·y), which then costs no
+  /// allocation (scalar-graph benchmark). Otherwise the recorded negation.
+  consuming func negated() -> Tensor {
+    guard trace == nil, isKnownUniquelyReferenced(&storage) else { return -self }
+    storage.withUnsafeMutableBufferPointer { x in unaryKernel(.negate, UnsafeBufferPointer(x), x) }
+    return self
   }
 
   /// Sums a gradient computed at a broadcast shape back to `shape`, the operand's.

@@ -57,7 +57,7 @@ public func sin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in -(v * sin(x)) }
+  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in (v * sin(x)).negated() }
 }
 
 /// The hyperbolic tangent elementwise. ∂/∂x = v·(1 − y²).
