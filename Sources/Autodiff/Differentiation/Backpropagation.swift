@@ -5,8 +5,8 @@
 /// only the nodes that lie on a path from a source to the target, and it drops a node's gradient
 /// once the node has passed it on (sources keep theirs: they are the answer).
 ///
-/// A sweep refers to a buffer it allocates (see `slots`), so copies of it share their state; the
-/// code that makes one frees it with `deallocate()` once it has read the gradients.
+/// A sweep refers to a buffer it does not own (see `slots`), so copies of it share their state;
+/// it is used inside `Sweep.withSweep(tape:target:sources:createGraph:_:)`, which owns the buffer.
 struct Sweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
@@ -15,11 +15,13 @@ struct Sweep<Scalar: TensorScalar> {
   private let target: Int
   /// What the sweep knows of each node from `base` to `target`.
   ///
-  /// A buffer the sweep owns, not an array: every access to a class's `var` array pays a dynamic
-  /// exclusivity check, and the loop cannot hold one access open because the rules call back
-  /// into `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its
-  /// instructions). Freed by `deallocate()` rather than by a class's `deinit`: a deinit runs
-  /// unspecialized, where destroying the slots looks up their type's metadata each time.
+  /// A buffer, not an array: every access to a class's `var` array pays a dynamic exclusivity
+  /// check, and the loop cannot hold one access open because the rules call back into
+  /// `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its instructions).
+  /// Temporary (on the stack when it is small, as it is for a scalar graph: a heap block cost an
+  /// allocation per gradient) and owned by `withSweep`, rather than freed by a class's `deinit`:
+  /// a deinit runs unspecialized, where destroying the slots looks up their type's metadata each
+  /// time.
   private let slots: UnsafeMutableBufferPointer<Slot>
 
   private struct Slot {
@@ -30,14 +32,31 @@ struct Sweep<Scalar: TensorScalar> {
     var isRelevant: Bool
   }
 
-  init(tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool) {
+  /// Calls `body` with a sweep from `target` towards the `sources` nodes, not yet run, whose
+  /// state lives as long as the call.
+  static func withSweep<R>(
+    tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool,
+    _ body: (Sweep) -> R
+  ) -> R {
+    let base = sources.min().map { Swift.min($0, target) } ?? target
+    return withUnsafeTemporaryAllocation(of: Slot.self, capacity: target - base + 1) { slots in
+      slots.initialize(repeating: Slot(gradient: nil, isSource: false, isRelevant: false))
+      defer { slots.deinitialize() }
+      let sweep = Sweep(
+        tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
+        slots: slots)
+      return body(sweep)
+    }
+  }
+
+  private init(
+    tape: Tape, base: Int, target: Int, sources: some Collection<Int>, createGraph: Bool,
+    slots: UnsafeMutableBufferPointer<Slot>
+  ) {
     self.tape = tape
     self.createGraph = createGraph
     self.target = target
-    let base = sources.min().map { Swift.min($0, target) } ?? target
     self.base = base
-    let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: target - base + 1)
-    slots.initialize(repeating: Slot(gradient: nil, isSource: false, isRelevant: false))
     for source in sources where source <= target {
       slots[source - base].isSource = true
       slots[source - base].isRelevant = true
@@ -52,12 +71,6 @@ struct Sweep<Scalar: TensorScalar> {
       }
     }
     self.slots = slots
-  }
-
-  /// Frees the sweep's state; no copy of the sweep may be used afterwards.
-  func deallocate() {
-    slots.deinitialize()
-    slots.deallocate()
   }
 
   func run(seed: Tensor<Scalar>) {

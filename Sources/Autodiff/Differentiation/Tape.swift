@@ -130,11 +130,12 @@ public final class Tape {
     let sourceNodes = sources.indices.map { position in
       node(of: sources[position], "gradient", "source \(position)", at: location)
     }
-    let sweep = self.sweep(
-      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location)
-    defer { sweep.deallocate() }
-    return sources.indices.map { position in
-      sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+    return sweep(
+      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location
+    ) { sweep in
+      sources.indices.map { position in
+        sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+      }
     }
   }
 
@@ -157,14 +158,15 @@ public final class Tape {
       node(of: x, "gradient", "source 0", at: location),
       node(of: y, "gradient", "source 1", at: location)
     )
-    let sweep = self.sweep(
+    return sweep(
       from: target, to: InlineList(xNode, yNode), seed: seed, createGraph: createGraph,
-      at: location)
-    defer { sweep.deallocate() }
-    return (
-      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
-      sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
-    )
+      at: location
+    ) { sweep in
+      (
+        sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+        sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+      )
+    }
   }
 
   /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
@@ -179,26 +181,29 @@ public final class Tape {
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     let xNode = node(of: x, "gradient", "source 0", at: location)
-    let sweep = self.sweep(
+    return sweep(
       from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
-      at: location)
-    defer { sweep.deallocate() }
-    return sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+      at: location
+    ) { sweep in
+      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+    }
   }
 
-  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes. The
-  /// caller reads the gradients from the sweep, then frees it.
-  private func sweep<Scalar>(
+  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes, and
+  /// returns what `read` makes of the sweep (its gradients).
+  private func sweep<Scalar, R>(
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
-    createGraph: Bool, at location: SourceLocation
-  ) -> Sweep<Scalar> {
+    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
+  ) -> R {
     let targetNode = node(of: target, "gradient", "the target", at: location)
     let upstream = self.upstream(
       of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
-    let sweep = Sweep<Scalar>(
-      tape: self, target: targetNode, sources: sources, createGraph: createGraph)
-    sweep.run(seed: upstream)
-    return sweep
+    return Sweep<Scalar>.withSweep(
+      tape: self, target: targetNode, sources: sources, createGraph: createGraph
+    ) { sweep in
+      sweep.run(seed: upstream)
+      return read(sweep)
+    }
   }
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.
