@@ -5,8 +5,8 @@
 /// only the nodes that lie on a path from a source to the target, and it drops a node's gradient
 /// once the node has passed it on (sources keep theirs: they are the answer).
 ///
-/// A sweep refers to a buffer it allocates (see `slots`), so copies of it share their state; the
-/// code that makes one frees it with `deallocate()` once it has read the gradients.
+/// A sweep refers to a buffer it does not own (see `slots`), so copies of it share their state;
+/// it is used inside `Sweep.withSweep(tape:target:sources:createGraph:_:)`, which owns the buffer.
 struct Sweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
@@ -15,11 +15,13 @@ struct Sweep<Scalar: TensorScalar> {
   private let target: Int
   /// What the sweep knows of each node from `base` to `target`.
   ///
-  /// A buffer the sweep owns, not an array: every access to a class's `var` array pays a dynamic
-  /// exclusivity check, and the loop cannot hold one access open because the rules call back
-  /// into `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its
-  /// instructions). Freed by `deallocate()` rather than by a class's `deinit`: a deinit runs
-  /// unspecialized, where destroying the slots looks up their type's metadata each time.
+  /// A buffer, not an array: every access to a class's `var` array pays a dynamic exclusivity
+  /// check, and the loop cannot hold one access open because the rules call back into
+  /// `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its instructions).
+  /// Temporary (on the stack when it is small, as it is for a scalar graph: a heap block cost an
+  /// allocation per gradient) and owned by `withSweep`, rather than freed by a class's `deinit`:
+  /// a deinit runs unspecialized, where destroying the slots looks up their type's metadata each
+  /// time.
   private let slots: UnsafeMutableBufferPointer<Slot>
 
   private struct Slot {
@@ -30,32 +32,45 @@ struct Sweep<Scalar: TensorScalar> {
     var isRelevant: Bool
   }
 
-  init(tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool) {
+  /// Calls `body` with a sweep from `target` towards the `sources` nodes, not yet run, whose
+  /// state lives as long as the call.
+  static func withSweep<R>(
+    tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool,
+    _ body: (Sweep) -> R
+  ) -> R {
+    let base = sources.min().map { Swift.min($0, target) } ?? target
+    return withUnsafeTemporaryAllocation(of: Slot.self, capacity: target - base + 1) { slots in
+      slots.initialize(repeating: Slot(gradient: nil, isSource: false, isRelevant: false))
+      defer { slots.deinitialize() }
+      let sweep = Sweep(
+        tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
+        slots: slots)
+      return body(sweep)
+    }
+  }
+
+  private init(
+    tape: Tape, base: Int, target: Int, sources: some Collection<Int>, createGraph: Bool,
+    slots: UnsafeMutableBufferPointer<Slot>
+  ) {
     self.tape = tape
     self.createGraph = createGraph
     self.target = target
-    let base = sources.min().map { Swift.min($0, target) } ?? target
     self.base = base
-    let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: target - base + 1)
-    slots.initialize(repeating: Slot(gradient: nil, isSource: false, isRelevant: false))
     for source in sources where source <= target {
       slots[source - base].isSource = true
       slots[source - base].isRelevant = true
     }
     for index in base...target where !slots[index - base].isRelevant {
-      for case let input? in tape.nodes[index].inputNodes
-      where input >= base && slots[input - base].isRelevant {
+      let inputs = tape.nodes[index].inputNodes
+      for position in inputs.indices {
+        guard let input = inputs[position], input >= base, slots[input - base].isRelevant
+        else { continue }
         slots[index - base].isRelevant = true
         break
       }
     }
     self.slots = slots
-  }
-
-  /// Frees the sweep's state; no copy of the sweep may be used afterwards.
-  func deallocate() {
-    slots.deinitialize()
-    slots.deallocate()
   }
 
   func run(seed: Tensor<Scalar>) {
@@ -86,20 +101,32 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {
+    // The operands' node indices decide what is needed before any value is read. A first-order
+    // sweep passes the node's values to the rule straight from the node, borrowed: going through
+    // `value(of:)` returns each as a copy, and a copy of a tensor retains its buffer
+    // (scalar-graph benchmark).
     switch node.rule {
     case .leaf:
       return
     case .unary(let rule):
-      // Checked on the node index alone, before the operand is copied out of the node.
-      guard needsGradient(node.inputNodes[0]) else { return }
-      let x = node.operands[0]
-      accumulate(rule(g, value(of: x), output(of: node, at: index)), into: x)
-    case .binary(let lhsRule, let rhsRule):
-      let (a, b) = (node.operands[0], node.operands[1])
-      let (aValue, bValue) = (value(of: a), value(of: b))
-      let y = output(of: node, at: index)
-      if needsGradient(a) { accumulate(lhsRule(g, aValue, bValue, y).unbroadcast(to: a.value.shape), into: a) }
-      if needsGradient(b) { accumulate(rhsRule(g, aValue, bValue, y).unbroadcast(to: b.value.shape), into: b) }
+      guard let input = node.inputNodes.first!, needsGradient(input) else { return }
+      let gradient =
+        createGraph
+        ? rule(g, value(of: node.operands.first!), output(of: node, at: index))
+        : rule(g, node.operands.first!.value, node.output)
+      accumulate(gradient, into: input)
+    case .binary(let rule):
+      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
+      let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
+      guard wanted.lhs || wanted.rhs else { return }
+      let (da, db) =
+        createGraph
+        ? rule(
+          g, value(of: node.operands.first!), value(of: node.operands.second!),
+          output(of: node, at: index), wanted)
+        : rule(g, node.operands.first!.value, node.operands.second!.value, node.output, wanted)
+      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
+      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }
@@ -127,17 +154,43 @@ struct Sweep<Scalar: TensorScalar> {
                   trace: Trace(tape: tape, node: index))
   }
 
-  /// Adds `contribution` to the gradient of `operand`'s node, in place when nothing else holds it.
+  /// Adds `contribution` to the gradient of `operand`'s node.
   func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
     assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
-    let slot = operand.node! - base
-    if slots[slot].gradient == nil {
-      slots[slot].gradient = contribution
-    } else if createGraph {
-      slots[slot].gradient = slots[slot].gradient! + contribution
+    accumulate(contribution, into: operand.node!)
+  }
+
+  /// Adds `contribution`, a gradient at a broadcast shape, to the gradient of `node`, whose
+  /// value has `shape`: summed back to that shape first.
+  private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int, shape: [Int]) {
+    if contribution.shape == shape {
+      accumulate(contribution, into: node)
     } else {
-      slots[slot].gradient!.addUnrecorded(contribution)
+      accumulate(contribution.unbroadcast(to: shape), into: node)
     }
+  }
+
+  /// Adds `contribution` to the gradient of `node`, without a copy: in place in whichever of the
+  /// two buffers nothing else holds, else as a new sum. (A gradient that goes to both operands
+  /// of an add is held by both; copying it before adding in place cost an allocation, a copy
+  /// and a BLAS call: scalar-graph benchmark.)
+  private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int) {
+    let slot = node - base
+    guard var sum = slots[slot].gradient.take() else {
+      slots[slot].gradient = contribution
+      return
+    }
+    if createGraph {
+      sum = sum + contribution
+    } else if isKnownUniquelyReferenced(&sum.storage) {
+      sum.addUnrecorded(contribution)
+    } else if isKnownUniquelyReferenced(&contribution.storage) {
+      contribution.addUnrecorded(sum)
+      sum = contribution
+    } else {
+      sum = zipped(.add, sum, contribution, "+")
+    }
+    slots[slot].gradient = sum
   }
 
   /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's

@@ -63,10 +63,10 @@ struct ForwardSweep<Scalar: TensorScalar> {
     switch (tangentRule, node.rule) {
     case (.elementwise, .unary(let rule)):
       result = rule(operandTangents[0]!, operands[0], output)
-    case (.elementwise, .binary(let lhs, let rhs)):
+    case (.elementwise, .binary(let rule)):
       result = sumOfPresent(
-        operandTangents[0].map { lhs($0, operands[0], operands[1], output) },
-        operandTangents[1].map { rhs($0, operands[0], operands[1], output) })!
+        operandTangents[0].map { rule($0, operands[0], operands[1], output, .lhs).0! },
+        operandTangents[1].map { rule($0, operands[0], operands[1], output, .rhs).1! })!
     case (.elementwise, _):
       fatalError("'\(node.name)': an elementwise tangent needs a unary or binary pullback")
     case (.unary(let rule), _):

@@ -62,8 +62,10 @@ struct Operand<Scalar: TensorScalar> {
 /// A short list that keeps up to two elements inline and only the rest in an array: a node's
 /// operands. Most operations take one or two, so recording them allocates no array.
 struct InlineList<Element>: RandomAccessCollection {
-  private let first: Element?
-  private let second: Element?
+  /// The first two elements, read directly where a copy matters: the subscript returns a copy,
+  /// and a copy of an operand retains its buffer (a sweep reads them at every node).
+  let first: Element?
+  let second: Element?
   /// The elements from the third on; empty (no allocation) for up to two.
   private let rest: [Element]
   let count: Int
@@ -121,17 +123,26 @@ enum Rule<Scalar: TensorScalar> {
   /// An elementwise function of one operand: the operand's gradient from the upstream gradient
   /// `g`, the operand `x` and the output `y`.
   case unary((_ g: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>)
-  /// A broadcasting function of two operands: each operand's gradient at the output's shape,
-  /// from `g`, the operands `a` and `b` and the output `y`. The sweep sums each back to its
-  /// operand's shape, and calls only the sides it needs.
+  /// A broadcasting function of two operands: the gradients of the operands `a` and `b` at the
+  /// output's shape, from `g`, `a`, `b` and the output `y`. One closure computes both sides so
+  /// that they can share work (divide's `g/b`: 3 operations instead of 4, scalar-graph
+  /// benchmark); it computes only the sides that `wanted` asks for and returns `nil` for the
+  /// others. The sweep sums each back to its operand's shape.
   case binary(
-    lhs: (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>)
-      -> Tensor<Scalar>,
-    rhs: (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>)
-      -> Tensor<Scalar>)
+    (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>,
+     _ wanted: Sides) -> (Tensor<Scalar>?, Tensor<Scalar>?))
   /// Any other operation: it reads what it needs from the context and accumulates into its
   /// operands itself.
   case custom((PullbackContext<Scalar>) -> Void)
+}
+
+/// Which operands of a two-operand operation a pullback is asked for.
+struct Sides {
+  var lhs: Bool
+  var rhs: Bool
+
+  static let lhs = Sides(lhs: true, rhs: false)
+  static let rhs = Sides(lhs: false, rhs: true)
 }
 
 /// How a node's output moves when its operands move: the output's tangent from the operands'
@@ -143,8 +154,9 @@ enum Rule<Scalar: TensorScalar> {
 enum TangentRule<Scalar: TensorScalar> {
   /// The operation is elementwise, so its Jacobian is diagonal and equals its transpose: the
   /// tangent is the pullback applied to the operands' tangents, `ẏ = lhs(ȧ) + rhs(ḃ)` for a
-  /// ``Rule/binary(lhs:rhs:)`` rule and `pullback(ẋ)` for a ``Rule/unary(_:)`` one. The sweep
-  /// broadcasts the result to the output's shape.
+  /// ``Rule/binary(_:)`` rule (each side called with its own operand's tangent as `g`) and
+  /// `pullback(ẋ)` for a ``Rule/unary(_:)`` one. The sweep broadcasts the result to the
+  /// output's shape.
   case elementwise
   /// One operand: `ẏ` from `ẋ`, the operand `x` and the output `y`.
   case unary((_ dx: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>)
@@ -171,34 +183,34 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 ///   - output: The operation's value, computed on unrecorded tensors.
 ///   - operands: The operation's inputs as the caller passed them.
 func record<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operands x: Tensor<Scalar>,
+  _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.trace?.tape else { return output }
+  // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
+  // retaining the buffer and the shape once more (scalar-graph benchmark).
+  output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
-      output: output.detached, rule: rule, tangent: tangent))
+      output: output, rule: rule, tangent: tangent))
 }
 
 /// Records an operation of two operands; see the one-operand form.
 func record<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operands a: Tensor<Scalar>, _ b: Tensor<Scalar>,
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
+  _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
+  _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
+  tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  let tape: Tape
-  switch (a.trace?.tape, b.trace?.tape) {
-  case (nil, nil): return output
-  case let (lhs?, rhs?):
-    if lhs !== rhs { failOnDifferentTapes(name, at: location) }
-    tape = lhs
-  case let (lhs?, nil): tape = lhs
-  case let (nil, rhs?): tape = rhs
+  guard let tape = a.trace?.tape ?? b.trace?.tape else { return output }
+  if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
+    failOnDifferentTapes(name, at: location)
   }
+  output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(Operand(a), Operand(b)), output: output.detached, rule: rule,
+      operands: InlineList(Operand(a), Operand(b)), output: output, rule: rule,
       tangent: tangent))
 }
 

@@ -73,13 +73,15 @@ extension Tape {
     let upstream = self.upstream(
       of: target, seed: seed, keepingRecorded: false, "graphviz", at: location)
     // Every node up to the target is a source, so the sweep keeps every gradient it computes.
-    let sweep = Sweep<Scalar>(
-      tape: self, target: targetNode, sources: Array(0...targetNode), createGraph: false)
-    defer { sweep.deallocate() }
-    sweep.run(seed: upstream)
-    var gradients: [Int: ValueSummary] = [:]
-    for index in 0...targetNode {
-      if let gradient = sweep.gradient(at: index) { gradients[index] = ValueSummary(gradient) }
+    let gradients = Sweep<Scalar>.withSweep(
+      tape: self, target: targetNode, sources: Array(0...targetNode), createGraph: false
+    ) { sweep in
+      sweep.run(seed: upstream)
+      var gradients: [Int: ValueSummary] = [:]
+      for index in 0...targetNode {
+        if let gradient = sweep.gradient(at: index) { gradients[index] = ValueSummary(gradient) }
+      }
+      return gradients
     }
     return dot(
       labels: nodeLabels(labels, at: location), gradients: gradients, target: targetNode)

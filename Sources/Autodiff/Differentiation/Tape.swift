@@ -87,14 +87,20 @@ public final class Tape {
   }
 
   /// Appends `node` and returns its output, recorded as that node.
-  func append<Scalar>(_ node: Node<Scalar>) -> Tensor<Scalar> {
+  func append<Scalar>(_ node: consuming Node<Scalar>) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
     let index = nodes.count
-    nodes.append(node)
-    if let inspector { inspector.didAppend(node, at: index, on: self) }
-    return Tensor(
+    let output = Tensor(
       shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
+    if let inspector {
+      nodes.append(node)
+      inspector.didAppend(unsafeDowncast(nodes[index], to: Node<Scalar>.self), at: index, on: self)
+    } else {
+      // Moved, not copied, into the array: a copy would retain the node.
+      nodes.append(node)
+    }
+    return output
   }
 
   /// Returns the gradients of `target` with respect to each tensor of `sources`.
@@ -136,11 +142,12 @@ public final class Tape {
     let sourceNodes = sources.indices.map { position in
       node(of: sources[position], "gradient", "source \(position)", at: location)
     }
-    let sweep = self.sweep(
-      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location)
-    defer { sweep.deallocate() }
-    return sources.indices.map { position in
-      sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+    return sweep(
+      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location
+    ) { sweep in
+      sources.indices.map { position in
+        sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+      }
     }
   }
 
@@ -175,14 +182,15 @@ public final class Tape {
       node(of: x, "gradient", "source 0", at: location),
       node(of: y, "gradient", "source 1", at: location)
     )
-    let sweep = self.sweep(
+    return sweep(
       from: target, to: InlineList(xNode, yNode), seed: seed, createGraph: createGraph,
-      at: location)
-    defer { sweep.deallocate() }
-    return (
-      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
-      sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
-    )
+      at: location
+    ) { sweep in
+      (
+        sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+        sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+      )
+    }
   }
 
   /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
@@ -198,26 +206,29 @@ public final class Tape {
     defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     let xNode = node(of: x, "gradient", "source 0", at: location)
-    let sweep = self.sweep(
+    return sweep(
       from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
-      at: location)
-    defer { sweep.deallocate() }
-    return sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+      at: location
+    ) { sweep in
+      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+    }
   }
 
-  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes. The
-  /// caller reads the gradients from the sweep, then frees it.
-  private func sweep<Scalar>(
+  /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes, and
+  /// returns what `read` makes of the sweep (its gradients).
+  private func sweep<Scalar, R>(
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
-    createGraph: Bool, at location: SourceLocation
-  ) -> Sweep<Scalar> {
+    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
+  ) -> R {
     let targetNode = node(of: target, "gradient", "the target", at: location)
     let upstream = self.upstream(
       of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
-    let sweep = Sweep<Scalar>(
-      tape: self, target: targetNode, sources: sources, createGraph: createGraph)
-    sweep.run(seed: upstream)
-    return sweep
+    return Sweep<Scalar>.withSweep(
+      tape: self, target: targetNode, sources: sources, createGraph: createGraph
+    ) { sweep in
+      sweep.run(seed: upstream)
+      return read(sweep)
+    }
   }
 
   /// The node of a tensor recorded on this tape, or a stop naming `function` and `role`.

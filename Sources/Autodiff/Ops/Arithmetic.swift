@@ -11,7 +11,7 @@ extension Tensor {
   public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in g }),
+      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) },
       tangent: .elementwise)
   }
 
@@ -21,7 +21,7 @@ extension Tensor {
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, _, _ in g }, rhs: { g, _, _, _ in -g }),
+      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) },
       tangent: .elementwise)
   }
 
@@ -31,17 +31,23 @@ extension Tensor {
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g * b }, rhs: { g, a, _, _ in g * a }),
+      rule: .binary { g, a, b, _, wanted in
+        (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
+      },
       tangent: .elementwise)
   }
 
-  /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·y/b where y = a/b.
+  /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·a/b² = −(g/b)·y where y = a/b.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
     record(
       "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
-      rule: .binary(lhs: { g, _, b, _ in g / b }, rhs: { g, _, b, y in -(g * y / b) }),
+      rule: .binary { g, _, b, y, wanted in
+        // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
+        let quotient = g / b
+        return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
+      },
       tangent: .elementwise)
   }
 
@@ -137,6 +143,15 @@ extension Tensor {
       result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
     }
     return Tensor(shape: shape, storage: result)
+  }
+
+  /// `−self`, written over `self`'s own buffer when nothing else holds it and it is not recorded:
+  /// a pullback's last step on a temporary it just made (divide's −(g/b)·y), which then costs no
+  /// allocation (scalar-graph benchmark). Otherwise the recorded negation.
+  consuming func negated() -> Tensor {
+    guard trace == nil, isKnownUniquelyReferenced(&storage) else { return -self }
+    storage.withUnsafeMutableBufferPointer { x in unaryKernel(.negate, UnsafeBufferPointer(x), x) }
+    return self
   }
 
   /// Sums a gradient computed at a broadcast shape back to `shape`, the operand's.

@@ -57,7 +57,7 @@ public func sin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in -(v * sin(x)) }
+  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in (v * sin(x)).negated() }
 }
 
 /// The hyperbolic tangent elementwise. ∂/∂x = v·(1 − y²).
@@ -118,16 +118,17 @@ extension Tensor {
 public func pow<Scalar>(_ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar> {
   record(
     "pow", output: zipped(.pow, x, y, "pow"), operands: x, y,
-    rule: .binary(
-      lhs: { g, x, y, _ in
-        // Where y = 0 the exponent y − 1 is replaced by 1: the term is 0 either way, and this
-        // keeps 0·0⁻¹ from making a NaN at x = 0.
-        g * y * pow(x, y - 1 + zipped(.equalMask, y, Tensor(0), "pow"))
-      },
-      rhs: { g, x, _, z in
-        // Where x = 0, log 1 = 0 stands in for log 0 = −∞, whose product with 0ˣ would be NaN.
-        g * z * log(x + zipped(.equalMask, x, Tensor(0), "pow"))
-      }),
+    rule: .binary { g, x, y, z, wanted in
+      (
+        wanted.lhs
+          // Where y = 0 the exponent y − 1 is replaced by 1: the term is 0 either way, and this
+          // keeps 0·0⁻¹ from making a NaN at x = 0.
+          ? g * y * pow(x, y - 1 + zipped(.equalMask, y, Tensor(0), "pow")) : nil,
+        wanted.rhs
+          // Where x = 0, log 1 = 0 stands in for log 0 = −∞, whose product with 0ˣ would be NaN.
+          ? g * z * log(x + zipped(.equalMask, x, Tensor(0), "pow")) : nil
+      )
+    },
     tangent: .elementwise)
 }
 
@@ -149,9 +150,12 @@ public func pow<Scalar>(_ b: Scalar, _ x: Tensor<Scalar>) -> Tensor<Scalar> { po
 public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
   record(
     "maximum", output: zipped(.maximum, a, b, "max"), operands: a, b,
-    rule: .binary(
-      lhs: { g, a, b, _ in g * zipped(.greaterOrEqualMask, a, b, "max") },
-      rhs: { g, a, b, _ in g * zipped(.greaterMask, b, a, "max") }),
+    rule: .binary { g, a, b, _, wanted in
+      (
+        wanted.lhs ? g * zipped(.greaterOrEqualMask, a, b, "max") : nil,
+        wanted.rhs ? g * zipped(.greaterMask, b, a, "max") : nil
+      )
+    },
     tangent: .elementwise)
 }
 
@@ -163,9 +167,12 @@ public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
 public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
   record(
     "minimum", output: zipped(.minimum, a, b, "min"), operands: a, b,
-    rule: .binary(
-      lhs: { g, a, b, _ in g * zipped(.greaterOrEqualMask, b, a, "min") },
-      rhs: { g, a, b, _ in g * zipped(.greaterMask, a, b, "min") }),
+    rule: .binary { g, a, b, _, wanted in
+      (
+        wanted.lhs ? g * zipped(.greaterOrEqualMask, b, a, "min") : nil,
+        wanted.rhs ? g * zipped(.greaterMask, a, b, "min") : nil
+      )
+    },
     tangent: .elementwise)
 }
 
