@@ -23,12 +23,11 @@
 // arithmetic around it (elementwise benchmark).
 //
 // Floating-point contraction is off, and the polynomials and reductions fuse their multiplies
-// and adds explicitly with fma (`FMA`), which rounds once by definition: every clone computes
-// the same bits, so the results do not depend on the CPU. The AVX2 and AVX-512 clones run fma as
-// one instruction (exp went from 0.40 to 0.21 ns per Float in L1, sigmoid from 0.48 to 0.31;
-// AVX-512 clone, one thread); the baseline clone, for
-// x86-64 CPUs older than AVX2 (2013), calls the C library's fma, correct but several times
-// slower.
+// and adds explicitly with fma (`FMA`), which rounds once by definition: every clone computes the
+// same bits, so the results do not depend on the CPU. The AVX2 and AVX-512 clones run fma as one
+// instruction (exp went from 0.40 to 0.21 ns per Float in L1, sigmoid from 0.48 to 0.31: AVX-512
+// clone, one thread); the baseline clone, for x86-64 CPUs older than AVX2 (2013), calls the C
+// library's fma, correct but several times slower.
 
 #pragma STDC FP_CONTRACT OFF
 #pragma clang fp contract(off)

@@ -46,7 +46,7 @@ struct Progress {
     print(
       "epoch \(epoch)/\(epochs)  train loss \(String(format: "%.4f", record.trainingLoss))  "
         + "test accuracy \(String(format: "%.4f", record.testAccuracy))  "
-        + "\(String(format: "%.1f", record.seconds)) s")
+        + "\(String(format: "%.2f", record.seconds)) s")
     fflush(nil)  // One line per epoch reaches a log file as the epoch ends, not at exit.
   }
 }
