@@ -54,6 +54,48 @@ enum PendingOperation<Scalar: TensorScalar>: @unchecked Sendable {
   case sum(Storage<Scalar>)
 }
 
+extension PendingOperation {
+  /// Computes the operation into `elements` with the plain kernels when its operands are all
+  /// computed, as a ReLU's input from a matrix product is, and returns true; false otherwise.
+  /// One kernel call does what a one-operation program would, without compiling one (about ten
+  /// small allocations: the mlp benchmarks compute several such results per step).
+  func runsAlone(into elements: UnsafeMutablePointer<Scalar>, count: Int) -> Bool {
+    let output = UnsafeMutableBufferPointer(start: elements, count: count)
+    switch self {
+    case .fill(let value):
+      output.update(repeating: value)
+    case .unary(let function, let x):
+      guard x.pendingCost == 0 else { return false }
+      x.withUnsafeBufferPointer { unaryKernel(function, $0, output) }
+    case .binary(let function, let a, let b):
+      func computed(_ operand: PendingOperand<Scalar>) -> Bool {
+        if case .elements(let x) = operand { return x.pendingCost == 0 }
+        return true
+      }
+      guard computed(a), computed(b) else { return false }
+      withAddress(of: a) { x, strideA in
+        withAddress(of: b) { y, strideB in
+          binaryKernel(function, x, strideA: strideA, y, strideB: strideB, elements, count: count)
+        }
+      }
+    case .sum:
+      return false
+    }
+    return true
+  }
+
+  /// Calls `body` with the operand's first element and its stride: 1 for elements, 0 for a
+  /// scalar.
+  private func withAddress<R>(
+    of operand: PendingOperand<Scalar>, _ body: (UnsafePointer<Scalar>, Int) -> R
+  ) -> R {
+    switch operand {
+    case .elements(let x): x.withUnsafeBufferPointer { body($0.baseAddress!, 1) }
+    case .scalar(let value): withUnsafePointer(to: value) { body($0, 0) }
+    }
+  }
+}
+
 /// An operand of a pending binary operation.
 enum PendingOperand<Scalar: TensorScalar> {
   /// A storage of the result's count, pending or computed.
@@ -85,7 +127,9 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
   func compute(into elements: UnsafeMutablePointer<Scalar>, count: Int) {
     withOperation { operation in
       guard let pending = operation else { return }
-      FusedProgram(computing: [FusedProgram.Root(pending, elements, count: count)]).run()
+      if !pending.runsAlone(into: elements, count: count) {
+        FusedProgram(computing: [FusedProgram.Root(pending, elements, count: count)]).run()
+      }
       // Dropping the operation releases its operands: a computed tensor holds no others alive.
       operation = nil
     }
