@@ -184,3 +184,21 @@ import Testing
     })
   }
 }
+
+extension FusedValueAndGradientTests {
+  @Test("Gradients with respect to an input and to a pending value computed from it come out together")
+  func gradientThroughAnotherSource() {
+    var rng = SeededGenerator(seed: 11)
+    let tape = Tape()
+    let a = tape.watch(Tensor<Float>(randomNormal: [Fusion.minimumCount + 9], using: &rng))
+    let b = sigmoid(a)
+    let f = (exp(b) * 3).sum()
+    // The gradient with respect to a goes through the one with respect to b: one program reads
+    // the other's expression while both are being computed.
+    let (da, db) = tape.gradient(of: f, wrt: a, b)
+    let expectedB = b.scalars.map { 3 * Foundation.exp($0) }
+    #expect(zip(db.scalars, expectedB).allSatisfy { abs($0 - $1) <= 1e-6 * abs($1) })
+    let expectedA = zip(expectedB, b.scalars).map { g, s in g * s * (1 - s) }
+    #expect(zip(da.scalars, expectedA).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
+  }
+}

@@ -128,7 +128,7 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
     withOperation { operation in
       guard let pending = operation else { return }
       if !pending.runsAlone(into: elements, count: count) {
-        FusedProgram(computing: [FusedProgram.Root(pending, elements, count: count)]).run()
+        FusedProgram(computing: [FusedProgram.Root(nil, pending, elements, count: count)]).run()
       }
       // Dropping the operation releases its operands: a computed tensor holds no others alive.
       operation = nil
@@ -208,7 +208,9 @@ func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
       return
     }
     pending[index].withPendingOperation { operation, elements, count in
-      if let operation { roots.append(FusedProgram.Root(operation, elements, count: count)) }
+      if let operation {
+        roots.append(FusedProgram.Root(pending[index], operation, elements, count: count))
+      }
       lockAll(from: index + 1)
       // Dropping the operation releases its operands: a computed tensor holds no others alive.
       operation = nil
@@ -265,15 +267,26 @@ struct FusedProgram<Scalar: TensorScalar> {
   /// relu(x)² + σ(x), or σ(x) in a value and its gradient) is read or computed once per block.
   private var assigned: [(storage: ObjectIdentifier, source: Source)] = []
   private var transcendental = false
+  /// The operations of the roots' storages, whose locks the caller holds.
+  private var held: [(storage: ObjectIdentifier, operation: PendingOperation<Scalar>)] = []
 
   /// An operation whose result a program computes, and where the result goes.
   struct Root {
+    /// The storage whose operation this is, when the caller holds its lock: the program reads
+    /// the operation from here, not from the storage (whose lock is taken), wherever another
+    /// root's expression reaches that storage (a gradient with respect to x that goes through
+    /// the gradient with respect to σ(x), both asked for).
+    let storage: Storage<Scalar>?
     let operation: PendingOperation<Scalar>
     let result: UnsafeMutablePointer<Scalar>
     /// The elements the program runs over: the result's count, or for a sum its operand's.
     let count: Int
 
-    init(_ operation: PendingOperation<Scalar>, _ result: UnsafeMutablePointer<Scalar>, count: Int) {
+    init(
+      _ storage: Storage<Scalar>?, _ operation: PendingOperation<Scalar>,
+      _ result: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+      self.storage = storage
       self.operation = operation
       self.result = result
       if case .sum(let x) = operation { self.count = x.count } else { self.count = count }
@@ -288,19 +301,25 @@ struct FusedProgram<Scalar: TensorScalar> {
   init(computing roots: [Root]) {
     count = roots[0].count
     assert(roots.allSatisfy { $0.count == count })
+    held = roots.compactMap { root in root.storage.map { (ObjectIdentifier($0), root.operation) } }
     for root in roots {
       let (operation, result) = (root.operation, root.result)
       if case .sum(let x) = operation {
         sums.append((source(of: x), result))
         continue
       }
-      let source = emit(operation)
-      if case .register(let r) = source, case .register = instructions[r].target {
+      let rootSource: Source
+      if let storage = root.storage {
+        rootSource = source(of: storage)
+      } else {
+        rootSource = emit(operation)
+      }
+      if case .register(let r) = rootSource, case .register = instructions[r].target {
         // The root's last operation writes the output directly.
         instructions[r].target = .output(outputs.count)
         outputs.append((result, nil))
       } else {
-        outputs.append((result, source))
+        outputs.append((result, rootSource))
       }
     }
     allocateRegisters()
@@ -339,7 +358,7 @@ struct FusedProgram<Scalar: TensorScalar> {
     let id = ObjectIdentifier(storage)
     if let known = assigned.first(where: { $0.storage == id }) { return known.source }
     let source: Source
-    if let operation = storage.pendingOperation {
+    if let operation = held.first(where: { $0.storage == id })?.operation ?? storage.pendingOperation {
       source = emit(operation)
     } else {
       inputs.append(storage)
