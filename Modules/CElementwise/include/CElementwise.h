@@ -58,4 +58,15 @@ void autodiff_binary_double(
 void autodiff_add_lanes_float(const float *x, ptrdiff_t groups, float *partial);
 void autodiff_add_lanes_double(const double *x, ptrdiff_t groups, double *partial);
 
+/// One Adam step over `count` parameters `p` with gradients `g` and moments `m`, `v`, in place:
+/// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+/// p ← p − stepSize·m / (√v / correction2Root + ε). (AutodiffNN's Adam and AdamW.)
+void autodiff_adam_float(
+    float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
+    float step_size, float correction2_root, float epsilon, float l2, float shrink);
+void autodiff_adam_double(
+    double *p, const double *g, double *m, double *v, ptrdiff_t count, double beta1,
+    double beta2, double step_size, double correction2_root, double epsilon, double l2,
+    double shrink);
+
 #endif

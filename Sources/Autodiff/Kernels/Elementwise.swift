@@ -263,3 +263,34 @@ func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutab
   guard let a = x.baseAddress, let b = y.baseAddress else { return }
   binaryKernel(.add, a, strideA: 1, UnsafePointer(b), strideB: 1, b, count: x.count)
 }
+
+/// One Adam step over `count` parameters in place, vectorized (AutodiffNN's Adam and AdamW):
+/// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
+/// p ← p − stepSize·m / (√v / correction2Root + ε). The same operations in the same order as
+/// a plain loop, so the same bits; one thread (the caller splits large parameters).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+package func adamKernel<T: TensorScalar>(
+  parameters p: UnsafeMutablePointer<T>, gradients g: UnsafePointer<T>,
+  firstMoments m: UnsafeMutablePointer<T>, secondMoments v: UnsafeMutablePointer<T>, count: Int,
+  beta1: T, beta2: T, stepSize: T, correction2Root: T, epsilon: T, l2: T, shrink: T
+) {
+  func cast<U>(_ pointer: UnsafeMutablePointer<T>, to _: U.Type) -> UnsafeMutablePointer<U> {
+    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: U.self)
+  }
+  if let beta1 = beta1 as? Float {
+    autodiff_adam_float(
+      cast(p, to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+      cast(m, to: Float.self), cast(v, to: Float.self), count, beta1, beta2 as! Float,
+      stepSize as! Float, correction2Root as! Float, epsilon as! Float, l2 as! Float,
+      shrink as! Float)
+  } else if let beta1 = beta1 as? Double {
+    autodiff_adam_double(
+      cast(p, to: Double.self), UnsafeRawPointer(g).assumingMemoryBound(to: Double.self),
+      cast(m, to: Double.self), cast(v, to: Double.self), count, beta1, beta2 as! Double,
+      stepSize as! Double, correction2Root as! Double, epsilon as! Double, l2 as! Double,
+      shrink as! Double)
+  } else {
+    preconditionFailure("Adam's kernel exists for Float and Double, not \(T._name)")
+  }
+}

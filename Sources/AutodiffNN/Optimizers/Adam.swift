@@ -240,17 +240,15 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
             v[index].withUnsafeMutableBufferPointer { v in
               guard !p.isEmpty else { return }
               let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
-              // Split across cores for large parameters. (The loop stays scalar: `squareRoot()`
-              // compiles to sqrtss with a libm fallback for errno, which keeps the compiler from
-              // vectorizing it.)
+              // Split across cores for large parameters; each range runs Autodiff's vectorized
+              // kernel (a Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
+              // Fashion-MNIST epoch).
               forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
-                for j in range {
-                  if decoupledDecay != 0 { p[j] *= shrink }
-                  let gj = l2 == 0 ? g[j] : g[j] + l2 * p[j]
-                  m[j] = beta1 * m[j] + (1 - beta1) * gj
-                  v[j] = beta2 * v[j] + (1 - beta2) * gj * gj
-                  p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + epsilon)
-                }
+                let j = range.lowerBound
+                adamKernel(
+                  parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,
+                  count: range.count, beta1: beta1, beta2: beta2, stepSize: stepSize,
+                  correction2Root: correction2Root, epsilon: epsilon, l2: l2, shrink: shrink)
               }
             }
           }
