@@ -69,4 +69,14 @@ void autodiff_adam_double(
     double beta2, double step_size, double correction2_root, double epsilon, double l2,
     double shrink);
 
+/// One SGD step over `count` parameters `p` with gradients `g`, in place: d = g + decay·p; with
+/// momentum μ ≠ 0, b ← μb + d and p ← p − rate·(Nesterov ? d + μb : b); else p ← p − rate·d.
+/// (AutodiffNN's SGD; `b` is unused without momentum.)
+void autodiff_sgd_float(
+    float *p, const float *g, float *b, ptrdiff_t count, float rate, float decay, float momentum,
+    int nesterov);
+void autodiff_sgd_double(
+    double *p, const double *g, double *b, ptrdiff_t count, double rate, double decay,
+    double momentum, int nesterov);
+
 #endif

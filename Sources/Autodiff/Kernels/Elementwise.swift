@@ -294,3 +294,32 @@ package func adamKernel<T: TensorScalar>(
     preconditionFailure("Adam's kernel exists for Float and Double, not \(T._name)")
   }
 }
+
+/// One SGD step over `count` parameters in place, vectorized (AutodiffNN's SGD): d = g + decay·p;
+/// with momentum μ ≠ 0, b ← μb + d and p ← p − rate·(Nesterov ? d + μb : b); else p ← p − rate·d.
+/// The same operations in the same order as a plain loop; one thread (the caller splits).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+package func sgdKernel<T: TensorScalar>(
+  parameters p: UnsafeMutablePointer<T>, gradients g: UnsafePointer<T>,
+  momentumBuffer b: UnsafeMutablePointer<T>?, count: Int, rate: T, decay: T, momentum: T,
+  nesterov: Bool
+) {
+  precondition(momentum == 0 || b != nil, "sgdKernel: momentum needs its buffer")
+  let buffer = b.map(UnsafeMutableRawPointer.init)
+  if let rate = rate as? Float {
+    autodiff_sgd_float(
+      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self),
+      UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
+      buffer?.assumingMemoryBound(to: Float.self), count, rate, decay as! Float,
+      momentum as! Float, nesterov ? 1 : 0)
+  } else if let rate = rate as? Double {
+    autodiff_sgd_double(
+      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Double.self),
+      UnsafeRawPointer(g).assumingMemoryBound(to: Double.self),
+      buffer?.assumingMemoryBound(to: Double.self), count, rate, decay as! Double,
+      momentum as! Double, nesterov ? 1 : 0)
+  } else {
+    preconditionFailure("SGD's kernel exists for Float and Double, not \(T._name)")
+  }
+}
