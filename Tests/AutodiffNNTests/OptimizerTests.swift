@@ -441,3 +441,75 @@ private func documentedAdam(
     }
   }
 }
+
+@Suite struct VectorizedUpdateTests {
+  /// Above the split across threads, and not a multiple of any vector width.
+  let count = (1 << 16) + 4_099
+
+  func parameterAndGradients(seed: UInt64) -> (Tensor<Float>, [Tensor<Float>]) {
+    var rng = SeededGenerator(seed: seed)
+    let p = Tensor<Float>(randomNormal: [count], using: &rng)
+    return (p, (0..<3).map { _ in Tensor<Float>(randomNormal: [count], using: &rng) })
+  }
+
+  @Test("Adam and AdamW on a large parameter give a plain loop's bits, element by element")
+  func adamMatchesPlainLoop() {
+    let (start, gradients) = parameterAndGradients(seed: 21)
+    for (decoupled, decay) in [(false, Float(0)), (false, 0.01), (true, 0.01)] {
+      var parameters = [start]
+      var adam = Adam<Float>(for: parameters, learningRate: 1e-3, weightDecay: decoupled ? 0 : decay)
+      var adamW = AdamW<Float>(for: parameters, learningRate: 1e-3, weightDecay: decay)
+      var (p, m, v) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+      for (index, gradient) in gradients.enumerated() {
+        if decoupled {
+          adamW.update(&parameters, along: [gradient])
+        } else {
+          adam.update(&parameters, along: [gradient])
+        }
+        // AdamMoments.update's operations, in its order.
+        let t = Double(index + 1)
+        // In Double from the Float hyperparameters, as the optimizer computes them.
+        let (rate, beta1, beta2) = (Double(Float(1e-3)), Double(Float(0.9)), Double(Float(0.999)))
+        let stepSize = Float(rate / (1 - Double.pow(beta1, t)))
+        let correction2Root = Float((1 - Double.pow(beta2, t)).squareRoot())
+        let shrink: Float = decoupled ? 1 - 1e-3 * decay : 1
+        let l2: Float = decoupled ? 0 : decay
+        let g = gradient.scalars
+        for j in 0..<count {
+          if shrink != 1 { p[j] *= shrink }
+          let gj = l2 == 0 ? g[j] : g[j] + l2 * p[j]
+          m[j] = 0.9 * m[j] + (1 - 0.9) * gj
+          v[j] = 0.999 * v[j] + (1 - 0.999) * gj * gj
+          p[j] -= stepSize * m[j] / (v[j].squareRoot() / correction2Root + 1e-8)
+        }
+      }
+      #expect(parameters[0].scalars == p, "decoupled \(decoupled), decay \(decay)")
+    }
+  }
+
+  @Test("SGD with and without momentum on a large parameter gives a plain loop's bits")
+  func sgdMatchesPlainLoop() {
+    let (start, gradients) = parameterAndGradients(seed: 22)
+    for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
+      var parameters = [start]
+      var sgd = SGD<Float>(
+        for: parameters, learningRate: 0.01, momentum: momentum, nesterov: nesterov,
+        weightDecay: 1e-4)
+      var (p, b) = (start.scalars, [Float](repeating: 0, count: count))
+      for gradient in gradients {
+        sgd.update(&parameters, along: [gradient])
+        let g = gradient.scalars
+        for j in 0..<count {
+          let d = g[j] + 1e-4 * p[j]
+          if momentum == 0 {
+            p[j] -= 0.01 * d
+          } else {
+            b[j] = momentum * b[j] + d
+            p[j] -= 0.01 * (nesterov ? d + momentum * b[j] : b[j])
+          }
+        }
+      }
+      #expect(parameters[0].scalars == p, "momentum \(momentum), Nesterov \(nesterov)")
+    }
+  }
+}
