@@ -72,6 +72,27 @@ import Testing
     #expect(g.scalars.allSatisfy { $0 == 0.1 })
   }
 
+  @Test("A sum of an expression that folds to a constant adds the constant's copies")
+  func foldedConstantSum() {
+    let g = Tensor<Float>(0.1).expanded(to: [count])
+    let doubled = g * 2 + 1
+    #expect(doubled.storage.pendingCost > 0)
+    let copies = Tensor<Float>(repeating: Float(0.1) * 2 + 1, shape: [count])
+    #expect(doubled.sum().scalar == copies.sum().scalar)
+    #expect(doubled.scalars == copies.scalars)
+  }
+
+  @Test("A gradient that is a broadcast constant comes back computed")
+  func constantGradientIsComputed() {
+    let x = input(seed: 12)
+    let (value, dx) = Autodiff.valueWithGradient(at: x) { x in (x * 3).sum() }
+    #expect(!dx.storage.isPending && !value.storage.isPending)
+    #expect(dx.scalars.allSatisfy { $0 == 3 })
+    let dy = gradient(at: x) { x in x.sum() }
+    #expect(!dy.storage.isPending)
+    #expect(dy.scalars.allSatisfy { $0 == 1 })
+  }
+
   @Test("The gradient of Σ relu(x)² + σ(x) is 2·relu(x) + σ(x)(1 − σ(x)) at every element")
   func gradientOfTheBenchmark() {
     let x = input(seed: 4, count: (1 << 17) + 1)

@@ -187,7 +187,7 @@ func materializeTogether<Scalar>(_ tensors: Tensor<Scalar>...) { materializeToge
 /// that the functional forms return come out this way, with the value.
 func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
   var pending: [Storage<Scalar>] = []
-  for tensor in tensors where tensor.storage.pendingCost > 0 {
+  for tensor in tensors where tensor.storage.isPending {
     if !pending.contains(where: { $0 === tensor.storage }) { pending.append(tensor.storage) }
   }
   guard pending.count > 1 else {
@@ -480,7 +480,13 @@ struct FusedProgram<Scalar: TensorScalar> {
               let n = Swift.min(blockCount, end - offset)
               runBlock(at: offset, count: n, scratch)
               for (k, sum) in sums.enumerated() {
-                lanes.add(address(sum.operand, offset, scratch).0, count: n, to: k)
+                var (elements, stride) = address(sum.operand, offset, scratch)
+                if stride == 0 {
+                  // A sum of an expression that folded to a constant adds the constant's copies.
+                  scratch.block.update(repeating: elements.pointee, count: n)
+                  elements = UnsafePointer(scratch.block)
+                }
+                lanes.add(elements, count: n, to: k)
               }
               offset += n
             }
@@ -496,26 +502,30 @@ struct FusedProgram<Scalar: TensorScalar> {
     }
   }
 
-  /// A thread's scratch memory: the registers, the constants, and the sums' lanes.
+  /// A thread's scratch memory: the registers, the constants, the sums' lanes, and a block for
+  /// a constant that a sum adds.
   private struct Scratch {
     let registers: UnsafeMutablePointer<Scalar>
     let constants: UnsafePointer<Scalar>
     let lanes: UnsafeMutablePointer<Scalar>
+    let block: UnsafeMutablePointer<Scalar>
   }
 
   private func withScratch<R>(_ body: (Scratch) -> R) -> R {
     let registerElements = registerCount * blockCount
-    let total = registerElements + constants.count + LaneSums<Scalar>.scratchCount(sums: sums.count)
+    let laneElements = LaneSums<Scalar>.scratchCount(sums: sums.count)
+    let blockElements = sums.isEmpty ? 0 : blockCount
+    let total = registerElements + blockElements + constants.count + laneElements
     let memory = UnsafeMutableRawPointer.allocate(
       byteCount: Swift.max(1, total) * MemoryLayout<Scalar>.stride, alignment: 64
     ).bindMemory(to: Scalar.self, capacity: total)
     defer { memory.deallocate() }
-    let constantsStart = memory + registerElements
+    let constantsStart = memory + registerElements + blockElements
     for (index, value) in constants.enumerated() { (constantsStart + index).initialize(to: value) }
     return body(
       Scratch(
         registers: memory, constants: UnsafePointer(constantsStart),
-        lanes: constantsStart + constants.count))
+        lanes: constantsStart + constants.count, block: memory + registerElements))
   }
 
   /// Where `source`'s elements for the block at `offset` are, and their stride (0 for a

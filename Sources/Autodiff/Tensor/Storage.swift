@@ -80,8 +80,11 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   var pendingOperation: PendingOperation<Scalar>? { pendingElements?.remaining }
 
   /// The number of elementwise operations that computing the elements takes: 0 when they are
-  /// computed.
+  /// computed, and for a pending fill, which takes none.
   var pendingCost: Int { pendingElements?.remainingCost ?? 0 }
+
+  /// Whether the elements are still to be computed.
+  var isPending: Bool { pendingElements?.remaining != nil }
 
   /// Calls `body` under the lock of the pending elements with their operation (`nil` once
   /// computed; `body` sets it to `nil` when it has computed them), their address and count.
