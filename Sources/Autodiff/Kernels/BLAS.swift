@@ -67,12 +67,6 @@ extension Float: TensorScalar {
       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
 
-  public static func _axpy(
-    count: Int, alpha: Float, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
-  ) {
-    cblas_saxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
-  }
-
   public static func _trsm(
     rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
     alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int
@@ -94,12 +88,6 @@ extension Double: TensorScalar {
     gemm(
       cblas_dgemm, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-  }
-
-  public static func _axpy(
-    count: Int, alpha: Double, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
-  ) {
-    cblas_daxpy(blasInt(count, "count"), alpha, x, 1, y, 1)
   }
 
   public static func _trsm(

@@ -83,19 +83,7 @@ extension UnaryFunction {
 func unaryLoop<T: TensorScalar>(
   _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
 ) {
-  // In the specialized copies the type tests are resolved at compile time.
-  let (source, target) = (UnsafeRawPointer(x.baseAddress!), UnsafeMutableRawPointer(y.baseAddress!))
-  if T.self == Float.self {
-    autodiff_unary_float(
-      function.kernel, source.assumingMemoryBound(to: Float.self),
-      target.assumingMemoryBound(to: Float.self), x.count)
-  } else if T.self == Double.self {
-    autodiff_unary_double(
-      function.kernel, source.assumingMemoryBound(to: Double.self),
-      target.assumingMemoryBound(to: Double.self), x.count)
-  } else {
-    preconditionFailure("elementwise kernels exist for Float and Double, not \(T._name)")
-  }
+  T._unary(function.kernel, x.baseAddress!, y.baseAddress!, count: x.count)
 }
 
 extension UnaryFunction {
@@ -150,18 +138,7 @@ func binaryLoop<T: TensorScalar>(
     for i in 0..<n { c[i] = T.power(a[i * strideA], b[i * strideB]) }
     return
   }
-  let (x, y, z) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(c))
-  if T.self == Float.self {
-    autodiff_binary_float(
-      kernel, x.assumingMemoryBound(to: Float.self), strideA, y.assumingMemoryBound(to: Float.self),
-      strideB, z.assumingMemoryBound(to: Float.self), n)
-  } else if T.self == Double.self {
-    autodiff_binary_double(
-      kernel, x.assumingMemoryBound(to: Double.self), strideA,
-      y.assumingMemoryBound(to: Double.self), strideB, z.assumingMemoryBound(to: Double.self), n)
-  } else {
-    preconditionFailure("elementwise kernels exist for Float and Double, not \(T._name)")
-  }
+  T._binary(kernel, a, strideA: strideA, b, strideB: strideB, c, count: n)
 }
 
 extension BinaryFunction {
@@ -264,62 +241,86 @@ func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutab
   binaryKernel(.add, a, strideA: 1, UnsafePointer(b), strideB: 1, b, count: x.count)
 }
 
-/// One Adam step over `count` parameters in place, vectorized (AutodiffNN's Adam and AdamW):
-/// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
-/// p ← p − stepSize·m / (√v / correction2Root + ε). The same operations in the same order as
-/// a plain loop, so the same bits; one thread (the caller splits large parameters).
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-package func adamKernel<T: TensorScalar>(
-  parameters p: UnsafeMutablePointer<T>, gradients g: UnsafePointer<T>,
-  firstMoments m: UnsafeMutablePointer<T>, secondMoments v: UnsafeMutablePointer<T>, count: Int,
-  beta1: T, beta2: T, stepSize: T, correction2Root: T, epsilon: T, l2: T, shrink: T
-) {
-  func cast<U>(_ pointer: UnsafeMutablePointer<T>, to _: U.Type) -> UnsafeMutablePointer<U> {
-    UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: U.self)
+// Each scalar type's bridge to its CElementwise kernels.
+
+extension Float {
+  public static func _unary(
+    _ function: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    autodiff_unary_float(function, x, y, count)
   }
-  if let beta1 = beta1 as? Float {
+
+  public static func _binary(
+    _ function: Int32, _ a: UnsafePointer<Float>, strideA: Int, _ b: UnsafePointer<Float>,
+    strideB: Int, _ c: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    autodiff_binary_float(function, a, strideA, b, strideB, c, count)
+  }
+
+  public static func _addLanes(
+    _ x: UnsafePointer<Float>, groups: Int, into partial: UnsafeMutablePointer<Float>
+  ) {
+    autodiff_add_lanes_float(x, groups, partial)
+  }
+
+  public static func _adam(
+    parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+    firstMoments: UnsafeMutablePointer<Float>, secondMoments: UnsafeMutablePointer<Float>,
+    count: Int, beta1: Float, beta2: Float, stepSize: Float, correction2Root: Float,
+    epsilon: Float, l2: Float, shrink: Float
+  ) {
     autodiff_adam_float(
-      cast(p, to: Float.self), UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
-      cast(m, to: Float.self), cast(v, to: Float.self), count, beta1, beta2 as! Float,
-      stepSize as! Float, correction2Root as! Float, epsilon as! Float, l2 as! Float,
-      shrink as! Float)
-  } else if let beta1 = beta1 as? Double {
-    autodiff_adam_double(
-      cast(p, to: Double.self), UnsafeRawPointer(g).assumingMemoryBound(to: Double.self),
-      cast(m, to: Double.self), cast(v, to: Double.self), count, beta1, beta2 as! Double,
-      stepSize as! Double, correction2Root as! Double, epsilon as! Double, l2 as! Double,
-      shrink as! Double)
-  } else {
-    preconditionFailure("Adam's kernel exists for Float and Double, not \(T._name)")
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
+      correction2Root, epsilon, l2, shrink)
+  }
+
+  public static func _sgd(
+    parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+    momentumBuffer: UnsafeMutablePointer<Float>?, count: Int, rate: Float, decay: Float,
+    momentum: Float, nesterov: Bool
+  ) {
+    autodiff_sgd_float(
+      parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
   }
 }
 
-/// One SGD step over `count` parameters in place, vectorized (AutodiffNN's SGD): d = g + decay·p;
-/// with momentum μ ≠ 0, b ← μb + d and p ← p − rate·(Nesterov ? d + μb : b); else p ← p − rate·d.
-/// The same operations in the same order as a plain loop; one thread (the caller splits).
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-package func sgdKernel<T: TensorScalar>(
-  parameters p: UnsafeMutablePointer<T>, gradients g: UnsafePointer<T>,
-  momentumBuffer b: UnsafeMutablePointer<T>?, count: Int, rate: T, decay: T, momentum: T,
-  nesterov: Bool
-) {
-  precondition(momentum == 0 || b != nil, "sgdKernel: momentum needs its buffer")
-  let buffer = b.map(UnsafeMutableRawPointer.init)
-  if let rate = rate as? Float {
-    autodiff_sgd_float(
-      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self),
-      UnsafeRawPointer(g).assumingMemoryBound(to: Float.self),
-      buffer?.assumingMemoryBound(to: Float.self), count, rate, decay as! Float,
-      momentum as! Float, nesterov ? 1 : 0)
-  } else if let rate = rate as? Double {
+extension Double {
+  public static func _unary(
+    _ function: Int32, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int
+  ) {
+    autodiff_unary_double(function, x, y, count)
+  }
+
+  public static func _binary(
+    _ function: Int32, _ a: UnsafePointer<Double>, strideA: Int, _ b: UnsafePointer<Double>,
+    strideB: Int, _ c: UnsafeMutablePointer<Double>, count: Int
+  ) {
+    autodiff_binary_double(function, a, strideA, b, strideB, c, count)
+  }
+
+  public static func _addLanes(
+    _ x: UnsafePointer<Double>, groups: Int, into partial: UnsafeMutablePointer<Double>
+  ) {
+    autodiff_add_lanes_double(x, groups, partial)
+  }
+
+  public static func _adam(
+    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>,
+    firstMoments: UnsafeMutablePointer<Double>, secondMoments: UnsafeMutablePointer<Double>,
+    count: Int, beta1: Double, beta2: Double, stepSize: Double, correction2Root: Double,
+    epsilon: Double, l2: Double, shrink: Double
+  ) {
+    autodiff_adam_double(
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
+      correction2Root, epsilon, l2, shrink)
+  }
+
+  public static func _sgd(
+    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>,
+    momentumBuffer: UnsafeMutablePointer<Double>?, count: Int, rate: Double, decay: Double,
+    momentum: Double, nesterov: Bool
+  ) {
     autodiff_sgd_double(
-      UnsafeMutableRawPointer(p).assumingMemoryBound(to: Double.self),
-      UnsafeRawPointer(g).assumingMemoryBound(to: Double.self),
-      buffer?.assumingMemoryBound(to: Double.self), count, rate, decay as! Double,
-      momentum as! Double, nesterov ? 1 : 0)
-  } else {
-    preconditionFailure("SGD's kernel exists for Float and Double, not \(T._name)")
+      parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
   }
 }

@@ -1,5 +1,3 @@
-internal import CElementwise
-
 // Reductions along one axis of a tensor viewed as [outer, n, inner]: every reduction over a set
 // of axes is a sequence of these, one per run of adjacent axes.
 
@@ -158,7 +156,7 @@ struct LaneSums<T: TensorScalar> {
       return
     }
     let groups = n / Self.lanes
-    addLanes(x, groups: groups, into: lanes + Self.lanes * k)
+    T._addLanes(x, groups: groups, into: lanes + Self.lanes * k)
     let rest = n - groups * Self.lanes
     if rest > 0 {
       results[k] = total(lanes + Self.lanes * k, adding: x + groups * Self.lanes, count: rest)
@@ -176,23 +174,5 @@ struct LaneSums<T: TensorScalar> {
     for j in 1..<Self.lanes { total += lanes[j] }
     for i in 0..<count { total += tail[i] }
     return total
-  }
-}
-
-/// partial[j] += x[16g + j] for g < groups and j < 16, in the C kernel for the CPU's vectors.
-@inline(__always)
-private func addLanes<T: TensorScalar>(
-  _ x: UnsafePointer<T>, groups: Int, into partial: UnsafeMutablePointer<T>
-) {
-  let (source, target) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(partial))
-  if T.self == Float.self {
-    autodiff_add_lanes_float(
-      source.assumingMemoryBound(to: Float.self), groups, target.assumingMemoryBound(to: Float.self))
-  } else if T.self == Double.self {
-    autodiff_add_lanes_double(
-      source.assumingMemoryBound(to: Double.self), groups,
-      target.assumingMemoryBound(to: Double.self))
-  } else {
-    preconditionFailure("sum kernels exist for Float and Double, not \(T._name)")
   }
 }

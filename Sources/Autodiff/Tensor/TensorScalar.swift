@@ -7,8 +7,9 @@ import RealModule
 /// conformance picks the single- or double-precision routine once, so the tensor code above it is
 /// written once for both types.
 ///
-/// The requirements whose names start with an underscore are the library's bridge to BLAS and
-/// LAPACK; they are public only because Swift protocols cannot hide requirements. Call the tensor
+/// The requirements whose names start with an underscore are the library's bridge to BLAS,
+/// LAPACK and its C kernels; they are public only because Swift protocols cannot hide
+/// requirements. Call the tensor
 /// operations instead.
 public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
@@ -20,8 +21,39 @@ where RawSignificand: FixedWidthInteger {
     b: UnsafePointer<Self>, ldb: Int,
     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 
-  /// Computes `y ← α·x + y` over `count` elements (BLAS `axpy`).
-  static func _axpy(count: Int, alpha: Self, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
+  // The elementwise kernels (Modules/CElementwise, vectorized for the CPU), one thread each: the
+  // callers split large buffers. `function` numbers a CElementwise function
+  // (Kernels/Elementwise.swift maps the library's functions to them).
+
+  /// `y[i] = function(x[i])` for `count` elements; `y` may be `x`.
+  static func _unary(
+    _ function: Int32, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
+
+  /// `c[i] = function(a[i·strideA], b[i·strideB])` for `count` elements, with strides of 0 (one
+  /// element repeated) or 1; `c` may be `a` or `b`.
+  static func _binary(
+    _ function: Int32, _ a: UnsafePointer<Self>, strideA: Int, _ b: UnsafePointer<Self>,
+    strideB: Int, _ c: UnsafeMutablePointer<Self>, count: Int)
+
+  /// `partial[j] += x[16g + j]` for every group `g < groups` and lane `j < 16`: the running
+  /// lanes of a long sum.
+  static func _addLanes(_ x: UnsafePointer<Self>, groups: Int, into partial: UnsafeMutablePointer<Self>)
+
+  /// One Adam step over `count` parameters in place: p ← p·shrink; g ← g + l2·p;
+  /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; p ← p − stepSize·m / (√v / correction2Root + ε).
+  static func _adam(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    firstMoments: UnsafeMutablePointer<Self>, secondMoments: UnsafeMutablePointer<Self>,
+    count: Int, beta1: Self, beta2: Self, stepSize: Self, correction2Root: Self, epsilon: Self,
+    l2: Self, shrink: Self)
+
+  /// One SGD step over `count` parameters in place: d = g + decay·p; with momentum μ ≠ 0,
+  /// b ← μb + d and p ← p − rate·(nesterov ? d + μb : b); else p ← p − rate·d (`momentumBuffer`
+  /// unused, and may be `nil`).
+  static func _sgd(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    momentumBuffer: UnsafeMutablePointer<Self>?, count: Int, rate: Self, decay: Self,
+    momentum: Self, nesterov: Bool)
 
   /// Solves `op(a)·x = α·b` (left side) or `x·op(a) = α·b` (right side) in place of the `m×n`
   /// matrix `b`, for a triangular `a` (BLAS `trsm`), on row-major buffers. `a` is `m×m` on the

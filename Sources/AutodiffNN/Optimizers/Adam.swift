@@ -241,11 +241,12 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
               guard !p.isEmpty else { return }
               let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
               // Split across cores for large parameters; each range runs Autodiff's vectorized
-              // kernel (a Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
+              // kernel, whose operations and their order are a plain loop's, so its bits too (a
+              // Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
               // Fashion-MNIST epoch).
               forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
                 let j = range.lowerBound
-                adamKernel(
+                Scalar._adam(
                   parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,
                   count: range.count, beta1: beta1, beta2: beta2, stepSize: stepSize,
                   correction2Root: correction2Root, epsilon: epsilon, l2: l2, shrink: shrink)

@@ -102,7 +102,7 @@ public struct SGD<Scalar: TensorScalar>: Optimizer, Sendable {
           func run(_ b: UnsafeMutablePointer<Scalar>?) {
             forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
               let j = range.lowerBound
-              sgdKernel(
+              Scalar._sgd(
                 parameters: p + j, gradients: g + j, momentumBuffer: b.map { $0 + j },
                 count: range.count, rate: rate, decay: decay, momentum: mu, nesterov: nesterov)
             }
