@@ -65,11 +65,11 @@ extension PendingOperation {
     case .fill(let value):
       output.update(repeating: value)
     case .unary(let function, let x):
-      guard x.pendingCost == 0 else { return false }
+      guard !x.isPending else { return false }
       x.withUnsafeBufferPointer { unaryKernel(function, $0, output) }
     case .binary(let function, let a, let b):
       func computed(_ operand: PendingOperand<Scalar>) -> Bool {
-        if case .elements(let x) = operand { return x.pendingCost == 0 }
+        if case .elements(let x) = operand { return !x.isPending }
         return true
       }
       guard computed(a), computed(b) else { return false }
@@ -169,13 +169,6 @@ extension Tensor {
     let count = shape.elementCount
     return Tensor(
       shape: shape, storage: .pending(count: count, PendingElements(operation, cost: cost)))
-  }
-
-  /// The tensor with its elements computed, if they were pending: what a function hands back to
-  /// its caller, so that the work it reports done is done.
-  func materialized() -> Tensor {
-    storage.materialize()
-    return self
   }
 }
 

@@ -164,7 +164,7 @@ extension Tensor {
   /// when either side is pending (computing it would cost a pass the fused sum saves).
   mutating func addUnrecorded(_ other: Tensor) {
     assert(shape == other.shape && trace == nil)
-    if storage.pendingCost > 0 || other.storage.pendingCost > 0 {
+    if storage.isPending || other.storage.isPending {
       self = .pending(shape: shape, .binary(.add, .elements(storage), .elements(other.storage)))
       return
     }

@@ -146,7 +146,7 @@ extension Tensor {
       let inner = current[(last + 1)...].reduce(1, *)
       var reducedShape = current
       for axis in first...last { reducedShape[axis] = 1 }
-      if function == .sum, outer == 1, inner == 1, result.storage.pendingCost > 0 {
+      if function == .sum, outer == 1, inner == 1, result.storage.isPending {
         // A sum of all the elements of a pending tensor is pending too: its elements are summed
         // as they are computed, never stored, possibly in one program with a gradient.
         result = .pending(shape: reducedShape, .sum(result.storage))

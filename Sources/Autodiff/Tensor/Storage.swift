@@ -79,8 +79,9 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   /// The operation that computes the elements, or `nil` when they are computed.
   var pendingOperation: PendingOperation<Scalar>? { pendingElements?.remaining }
 
-  /// The number of elementwise operations that computing the elements takes: 0 when they are
-  /// computed, and for a pending fill, which takes none.
+  /// The number of elementwise operations that computing the elements takes, for bounding an
+  /// expression: 0 when they are computed, and for a pending fill, which takes none (whether the
+  /// elements are pending is `isPending`).
   var pendingCost: Int { pendingElements?.remainingCost ?? 0 }
 
   /// Whether the elements are still to be computed.
