@@ -116,7 +116,8 @@ import Testing
     let x = Tensor<Double>(randomNormal: [count], using: &rng)
     let v = Tensor<Double>(randomNormal: [count], using: &rng)
     let f: (Tensor<Double>) -> Tensor<Double> = { x in
-      (sin(x) * sigmoid(x) + pow(x, 2) / (1 + exp(-x)) - log(1 + x.squared()) * tanh(x)).sum()
+      (sin(x) * sigmoid(x) + pow(x, 2) / (1 + exp(-x)) - log(1 + x.squared()) * tanh(x)
+        + cos(x) / (2 + x.squared())).sum()
     }
     let dx = gradient(at: x, of: f)
     let h = 1e-5

@@ -145,11 +145,14 @@ extension Tensor {
     return Tensor(shape: shape, storage: result)
   }
 
-  /// `−self`, written over `self`'s own buffer when nothing else holds it and it is not recorded:
-  /// a pullback's last step on a temporary it just made (divide's −(g/b)·y), which then costs no
-  /// allocation (scalar-graph benchmark). Otherwise the recorded negation.
+  /// `−self`, written over `self`'s own buffer when nothing else holds it and it is neither
+  /// recorded nor pending: a pullback's last step on a temporary it just made (divide's
+  /// −(g/b)·y), which then costs no allocation (scalar-graph benchmark). Otherwise the recorded
+  /// negation, which a pending temporary fuses with instead of being written out first.
   consuming func negated() -> Tensor {
-    guard trace == nil, isKnownUniquelyReferenced(&storage) else { return -self }
+    guard trace == nil, !storage.isPending, isKnownUniquelyReferenced(&storage) else {
+      return -self
+    }
     storage.withUnsafeMutableBufferPointer { x in unaryKernel(.negate, UnsafeBufferPointer(x), x) }
     return self
   }
