@@ -105,7 +105,7 @@ public func valueWithGradient<Scalar>(
     guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
       return (value, Tensor(zeros: x.shape))
     }
-    let gradient = tape.gradient(
+    let gradient = tape.pendingGradient(
       of: value, wrtOne: watchedX, createGraph: nested, file: file, line: line)
     materializeTogether(value, gradient)
     return (nested ? value : value.detached, gradient)

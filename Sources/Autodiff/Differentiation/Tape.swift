@@ -93,12 +93,10 @@ public final class Tape {
     let index = nodes.count
     let output = Tensor(
       shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
+    // Moved, not copied, into the array: a copy would retain the node.
+    nodes.append(node)
     if let inspector {
-      nodes.append(node)
       inspector.didAppend(unsafeDowncast(nodes[index], to: Node<Scalar>.self), at: index, on: self)
-    } else {
-      // Moved, not copied, into the array: a copy would retain the node.
-      nodes.append(node)
     }
     return output
   }
@@ -198,7 +196,7 @@ public final class Tape {
   /// may be pending: the caller computes them, with the value.
   ///
   /// See ``gradient(of:wrt:seed:createGraph:file:line:)``.
-  func gradient<Scalar>(
+  func pendingGradient<Scalar>(
     of target: Tensor<Scalar>, wrtOne x: Tensor<Scalar>, seed: Tensor<Scalar>? = nil,
     createGraph: Bool, file: StaticString, line: UInt
   ) -> Tensor<Scalar> {
