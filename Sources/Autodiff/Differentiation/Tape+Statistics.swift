@@ -29,9 +29,10 @@ public struct TapeStatistics: CustomStringConvertible, Sendable {
   public var nodeCount: Int
   /// How many nodes each operation has, by name (`"watch"` for watched tensors).
   public var countsByOperation: [String: Int]
-  /// The bytes of element storage the tape keeps alive, each buffer counted once.
+  /// The bytes of element storage the tape keeps alive, each buffer counted once (a scalar is
+  /// held inline by each node that keeps it, and counts for each).
   public var savedBytes: Int
-  /// The number of distinct buffers the tape keeps alive.
+  /// The number of distinct buffers the tape keeps alive; scalars are held without one.
   public var bufferCount: Int
   /// The nodes that hold the most bytes, largest first (ties by index).
   public var largestNodes: [NodeSize]
@@ -82,7 +83,8 @@ extension Tape {
       let node = inspectableNode(index)
       counts["\(node.name)", default: 0] += 1
       var bytes = 0
-      for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
+      // A scalar held inline is a copy of its own in each node; a buffer counts once.
+      for buffer in node.heldBuffers where buffer.id.map({ seen.insert($0).inserted }) ?? true {
         bytes += buffer.bytes
       }
       total += bytes
