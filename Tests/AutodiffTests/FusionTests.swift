@@ -36,9 +36,9 @@ import Testing
       sigmoid(x) * exp(-x) + relu(x).squared() / 3 - tanh(x) * abs(x) + max(x, 0.25)
     }
     let fused = f(x)
-    #expect(fused.pendingCost > 0)
+    #expect(fused.storage.pendingCost > 0)
     #expect(fused.scalars == unfused(x, f))
-    #expect(fused.pendingCost == 0)
+    #expect(fused.storage.pendingCost == 0)
   }
 
   @Test("A value used twice in one expression is right (the program computes it once per block)")
@@ -56,11 +56,11 @@ import Testing
     for count in [Fusion.minimumCount, count, (1 << 18) + 5] {
       let x = input(seed: 3, count: count)
       let y = sigmoid(x) + x.squared()
-      #expect(y.pendingCost > 0)
+      #expect(y.storage.pendingCost > 0)
       let fused = y.sum().scalar
-      #expect(y.pendingCost > 0, "the sum did not compute the elements")
+      #expect(y.storage.pendingCost > 0, "the sum did not compute the elements")
       let stored = Tensor(shape: y.shape, scalars: y.scalars)
-      #expect(stored.pendingCost == 0)
+      #expect(stored.storage.pendingCost == 0)
       #expect(fused == stored.sum().scalar, "\(count) elements")
     }
   }
@@ -76,7 +76,7 @@ import Testing
   func foldedConstantSum() {
     let g = Tensor<Float>(0.1).expanded(to: [count])
     let doubled = g * 2 + 1
-    #expect(doubled.pendingCost > 0)
+    #expect(doubled.storage.pendingCost > 0)
     let copies = Tensor<Float>(repeating: Float(0.1) * 2 + 1, shape: [count])
     #expect(doubled.sum().scalar == copies.sum().scalar)
     #expect(doubled.scalars == copies.scalars)
@@ -86,10 +86,10 @@ import Testing
   func constantGradientIsComputed() {
     let x = input(seed: 12)
     let (value, dx) = Autodiff.valueWithGradient(at: x) { x in (x * 3).sum() }
-    #expect(!dx.isPending && !value.isPending)
+    #expect(!dx.storage.isPending && !value.storage.isPending)
     #expect(dx.scalars.allSatisfy { $0 == 3 })
     let dy = gradient(at: x) { x in x.sum() }
-    #expect(!dy.isPending)
+    #expect(!dy.storage.isPending)
     #expect(dy.scalars.allSatisfy { $0 == 1 })
   }
 
@@ -97,7 +97,7 @@ import Testing
   func gradientOfTheBenchmark() {
     let x = input(seed: 4, count: (1 << 17) + 1)
     let (value, dx) = valueWithGradient(at: x) { x in (relu(x).squared() + sigmoid(x)).sum() }
-    #expect(dx.pendingCost == 0, "gradients are returned computed")
+    #expect(dx.storage.pendingCost == 0, "gradients are returned computed")
     var expected = 0.0
     var worst = 0.0
     for (v, d) in zip(x.scalars, dx.scalars) {
@@ -135,7 +135,7 @@ import Testing
       return y
     }
     let y = f(x)
-    #expect(y.pendingCost <= Fusion.maximumCost)
+    #expect(y.storage.pendingCost <= Fusion.maximumCost)
     #expect(y.scalars == unfused(x, f))
   }
 
@@ -182,9 +182,9 @@ import Testing
     let x = Tensor<Float>(randomNormal: [3 * Fusion.minimumCount + 5], using: &rng)
     let f: (Tensor<Float>) -> Tensor<Float> = { x in (relu(x).squared() + sigmoid(x)).sum() }
     let alone = f(x)
-    #expect(alone.pendingCost > 0, "the sum waits to be read")
+    #expect(alone.storage.pendingCost > 0, "the sum waits to be read")
     let (value, dx) = Autodiff.valueWithGradient(at: x, of: f)
-    #expect(value.pendingCost == 0 && dx.pendingCost == 0)
+    #expect(value.storage.pendingCost == 0 && dx.storage.pendingCost == 0)
     #expect(value.scalar == alone.scalar)
     #expect(dx.scalars == gradient(at: x, of: f).scalars)
   }

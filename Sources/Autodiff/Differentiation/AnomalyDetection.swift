@@ -127,8 +127,8 @@ extension TapeInspector {
     sentBy node: Node<Scalar>, at index: Int, upstream: Tensor<Scalar>, in sweep: Sweep<Scalar>
   ) {
     guard detectsAnomalies else { return }
-    for (position, input) in node.inputNodes.enumerated() {
-      guard let source = input, sweep.needsGradient(source),
+    for (position, operand) in node.operands.enumerated() {
+      guard let source = operand.node, sweep.needsGradient(operand),
         let gradient = sweep.gradient(at: source),
         let element = firstNonFiniteElement(of: gradient)
       else { continue }
@@ -151,9 +151,9 @@ extension TapeInspector {
 
   /// One line per operand: where it came from, its shape and its range.
   private func operandLines<Scalar>(of node: Node<Scalar>, on tape: Tape) -> [String] {
-    zip(node.operands, node.inputNodes).enumerated().map { position, operand in
-      let origin = operand.1.map { "node \($0), \(tape.nodes[$0].name)" } ?? "constant"
-      return "  operand \(position) (\(origin)): \(ValueSummary(operand.0).description)"
+    node.operands.enumerated().map { position, operand in
+      let origin = operand.node.map { "node \($0), \(tape.nodes[$0].name)" } ?? "constant"
+      return "  operand \(position) (\(origin)): \(ValueSummary(operand.value).description)"
     }
   }
 

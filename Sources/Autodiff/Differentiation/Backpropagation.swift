@@ -112,8 +112,8 @@ struct Sweep<Scalar: TensorScalar> {
       guard let input = node.inputNodes.first!, needsGradient(input) else { return }
       let gradient =
         createGraph
-        ? rule(g, value(of: node.operands.first!, at: input), output(of: node, at: index))
-        : rule(g, node.operands.first!, node.output)
+        ? rule(g, value(of: node.operands.first!), output(of: node, at: index))
+        : rule(g, node.operands.first!.value, node.output)
       accumulate(gradient, into: input)
     case .binary(let rule):
       let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
@@ -122,38 +122,47 @@ struct Sweep<Scalar: TensorScalar> {
       let (da, db) =
         createGraph
         ? rule(
-          g, value(of: node.operands.first!, at: lhs), value(of: node.operands.second!, at: rhs),
+          g, value(of: node.operands.first!), value(of: node.operands.second!),
           output(of: node, at: index), wanted)
-        : rule(g, node.operands.first!, node.operands.second!, node.output, wanted)
-      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.shape) }
-      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.shape) }
+        : rule(g, node.operands.first!.value, node.operands.second!.value, node.output, wanted)
+      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
+      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }
   }
 
+  func needsGradient(_ operand: Operand<Scalar>) -> Bool { needsGradient(operand.node) }
+
   /// Whether the operand that `node` produced (`nil` for a constant) needs a gradient.
-  func needsGradient(_ node: Int?) -> Bool {
+  private func needsGradient(_ node: Int?) -> Bool {
     guard let node, node >= base else { return false }
     return slots[node - base].isRelevant
   }
 
-  /// An operand's value, which `node` produced (`nil` for a constant); recorded as that node
-  /// when the sweep records itself.
-  func value(of operand: Tensor<Scalar>, at node: Int?) -> Tensor<Scalar> {
-    guard createGraph, let node else { return operand }
-    return operand.recorded(as: node, on: tape)
+  /// An operand's value; recorded as its node when the sweep records itself.
+  func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
+    guard createGraph, let node = operand.node else { return operand.value }
+    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
+                  trace: Trace(tape: tape, node: node))
   }
 
   /// A node's output; recorded as that node when the sweep records itself.
   func output(of node: Node<Scalar>, at index: Int) -> Tensor<Scalar> {
     guard createGraph else { return node.output }
-    return node.output.recorded(as: index, on: tape)
+    return Tensor(shape: node.output.shape, storage: node.output.storage,
+                  trace: Trace(tape: tape, node: index))
+  }
+
+  /// Adds `contribution` to the gradient of `operand`'s node.
+  func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
+    assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
+    accumulate(contribution, into: operand.node!)
   }
 
   /// Adds `contribution`, a gradient at a broadcast shape, to the gradient of `node`, whose
   /// value has `shape`: summed back to that shape first.
-  func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int, shape: [Int]) {
+  private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int, shape: [Int]) {
     if contribution.shape == shape {
       accumulate(contribution, into: node)
     } else {
@@ -173,9 +182,9 @@ struct Sweep<Scalar: TensorScalar> {
     }
     if createGraph {
       sum = sum + contribution
-    } else if sum.isUniquelyReferenced() {
+    } else if isKnownUniquelyReferenced(&sum.storage) {
       sum.addUnrecorded(contribution)
-    } else if contribution.isUniquelyReferenced() {
+    } else if isKnownUniquelyReferenced(&contribution.storage) {
       contribution.addUnrecorded(sum)
       sum = contribution
     } else {
@@ -184,16 +193,16 @@ struct Sweep<Scalar: TensorScalar> {
     slots[slot].gradient = sum
   }
 
-  /// Adds `op(a)·op(b)` to the gradient of `node`: straight into its buffer with gemm's β = 1
-  /// when the buffer is there and is not recorded, else as a new product.
+  /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's
+  /// β = 1 when the buffer is there and is not recorded, else as a new product.
   func accumulateProduct(
-    into node: Int,
+    into operand: Operand<Scalar>,
     _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
-    let slot = node - base
+    let slot = operand.node! - base
     guard !createGraph, slots[slot].gradient != nil else {
-      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: node)
+      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: operand)
       return
     }
     slots[slot].gradient!.addProductUnrecorded(a, transposed: transposeA, b, transposed: transposeB)
@@ -210,21 +219,17 @@ struct PullbackContext<Scalar: TensorScalar> {
   let upstream: Tensor<Scalar>
 
   /// Whether operand `position` needs a gradient: it is recorded and leads to a source.
-  func needsGradient(_ position: Int) -> Bool { sweep.needsGradient(node.inputNodes[position]) }
+  func needsGradient(_ position: Int) -> Bool { sweep.needsGradient(node.operands[position]) }
 
   /// The value of operand `position`.
-  func operand(_ position: Int) -> Tensor<Scalar> {
-    sweep.value(of: node.operands[position], at: node.inputNodes[position])
-  }
+  func operand(_ position: Int) -> Tensor<Scalar> { sweep.value(of: node.operands[position]) }
 
   /// The node's output.
   var output: Tensor<Scalar> { sweep.output(of: node, at: index) }
 
   /// Adds `gradient` (of the operand's shape) to operand `position`'s gradient.
   func accumulate(_ gradient: Tensor<Scalar>, into position: Int) {
-    let shape = node.operands[position].shape
-    assert(gradient.shape == shape, "gradient \(gradient.shape) for \(shape)")
-    sweep.accumulate(gradient, into: node.inputNodes[position]!, shape: shape)
+    sweep.accumulate(gradient, into: node.operands[position])
   }
 
   /// Adds `op(a)·op(b)` to operand `position`'s gradient, with no transpose materialized.
@@ -232,7 +237,7 @@ struct PullbackContext<Scalar: TensorScalar> {
     into position: Int, _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
-    sweep.accumulateProduct(into: node.inputNodes[position]!, a, transposed: transposeA, b,
+    sweep.accumulateProduct(into: node.operands[position], a, transposed: transposeA, b,
                             transposed: transposeB)
   }
 }

@@ -35,8 +35,8 @@ struct ForwardSweep<Scalar: TensorScalar> {
       guard let node = tape.nodes[index] as? Node<Scalar> else {
         fail("tangent: node \(index) of the tape holds another scalar type than \(Scalar._name)")
       }
-      let operandTangents = node.inputNodes.map { producer -> Tensor<Scalar>? in
-        guard let producer, producer >= base else { return nil }
+      let operandTangents = node.operands.map { operand -> Tensor<Scalar>? in
+        guard let producer = operand.node, producer >= base else { return nil }
         return tangents[producer - base]
       }
       guard operandTangents.contains(where: { $0 != nil }) else { continue }
@@ -54,8 +54,11 @@ struct ForwardSweep<Scalar: TensorScalar> {
         "forward mode: '\(node.name)' has no tangent rule; differentiate through it in reverse "
           + "mode (gradient), or give customOperation a tangent:", at: location)
     }
-    let operands = zip(node.operands, node.inputNodes).map { value(of: $0, at: $1) }
-    let output = createGraph ? node.output.recorded(as: index, on: tape) : node.output
+    let operands = node.operands.map { value(of: $0) }
+    let output = createGraph
+      ? Tensor(shape: node.output.shape, storage: node.output.storage,
+               trace: Trace(tape: tape, node: index))
+      : node.output
     let result: Tensor<Scalar>
     switch (tangentRule, node.rule) {
     case (.elementwise, .unary(let rule)):
@@ -76,9 +79,10 @@ struct ForwardSweep<Scalar: TensorScalar> {
   }
 
   /// An operand's value; recorded as its node when the sweep records itself.
-  private func value(of operand: Tensor<Scalar>, at node: Int?) -> Tensor<Scalar> {
-    guard createGraph, let node else { return operand }
-    return operand.recorded(as: node, on: tape)
+  private func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
+    guard createGraph, let node = operand.node else { return operand.value }
+    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
+                  trace: Trace(tape: tape, node: node))
   }
 }
 

@@ -235,8 +235,8 @@ public func checkGradient<Scalar: TensorScalar>(
 extension Tensor {
   /// A copy with element `flatIndex` replaced by `value`.
   fileprivate func replacing(_ flatIndex: Int, with value: Scalar) -> Tensor {
-    var copy = self
-    copy.withUnsafeMutableBufferPointer { $0[flatIndex] = value }
+    let copy = Tensor(shape: shape, storage: storage.copy())
+    copy.storage.withUnsafeMutableBufferPointer { $0[flatIndex] = value }
     return copy
   }
 }

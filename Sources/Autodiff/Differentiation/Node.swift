@@ -11,9 +11,9 @@ class AnyNode {
   let location: SourceLocation?
   /// The index of the node that produced each operand, or `nil` for a constant operand.
   ///
-  /// Kept here, not in the generic node, so that a sweep finds the paths through the tape with
-  /// plain non-generic code: a generic override would run unspecialized and look up type
-  /// metadata for every node (scalar-graph benchmark).
+  /// The same indices as the generic node's `operands`, kept here too so that a sweep finds the
+  /// paths through the tape with plain non-generic code: a generic override would run
+  /// unspecialized and look up type metadata for every node (scalar-graph benchmark).
   let inputNodes: InlineList<Int?>
 
   init(name: StaticString, location: SourceLocation?, inputNodes: InlineList<Int?>) {
@@ -24,12 +24,8 @@ class AnyNode {
 }
 
 final class Node<Scalar: TensorScalar>: AnyNode {
-  /// The operands' values, detached; `inputNodes` says which nodes produced them.
-  ///
-  /// Tensors alone: a tensor paired with its node index (49 bytes) made the list too large for
-  /// the compiler to destroy without type metadata in the node's `deinit`, which runs
-  /// unspecialized, and that lookup cost more than the rest of a scalar operation.
-  let operands: InlineList<Tensor<Scalar>>
+  /// The operands' values and the nodes that produced them.
+  let operands: InlineList<Operand<Scalar>>
   /// The value the operation produced.
   let output: Tensor<Scalar>
   let rule: Rule<Scalar>
@@ -38,16 +34,28 @@ final class Node<Scalar: TensorScalar>: AnyNode {
   let tangent: TangentRule<Scalar>?
 
   init(
-    name: StaticString, location: SourceLocation?, operands: InlineList<Tensor<Scalar>>,
-    inputNodes: InlineList<Int?>, output: Tensor<Scalar>, rule: Rule<Scalar>,
-    tangent: TangentRule<Scalar>?
+    name: StaticString, location: SourceLocation?, operands: InlineList<Operand<Scalar>>,
+    output: Tensor<Scalar>, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
   ) {
-    assert(operands.allSatisfy { $0.trace == nil } && inputNodes.count == operands.count)
+    // Read before `operands` moves into the node (a copy would retain each operand again).
+    let inputNodes = operands.mapInline { $0.node }
     self.operands = operands
     self.output = output
     self.rule = rule
     self.tangent = tangent
     super.init(name: name, location: location, inputNodes: inputNodes)
+  }
+}
+
+/// An operand of a recorded operation: its value (detached) and the node that produced it.
+struct Operand<Scalar: TensorScalar> {
+  let value: Tensor<Scalar>
+  let node: Int?
+
+  /// `tensor` as an operand: its value detached, and its node if it is recorded.
+  init(_ tensor: Tensor<Scalar>) {
+    value = tensor.detached
+    node = tensor.trace?.node
   }
 }
 
@@ -184,8 +192,7 @@ func record<Scalar>(
   output.trace = nil
   return tape.append(
     Node(
-      name: name, location: recordedLocation(location), operands: InlineList(x.detached),
-      inputNodes: InlineList(x.trace?.node),
+      name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
       output: output, rule: rule, tangent: tangent))
 }
 
@@ -203,8 +210,7 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(a.detached, b.detached),
-      inputNodes: InlineList(a.trace?.node, b.trace?.node), output: output, rule: rule,
+      operands: InlineList(Operand(a), Operand(b)), output: output, rule: rule,
       tangent: tangent))
 }
 
@@ -217,8 +223,7 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(contentsOf: operands.lazy.map(\.detached)),
-      inputNodes: InlineList(contentsOf: operands.lazy.map { $0.trace?.node }),
+      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)),
       output: output.detached, rule: rule, tangent: tangent))
 }
 

@@ -29,10 +29,9 @@ public struct TapeStatistics: CustomStringConvertible, Sendable {
   public var nodeCount: Int
   /// How many nodes each operation has, by name (`"watch"` for watched tensors).
   public var countsByOperation: [String: Int]
-  /// The bytes of element storage the tape keeps alive, each buffer counted once (a scalar is
-  /// held inline by each node that keeps it, and counts for each).
+  /// The bytes of element storage the tape keeps alive, each buffer counted once.
   public var savedBytes: Int
-  /// The number of distinct buffers the tape keeps alive; scalars are held without one.
+  /// The number of distinct buffers the tape keeps alive.
   public var bufferCount: Int
   /// The nodes that hold the most bytes, largest first (ties by index).
   public var largestNodes: [NodeSize]
@@ -83,8 +82,7 @@ extension Tape {
       let node = inspectableNode(index)
       counts["\(node.name)", default: 0] += 1
       var bytes = 0
-      // A scalar held inline is a copy of its own in each node; a buffer counts once.
-      for buffer in node.heldBuffers where buffer.id.map({ seen.insert($0).inserted }) ?? true {
+      for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
         bytes += buffer.bytes
       }
       total += bytes

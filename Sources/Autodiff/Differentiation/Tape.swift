@@ -81,8 +81,7 @@ public final class Tape {
     return append(
       Node(
         name: "watch", location: nil,
-        operands: isOurs ? InlineList(x.detached) : InlineList(),
-        inputNodes: isOurs ? InlineList(x.trace!.node) : InlineList(),
+        operands: isOurs ? InlineList(Operand(x)) : InlineList(),
         output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
@@ -92,7 +91,8 @@ public final class Tape {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
     let index = nodes.count
-    let output = node.output.recorded(as: index, on: self)
+    let output = Tensor(
+      shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
     // Moved, not copied, into the array: a copy would retain the node.
     nodes.append(node)
     if let inspector {

@@ -99,9 +99,8 @@ protocol InspectableNode: AnyNode {
   func operandSummary(_ position: Int) -> ValueSummary
   /// Whether the node is a watched tensor with nothing recorded below it.
   var isLeaf: Bool { get }
-  /// The values the node keeps alive, output first: the identity of their buffer (`nil` for a
-  /// scalar held inline, which is the node's own) and their size in bytes.
-  var heldBuffers: [(id: ObjectIdentifier?, bytes: Int)] { get }
+  /// The buffers the node keeps alive, output first: identity and size in bytes.
+  var heldBuffers: [(id: ObjectIdentifier, bytes: Int)] { get }
   /// The output's shape.
   var outputShape: [Int] { get }
 }
@@ -109,15 +108,15 @@ protocol InspectableNode: AnyNode {
 extension Node: InspectableNode {
   var outputSummary: ValueSummary { ValueSummary(output) }
   var operandCount: Int { operands.count }
-  func operandSummary(_ position: Int) -> ValueSummary { ValueSummary(operands[position]) }
+  func operandSummary(_ position: Int) -> ValueSummary { ValueSummary(operands[position].value) }
   var isLeaf: Bool {
     if case .leaf = rule { return true }
     return false
   }
-  var heldBuffers: [(id: ObjectIdentifier?, bytes: Int)] {
-    ([output] + operands).map { value in
-      (value.storage.map(ObjectIdentifier.init), value.scalarCount * MemoryLayout<Scalar>.stride)
-    }
+  var heldBuffers: [(id: ObjectIdentifier, bytes: Int)] {
+    let stride = MemoryLayout<Scalar>.stride
+    return [(ObjectIdentifier(output.storage), output.scalarCount * stride)]
+      + operands.map { (ObjectIdentifier($0.value.storage), $0.value.scalarCount * stride) }
   }
   var outputShape: [Int] { output.shape }
 }

@@ -167,22 +167,22 @@ extension BinaryFunction {
 
 extension UnaryFunction {
   /// The function of a single element.
-  ///
-  /// The same kernel as for a buffer, so a scalar gets the same bits as each element of a tensor.
   func apply<T: TensorScalar>(_ x: T) -> T {
-    var (x, y) = (x, T.zero)
-    T._unary(kernel, &x, &y, count: 1)
+    var y = T.zero
+    withUnsafePointer(to: x) { x in
+      withUnsafeMutablePointer(to: &y) { y in
+        unaryKernel(self, UnsafeBufferPointer(start: x, count: 1), UnsafeMutableBufferPointer(start: y, count: 1))
+      }
+    }
     return y
   }
 }
 
 extension BinaryFunction {
   /// The function of two single elements.
-  ///
-  /// The same kernel as for a buffer, so a scalar gets the same bits as each element of a tensor.
   func apply<T: TensorScalar>(_ a: T, _ b: T) -> T {
     var (x, y, z) = (a, b, T.zero)
-    binaryLoop(self, &x, 0, &y, 0, &z, 1)
+    binaryKernel(self, &x, strideA: 0, &y, strideB: 0, &z, count: 1)
     return z
   }
 }

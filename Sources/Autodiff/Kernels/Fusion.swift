@@ -180,9 +180,8 @@ func materializeTogether<Scalar>(_ tensors: Tensor<Scalar>...) { materializeToge
 /// that the functional forms return come out this way, with the value.
 func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
   var pending: [Storage<Scalar>] = []
-  for tensor in tensors {
-    guard let storage = tensor.storage, storage.isPending else { continue }
-    if !pending.contains(where: { $0 === storage }) { pending.append(storage) }
+  for tensor in tensors where tensor.storage.isPending {
+    if !pending.contains(where: { $0 === tensor.storage }) { pending.append(tensor.storage) }
   }
   guard pending.count > 1 else {
     pending.first?.materialize()

@@ -117,14 +117,14 @@ extension Tensor {
     recorded: (Tensor, Tensor) -> Tensor
   ) {
     guard trace == nil, rhs.trace == nil, broadcastShape(shape, rhs.shape) == shape,
-      isUniquelyReferenced()
+      isKnownUniquelyReferenced(&storage)
     else {
       self = recorded(self, rhs)
       return
     }
-    let shape = shape
     let strides = broadcastStrides(from: rhs.shape, to: shape)
-    withUnsafeMutableBufferPointer { c in
+    let target = storage
+    target.withUnsafeMutableBufferPointer { c in
       rhs.withUnsafeBufferPointer { b in
         broadcastBinaryKernel(
           function, UnsafeBufferPointer(c), stridesA: shape.rowMajorStrides, b, stridesB: strides,
@@ -137,9 +137,12 @@ extension Tensor {
 extension Tensor {
   /// `function` applied to each element, unrecorded; pending when large (Fusion.swift).
   func mapped(_ function: UnaryFunction) -> Tensor {
-    if case .scalar(let bits) = elements { return Tensor(.scalar(function.apply(Elements.value(of: bits)))) }
-    if scalarCount >= Fusion.minimumCount { return .pending(shape: shape, .unary(function, storage!)) }
-    return Tensor(shape: shape) { y in withUnsafeBufferPointer { x in unaryKernel(function, x, y) } }
+    if scalarCount >= Fusion.minimumCount { return .pending(shape: shape, .unary(function, storage)) }
+    let result = Storage<Scalar>.uninitialized(count: scalarCount)
+    storage.withUnsafeBufferPointer { x in
+      result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
+    }
+    return Tensor(shape: shape, storage: result)
   }
 
   /// `−self`, written over `self`'s own buffer when nothing else holds it and it is neither
@@ -147,8 +150,10 @@ extension Tensor {
   /// −(g/b)·y), which then costs no allocation (scalar-graph benchmark). Otherwise the recorded
   /// negation, which a pending temporary fuses with instead of being written out first.
   consuming func negated() -> Tensor {
-    guard trace == nil, !isPending, isUniquelyReferenced() else { return -self }
-    withUnsafeMutableBufferPointer { x in unaryKernel(.negate, UnsafeBufferPointer(x), x) }
+    guard trace == nil, !storage.isPending, isKnownUniquelyReferenced(&storage) else {
+      return -self
+    }
+    storage.withUnsafeMutableBufferPointer { x in unaryKernel(.negate, UnsafeBufferPointer(x), x) }
     return self
   }
 
@@ -162,15 +167,12 @@ extension Tensor {
   /// when either side is pending (computing it would cost a pass the fused sum saves).
   mutating func addUnrecorded(_ other: Tensor) {
     assert(shape == other.shape && trace == nil)
-    if case .scalar(let a) = elements, case .scalar(let b) = other.elements {
-      self = Tensor(.scalar(Elements.value(of: a) + Elements.value(of: b)))
+    if storage.isPending || other.storage.isPending {
+      self = .pending(shape: shape, .binary(.add, .elements(storage), .elements(other.storage)))
       return
     }
-    if isPending || other.isPending {
-      self = .pending(shape: shape, .binary(.add, .elements(storage!), .elements(other.storage!)))
-      return
-    }
-    withUnsafeMutableBufferPointer { y in
+    makeUnique()
+    storage.withUnsafeMutableBufferPointer { y in
       other.withUnsafeBufferPointer { x in addKernel(x, into: y) }
     }
   }
@@ -184,9 +186,6 @@ func zipped<Scalar>(
   _ function: BinaryFunction, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ name: StaticString,
   at location: SourceLocation? = nil
 ) -> Tensor<Scalar> {
-  if case .scalar(let x) = a.elements, case .scalar(let y) = b.elements {
-    return Tensor(.scalar(function.apply(Elements.value(of: x), Elements.value(of: y))))
-  }
   guard let shape = broadcastShape(a.shape, b.shape) else {
     fail(
       "\(name): shapes \(a.shape.shapeDescription) and \(b.shape.shapeDescription) do not "
@@ -199,10 +198,11 @@ func zipped<Scalar>(
   {
     return .pending(shape: shape, .binary(function, x, y))
   }
-  return Tensor(shape: shape) { z in
-    guard z.count > 0 else { return }
-    a.withUnsafeBufferPointer { x in
-      b.withUnsafeBufferPointer { y in
+  let result = Storage<Scalar>.uninitialized(count: count)
+  a.withUnsafeBufferPointer { x in
+    b.withUnsafeBufferPointer { y in
+      result.withUnsafeMutableBufferPointer { z in
+        guard z.count > 0 else { return }
         if x.count == z.count && y.count == z.count {
           binaryKernel(function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 1,
                        z.baseAddress!, count: z.count)
@@ -220,14 +220,15 @@ func zipped<Scalar>(
       }
     }
   }
+  return Tensor(shape: shape, storage: result)
 }
 
 extension Tensor {
   /// The tensor as an operand of a pending operation of `count` elements: its storage when it has
   /// that many, its value when it has one; `nil` when it broadcasts another way.
   fileprivate func pendingOperand(count: Int) -> PendingOperand<Scalar>? {
-    if scalarCount == count { return .elements(storage!) }
-    if scalarCount == 1 { return .scalar(withUnsafeBufferPointer { $0[0] }) }
+    if scalarCount == count { return .elements(storage) }
+    if scalarCount == 1 { return .scalar(storage.withUnsafeBufferPointer { $0[0] }) }
     return nil
   }
 }

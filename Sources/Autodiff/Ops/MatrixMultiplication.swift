@@ -27,9 +27,8 @@ public func matmul<Scalar>(
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
   let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
-  let product = Tensor<Scalar>(shape: [m, n]) { c in
-    gemm(a, transposed: transposeA, b, transposed: transposeB, into: c, accumulating: false)
-  }
+  var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
+  product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
   return record(
     "matmul", output: product, operands: a, b, at: location,
     rule: .custom { context in
@@ -62,41 +61,40 @@ public func matmul<Scalar>(
     })
 }
 
-/// `c ← op(a)·op(b) + β·c` through gemm on the buffers, β being 1 when `accumulating` and 0
-/// otherwise (then `c` may be uninitialized). `c` holds the product's elements.
-private func gemm<Scalar>(
-  _ a: Tensor<Scalar>, transposed transposeA: Bool, _ b: Tensor<Scalar>,
-  transposed transposeB: Bool, into c: UnsafeMutableBufferPointer<Scalar>, accumulating: Bool
-) {
-  let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
-  let n = transposeB ? b.shape[0] : b.shape[1]
-  assert(c.count == m * n)
-  guard m > 0, n > 0 else { return }
-  guard k > 0 else {
-    if !accumulating { c.update(repeating: 0) }
-    return
-  }
-  a.withUnsafeBufferPointer { a in
-    b.withUnsafeBufferPointer { b in
-      Scalar._gemm(
-        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-        alpha: 1, a: a.baseAddress!, lda: transposeA ? m : k,
-        b: b.baseAddress!, ldb: transposeB ? k : n,
-        beta: accumulating ? 1 : 0, c: c.baseAddress!, ldc: n)
+extension Tensor {
+  /// `self ← op(a)·op(b) + β·self` through gemm on the buffers, β being 1 when `accumulating`
+  /// and 0 otherwise. Unrecorded; `self` must already have the product's shape.
+  mutating func gemm(
+    _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool,
+    accumulating: Bool
+  ) {
+    let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    assert(shape == [m, n] && trace == nil)
+    guard m > 0, n > 0 else { return }
+    if accumulating { makeUnique() }
+    storage.withUnsafeMutableBufferPointer { c in
+      guard k > 0 else {
+        if !accumulating { c.update(repeating: 0) }
+        return
+      }
+      a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+          Scalar._gemm(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            alpha: 1, a: a.baseAddress!, lda: transposeA ? m : k,
+            b: b.baseAddress!, ldb: transposeB ? k : n,
+            beta: accumulating ? 1 : 0, c: c.baseAddress!, ldc: n)
+        }
+      }
     }
   }
-}
 
-extension Tensor {
-  /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded; `self` has the
-  /// product's shape.
+  /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
   mutating func addProductUnrecorded(
     _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
   ) {
-    assert(trace == nil)
-    withUnsafeMutableBufferPointer { c in
-      gemm(a, transposed: transposeA, b, transposed: transposeB, into: c, accumulating: true)
-    }
+    gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: true)
   }
 }
 
@@ -135,13 +133,15 @@ public func matmul<Scalar>(
     bias.shape == [n],
     "matmul(_:_:plus:): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
       + "got \(bias.shape.shapeDescription)", at: location)
-  let result = Tensor<Scalar>(shape: [m, n]) { c in
+  let storage = Storage<Scalar>.uninitialized(count: m * n)
+  storage.withUnsafeMutableBufferPointer { c in
     bias.withUnsafeBufferPointer { bias in
       guard n > 0 else { return }
       for row in 0..<m { (c.baseAddress! + row * n).update(from: bias.baseAddress!, count: n) }
     }
-    gemm(a, transposed: false, b, transposed: false, into: c, accumulating: true)
   }
+  var result = Tensor<Scalar>(shape: [m, n], storage: storage)
+  result.gemm(a, transposed: false, b, transposed: false, accumulating: true)
   return record(
     "matmulPlus", output: result, operands: [a, b, bias], at: location,
     rule: .custom { context in
@@ -175,11 +175,13 @@ extension Tensor {
   func rowSum() -> Tensor {
     assert(rank == 2 && trace == nil)
     let (m, n) = (shape[0], shape[1])
-    return Tensor(shape: [n]) { y in
+    let result = Storage<Scalar>.uninitialized(count: n)
+    result.withUnsafeMutableBufferPointer { y in
       guard n > 0 else { return }
       guard m > 0 else { return y.update(repeating: 0) }
       withUnsafeBufferPointer { x in reduceKernel(.sum, x, outer: 1, n: m, inner: n, into: y) }
     }
+    return Tensor(shape: [n], storage: result)
   }
 }
 

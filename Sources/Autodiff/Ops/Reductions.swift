@@ -146,19 +146,24 @@ extension Tensor {
       let inner = current[(last + 1)...].reduce(1, *)
       var reducedShape = current
       for axis in first...last { reducedShape[axis] = 1 }
-      if function == .sum, outer == 1, inner == 1, let storage = result.storage, storage.isPending {
+      if function == .sum, outer == 1, inner == 1, result.storage.isPending {
         // A sum of all the elements of a pending tensor is pending too: its elements are summed
         // as they are computed, never stored, possibly in one program with a gradient.
-        result = .pending(shape: reducedShape, .sum(storage))
+        result = .pending(shape: reducedShape, .sum(result.storage))
         runStart = runEnd + 1
         continue
       }
-      result = Tensor(shape: reducedShape) { [result] y in
-        guard n > 0 else { return y.update(repeating: 0) }
+      let storage = Storage<Scalar>.uninitialized(count: outer * inner)
+      if n > 0 {
         result.withUnsafeBufferPointer { x in
-          reduceKernel(function, x, outer: outer, n: n, inner: inner, into: y)
+          storage.withUnsafeMutableBufferPointer { y in
+            reduceKernel(function, x, outer: outer, n: n, inner: inner, into: y)
+          }
         }
+      } else {
+        storage.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
       }
+      result = Tensor(shape: reducedShape, storage: storage)
       runStart = runEnd + 1
     }
     return result
@@ -167,13 +172,15 @@ extension Tensor {
   /// 1 at the first element of each group equal to the group's maximum `y` (kept rank), else 0;
   /// unrecorded.
   func firstMaximumMask(_ y: Tensor) -> Tensor {
-    Tensor(shape: shape) { m in
-      withUnsafeBufferPointer { x in
-        y.withUnsafeBufferPointer { y2 in
+    let mask = Storage<Scalar>.uninitialized(count: scalarCount)
+    withUnsafeBufferPointer { x in
+      y.withUnsafeBufferPointer { y2 in
+        mask.withUnsafeMutableBufferPointer { m in
           firstMatchMaskKernel(
             x, shape: shape, y2, stridesY: broadcastStrides(from: y.shape, to: shape), into: m)
         }
       }
     }
+    return Tensor(shape: shape, storage: mask)
   }
 }

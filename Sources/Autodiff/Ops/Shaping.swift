@@ -30,7 +30,7 @@ extension Tensor {
         + "\(newShape.shapeDescription) has \(newShape.elementCount)", at: location)
     if target == shape { return self }
     return record(
-      "reshape", output: detached.withShape(target), operands: self, at: location,
+      "reshape", output: Tensor(shape: target, storage: storage), operands: self, at: location,
       rule: .unary { g, x, _ in g.reshaped(to: x.shape) },
       tangent: .unary { dx, _, y in dx.reshaped(to: y.shape) })
   }
@@ -92,7 +92,7 @@ extension Tensor {
     // value instead of an array of copies.
     let output =
       scalarCount == 1 && shape.elementCount >= Fusion.minimumCount
-      ? .pending(shape: shape, .fill(withUnsafeBufferPointer { $0[0] }))
+      ? .pending(shape: shape, .fill(storage.withUnsafeBufferPointer { $0[0] }))
       : gathered(shape: shape, strides: broadcastStrides(from: self.shape, to: shape))
     return record(
       "expand", output: output,
@@ -136,8 +136,9 @@ extension Tensor {
     var newShape = shape
     newShape[axis] = range.count
     let (outer, inner) = (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
-    let slice = Tensor(shape: newShape) { y in
-      withUnsafeBufferPointer { x in
+    let storage = Storage<Scalar>.uninitialized(count: newShape.elementCount)
+    withUnsafeBufferPointer { x in
+      storage.withUnsafeMutableBufferPointer { y in
         copyRowsKernel(
           from: x, rows: shape[axis], startingAt: range.lowerBound, to: y, rows: range.count,
           startingAt: 0, count: range.count, outer: outer, inner: inner)
@@ -145,7 +146,7 @@ extension Tensor {
     }
     let extent = shape[axis]
     return record(
-      "slice", output: slice, operands: self, at: location,
+      "slice", output: Tensor(shape: newShape, storage: storage), operands: self, at: location,
       rule: .custom { context in
         let g = context.upstream
         var pieces: [Tensor] = []
@@ -198,19 +199,20 @@ extension Tensor {
     let extents = tensors.map { $0.shape[axis] }
     shape[axis] = extents.reduce(0, +)
     let (outer, inner) = (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
-    let joined = Tensor(shape: shape) { y in
-      var row = 0
-      for tensor in tensors {
-        tensor.withUnsafeBufferPointer { x in
+    let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
+    var row = 0
+    for tensor in tensors {
+      tensor.withUnsafeBufferPointer { x in
+        storage.withUnsafeMutableBufferPointer { y in
           copyRowsKernel(
             from: x, rows: tensor.shape[axis], startingAt: 0, to: y, rows: shape[axis],
             startingAt: row, count: tensor.shape[axis], outer: outer, inner: inner)
         }
-        row += tensor.shape[axis]
       }
+      row += tensor.shape[axis]
     }
     self = record(
-      "concatenate", output: joined, operands: tensors,
+      "concatenate", output: Tensor(shape: shape, storage: storage), operands: tensors,
       at: location,
       rule: .custom { context in
         var start = 0
@@ -232,9 +234,13 @@ extension Tensor {
 
   /// The elements read at `strides` into a new contiguous tensor of `shape`; unrecorded.
   func gathered(shape: [Int], strides: [Int]) -> Tensor {
-    Tensor(shape: shape) { y in
-      withUnsafeBufferPointer { x in gatherKernel(x, strides: strides, into: y, shape: shape) }
+    let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
+    withUnsafeBufferPointer { x in
+      storage.withUnsafeMutableBufferPointer { y in
+        gatherKernel(x, strides: strides, into: y, shape: shape)
+      }
     }
+    return Tensor(shape: shape, storage: storage)
   }
 }
 

@@ -48,6 +48,12 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     }
   }
 
+  static func repeating(_ value: Scalar, count: Int) -> Storage {
+    let storage = uninitialized(count: count)
+    storage.withUnsafeMutableBufferPointer { $0.initialize(repeating: value) }
+    return storage
+  }
+
   static func copying(_ source: UnsafeBufferPointer<Scalar>) -> Storage {
     let storage = uninitialized(count: source.count)
     storage.withUnsafeMutableBufferPointer { _ = $0.initialize(fromContentsOf: source) }

@@ -34,9 +34,7 @@ extension Tensor: Equatable {
   /// equal). Whether they are recorded does not matter.
   public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
     guard lhs.shape == rhs.shape else { return false }
-    if let storage = lhs.storage, storage === rhs.storage {
-      return !lhs.scalars.contains { $0.isNaN }
-    }
+    if lhs.storage === rhs.storage { return !lhs.scalars.contains { $0.isNaN } }
     return lhs.withUnsafeBufferPointer { a in
       rhs.withUnsafeBufferPointer { b in a.elementsEqual(b) }
     }

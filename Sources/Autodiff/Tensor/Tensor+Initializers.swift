@@ -5,7 +5,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public init(_ scalar: Scalar) {
-    self.init(.scalar(scalar))
+    self.init(shape: [], storage: .repeating(scalar, count: 1))
   }
 
   /// Creates a tensor of the given shape from its elements in row-major order.
@@ -26,14 +26,14 @@ extension Tensor {
       shape.elementCount == scalars.count,
       "Tensor(shape:scalars:): shape \(shape.shapeDescription) holds \(shape.elementCount) "
         + "elements, but \(scalars.count) were given", at: location)
-    self.init(shape: shape) { _ = $0.initialize(fromContentsOf: scalars) }
+    self.init(shape: shape, storage: scalars.withUnsafeBufferPointer { .copying($0) })
   }
 
   /// Creates a rank-1 tensor of the given elements.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public init(_ scalars: [Scalar]) {
-    self.init(shape: [scalars.count]) { _ = $0.initialize(fromContentsOf: scalars) }
+    self.init(shape: [scalars.count], storage: scalars.withUnsafeBufferPointer { .copying($0) })
   }
 
   /// Creates a tensor of the given shape with every element equal to `value`.
@@ -45,7 +45,7 @@ extension Tensor {
     repeating value: Scalar, shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) {
     checkValid(shape, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line))
-    self.init(shape: shape) { $0.initialize(repeating: value) }
+    self.init(shape: shape, storage: .repeating(value, count: shape.elementCount))
   }
 
   /// Creates a tensor of zeros.
@@ -77,7 +77,8 @@ extension Tensor {
     using generator: inout G, file: StaticString = #fileID, line: UInt = #line
   ) {
     checkValid(shape, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
-    self.init(shape: shape) { buffer in
+    let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
+    storage.withUnsafeMutableBufferPointer { buffer in
       // Box-Muller: two uniform draws give two independent standard normal draws.
       var index = 0
       while index < buffer.count {
@@ -92,6 +93,7 @@ extension Tensor {
         index += 2
       }
     }
+    self.init(shape: shape, storage: storage)
   }
 
   /// Creates a tensor whose elements are drawn uniformly from `range`.
@@ -102,18 +104,22 @@ extension Tensor {
     file: StaticString = #fileID, line: UInt = #line
   ) {
     checkValid(shape, "Tensor(randomUniform:)", at: SourceLocation(file: file, line: line))
-    self.init(shape: shape) { buffer in
+    let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
+    storage.withUnsafeMutableBufferPointer { buffer in
       for index in buffer.indices { buffer[index] = Scalar.random(in: range, using: &generator) }
     }
+    self.init(shape: shape, storage: storage)
   }
 
   /// Converts the elements of a tensor of another precision. The result is not recorded.
   public init<Other>(_ other: Tensor<Other>) {
-    self.init(shape: other.shape) { target in
-      other.withUnsafeBufferPointer { source in
+    let storage = Storage<Scalar>.uninitialized(count: other.scalarCount)
+    other.withUnsafeBufferPointer { source in
+      storage.withUnsafeMutableBufferPointer { target in
         for index in source.indices { target[index] = Scalar(source[index]) }
       }
     }
+    self.init(shape: other.shape, storage: storage)
   }
 }
 

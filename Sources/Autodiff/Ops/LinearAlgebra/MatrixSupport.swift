@@ -54,16 +54,14 @@ extension Tensor {
   }
 
   /// A copy of the elements, contiguous and unrecorded, for LAPACK to overwrite.
-  var copiedForLAPACK: Tensor {
-    withUnsafeBufferPointer { Tensor(shape: shape, storage: .copying($0)) }
-  }
+  var copiedForLAPACK: Tensor { Tensor(shape: shape, storage: storage.copy()) }
 
   /// Calls `body` with a pointer to the elements.
   func withElements<R, E: Error>(
     _ body: (UnsafePointer<Scalar>) throws(E) -> R
   ) throws(E) -> R {
     var result: Result<R, E>!
-    withUnsafeBufferPointer { elements in
+    storage.withUnsafeBufferPointer { elements in
       result = Result { () throws(E) in try body(elements.baseAddress!) }
     }
     return try result.get()
@@ -75,8 +73,9 @@ extension Tensor {
     _ body: (UnsafeMutablePointer<Scalar>) throws(E) -> R
   ) throws(E) -> R {
     assert(trace == nil)
+    makeUnique()
     var result: Result<R, E>!
-    withUnsafeMutableBufferPointer { elements in
+    storage.withUnsafeMutableBufferPointer { elements in
       result = Result { () throws(E) in try body(elements.baseAddress!) }
     }
     return try result.get()
@@ -194,7 +193,7 @@ func nonFiniteResult<Scalar>(
     name, output: Tensor(repeating: .nan, shape: shape), operands: operands, at: location,
     rule: .custom { context in
       for position in 0..<count where context.needsGradient(position) {
-        let shape = context.node.operands[position].shape
+        let shape = context.node.operands[position].value.shape
         context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
       }
     },
