@@ -1,19 +1,50 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 // The functional forms of reverse mode: they make a tape, watch the inputs, run the function and
 // sweep. Called inside a function that is itself being differentiated, they record on the outer
 // tape instead (with `createGraph`), so the gradient they return can be differentiated again.
 
 extension Tape {
-  /// The tape of the innermost functional differentiation running on this task, if any.
-  @TaskLocal static var active: Tape?
+  /// The tape of the innermost functional differentiation running on this thread, if any.
+  ///
+  /// A thread's, not a task-local value: pushing a task-local value allocated twice per
+  /// gradient outside a task, and cost a quarter of a microsecond (scalar-graph benchmark).
+  /// The differentiated function is synchronous, so it runs on the thread that set the value,
+  /// from start to end.
+  static var active: Tape? {
+    pthread_getspecific(activeTapeKey).map { Unmanaged<Tape>.fromOpaque($0).takeUnretainedValue() }
+  }
+
+  /// Runs `body` with `tape` as the active tape of this thread.
+  static func withActive<R>(_ tape: Tape, _ body: () -> R) -> R {
+    let outer = pthread_getspecific(activeTapeKey)
+    // Unretained: `tape` is alive while `body` runs, since the caller holds it.
+    pthread_setspecific(activeTapeKey, Unmanaged.passUnretained(tape).toOpaque())
+    defer { pthread_setspecific(activeTapeKey, outer) }
+    return withExtendedLifetime(tape) { body() }
+  }
 }
+
+/// The thread-specific slot of `Tape.active`.
+private let activeTapeKey: pthread_key_t = {
+  var key = pthread_key_t()
+  let status = pthread_key_create(&key, nil)
+  precondition(status == 0, "Tape: pthread_key_create failed with status \(status)")
+  return key
+}()
 
 extension Tape: @unchecked Sendable {}
 // `@unchecked`: its mutable state, the node array, is touched only by the thread that holds its
 // `user` word (Tape+Exclusivity.swift), which stops a second thread instead of letting it race.
-// It is Sendable so that a recorded tensor (which refers to it) can be, and so it can be a
-// task-local.
+// It is Sendable so that a recorded tensor (which refers to it) can be.
 
 /// Runs `body` on a tape: the tape of an enclosing differentiation when there is one (then the
 /// sweep records itself), else a new one.
@@ -28,7 +59,7 @@ func differentiating<R>(
 func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool) -> R) -> R {
   let outer = inputTape ?? Tape.active
   let tape = outer ?? Tape()
-  return Tape.$active.withValue(tape) { body(tape, outer != nil) }
+  return Tape.withActive(tape) { body(tape, outer != nil) }
 }
 
 /// Whether `value`, which a differentiated function returned, is recorded on `tape`; `false` for
@@ -207,7 +238,13 @@ public func valueWithPullback<Scalar>(
 ) -> (value: Tensor<Scalar>, pullback: (Tensor<Scalar>) -> (Tensor<Scalar>, Tensor<Scalar>)) {
   let (value, pullback) = valueWithPullback(
     at: [x, y], of: { f($0[0], $0[1]) }, file: file, line: line)
-  return (value, { let g = pullback($0); return (g[0], g[1]) })
+  return (
+    value,
+    {
+      let g = pullback($0)
+      return (g[0], g[1])
+    }
+  )
 }
 
 /// The value of `f` at `inputs` and its pullback, from the gradient of the value to the
@@ -225,7 +262,8 @@ public func valueWithPullback<Scalar>(
       return (value, { _ in inputs.map { Tensor(zeros: $0.shape) } })
     }
     let pullback = { (seed: Tensor<Scalar>) -> [Tensor<Scalar>] in
-      tape.gradient(of: value, wrt: watched, seed: seed, createGraph: nested, file: file, line: line)
+      tape.gradient(
+        of: value, wrt: watched, seed: seed, createGraph: nested, file: file, line: line)
     }
     return (nested ? value : value.detached, pullback)
   }

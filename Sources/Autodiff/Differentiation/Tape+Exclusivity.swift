@@ -42,8 +42,8 @@ extension Tape {
       fail(
         "Tape: \(operation()) while another thread is using the same tape. A tape may be used "
           + "by one task at a time: give each concurrent task its own tape (gradient(at:of:) and "
-          + "its friends make one per call, unless they run inside a differentiated function, "
-          + "whose tape the child tasks they start inherit through Tape.active)")
+          + "its friends make one per call), and do not compute with one task's recorded "
+          + "tensors in another while the first is still recording")
     }
     return taken
   }

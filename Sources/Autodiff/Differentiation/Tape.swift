@@ -29,10 +29,10 @@ internal import Synchronization
 /// must not overlap with another task's use. Tasks that compute concurrently each use their own
 /// tape; `gradient(at:of:)` and friends make one per call. Two tasks found using one tape at
 /// the same moment stop the program with a message naming the misuse. Tensors themselves,
-/// recorded or not, may cross tasks freely. Note that child tasks started inside a function
-/// being differentiated inherit its tape (`gradient(at:of:)` called there records on it, to
-/// nest), so several of them differentiating at once would share it: start them outside, or as
-/// detached tasks, which inherit no task-local values.
+/// recorded or not, may cross tasks freely. Nesting follows the thread: `gradient(at:of:)`
+/// called inside a function being differentiated, on the same thread, records on that
+/// function's tape (so the inner gradient can be differentiated again), while a task started
+/// there gets tapes of its own.
 public final class Tape {
   /// The recorded operations, in the order they ran. A node's operands come before it. Accessed
   /// only between `beginUse(_:)` and `endUse(_:)`.
