@@ -23,10 +23,18 @@ struct Sweep<Scalar: TensorScalar> {
   /// a deinit runs unspecialized, where destroying the slots looks up their type's metadata each
   /// time.
   private let slots: UnsafeMutableBufferPointer<Slot>
+  /// The contributions to each node's gradient that came as plain numbers, from nodes swept on
+  /// scalars (see ``ScalarRule``), summed; valid where the slot's `hasNumber` is set. A node's
+  /// gradient is this sum plus the slot's `gradient`.
+  ///
+  /// Apart from the slots: a `Scalar` field in `Slot` would make its layout depend on `Scalar`,
+  /// and initializing and destroying the slots then went through its value witnesses.
+  private let numbers: UnsafeMutableBufferPointer<Scalar>
 
   private struct Slot {
-    /// The gradient accumulated so far, or `nil` when nothing reached the node (yet).
+    /// The gradient accumulated so far as a tensor, or `nil` when none reached the node (yet).
     var gradient: Tensor<Scalar>?
+    var hasNumber: Bool
     var isSource: Bool
     /// Whether the node depends on a source, so that its gradient is worth computing.
     var isRelevant: Bool
@@ -39,19 +47,23 @@ struct Sweep<Scalar: TensorScalar> {
     _ body: (Sweep) -> R
   ) -> R {
     let base = sources.min().map { Swift.min($0, target) } ?? target
-    return withUnsafeTemporaryAllocation(of: Slot.self, capacity: target - base + 1) { slots in
-      slots.initialize(repeating: Slot(gradient: nil, isSource: false, isRelevant: false))
+    let count = target - base + 1
+    return withUnsafeTemporaryAllocation(of: Slot.self, capacity: count) { slots in
+      slots.initialize(
+        repeating: Slot(gradient: nil, hasNumber: false, isSource: false, isRelevant: false))
       defer { slots.deinitialize() }
-      let sweep = Sweep(
-        tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
-        slots: slots)
-      return body(sweep)
+      return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count) { numbers in
+        let sweep = Sweep(
+          tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
+          slots: slots, numbers: numbers)
+        return body(sweep)
+      }
     }
   }
 
   private init(
     tape: Tape, base: Int, target: Int, sources: some Collection<Int>, createGraph: Bool,
-    slots: UnsafeMutableBufferPointer<Slot>
+    slots: UnsafeMutableBufferPointer<Slot>, numbers: UnsafeMutableBufferPointer<Scalar>
   ) {
     self.tape = tape
     self.createGraph = createGraph
@@ -71,33 +83,102 @@ struct Sweep<Scalar: TensorScalar> {
       }
     }
     self.slots = slots
+    self.numbers = numbers
   }
 
-  func run(seed: Tensor<Scalar>) {
+  /// Sweeps from the target, whose gradient is `seed`; `nil` stands for 1, for a scalar target.
+  func run(seed: Tensor<Scalar>?) {
     guard slots[target - base].isRelevant else { return }
-    slots[target - base].gradient = seed
+    if let seed { slots[target - base].gradient = seed } else { accumulate(1, into: target) }
     // Anomaly detection (AnomalyDetection.swift); `nil`, one branch per node, when off.
     let inspector = tape.inspector
-    inspector?.willSweep(seed: seed, target: target)
+    inspector?.willSweep(seed: seed ?? Tensor(1), target: target)
     defer { inspector?.didSweep() }
+    // Nodes are swept on numbers when nothing needs their gradients as tensors.
+    let sweepsScalars = !createGraph && inspector == nil
     for index in stride(from: target, through: base, by: -1) {
       let slot = index - base
       guard slots[slot].isRelevant else { continue }
-      // A source keeps its gradient (it is the answer); another node's moves out of its slot.
-      let gathered = slots[slot].isSource ? slots[slot].gradient : slots[slot].gradient.take()
-      guard let upstream = gathered else { continue }
       guard let node = tape.nodes[index] as? Node<Scalar> else {
-        fatalError("gradient: node \(index) of the tape holds another scalar type than \(Scalar._name)")
+        fatalError(
+          "gradient: node \(index) of the tape holds another scalar type than \(Scalar._name)")
       }
-      backpropagate(upstream, through: node, at: index)
-      inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
+      if case .leaf = node.rule { continue }
+      // A source keeps its gradient (it is the answer); another node's moves out of its slot.
+      let keeps = slots[slot].isSource
+      if sweepsScalars, let rule = node.scalarRule, Self.isScalar(node) {
+        guard let upstream = scalarGradient(at: slot, keeping: keeps) else { continue }
+        backpropagate(upstream, through: node, rule)
+      } else {
+        guard let upstream = gradient(at: slot, keeping: keeps) else { continue }
+        backpropagate(upstream, through: node, at: index)
+        inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
+      }
     }
   }
 
   /// The accumulated gradient of a node, if anything reached it. Its elements may be pending:
   /// the caller computes them (`materializeTogether(_:)`) before it returns them.
   func gradient(at node: Int) -> Tensor<Scalar>? {
-    node >= base && node <= target ? slots[node - base].gradient : nil
+    node >= base && node <= target ? gradient(at: node - base, keeping: true) : nil
+  }
+
+  /// The gradient in `slot` as a tensor, moved out of the slot unless `keeping`.
+  private func gradient(at slot: Int, keeping: Bool) -> Tensor<Scalar>? {
+    let tensor = keeping ? slots[slot].gradient : slots[slot].gradient.take()
+    guard slots[slot].hasNumber else { return tensor }
+    // A slot takes numbers only from nodes whose operands are scalars, so `tensor` is one too.
+    let number = Tensor(numbers[slot])
+    let sum = tensor.map { zipped(.add, $0, number, "+") } ?? number
+    slots[slot].hasNumber = false
+    if keeping { slots[slot].gradient = sum }
+    return sum
+  }
+
+  /// The gradient in `slot` as a number, moved out of the slot unless `keeping`.
+  ///
+  /// - Precondition: The slot's node is a scalar.
+  private func scalarGradient(at slot: Int, keeping: Bool) -> Scalar? {
+    let tensor = keeping ? slots[slot].gradient : slots[slot].gradient.take()
+    let number = slots[slot].hasNumber ? numbers[slot] : nil
+    if !keeping { slots[slot].hasNumber = false }
+    guard let tensor else { return number }
+    let element = tensor.storage.first
+    return number.map { element + $0 } ?? element
+  }
+
+  /// Whether `node`'s operands and output are all scalars (rank 0).
+  private static func isScalar(_ node: Node<Scalar>) -> Bool {
+    guard node.output.shape.isEmpty, node.operands.first?.value.shape.isEmpty != false else {
+      return false
+    }
+    return node.operands.count < 2 || node.operands.second!.value.shape.isEmpty
+  }
+
+  /// Sends `g`, the gradient of a scalar node's output, to its operands as numbers.
+  private func backpropagate(_ g: Scalar, through node: Node<Scalar>, _ rule: ScalarRule<Scalar>) {
+    switch rule {
+    case .unary(let rule):
+      guard let input = node.inputNodes.first!, needsGradient(input) else { return }
+      accumulate(
+        rule(g, node.operands.first!.value.storage.first, node.output.storage.first), into: input)
+    case .binary(let rule):
+      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
+      let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
+      guard wanted.lhs || wanted.rhs else { return }
+      let (da, db) = rule(
+        g, node.operands.first!.value.storage.first, node.operands.second!.value.storage.first,
+        node.output.storage.first)
+      if wanted.lhs { accumulate(da, into: lhs!) }
+      if wanted.rhs { accumulate(db, into: rhs!) }
+    }
+  }
+
+  /// Adds the number `contribution` to the gradient of `node`, a scalar.
+  private func accumulate(_ contribution: Scalar, into node: Int) {
+    let slot = node - base
+    numbers[slot] = slots[slot].hasNumber ? numbers[slot] + contribution : contribution
+    slots[slot].hasNumber = true
   }
 
   private func backpropagate(_ g: Tensor<Scalar>, through node: Node<Scalar>, at index: Int) {
@@ -143,20 +224,24 @@ struct Sweep<Scalar: TensorScalar> {
   /// An operand's value; recorded as its node when the sweep records itself.
   func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
     guard createGraph, let node = operand.node else { return operand.value }
-    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
-                  trace: Trace(tape: tape, node: node))
+    return Tensor(
+      shape: operand.value.shape, storage: operand.value.storage,
+      trace: Trace(tape: tape, node: node))
   }
 
   /// A node's output; recorded as that node when the sweep records itself.
   func output(of node: Node<Scalar>, at index: Int) -> Tensor<Scalar> {
     guard createGraph else { return node.output }
-    return Tensor(shape: node.output.shape, storage: node.output.storage,
-                  trace: Trace(tape: tape, node: index))
+    return Tensor(
+      shape: node.output.shape, storage: node.output.storage,
+      trace: Trace(tape: tape, node: index))
   }
 
   /// Adds `contribution` to the gradient of `operand`'s node.
   func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
-    assert(contribution.shape == operand.value.shape, "gradient \(contribution.shape) for \(operand.value.shape)")
+    assert(
+      contribution.shape == operand.value.shape,
+      "gradient \(contribution.shape) for \(operand.value.shape)")
     accumulate(contribution, into: operand.node!)
   }
 
@@ -237,7 +322,8 @@ struct PullbackContext<Scalar: TensorScalar> {
     into position: Int, _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
-    sweep.accumulateProduct(into: node.operands[position], a, transposed: transposeA, b,
-                            transposed: transposeB)
+    sweep.accumulateProduct(
+      into: node.operands[position], a, transposed: transposeA, b,
+      transposed: transposeB)
   }
 }

@@ -83,7 +83,7 @@ public final class Tape {
         name: "watch", location: nil,
         operands: isOurs ? InlineList(Operand(x)) : InlineList(),
         output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
-        tangent: isOurs ? .elementwise : nil))
+        scalarRule: isOurs ? .unary { g, _, _ in g } : nil, tangent: isOurs ? .elementwise : nil))
   }
 
   /// Appends `node` and returns its output, recorded as that node.
@@ -219,8 +219,12 @@ public final class Tape {
     createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
   ) -> R {
     let targetNode = node(of: target, "gradient", "the target", at: location)
-    let upstream = self.upstream(
-      of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
+    // A scalar target's default seed, 1, goes in as a number: no tensor is made for it.
+    let upstream =
+      seed == nil && target.rank == 0
+      ? nil
+      : self.upstream(
+        of: target, seed: seed, keepingRecorded: createGraph, "gradient", at: location)
     return Sweep<Scalar>.withSweep(
       tape: self, target: targetNode, sources: sources, createGraph: createGraph
     ) { sweep in

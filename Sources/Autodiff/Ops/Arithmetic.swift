@@ -12,7 +12,7 @@ extension Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
       rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) },
-      tangent: .elementwise)
+      scalarRule: .binary { g, _, _, _ in (g, g) }, tangent: .elementwise)
   }
 
   /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
@@ -22,7 +22,7 @@ extension Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
       rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) },
-      tangent: .elementwise)
+      scalarRule: .binary { g, _, _, _ in (g, -g) }, tangent: .elementwise)
   }
 
   /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
@@ -34,7 +34,7 @@ extension Tensor {
       rule: .binary { g, a, b, _, wanted in
         (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
       },
-      tangent: .elementwise)
+      scalarRule: .binary { g, a, b, _ in (g * b, g * a) }, tangent: .elementwise)
   }
 
   /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·a/b² = −(g/b)·y where y = a/b.
@@ -48,6 +48,10 @@ extension Tensor {
         let quotient = g / b
         return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
       },
+      scalarRule: .binary { g, _, b, y in
+        let quotient = g / b
+        return (quotient, -(quotient * y))
+      },
       tangent: .elementwise)
   }
 
@@ -57,7 +61,7 @@ extension Tensor {
   public static prefix func - (x: Tensor) -> Tensor {
     record(
       "negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g },
-      tangent: .elementwise)
+      scalarRule: .unary { g, _, _ in -g }, tangent: .elementwise)
   }
 
   @_specialize(where Scalar == Float)
@@ -137,7 +141,9 @@ extension Tensor {
 extension Tensor {
   /// `function` applied to each element, unrecorded; pending when large (Fusion.swift).
   func mapped(_ function: UnaryFunction) -> Tensor {
-    if scalarCount >= Fusion.minimumCount { return .pending(shape: shape, .unary(function, storage)) }
+    if scalarCount >= Fusion.minimumCount {
+      return .pending(shape: shape, .unary(function, storage))
+    }
     let result = Storage<Scalar>.uninitialized(count: scalarCount)
     storage.withUnsafeBufferPointer { x in
       result.withUnsafeMutableBufferPointer { y in unaryKernel(function, x, y) }
@@ -204,14 +210,17 @@ func zipped<Scalar>(
       result.withUnsafeMutableBufferPointer { z in
         guard z.count > 0 else { return }
         if x.count == z.count && y.count == z.count {
-          binaryKernel(function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 1,
-                       z.baseAddress!, count: z.count)
+          binaryKernel(
+            function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 1,
+            z.baseAddress!, count: z.count)
         } else if x.count == z.count && y.count == 1 {
-          binaryKernel(function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 0,
-                       z.baseAddress!, count: z.count)
+          binaryKernel(
+            function, x.baseAddress!, strideA: 1, y.baseAddress!, strideB: 0,
+            z.baseAddress!, count: z.count)
         } else if x.count == 1 && y.count == z.count {
-          binaryKernel(function, x.baseAddress!, strideA: 0, y.baseAddress!, strideB: 1,
-                       z.baseAddress!, count: z.count)
+          binaryKernel(
+            function, x.baseAddress!, strideA: 0, y.baseAddress!, strideB: 1,
+            z.baseAddress!, count: z.count)
         } else {
           broadcastBinaryKernel(
             function, x, stridesA: broadcastStrides(from: a.shape, to: shape),

@@ -17,33 +17,44 @@ func fused<Scalar>(
   return zipped(function, v, u, "pullback")
 }
 
-/// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x).
+/// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x);
+/// `scalar`, when given, is the same product on plain numbers (see ``ScalarRule``).
 func elementwise<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operand x: Tensor<Scalar>,
-  scaled: @escaping (_ v: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>
+  scaled:
+    @escaping (_ v: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>,
+  scalar: ((_ v: Scalar, _ x: Scalar, _ y: Scalar) -> Scalar)? = nil
 ) -> Tensor<Scalar> {
-  record(name, output: output, operands: x, rule: .unary(scaled), tangent: .elementwise)
+  record(
+    name, output: output, operands: x, rule: .unary(scaled), scalarRule: scalar.map { .unary($0) },
+    tangent: .elementwise)
 }
 
 /// `eˣ` elementwise. ∂/∂x = v·y.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("exp", output: x.mapped(.exp), operand: x) { v, _, y in v * y }
+  elementwise(
+    "exp", output: x.mapped(.exp), operand: x, scaled: { v, _, y in v * y },
+    scalar: { v, _, y in v * y })
 }
 
 /// The natural logarithm elementwise. ∂/∂x = v/x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("log", output: x.mapped(.log), operand: x) { v, x, _ in v / x }
+  elementwise(
+    "log", output: x.mapped(.log), operand: x, scaled: { v, x, _ in v / x },
+    scalar: { v, x, _ in v / x })
 }
 
 /// The square root elementwise. ∂/∂x = v/(2y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sqrt<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("sqrt", output: x.mapped(.sqrt), operand: x) { v, _, y in v / (2 * y) }
+  elementwise(
+    "sqrt", output: x.mapped(.sqrt), operand: x, scaled: { v, _, y in v / (2 * y) },
+    scalar: { v, _, y in v / (2 * y) })
 }
 
 /// The sine elementwise. ∂/∂x = v·cos x.
@@ -64,9 +75,10 @@ public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("tanh", output: x.mapped(.tanh), operand: x) { v, _, y in
-    fused(.tanhGradient, v, y) { v * (1 - y.squared()) }
-  }
+  elementwise(
+    "tanh", output: x.mapped(.tanh), operand: x,
+    scaled: { v, _, y in fused(.tanhGradient, v, y) { v * (1 - y.squared()) } },
+    scalar: { v, _, y in v * (1 - y * y) })
 }
 
 /// The logistic function 1/(1 + e⁻ˣ) elementwise, without overflow for large |x|.
@@ -74,25 +86,29 @@ public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("sigmoid", output: x.mapped(.sigmoid), operand: x) { v, _, y in
-    fused(.sigmoidGradient, v, y) { v * y * (1 - y) }
-  }
+  elementwise(
+    "sigmoid", output: x.mapped(.sigmoid), operand: x,
+    scaled: { v, _, y in fused(.sigmoidGradient, v, y) { v * y * (1 - y) } },
+    scalar: { v, _, y in v * y * (1 - y) })
 }
 
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("relu", output: x.mapped(.relu), operand: x) { v, x, _ in
-    fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) }
-  }
+  elementwise(
+    "relu", output: x.mapped(.relu), operand: x,
+    scaled: { v, x, _ in fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) } },
+    scalar: { v, x, _ in v * (x > 0 ? 1 : 0) })
 }
 
 /// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("abs", output: x.mapped(.abs), operand: x) { v, x, _ in v * x.mapped(.sign) }
+  elementwise(
+    "abs", output: x.mapped(.abs), operand: x, scaled: { v, x, _ in v * x.mapped(.sign) },
+    scalar: { v, x, _ in v * (x > 0 ? 1 : x < 0 ? -1 : 0) })
 }
 
 extension Tensor {
@@ -100,9 +116,10 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func squared() -> Tensor {
-    elementwise("square", output: mapped(.square), operand: self) { v, x, _ in
-      fused(.squareGradient, v, x) { 2 * v * x }
-    }
+    elementwise(
+      "square", output: mapped(.square), operand: self,
+      scaled: { v, x, _ in fused(.squareGradient, v, x) { 2 * v * x } },
+      scalar: { v, x, _ in 2 * v * x })
   }
 }
 
