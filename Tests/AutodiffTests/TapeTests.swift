@@ -357,4 +357,28 @@ import Testing
     let shifted = T(randomNormal: [100_000], mean: 5, standardDeviation: 2, using: &rng).scalars
     #expect((shifted.reduce(0, +) / Double(shifted.count) - 5).magnitude < 0.03)
   }
+
+  @Test("Nesting follows the thread: inner gradients record on the outer tape, other threads not")
+  func nestingFollowsTheThread() {
+    final class Box: @unchecked Sendable { var value = 0.0 }
+    let other = Box()
+    let dx = gradient(at: T(2)) { x in
+      // Same thread: the inner gradient, of a constant input, records on the outer tape (its
+      // function computes with the outer x), so it is differentiable: d/dy (y·x²) = x².
+      let inner = gradient(at: T(1)) { y in y * x * x }
+      #expect(inner.isRecorded)
+      // Another thread started here: it makes a tape of its own, its result a constant.
+      let done = DispatchSemaphore(value: 0)
+      Thread {
+        let g = gradient(at: T(3)) { $0 * $0 }
+        other.value = g.isRecorded ? .nan : g.scalar
+        done.signal()
+      }.start()
+      done.wait()
+      return inner
+    }
+    #expect(other.value == 6)
+    #expect(dx.scalar == 4)  // d/dx x² at 2
+    #expect(Tape.active == nil)
+  }
 }
