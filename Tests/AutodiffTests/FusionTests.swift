@@ -173,6 +173,34 @@ import Testing
       #expect(abs(e[0] - 0.367_879_44) <= 1e-7)
     }
   }
+
+  @Test(
+    "Computing pending values together waits for no lock: with one held elsewhere, it computes none",
+    .timeLimit(.minutes(1)))
+  func togetherWaitsForNoLock() {
+    // A thread computing one value alone holds its lock while it computes what that value reads,
+    // which may be another value being computed together with it here: waiting for the first
+    // value's lock while holding the second's would wait forever.
+    let x = input()
+    let (a, b) = (x * 2, x * 3)
+    #expect(a.storage.isPending && b.storage.isPending)
+    let held = DispatchSemaphore(value: 0)
+    let release = DispatchSemaphore(value: 0)
+    Thread {
+      _ = b.storage.withPendingOperationIfAvailable { _, _, _ in
+        held.signal()
+        release.wait()
+      }
+    }.start()
+    held.wait()
+    #expect(!computeTogether([a.storage, b.storage]))
+    #expect(!computeTogether([b.storage, a.storage]))
+    #expect(a.storage.isPending)  // nothing computed under a partial set of locks
+    release.signal()
+    materializeTogether(a, b)
+    #expect(a.scalars == x.scalars.map { $0 * 2 })
+    #expect(b.scalars == x.scalars.map { $0 * 3 })
+  }
 }
 
 @Suite struct FusedValueAndGradientTests {

@@ -139,6 +139,12 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
   func withOperation<R>(_ body: (inout PendingOperation<Scalar>?) -> R) -> R {
     operation.withLock { operation in body(&operation) }
   }
+
+  /// Calls `body` as `withOperation(_:)` does if the lock is free; returns `nil`, without
+  /// waiting, when another thread holds it.
+  func withOperationIfAvailable<R>(_ body: (inout PendingOperation<Scalar>?) -> R) -> R? {
+    operation.withLockIfAvailable { operation in body(&operation) }
+  }
 }
 
 extension Tensor {
@@ -187,29 +193,42 @@ func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
     pending.first?.materialize()
     return
   }
-  // The locks are taken in one order, by address, so that two threads computing overlapping sets
-  // cannot each wait for the other; the program runs under all of them.
-  pending.sort { ObjectIdentifier($0) < ObjectIdentifier($1) }
+  // When another thread holds a lock, the roots are computed one at a time instead, each
+  // waiting for its lock as any reader does, while this thread holds none.
+  if !computeTogether(pending) {
+    for storage in pending { storage.materialize() }
+  }
+}
+
+/// Computes the pending `storages` in one program under all their locks and returns `true`, or
+/// returns `false` when another thread holds one of the locks, having computed nothing.
+///
+/// It never waits for a lock: a thread that computes one storage alone holds its lock while it
+/// computes the pending values that storage reads, which may include another of `storages`, so
+/// waiting for it while holding that one's lock could wait forever.
+func computeTogether<Scalar>(_ storages: [Storage<Scalar>]) -> Bool {
   var roots: [FusedProgram<Scalar>.Root] = []
-  func lockAll(from index: Int) {
-    guard index < pending.count else {
+  func lockAll(from index: Int) -> Bool {
+    guard index < storages.count else {
       // One program for each element count: a gradient and the sum it comes from run over x's
       // elements; a gradient with respect to an input of another size runs on its own.
       var counts: [Int] = []
       for root in roots where !counts.contains(root.count) { counts.append(root.count) }
       for count in counts { FusedProgram(computing: roots.filter { $0.count == count }).run() }
-      return
+      return true
     }
-    pending[index].withPendingOperation { operation, elements, count in
+    let locked = storages[index].withPendingOperationIfAvailable { operation, elements, count in
       if let operation {
-        roots.append(FusedProgram.Root(pending[index], operation, elements, count: count))
+        roots.append(FusedProgram.Root(storages[index], operation, elements, count: count))
       }
-      lockAll(from: index + 1)
+      guard lockAll(from: index + 1) else { return false }
       // Dropping the operation releases its operands: a computed tensor holds no others alive.
       operation = nil
+      return true
     }
+    return locked ?? false
   }
-  lockAll(from: 0)
+  return lockAll(from: 0)
 }
 
 /// Pending expressions flattened into straight-line code: a list of elementwise operations, each

@@ -88,17 +88,18 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   var isPending: Bool { pendingElements?.remaining != nil }
 
   /// Calls `body` under the lock of the pending elements with their operation (`nil` once
-  /// computed; `body` sets it to `nil` when it has computed them), their address and count.
+  /// computed; `body` sets it to `nil` when it has computed them), their address and count, if
+  /// no other thread holds the lock; returns `nil`, without waiting, when one does.
   ///
   /// - Precondition: The storage is pending or was.
-  func withPendingOperation(
-    _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>, Int) -> Void
-  ) {
+  func withPendingOperationIfAvailable<R>(
+    _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>, Int) -> R
+  ) -> R? {
     guard let cached, let pending = pendingElements else {
-      preconditionFailure("withPendingOperation: the storage was never pending")
+      preconditionFailure("withPendingOperationIfAvailable: the storage was never pending")
     }
     let count = count
-    pending.withOperation { body(&$0, cached, count) }
+    return pending.withOperationIfAvailable { body(&$0, cached, count) }
   }
 
   /// Computes the elements now if they are pending.
