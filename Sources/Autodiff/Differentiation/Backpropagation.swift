@@ -51,7 +51,8 @@ struct Sweep<Scalar: TensorScalar> {
     return withUnsafeTemporaryAllocation(of: Slot.self, capacity: count) { slots in
       slots.initialize(
         repeating: Slot(gradient: nil, hasNumber: false, isSource: false, isRelevant: false))
-      defer { slots.deinitialize() }
+      // One slot at a time: `deinitialize()` destroyed each slot through its type's metadata.
+      defer { for slot in slots.indices { _ = (slots.baseAddress! + slot).move() } }
       return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count) { numbers in
         let sweep = Sweep(
           tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
