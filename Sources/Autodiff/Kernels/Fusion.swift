@@ -178,20 +178,14 @@ extension Tensor {
   }
 }
 
-/// Computes the pending elements of `tensors` in one program; see the array form.
-func materializeTogether<Scalar>(_ tensors: Tensor<Scalar>...) { materializeTogether(tensors) }
-
-/// `materializeTogether(_:)` of two tensors, which builds no array when neither is pending.
-func materializeTogether<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) {
-  if a.storage.isPending || b.storage.isPending { materializeTogether([a, b]) }
-}
-
-/// `materializeTogether(_:)` of three tensors, which builds no array when none is pending (a
-/// scalar graph's value and gradients, several times per microsecond).
-func materializeTogether<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ c: Tensor<Scalar>) {
-  if a.storage.isPending || b.storage.isPending || c.storage.isPending {
-    materializeTogether([a, b, c])
-  }
+/// Computes the pending elements of two or three tensors in one program; see the array form.
+/// Builds no array when none is pending (a scalar graph's value and gradients, several times
+/// per microsecond).
+func materializeTogether<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ c: Tensor<Scalar>? = nil
+) {
+  guard a.storage.isPending || b.storage.isPending || c?.storage.isPending == true else { return }
+  materializeTogether(c.map { [a, b, $0] } ?? [a, b])
 }
 
 /// Computes the pending elements of `tensors` in one program, so that operations they share run
