@@ -144,7 +144,7 @@ struct Sweep<Scalar: TensorScalar> {
     let number = slots[slot].hasNumber ? numbers[slot] : nil
     if !keeping { slots[slot].hasNumber = false }
     guard let tensor else { return number }
-    let element = tensor.storage.first
+    let element = tensor.scalar
     return number.map { element + $0 } ?? element
   }
 
@@ -162,14 +162,14 @@ struct Sweep<Scalar: TensorScalar> {
     case .unary(let rule):
       guard let input = node.inputNodes.first!, needsGradient(input) else { return }
       accumulate(
-        rule(g, node.operands.first!.value.storage.first, node.output.storage.first), into: input)
+        rule(g, node.operands.first!.value.scalar, node.output.scalar), into: input)
     case .binary(let rule):
       let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
       let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
       guard wanted.lhs || wanted.rhs else { return }
       let (da, db) = rule(
-        g, node.operands.first!.value.storage.first, node.operands.second!.value.storage.first,
-        node.output.storage.first)
+        g, node.operands.first!.value.scalar, node.operands.second!.value.scalar,
+        node.output.scalar)
       if wanted.lhs { accumulate(da, into: lhs!) }
       if wanted.rhs { accumulate(db, into: rhs!) }
     }

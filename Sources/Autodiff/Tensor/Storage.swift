@@ -107,15 +107,6 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     if let cached, let pending = pendingElements { pending.compute(into: cached, count: count) }
   }
 
-  /// The first element, computed first if it is pending.
-  var first: Scalar {
-    if let cached {
-      materialize()
-      return cached.pointee
-    }
-    return withUnsafeMutablePointerToElements { $0.pointee }
-  }
-
   /// The first element's address, for a fused program that keeps this storage alive while it
   /// reads. The elements must be computed.
   var unsafeElements: UnsafePointer<Scalar> {
