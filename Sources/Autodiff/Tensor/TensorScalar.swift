@@ -9,8 +9,7 @@ import RealModule
 ///
 /// The requirements whose names start with an underscore are the library's bridge to BLAS,
 /// LAPACK and its C kernels; they are public only because Swift protocols cannot hide
-/// requirements. Call the tensor
-/// operations instead.
+/// requirements. Call the tensor operations instead.
 public protocol TensorScalar: Real, BinaryFloatingPoint, Sendable, CustomStringConvertible
 where RawSignificand: FixedWidthInteger {
   /// Computes `c ← α·op(a)·op(b) + β·c` on row-major buffers (BLAS `gemm`), where `op(a)` is
