@@ -152,7 +152,7 @@ extension TapeInspector {
   /// One line per operand: where it came from, its shape and its range.
   private func operandLines<Scalar>(of node: Node<Scalar>, on tape: Tape) -> [String] {
     node.operands.enumerated().map { position, operand in
-      let origin = operand.node.map { "node \($0), \(tape.nodes[$0].name)" } ?? "constant"
+      let origin = operand.node.map { "node \($0), \(tape.node(at: $0).name)" } ?? "constant"
       return "  operand \(position) (\(origin)): \(ValueSummary(operand.value).description)"
     }
   }

@@ -24,7 +24,7 @@ struct Sweep<Scalar: TensorScalar> {
   /// time.
   private let slots: UnsafeMutableBufferPointer<Slot>
   /// The contributions to each node's gradient that came as plain numbers, from nodes swept on
-  /// scalars (see ``ScalarRule``), summed; valid where the slot's `hasNumber` is set. A node's
+  /// scalars (see ``ScalarRecord``), summed; valid where the slot's `hasNumber` is set. A node's
   /// gradient is this sum plus the slot's `gradient`.
   ///
   /// Apart from the slots: a `Scalar` field in `Slot` would make its layout depend on `Scalar`,
@@ -74,13 +74,18 @@ struct Sweep<Scalar: TensorScalar> {
       slots[source - base].isSource = true
       slots[source - base].isRelevant = true
     }
+    let records = tape.scalarRecords(of: Scalar.self)
+    func isRelevant(_ input: Int?) -> Bool {
+      guard let input, input >= base else { return false }
+      return slots[input - base].isRelevant
+    }
     for index in base...target where !slots[index - base].isRelevant {
-      let inputs = tape.nodes[index].inputNodes
-      for position in inputs.indices {
-        guard let input = inputs[position], input >= base, slots[input - base].isRelevant
-        else { continue }
-        slots[index - base].isRelevant = true
-        break
+      switch tape.entries[index] {
+      case .scalar(let position):
+        let record = records!.records[position]
+        slots[index - base].isRelevant = isRelevant(record.lhs) || isRelevant(record.rhs)
+      case .node(let node):
+        slots[index - base].isRelevant = node.inputNodes.contains(where: isRelevant)
       }
     }
     self.slots = slots
@@ -95,26 +100,29 @@ struct Sweep<Scalar: TensorScalar> {
     let inspector = tape.inspector
     inspector?.willSweep(seed: seed ?? Tensor(1), target: target)
     defer { inspector?.didSweep() }
-    // Nodes are swept on numbers when nothing needs their gradients as tensors.
-    let sweepsScalars = !createGraph && inspector == nil
+    // Scalar records are swept on numbers when nothing needs their gradients as tensors.
+    let records = !createGraph && inspector == nil ? tape.scalarRecords(of: Scalar.self) : nil
     for index in stride(from: target, through: base, by: -1) {
       let slot = index - base
       guard slots[slot].isRelevant else { continue }
-      guard let node = tape.nodes[index] as? Node<Scalar> else {
+      // A source keeps its gradient (it is the answer); another node's moves out of its slot.
+      let keeps = slots[slot].isSource
+      if let records, case .scalar(let position) = tape.entries[index] {
+        let record = records.records[position]
+        guard !record.isLeaf, let upstream = scalarGradient(at: slot, keeping: keeps) else {
+          continue
+        }
+        backpropagate(upstream, through: record)
+        continue
+      }
+      guard let node = tape.node(at: index, as: Scalar.self) else {
         fatalError(
           "gradient: node \(index) of the tape holds another scalar type than \(Scalar._name)")
       }
       if case .leaf = node.rule { continue }
-      // A source keeps its gradient (it is the answer); another node's moves out of its slot.
-      let keeps = slots[slot].isSource
-      if sweepsScalars, let rule = node.scalarRule, Self.isScalar(node) {
-        guard let upstream = scalarGradient(at: slot, keeping: keeps) else { continue }
-        backpropagate(upstream, through: node, rule)
-      } else {
-        guard let upstream = gradient(at: slot, keeping: keeps) else { continue }
-        backpropagate(upstream, through: node, at: index)
-        inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
-      }
+      guard let upstream = gradient(at: slot, keeping: keeps) else { continue }
+      backpropagate(upstream, through: node, at: index)
+      inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
     }
   }
 
@@ -148,31 +156,13 @@ struct Sweep<Scalar: TensorScalar> {
     return number.map { element + $0 } ?? element
   }
 
-  /// Whether `node`'s operands and output are all scalars (rank 0).
-  private static func isScalar(_ node: Node<Scalar>) -> Bool {
-    guard node.output.shape.isEmpty, node.operands.first?.value.shape.isEmpty != false else {
-      return false
-    }
-    return node.operands.count < 2 || node.operands.second!.value.shape.isEmpty
-  }
-
-  /// Sends `g`, the gradient of a scalar node's output, to its operands as numbers.
-  private func backpropagate(_ g: Scalar, through node: Node<Scalar>, _ rule: ScalarRule<Scalar>) {
-    switch rule {
-    case .unary(let rule):
-      guard let input = node.inputNodes.first!, needsGradient(input) else { return }
-      accumulate(
-        rule(g, node.operands.first!.value.scalar, node.output.scalar), into: input)
-    case .binary(let rule):
-      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.second!)
-      let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
-      guard wanted.lhs || wanted.rhs else { return }
-      let (da, db) = rule(
-        g, node.operands.first!.value.scalar, node.operands.second!.value.scalar,
-        node.output.scalar)
-      if wanted.lhs { accumulate(da, into: lhs!) }
-      if wanted.rhs { accumulate(db, into: rhs!) }
-    }
+  /// Sends `g`, the gradient of a scalar record's output, to its operands as numbers.
+  private func backpropagate(_ g: Scalar, through record: ScalarRecord<Scalar>) {
+    let wanted = Sides(lhs: needsGradient(record.lhs), rhs: needsGradient(record.rhs))
+    guard wanted.lhs || wanted.rhs else { return }
+    let (da, db) = record.operation.pullback(g, record.a, record.b, record.y)
+    if wanted.lhs { accumulate(da, into: record.lhs!) }
+    if wanted.rhs { accumulate(db, into: record.rhs!) }
   }
 
   /// Adds the number `contribution` to the gradient of `node`, a scalar.

@@ -27,12 +27,12 @@ struct ForwardSweep<Scalar: TensorScalar> {
     var leadsToTarget = [Bool](repeating: false, count: target - base + 1)
     for node in targets where node >= base { leadsToTarget[node - base] = true }
     for index in stride(from: target, through: base, by: -1) where leadsToTarget[index - base] {
-      for case let node? in tape.nodes[index].inputNodes where node >= base {
+      for case let node? in tape.inputNodes(of: index) where node >= base {
         leadsToTarget[node - base] = true
       }
     }
     for index in base...target where leadsToTarget[index - base] && !isSource.contains(index) {
-      guard let node = tape.nodes[index] as? Node<Scalar> else {
+      guard let node = tape.node(at: index, as: Scalar.self) else {
         fail("tangent: node \(index) of the tape holds another scalar type than \(Scalar._name)")
       }
       let operandTangents = node.operands.map { operand -> Tensor<Scalar>? in

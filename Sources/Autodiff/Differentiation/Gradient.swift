@@ -34,6 +34,44 @@ extension Tape {
   }
 }
 
+extension Tape {
+  /// The largest tape kept for reuse, in nodes: a longer one is freed, so that a thread does not
+  /// hold on to the capacity of its largest computation.
+  static let largestSpare = 4096
+
+  /// The thread's spare tape, emptied, taken out of its slot.
+  static func takeSpare() -> Tape? {
+    guard let spare = pthread_getspecific(spareTapeKey) else { return nil }
+    pthread_setspecific(spareTapeKey, nil)
+    let tape = Unmanaged<Tape>.fromOpaque(spare).takeRetainedValue()
+    tape.inspector = TapeInspector.forNewTape()
+    return tape
+  }
+
+  /// Empties this tape, which nothing else refers to, and keeps it as the thread's spare, unless
+  /// the thread has one or the tape is larger than `largestSpare`.
+  func keepAsSpare() {
+    guard entries.count <= Tape.largestSpare, pthread_getspecific(spareTapeKey) == nil else { return }
+    removeAll()
+    pthread_setspecific(spareTapeKey, Unmanaged.passRetained(self).toOpaque())
+  }
+}
+
+/// The thread-specific slot of the thread's spare tape (`Tape.takeSpare()`), released when the
+/// thread exits.
+private let spareTapeKey: pthread_key_t = {
+  var key = pthread_key_t()
+  let status = pthread_key_create(&key) { spare in
+    #if canImport(Darwin)
+      Unmanaged<Tape>.fromOpaque(spare).release()
+    #else
+      spare.map { Unmanaged<Tape>.fromOpaque($0).release() }
+    #endif
+  }
+  precondition(status == 0, "Tape: pthread_key_create failed with status \(status)")
+  return key
+}()
+
 /// The thread-specific slot of `Tape.active`.
 private let activeTapeKey: pthread_key_t = {
   var key = pthread_key_t()
@@ -57,11 +95,19 @@ func differentiating<R>(
 
 /// Runs `body` on a tape: `inputTape` (the tape of a recorded input) or the tape of an enclosing
 /// differentiation when there is one (then the sweep records itself), else a new one.
+///
+/// A new tape that nothing refers to once `body` returns is emptied and kept for the thread's
+/// next differentiation (`Tape.spare`): the tape, its arrays and their capacity were four
+/// allocations per gradient (scalar-graph benchmark).
 @inline(__always)  // See `Tape.withActive(_:_:)`.
 func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool) -> R) -> R {
-  let outer = inputTape ?? Tape.active
-  let tape = outer ?? Tape()
-  return Tape.withActive(tape) { body(tape, outer != nil) }
+  if let outer = inputTape ?? Tape.active {
+    return Tape.withActive(outer) { body(outer, true) }
+  }
+  var tape = Tape.takeSpare() ?? Tape()
+  let result = Tape.withActive(tape) { body(tape, false) }
+  if isKnownUniquelyReferenced(&tape) { tape.keepAsSpare() }
+  return result
 }
 
 /// Whether `value`, which a differentiated function returned, is recorded on `tape`; `false` for

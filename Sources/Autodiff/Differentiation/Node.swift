@@ -29,23 +29,19 @@ final class Node<Scalar: TensorScalar>: AnyNode {
   /// The value the operation produced.
   let output: Tensor<Scalar>
   let rule: Rule<Scalar>
-  /// The pullback on plain numbers, for an elementwise operation; see ``ScalarRule``.
-  let scalarRule: ScalarRule<Scalar>?
   /// The tangent rule, or `nil` for an operation that has none (forward mode then stops with
   /// the operation's name).
   let tangent: TangentRule<Scalar>?
 
   init(
     name: StaticString, location: SourceLocation?, operands: InlineList<Operand<Scalar>>,
-    output: Tensor<Scalar>, rule: Rule<Scalar>, scalarRule: ScalarRule<Scalar>? = nil,
-    tangent: TangentRule<Scalar>?
+    output: Tensor<Scalar>, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
   ) {
     // Read before `operands` moves into the node (a copy would retain each operand again).
     let inputNodes = operands.mapInline { $0.node }
     self.operands = operands
     self.output = output
     self.rule = rule
-    self.scalarRule = scalarRule
     self.tangent = tangent
     super.init(name: name, location: location, inputNodes: inputNodes)
   }
@@ -60,6 +56,11 @@ struct Operand<Scalar: TensorScalar> {
   init(_ tensor: Tensor<Scalar>) {
     value = tensor.detached
     node = tensor.trace?.node
+  }
+
+  init(value: Tensor<Scalar>, node: Int?) {
+    self.value = value
+    self.node = node
   }
 }
 
@@ -140,21 +141,6 @@ enum Rule<Scalar: TensorScalar> {
   case custom((PullbackContext<Scalar>) -> Void)
 }
 
-/// An elementwise operation's pullback on plain numbers: what its ``Rule`` computes, for operands
-/// and an output that are scalars (rank 0).
-///
-/// A first-order sweep takes this way through a node whose operands and output all have shape
-/// `[]`, so that a graph of scalars makes no tensor on the way back: the tensor rule, run on
-/// one-element tensors, allocated a buffer for each intermediate (scalar-graph benchmark). Each
-/// computes the same operations in the same order as its tensor rule, so both give the same bits
-/// (tested). Operations without one, and sweeps that record themselves, use the tensor rule.
-enum ScalarRule<Scalar: TensorScalar> {
-  /// The operand's gradient from the upstream gradient `g`, the operand `x` and the output `y`.
-  case unary((_ g: Scalar, _ x: Scalar, _ y: Scalar) -> Scalar)
-  /// Both operands' gradients from `g`, the operands `a` and `b` and the output `y`.
-  case binary((_ g: Scalar, _ a: Scalar, _ b: Scalar, _ y: Scalar) -> (Scalar, Scalar))
-}
-
 /// Which operands of a two-operand operation a pullback is asked for.
 struct Sides {
   var lhs: Bool
@@ -203,35 +189,51 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 ///   - operands: The operation's inputs as the caller passed them.
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, scalarRule: ScalarRule<Scalar>? = nil,
+  at location: SourceLocation? = nil, rule: Rule<Scalar>, scalar: ScalarOperation? = nil,
   tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.trace?.tape else { return output }
+  if let scalar, x.shape.isEmpty, output.shape.isEmpty, tape.recordsScalars(of: Scalar.self) {
+    return tape.append(
+      ScalarRecord(
+        operation: scalar, name: name, location: recordedLocation(location), operandCount: 1,
+        lhs: x.trace!.node, rhs: nil, a: x.scalar, b: 0, y: output.scalar),
+      output: output, rule: rule, tangent: tangent)
+  }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
   // retaining the buffer and the shape once more (scalar-graph benchmark).
   output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
-      output: output, rule: rule, scalarRule: scalarRule, tangent: tangent))
+      output: output, rule: rule, tangent: tangent))
 }
 
 /// Records an operation of two operands; see the one-operand form.
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
   _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
-  scalarRule: ScalarRule<Scalar>? = nil, tangent: TangentRule<Scalar>?
+  scalar: ScalarOperation? = nil, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = a.trace?.tape ?? b.trace?.tape else { return output }
   if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
     failOnDifferentTapes(name, at: location)
+  }
+  if let scalar, a.shape.isEmpty, b.shape.isEmpty, output.shape.isEmpty,
+    tape.recordsScalars(of: Scalar.self)
+  {
+    return tape.append(
+      ScalarRecord(
+        operation: scalar, name: name, location: recordedLocation(location), operandCount: 2,
+        lhs: a.trace?.node, rhs: b.trace?.node, a: a.scalar, b: b.scalar, y: output.scalar),
+      output: output, rule: rule, tangent: tangent)
   }
   output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
       operands: InlineList(Operand(a), Operand(b)), output: output, rule: rule,
-      scalarRule: scalarRule, tangent: tangent))
+      tangent: tangent))
 }
 
 /// Records an operation with any number of operands; see the one-operand form.

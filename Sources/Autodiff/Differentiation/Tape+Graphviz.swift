@@ -105,16 +105,16 @@ extension Tape {
 
   /// The DOT text of the whole tape.
   private func dot(labels: [Int: String], gradients: [Int: ValueSummary], target: Int?) -> String {
-    var isRead = [Bool](repeating: false, count: nodes.count)
-    for node in nodes {
-      for case let input? in node.inputNodes { isRead[input] = true }
+    var isRead = [Bool](repeating: false, count: entries.count)
+    for index in entries.indices {
+      for case let input? in inputNodes(of: index) { isRead[input] = true }
     }
     var lines = [
       "digraph tape {",
       "  node [fontname=\"Helvetica\", fontsize=11];",
       "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];",
     ]
-    for index in nodes.indices {
+    for index in entries.indices {
       let node = inspectableNode(index)
       let inputs = node.inputNodes
       // Constant operands first, each a node of its own.

@@ -78,8 +78,12 @@ extension Tape {
     var seen = Set<ObjectIdentifier>()
     var total = 0
     var sizes: [TapeStatistics.NodeSize] = []
-    for index in nodes.indices {
+    // A scalar record's node is made for the look, with its values in new buffers: kept alive
+    // until the end, so that no later node's buffer reuses the address of one already counted.
+    var nodes: [any InspectableNode] = []
+    for index in entries.indices {
       let node = inspectableNode(index)
+      nodes.append(node)
       counts["\(node.name)", default: 0] += 1
       var bytes = 0
       for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
@@ -97,7 +101,7 @@ extension Tape {
       largestNodes[position].callSite = callSite(ofNode: largestNodes[position].index)
     }
     return TapeStatistics(
-      nodeCount: nodes.count, countsByOperation: counts, savedBytes: total,
+      nodeCount: entries.count, countsByOperation: counts, savedBytes: total,
       bufferCount: seen.count, largestNodes: largestNodes)
   }
 }

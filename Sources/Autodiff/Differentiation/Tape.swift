@@ -41,13 +41,24 @@ public final class Tape {
   /// dozen instructions, several times per recorded operation: scalar-graph benchmark) cannot
   /// find a conflict here. Other threads are kept out by `beginUse(_:)`, and on one thread no
   /// access overlaps another: the only write is the `append` in `append(_:)`, which calls back
-  /// into nothing, and every read copies an element or the array out before going on.
-  @exclusivity(unchecked) private(set) var nodes: [AnyNode]
+  /// into nothing, and every read copies an element out before going on.
+  ///
+  /// Room for a small computation from the start (a scalar graph records about ten nodes), so
+  /// that the first operations do not each regrow the buffer.
+  @exclusivity(unchecked) private(set) var entries = TapeBuffer<TapeEntry>(capacity: 16)
+
+  /// The operations on scalars recorded by value (ScalarRecord.swift), made with the first one.
+  ///
+  /// `@exclusivity(unchecked)` for the reason `entries` is.
+  @exclusivity(unchecked) private var scalarRecords: AnyScalarRecords?
+
+  /// The scalar type of `scalarRecords`.
+  @exclusivity(unchecked) private var scalarRecordsType: ObjectIdentifier?
 
   /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
   /// as they are unless turned on: then recording pays one branch for them.
   ///
-  /// `@exclusivity(unchecked)` for the reason `nodes` is: it is read on every recorded operation,
+  /// `@exclusivity(unchecked)` for the reason `entries` is: it is read on every recorded operation,
   /// and written only by the tools' switches (TapeInspector.swift), never during a read.
   @exclusivity(unchecked) var inspector: TapeInspector? = TapeInspector.forNewTape()
 
@@ -55,18 +66,13 @@ public final class Tape {
   let user = Atomic<UInt>(0)
 
   /// Creates an empty tape.
-  public init() {
-    // Room for a small computation (a scalar graph records about ten nodes), so that the first
-    // operations do not each regrow the array.
-    nodes = []
-    nodes.reserveCapacity(16)
-  }
+  public init() {}
 
   /// The number of operations recorded, watched tensors included.
   public var count: Int {
     let taken = beginUse("reading count")
     defer { endUse(taken) }
-    return nodes.count
+    return entries.count
   }
 
   /// Returns `x` recorded on this tape, as a leaf to differentiate with respect to.
@@ -78,27 +84,103 @@ public final class Tape {
   @_specialize(where Scalar == Double)
   public func watch<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
     let isOurs = x.trace?.tape === self
+    if x.shape.isEmpty, recordsScalars(of: Scalar.self) {
+      let element = x.scalar
+      return append(
+        ScalarRecord(
+          operation: .watch, name: "watch", location: nil, operandCount: isOurs ? 1 : 0,
+          lhs: isOurs ? x.trace!.node : nil, rhs: nil, a: isOurs ? element : 0, b: 0,
+          y: element),
+        output: x.detached, rule: .unary { g, _, _ in g }, tangent: .elementwise)
+    }
     return append(
       Node(
         name: "watch", location: nil,
         operands: isOurs ? InlineList(Operand(x)) : InlineList(),
         output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
-        scalarRule: isOurs ? .unary { g, _, _ in g } : nil, tangent: isOurs ? .elementwise : nil))
+        tangent: isOurs ? .elementwise : nil))
   }
 
   /// Appends `node` and returns its output, recorded as that node.
   func append<Scalar>(_ node: consuming Node<Scalar>) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(node.name)'")
     defer { endUse(taken) }
-    let index = nodes.count
+    let index = entries.count
     let output = Tensor(
       shape: node.output.shape, storage: node.output.storage, trace: Trace(tape: self, node: index))
+    if let inspector { inspector.didAppend(node, at: index, on: self) }
     // Moved, not copied, into the array: a copy would retain the node.
-    nodes.append(node)
-    if let inspector {
-      inspector.didAppend(unsafeDowncast(nodes[index], to: Node<Scalar>.self), at: index, on: self)
-    }
+    entries.append(.node(node))
     return output
+  }
+
+  /// Forgets every recorded operation, keeping the arrays' capacity.
+  func removeAll() {
+    entries.removeAll()
+    scalarRecords?.removeAll()
+  }
+
+  /// Whether an operation on scalars of type `Scalar` is recorded as a ``ScalarRecord``: unless
+  /// the inspector is on (it looks at each node as it is appended) or the tape already records
+  /// another scalar type's.
+  @inline(__always)
+  func recordsScalars<Scalar>(of type: Scalar.Type) -> Bool {
+    inspector == nil
+      && (scalarRecordsType == nil || scalarRecordsType == ObjectIdentifier(Scalar.self))
+  }
+
+  /// Appends `record`, of an operation whose rules are `rule` and `tangent`, and returns
+  /// `output`, its value, recorded as that node.
+  ///
+  /// - Precondition: `recordsScalars(of: Scalar.self)`.
+  func append<Scalar>(
+    _ record: ScalarRecord<Scalar>, output: consuming Tensor<Scalar>, rule: Rule<Scalar>,
+    tangent: TangentRule<Scalar>?
+  ) -> Tensor<Scalar> {
+    let taken = beginUse("recording '\(record.name)'")
+    defer { endUse(taken) }
+    let records: ScalarRecords<Scalar>
+    if let existing = scalarRecords(of: Scalar.self) {
+      records = existing
+    } else {
+      records = ScalarRecords()
+      (scalarRecords, scalarRecordsType) = (records, ObjectIdentifier(Scalar.self))
+    }
+    output.trace = Trace(tape: self, node: entries.count)
+    entries.append(.scalar(records.append(record, rule: rule, tangent: tangent)))
+    return output
+  }
+
+  /// The scalar records, if the tape records those of `Scalar`.
+  func scalarRecords<Scalar>(of type: Scalar.Type) -> ScalarRecords<Scalar>? {
+    guard let scalarRecords, scalarRecordsType == ObjectIdentifier(Scalar.self) else {
+      return nil
+    }
+    return unsafeDowncast(scalarRecords, to: ScalarRecords<Scalar>.self)
+  }
+
+  /// Node `index`: its object, or the node its scalar record stands for, made anew.
+  func node(at index: Int) -> AnyNode {
+    switch entries[index] {
+    case .node(let node): node
+    case .scalar(let position): scalarRecords!.node(at: position)
+    }
+  }
+
+  /// Node `index` with its scalar type, or `nil` when it has another.
+  func node<Scalar>(at index: Int, as type: Scalar.Type) -> Node<Scalar>? {
+    switch entries[index] {
+    case .node(let node): node as? Node<Scalar>
+    case .scalar(let position): scalarRecords(of: Scalar.self)?.typedNode(at: position)
+    }
+  }
+
+  /// The nodes that produced node `index`'s operands (`nil` for a constant).
+  func inputNodes(of index: Int) -> InlineList<Int?> {
+    switch entries[index] {
+    case .node(let node): node.inputNodes
+    case .scalar(let position): scalarRecords!.inputNodes(at: position)
+    }
   }
 
   /// Returns the gradients of `target` with respect to each tensor of `sources`.

@@ -82,7 +82,7 @@ extension Tape {
 
   /// The call site of node `index`: the named function's caller, else the captured line.
   func callSite(ofNode index: Int) -> String? {
-    if let location = nodes[index].location { return location.description }
+    if let location = node(at: index).location { return location.description }
     return inspector?.backtraces[index]?.callSite
   }
 }
@@ -124,10 +124,11 @@ extension Node: InspectableNode {
 extension Tape {
   /// Node `index`, with its values.
   func inspectableNode(_ index: Int) -> any InspectableNode {
-    guard let node = nodes[index] as? any InspectableNode else {
-      fatalError("tape inspection: node \(index) (\(nodes[index].name)) is not a Node")
+    let node = node(at: index)
+    guard let inspectable = node as? any InspectableNode else {
+      fatalError("tape inspection: node \(index) (\(node.name)) is not a Node")
     }
-    return node
+    return inspectable
   }
 }
 

@@ -12,7 +12,7 @@ extension Tensor {
     record(
       "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
       rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) },
-      scalarRule: .binary { g, _, _, _ in (g, g) }, tangent: .elementwise)
+      scalar: .add, tangent: .elementwise)
   }
 
   /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
@@ -22,7 +22,7 @@ extension Tensor {
     record(
       "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
       rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) },
-      scalarRule: .binary { g, _, _, _ in (g, -g) }, tangent: .elementwise)
+      scalar: .subtract, tangent: .elementwise)
   }
 
   /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
@@ -34,7 +34,7 @@ extension Tensor {
       rule: .binary { g, a, b, _, wanted in
         (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
       },
-      scalarRule: .binary { g, a, b, _ in (g * b, g * a) }, tangent: .elementwise)
+      scalar: .multiply, tangent: .elementwise)
   }
 
   /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·a/b² = −(g/b)·y where y = a/b.
@@ -48,11 +48,7 @@ extension Tensor {
         let quotient = g / b
         return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
       },
-      scalarRule: .binary { g, _, b, y in
-        let quotient = g / b
-        return (quotient, -(quotient * y))
-      },
-      tangent: .elementwise)
+      scalar: .divide, tangent: .elementwise)
   }
 
   /// `−x`. ∂/∂x = −g.
@@ -61,7 +57,7 @@ extension Tensor {
   public static prefix func - (x: Tensor) -> Tensor {
     record(
       "negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g },
-      scalarRule: .unary { g, _, _ in -g }, tangent: .elementwise)
+      scalar: .negate, tangent: .elementwise)
   }
 
   @_specialize(where Scalar == Float)

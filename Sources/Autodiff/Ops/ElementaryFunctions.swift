@@ -18,16 +18,16 @@ func fused<Scalar>(
 }
 
 /// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x);
-/// `scalar`, when given, is the same product on plain numbers (see ``ScalarRule``).
+/// `scalar`, when given, names the operation whose pullback on plain numbers is the same product
+/// (see ``ScalarOperation``).
 func elementwise<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operand x: Tensor<Scalar>,
   scaled:
     @escaping (_ v: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>,
-  scalar: ((_ v: Scalar, _ x: Scalar, _ y: Scalar) -> Scalar)? = nil
+  scalar: ScalarOperation? = nil
 ) -> Tensor<Scalar> {
   record(
-    name, output: output, operands: x, rule: .unary(scaled), scalarRule: scalar.map { .unary($0) },
-    tangent: .elementwise)
+    name, output: output, operands: x, rule: .unary(scaled), scalar: scalar, tangent: .elementwise)
 }
 
 /// `eˣ` elementwise. ∂/∂x = v·y.
@@ -36,7 +36,7 @@ func elementwise<Scalar>(
 public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "exp", output: x.mapped(.exp), operand: x, scaled: { v, _, y in v * y },
-    scalar: { v, _, y in v * y })
+    scalar: .exp)
 }
 
 /// The natural logarithm elementwise. ∂/∂x = v/x.
@@ -45,7 +45,7 @@ public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "log", output: x.mapped(.log), operand: x, scaled: { v, x, _ in v / x },
-    scalar: { v, x, _ in v / x })
+    scalar: .log)
 }
 
 /// The square root elementwise. ∂/∂x = v/(2y).
@@ -54,7 +54,7 @@ public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 public func sqrt<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "sqrt", output: x.mapped(.sqrt), operand: x, scaled: { v, _, y in v / (2 * y) },
-    scalar: { v, _, y in v / (2 * y) })
+    scalar: .sqrt)
 }
 
 /// The sine elementwise. ∂/∂x = v·cos x.
@@ -78,7 +78,7 @@ public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "tanh", output: x.mapped(.tanh), operand: x,
     scaled: { v, _, y in fused(.tanhGradient, v, y) { v * (1 - y.squared()) } },
-    scalar: { v, _, y in v * (1 - y * y) })
+    scalar: .tanh)
 }
 
 /// The logistic function 1/(1 + e⁻ˣ) elementwise, without overflow for large |x|.
@@ -89,7 +89,7 @@ public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "sigmoid", output: x.mapped(.sigmoid), operand: x,
     scaled: { v, _, y in fused(.sigmoidGradient, v, y) { v * y * (1 - y) } },
-    scalar: { v, _, y in v * y * (1 - y) })
+    scalar: .sigmoid)
 }
 
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
@@ -99,7 +99,7 @@ public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "relu", output: x.mapped(.relu), operand: x,
     scaled: { v, x, _ in fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) } },
-    scalar: { v, x, _ in v * (x > 0 ? 1 : 0) })
+    scalar: .relu)
 }
 
 /// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
@@ -108,7 +108,7 @@ public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   elementwise(
     "abs", output: x.mapped(.abs), operand: x, scaled: { v, x, _ in v * x.mapped(.sign) },
-    scalar: { v, x, _ in v * (x > 0 ? 1 : x < 0 ? -1 : 0) })
+    scalar: .abs)
 }
 
 extension Tensor {
@@ -119,7 +119,7 @@ extension Tensor {
     elementwise(
       "square", output: mapped(.square), operand: self,
       scaled: { v, x, _ in fused(.squareGradient, v, x) { 2 * v * x } },
-      scalar: { v, x, _ in 2 * v * x })
+      scalar: .square)
   }
 }
 
