@@ -1,5 +1,6 @@
-// The scalar way through a sweep (`ScalarRule`): a first-order sweep passes a node whose operands
-// and output are scalars (rank 0) on plain numbers, without making tensors. It must give the
+// The scalar way through a sweep (`ScalarRecord`): an elementwise operation whose operands and
+// output are scalars (rank 0) is recorded by value, and a first-order sweep passes it back on
+// plain numbers, without making tensors. It must give the
 // bits the tensor rules give. Each test computes the same function on scalars (shape []) and on
 // one-element vectors (shape [1], which take the tensor rules), and compares the gradients to the
 // bit.
@@ -103,5 +104,41 @@ import Testing
     let s1 = s * (1 - s)
     let s2 = s1 * (1 - 2 * s)
     #expect(abs(d2.scalar - (6 * x * s + 6 * x * x * s1 + x * x * x * s2)) < 1e-12)
+  }
+
+  @Test("A tape is reused only when nothing refers to it: a recorded value kept from a gradient stays")
+  func spareTape() {
+    let f = Self.functions.last!.1
+    let expected = gradient(at: Tensor(2.0), Tensor(-4.0), of: f)
+    nonisolated(unsafe) var kept: Tensor<Double>?
+    _ = gradient(at: Tensor(3.0)) { x in
+      let y = x * x
+      kept = y
+      return y
+    }
+    for _ in 0..<3 {
+      let again = gradient(at: Tensor(2.0), Tensor(-4.0), of: f)
+      #expect(again.0.scalar.bitPattern == expected.0.scalar.bitPattern)
+      #expect(again.1.scalar.bitPattern == expected.1.scalar.bitPattern)
+    }
+    // The kept value's tape still holds its computation: differentiating through it works.
+    let y = try! #require(kept)
+    #expect(y.isRecorded && y.scalar == 9)
+    #expect(gradient(at: y) { $0 * y }.scalar == 9 + 9)
+  }
+
+  @Test("Scalars of another type on the same tape are recorded as nodes, with the same gradients")
+  func mixedScalarTypes() {
+    let tape = Tape()
+    let x = tape.watch(Tensor<Double>(0.5))
+    let u = tape.watch(Tensor<Float>(0.5))
+    let f = sigmoid(x) * x.squared() / (x + 1)
+    let g = sigmoid(u) * u.squared() / (u + 1)
+    let (dx, du) = (tape.gradient(of: f, wrt: [x])[0], tape.gradient(of: g, wrt: [u])[0])
+    let reference = gradient(at: Tensor<Float>(0.5)) { u in sigmoid(u) * u.squared() / (u + 1) }
+    #expect(du.scalar == reference.scalar)
+    #expect(abs(dx.scalar - Double(du.scalar)) < 1e-6)
+    // The statistics count the Double records' numbers by value, and the Float nodes' buffers.
+    #expect(tape.statistics.nodeCount == 12)
   }
 }

@@ -193,11 +193,14 @@ func record<Scalar>(
   tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.trace?.tape else { return output }
-  if let scalar, x.shape.isEmpty, output.shape.isEmpty, tape.recordsScalars(of: Scalar.self) {
+  if let scalar, location == nil, x.shape.isEmpty, output.shape.isEmpty,
+    tape.recordsScalars(of: Scalar.self)
+  {
+    assert("\(name)" == "\(scalar.name)", "\(name) recorded as \(scalar.name)")
     return tape.append(
       ScalarRecord(
-        operation: scalar, name: name, location: recordedLocation(location), operandCount: 1,
-        lhs: x.trace!.node, rhs: nil, a: x.scalar, b: 0, y: output.scalar),
+        operation: scalar, operandCount: 1, lhs: x.trace!.node, rhs: nil, a: x.scalar, b: 0,
+        y: output.scalar),
       output: output, rule: rule, tangent: tangent)
   }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
@@ -219,13 +222,14 @@ func record<Scalar>(
   if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
     failOnDifferentTapes(name, at: location)
   }
-  if let scalar, a.shape.isEmpty, b.shape.isEmpty, output.shape.isEmpty,
+  if let scalar, location == nil, a.shape.isEmpty, b.shape.isEmpty, output.shape.isEmpty,
     tape.recordsScalars(of: Scalar.self)
   {
+    assert("\(name)" == "\(scalar.name)", "\(name) recorded as \(scalar.name)")
     return tape.append(
       ScalarRecord(
-        operation: scalar, name: name, location: recordedLocation(location), operandCount: 2,
-        lhs: a.trace?.node, rhs: b.trace?.node, a: a.scalar, b: b.scalar, y: output.scalar),
+        operation: scalar, operandCount: 2, lhs: a.trace?.node, rhs: b.trace?.node, a: a.scalar,
+        b: b.scalar, y: output.scalar),
       output: output, rule: rule, tangent: tangent)
   }
   output.trace = nil

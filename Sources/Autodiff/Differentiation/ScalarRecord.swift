@@ -24,11 +24,31 @@ enum TapeEntry {
 /// Each pullback computes the same operations in the same order as the operation's tensor rule,
 /// so that both give the same bits (tested in ScalarSweepTests). An operation recorded with one
 /// passes the same tensor rule every time (its function's own), which the tape keeps once.
-enum ScalarOperation: Int, CaseIterable {
+enum ScalarOperation: UInt8, CaseIterable {
   /// A watched tensor: a leaf, or the identity when it was already recorded on the tape.
   case watch
   case add, subtract, multiply, divide, negate
   case exp, log, sqrt, tanh, sigmoid, relu, abs, square
+
+  /// The node's name, as in messages and graphs: the name its function records.
+  var name: StaticString {
+    switch self {
+    case .watch: "watch"
+    case .add: "add"
+    case .subtract: "subtract"
+    case .multiply: "multiply"
+    case .divide: "divide"
+    case .negate: "negate"
+    case .exp: "exp"
+    case .log: "log"
+    case .sqrt: "sqrt"
+    case .tanh: "tanh"
+    case .sigmoid: "sigmoid"
+    case .relu: "relu"
+    case .abs: "abs"
+    case .square: "square"
+    }
+  }
 
   /// The operands' gradients from the upstream gradient `g`, the operands `a` and `b` (0 when
   /// missing) and the output `y`; the second is 0 for an operation of one operand.
@@ -59,19 +79,35 @@ enum ScalarOperation: Int, CaseIterable {
 }
 
 /// An elementwise operation of up to two scalar operands, with its values.
+///
+/// Small (six words for `Double`), so that appending one copies a few words: with its name and
+/// optional indices it was 17 words, copied by a call to `memcpy`. Its name is its operation's,
+/// and it has no call site: only named functions record one, and none of them is elementwise.
 struct ScalarRecord<Scalar: TensorScalar> {
   let operation: ScalarOperation
-  let name: StaticString
-  let location: SourceLocation?
   /// 0 for a leaf (a watched tensor not recorded before), 1 or 2.
-  let operandCount: Int
-  /// The nodes that produced the operands, `nil` for a constant (or a missing operand).
-  let lhs: Int?
-  let rhs: Int?
+  let operandCount: UInt8
+  /// The nodes that produced the operands, or −1 for a constant (or a missing operand).
+  private let lhsIndex: Int
+  private let rhsIndex: Int
   /// The operands' values (0 when missing) and the output's.
   let a: Scalar
   let b: Scalar
   let y: Scalar
+
+  init(
+    operation: ScalarOperation, operandCount: UInt8, lhs: Int?, rhs: Int?, a: Scalar, b: Scalar,
+    y: Scalar
+  ) {
+    self.operation = operation
+    self.operandCount = operandCount
+    (lhsIndex, rhsIndex) = (lhs ?? -1, rhs ?? -1)
+    (self.a, self.b, self.y) = (a, b, y)
+  }
+
+  /// The nodes that produced the operands, `nil` for a constant (or a missing operand).
+  var lhs: Int? { lhsIndex >= 0 ? lhsIndex : nil }
+  var rhs: Int? { rhsIndex >= 0 ? rhsIndex : nil }
 
   var isLeaf: Bool { operandCount == 0 }
 
@@ -93,6 +129,8 @@ class AnyScalarRecords {
   func inputNodes(at position: Int) -> InlineList<Int?> {
     fatalError("AnyScalarRecords is abstract")
   }
+  /// The bytes of the numbers record `position` keeps: its operands' and its output's.
+  func savedBytes(at position: Int) -> Int { fatalError("AnyScalarRecords is abstract") }
   /// Forgets every record, keeping the capacity (and the rules).
   func removeAll() { fatalError("AnyScalarRecords is abstract") }
 }
@@ -115,7 +153,7 @@ final class ScalarRecords<Scalar: TensorScalar>: AnyScalarRecords {
   ) -> Int {
     let bit = 1 << record.operation.rawValue
     if knownRules & bit == 0, !record.isLeaf {
-      rules[record.operation.rawValue] = (rule, tangent)
+      rules[Int(record.operation.rawValue)] = (rule, tangent)
       knownRules |= bit
     }
     records.append(record)
@@ -134,9 +172,9 @@ final class ScalarRecords<Scalar: TensorScalar>: AnyScalarRecords {
           Operand(value: Tensor(record.a), node: record.lhs),
           Operand(value: Tensor(record.b), node: record.rhs))
       }
-    let (rule, tangent) = record.isLeaf ? (.leaf, nil) : rules[record.operation.rawValue]!
+    let (rule, tangent) = record.isLeaf ? (.leaf, nil) : rules[Int(record.operation.rawValue)]!
     return Node(
-      name: record.name, location: record.location, operands: operands,
+      name: record.operation.name, location: nil, operands: operands,
       output: Tensor(record.y), rule: rule, tangent: tangent)
   }
 
@@ -144,5 +182,10 @@ final class ScalarRecords<Scalar: TensorScalar>: AnyScalarRecords {
 
   override func inputNodes(at position: Int) -> InlineList<Int?> { records[position].inputNodes }
 
-  override func removeAll() { records.removeAll() }
+  override func savedBytes(at position: Int) -> Int {
+    (Int(records[position].operandCount) + 1) * MemoryLayout<Scalar>.stride
+  }
+
+  // A record is a plain value (see the top of the file).
+  override func removeAll() { records.removeAllTrivial() }
 }

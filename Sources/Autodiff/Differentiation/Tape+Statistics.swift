@@ -31,7 +31,8 @@ public struct TapeStatistics: CustomStringConvertible, Sendable {
   public var countsByOperation: [String: Int]
   /// The bytes of element storage the tape keeps alive, each buffer counted once.
   public var savedBytes: Int
-  /// The number of distinct buffers the tape keeps alive.
+  /// The number of distinct buffers the tape keeps alive. An operation on scalars keeps its
+  /// numbers in the tape itself, not in a buffer: they count in `savedBytes` only.
   public var bufferCount: Int
   /// The nodes that hold the most bytes, largest first (ties by index).
   public var largestNodes: [NodeSize]
@@ -78,16 +79,17 @@ extension Tape {
     var seen = Set<ObjectIdentifier>()
     var total = 0
     var sizes: [TapeStatistics.NodeSize] = []
-    // A scalar record's node is made for the look, with its values in new buffers: kept alive
-    // until the end, so that no later node's buffer reuses the address of one already counted.
-    var nodes: [any InspectableNode] = []
     for index in entries.indices {
       let node = inspectableNode(index)
-      nodes.append(node)
       counts["\(node.name)", default: 0] += 1
       var bytes = 0
-      for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
-        bytes += buffer.bytes
+      if case .scalar(let position) = entries[index] {
+        // A scalar record keeps its numbers itself, in no buffer (its node was made for the look).
+        bytes = scalarRecords!.savedBytes(at: position)
+      } else {
+        for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
+          bytes += buffer.bytes
+        }
       }
       total += bytes
       sizes.append(

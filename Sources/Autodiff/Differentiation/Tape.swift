@@ -50,7 +50,7 @@ public final class Tape {
   /// The operations on scalars recorded by value (ScalarRecord.swift), made with the first one.
   ///
   /// `@exclusivity(unchecked)` for the reason `entries` is.
-  @exclusivity(unchecked) private var scalarRecords: AnyScalarRecords?
+  @exclusivity(unchecked) private(set) var scalarRecords: AnyScalarRecords?
 
   /// The scalar type of `scalarRecords`.
   @exclusivity(unchecked) private var scalarRecordsType: ObjectIdentifier?
@@ -88,9 +88,8 @@ public final class Tape {
       let element = x.scalar
       return append(
         ScalarRecord(
-          operation: .watch, name: "watch", location: nil, operandCount: isOurs ? 1 : 0,
-          lhs: isOurs ? x.trace!.node : nil, rhs: nil, a: isOurs ? element : 0, b: 0,
-          y: element),
+          operation: .watch, operandCount: isOurs ? 1 : 0, lhs: isOurs ? x.trace!.node : nil,
+          rhs: nil, a: isOurs ? element : 0, b: 0, y: element),
         output: x.detached, rule: .unary { g, _, _ in g }, tangent: .elementwise)
     }
     return append(
@@ -137,7 +136,7 @@ public final class Tape {
     _ record: ScalarRecord<Scalar>, output: consuming Tensor<Scalar>, rule: Rule<Scalar>,
     tangent: TangentRule<Scalar>?
   ) -> Tensor<Scalar> {
-    let taken = beginUse("recording '\(record.name)'")
+    let taken = beginUse("recording '\(record.operation.name)'")
     defer { endUse(taken) }
     let records: ScalarRecords<Scalar>
     if let existing = scalarRecords(of: Scalar.self) {

@@ -43,4 +43,13 @@ struct TapeBuffer<Element>: ~Copyable {
     elements.deinitialize(count: count)
     count = 0
   }
+
+  /// Forgets every element, keeping the capacity, for elements that need no deinitializing
+  /// (plain values): from unspecialized code, `removeAll()` looked up the elements' type
+  /// metadata to find that out.
+  @inline(__always)
+  mutating func removeAllTrivial() {
+    assert(_isPOD(Element.self), "removeAllTrivial: \(Element.self) needs deinitializing")
+    count = 0
+  }
 }
