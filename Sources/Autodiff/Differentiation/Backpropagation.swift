@@ -82,7 +82,8 @@ struct Sweep<Scalar: TensorScalar> {
     for index in base...target where !slots[index - base].isRelevant {
       switch tape.entries[index] {
       case .scalar(let position):
-        let record = records!.records[position]
+        // No records of this type: the tape records another type's (which lead to no source).
+        guard let record = records?.records[position] else { continue }
         slots[index - base].isRelevant = isRelevant(record.lhs) || isRelevant(record.rhs)
       case .node(let node):
         slots[index - base].isRelevant = node.inputNodes.contains(where: isRelevant)
