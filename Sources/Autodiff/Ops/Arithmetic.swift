@@ -188,7 +188,9 @@ func zipped<Scalar>(
   _ function: BinaryFunction, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ name: StaticString,
   at location: SourceLocation? = nil
 ) -> Tensor<Scalar> {
-  guard let shape = broadcastShape(a.shape, b.shape) else {
+  // Two scalars need no broadcasting (a scalar graph: `broadcastShape` made and checked a shape).
+  guard let shape = a.shape.isEmpty && b.shape.isEmpty ? a.shape : broadcastShape(a.shape, b.shape)
+  else {
     fail(
       "\(name): shapes \(a.shape.shapeDescription) and \(b.shape.shapeDescription) do not "
         + "broadcast: aligned from the last axis, each pair of extents must be equal or contain 1",
