@@ -142,4 +142,14 @@ import Testing
     // The statistics count the Double records' numbers by value, and the Float nodes' buffers.
     #expect(tape.statistics.nodeCount == 12)
   }
+
+  @Test("A thread's spare tape records scalars of whichever type comes next")
+  func spareTapeChangesType() {
+    let double = gradient(at: Tensor(0.5), Tensor(2.0)) { x, y in sigmoid(x) * y }
+    let float = gradient(at: Tensor<Float>(0.5), Tensor<Float>(2)) { x, y in sigmoid(x) * y }
+    let again = gradient(at: Tensor(0.5), Tensor(2.0)) { x, y in sigmoid(x) * y }
+    #expect(again.0.scalar.bitPattern == double.0.scalar.bitPattern)
+    #expect(abs(Double(float.0.scalar) - double.0.scalar) < 1e-6)
+    #expect(float.1.scalar == sigmoid(Tensor<Float>(0.5)).scalar)
+  }
 }

@@ -133,6 +133,8 @@ class AnyScalarRecords {
   func savedBytes(at position: Int) -> Int { fatalError("AnyScalarRecords is abstract") }
   /// Forgets every record, keeping the capacity (and the rules).
   func removeAll() { fatalError("AnyScalarRecords is abstract") }
+  /// Whether there is no record.
+  var isEmpty: Bool { fatalError("AnyScalarRecords is abstract") }
 }
 
 final class ScalarRecords<Scalar: TensorScalar>: AnyScalarRecords {
@@ -185,6 +187,8 @@ final class ScalarRecords<Scalar: TensorScalar>: AnyScalarRecords {
   override func savedBytes(at position: Int) -> Int {
     (Int(records[position].operandCount) + 1) * MemoryLayout<Scalar>.stride
   }
+
+  override var isEmpty: Bool { records.count == 0 }
 
   // A record is a plain value (see the top of the file).
   override func removeAll() { records.removeAllTrivial() }

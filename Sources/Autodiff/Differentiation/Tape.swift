@@ -120,12 +120,13 @@ public final class Tape {
   }
 
   /// Whether an operation on scalars of type `Scalar` is recorded as a ``ScalarRecord``: unless
-  /// the inspector is on (it looks at each node as it is appended) or the tape already records
-  /// another scalar type's.
+  /// the inspector is on (it looks at each node as it is appended) or the tape already holds
+  /// records of another scalar type. (A spare tape's empty records of another type are replaced.)
   @inline(__always)
   func recordsScalars<Scalar>(of type: Scalar.Type) -> Bool {
     inspector == nil
-      && (scalarRecordsType == nil || scalarRecordsType == ObjectIdentifier(Scalar.self))
+      && (scalarRecordsType == nil || scalarRecordsType == ObjectIdentifier(Scalar.self)
+        || scalarRecords!.isEmpty)
   }
 
   /// Appends `record`, of an operation whose rules are `rule` and `tangent`, and returns
