@@ -19,7 +19,8 @@ struct Sweep<Scalar: TensorScalar> {
   /// check, and the loop cannot hold one access open because the rules call back into
   /// `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its instructions).
   /// Temporary (on the stack when it is small, as it is for a scalar graph: a heap block cost an
-  /// allocation per gradient) and owned by `withSweep`, rather than freed by a class's `deinit`:
+  /// allocation per gradient; mapped pages when large, see `withTapeScratch`) and owned by
+  /// `withSweep`, rather than freed by a class's `deinit`:
   /// a deinit runs unspecialized, where destroying the slots looks up their type's metadata each
   /// time.
   private let slots: UnsafeMutableBufferPointer<Slot>
@@ -48,12 +49,12 @@ struct Sweep<Scalar: TensorScalar> {
   ) -> R {
     let base = sources.min().map { Swift.min($0, target) } ?? target
     let count = target - base + 1
-    return withUnsafeTemporaryAllocation(of: Slot.self, capacity: count) { slots in
+    return withTapeScratch(of: Slot.self, capacity: count) { slots in
       slots.initialize(
         repeating: Slot(gradient: nil, hasNumber: false, isSource: false, isRelevant: false))
       // One slot at a time: `deinitialize()` destroyed each slot through its type's metadata.
       defer { for slot in slots.indices { _ = (slots.baseAddress! + slot).move() } }
-      return withUnsafeTemporaryAllocation(of: Scalar.self, capacity: count) { numbers in
+      return withTapeScratch(of: Scalar.self, capacity: count) { numbers in
         let sweep = Sweep(
           tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
           slots: slots, numbers: numbers)
