@@ -51,7 +51,9 @@ extension Tape {
   /// Empties this tape, which nothing else refers to, and keeps it as the thread's spare, unless
   /// the thread has one or the tape is larger than `largestSpare`.
   func keepAsSpare() {
-    guard entries.count <= Tape.largestSpare, pthread_getspecific(spareTapeKey) == nil else { return }
+    guard entries.count <= Tape.largestSpare, pthread_getspecific(spareTapeKey) == nil else {
+      return
+    }
     removeAll()
     pthread_setspecific(spareTapeKey, Unmanaged.passRetained(self).toOpaque())
   }
@@ -97,8 +99,8 @@ func differentiating<R>(
 /// differentiation when there is one (then the sweep records itself), else a new one.
 ///
 /// A new tape that nothing refers to once `body` returns is emptied and kept for the thread's
-/// next differentiation (`Tape.spare`): the tape, its arrays and their capacity were four
-/// allocations per gradient (scalar-graph benchmark).
+/// next differentiation (`Tape.keepAsSpare()`): the tape and its buffers were five allocations
+/// per gradient (scalar-graph benchmark).
 @inline(__always)  // See `Tape.withActive(_:_:)`.
 func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool) -> R) -> R {
   if let outer = inputTape ?? Tape.active {
