@@ -1,9 +1,9 @@
-// The scalar way through a sweep (`ScalarRecord`): an elementwise operation whose operands and
-// output are scalars (rank 0) is recorded by value, and a first-order sweep passes it back on
-// plain numbers, without making tensors. It must give the
-// bits the tensor rules give. Each test computes the same function on scalars (shape []) and on
-// one-element vectors (shape [1], which take the tensor rules), and compares the gradients to the
-// bit.
+// The scalar way through an elementwise operation (`ElementwiseOperation`, `ScalarRecord`): on
+// scalars (rank 0) it is computed on numbers and recorded by value, and a first-order sweep
+// passes it back on plain numbers, without making tensors. It must give the bits the tensor
+// kernels and rules give. Each test computes the same function on scalars (shape []) and on
+// one-element vectors (shape [1], which take the tensor path), and compares the values and the
+// gradients to the bit.
 
 import Foundation
 import Testing
@@ -21,6 +21,8 @@ import Testing
     ("exp", { x, _ in exp(x) }),
     ("log", { x, _ in log(abs(x) + 0.5) }),
     ("sqrt", { x, _ in sqrt(abs(x) + 0.5) }),
+    ("sin", { x, _ in sin(x) }),
+    ("cos", { x, _ in cos(x) }),
     ("tanh", { x, _ in tanh(x) }),
     ("sigmoid", { x, _ in sigmoid(x) }),
     ("relu", { x, y in relu(x) * y }),
@@ -42,17 +44,25 @@ import Testing
   }
 
   @Test(
-    "Sweeping scalars gives the tensor rules' gradients, to the bit", arguments: functions.indices)
+    "Computing and sweeping scalars gives the tensor kernels' values and rules' gradients, to the bit",
+    arguments: functions.indices)
   func sameBits(function: Int) {
     let (name, f) = Self.functions[function]
     for (a, b) in Self.inputs() {
-      let scalars = gradient(at: Tensor(a), Tensor(b), of: f)
-      let vectors = gradient(at: Tensor([a]), Tensor([b])) { f($0, $1).sum() }
+      let (value, scalars) = valueWithGradient(at: Tensor(a), Tensor(b), of: f)
+      let (vectorValue, vectors) = valueWithGradient(at: Tensor([a]), Tensor([b])) {
+        f($0, $1).sum()
+      }
       #expect(scalars.0.shape == [] && scalars.1.shape == [], "\(name)")
+      #expect(
+        value.scalar.bitPattern == vectorValue.scalar.bitPattern,
+        "\(name) at (\(a), \(b)): \(value) on scalars, \(vectorValue) on vectors")
       #expect(
         scalars.0.scalar.bitPattern == vectors.0.scalar.bitPattern
           && scalars.1.scalar.bitPattern == vectors.1.scalar.bitPattern,
         "\(name) at (\(a), \(b)): \(scalars) on scalars, \(vectors) on vectors")
+      // Unrecorded scalars are computed on numbers too.
+      #expect(f(Tensor(a), Tensor(b)).scalar.bitPattern == value.scalar.bitPattern, "\(name)")
     }
   }
 
@@ -60,11 +70,15 @@ import Testing
   func sameBitsInFloat() {
     let f: (Tensor<Float>, Tensor<Float>) -> Tensor<Float> = { x, y in
       (x + sigmoid(y)) / (sigmoid(x) + (x + y).squared()) * tanh(x) - relu(y) * exp(x)
+        + sin(x) * cos(y) - log(abs(y) + 1) / sqrt(abs(x) + 1) + abs(-x)
     }
     for (a, b) in Self.inputs() {
       let (a, b) = (Float(a), Float(b))
-      let scalars = gradient(at: Tensor(a), Tensor(b), of: f)
-      let vectors = gradient(at: Tensor([a]), Tensor([b])) { f($0, $1).sum() }
+      let (value, scalars) = valueWithGradient(at: Tensor(a), Tensor(b), of: f)
+      let (vectorValue, vectors) = valueWithGradient(at: Tensor([a]), Tensor([b])) {
+        f($0, $1).sum()
+      }
+      #expect(value.scalar.bitPattern == vectorValue.scalar.bitPattern)
       #expect(scalars.0.scalar.bitPattern == vectors.0.scalar.bitPattern)
       #expect(scalars.1.scalar.bitPattern == vectors.1.scalar.bitPattern)
     }

@@ -75,7 +75,7 @@ struct Sweep<Scalar: TensorScalar> {
       slots[source - base].isSource = true
       slots[source - base].isRelevant = true
     }
-    let records = tape.scalarRecords(of: Scalar.self)
+    let holdsRecords = tape.holdsScalarRecords(of: Scalar.self)
     func isRelevant(_ input: Int?) -> Bool {
       guard let input, input >= base else { return false }
       return slots[input - base].isRelevant
@@ -84,7 +84,8 @@ struct Sweep<Scalar: TensorScalar> {
       switch tape.entries[index] {
       case .scalar(let position):
         // No records of this type: the tape records another type's (which lead to no source).
-        guard let record = records?.records[position] else { continue }
+        guard holdsRecords else { continue }
+        let record = tape.scalarRecords[position]
         slots[index - base].isRelevant = isRelevant(record.lhs) || isRelevant(record.rhs)
       case .node(let node):
         slots[index - base].isRelevant = node.inputNodes.contains(where: isRelevant)
@@ -103,14 +104,14 @@ struct Sweep<Scalar: TensorScalar> {
     inspector?.willSweep(seed: seed ?? Tensor(1), target: target)
     defer { inspector?.didSweep() }
     // Scalar records are swept on numbers when nothing needs their gradients as tensors.
-    let records = !createGraph && inspector == nil ? tape.scalarRecords(of: Scalar.self) : nil
+    let sweepsRecords = !createGraph && inspector == nil && tape.holdsScalarRecords(of: Scalar.self)
     for index in stride(from: target, through: base, by: -1) {
       let slot = index - base
       guard slots[slot].isRelevant else { continue }
       // A source keeps its gradient (it is the answer); another node's moves out of its slot.
       let keeps = slots[slot].isSource
-      if let records, case .scalar(let position) = tape.entries[index] {
-        let record = records.records[position]
+      if sweepsRecords, case .scalar(let position) = tape.entries[index] {
+        let record = tape.scalarRecords[position]
         guard !record.isLeaf, let upstream = scalarGradient(at: slot, keeping: keeps) else {
           continue
         }
@@ -159,10 +160,11 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   /// Sends `g`, the gradient of a scalar record's output, to its operands as numbers.
-  private func backpropagate(_ g: Scalar, through record: ScalarRecord<Scalar>) {
+  private func backpropagate(_ g: Scalar, through record: ScalarRecord) {
     let wanted = Sides(lhs: needsGradient(record.lhs), rhs: needsGradient(record.rhs))
     guard wanted.lhs || wanted.rhs else { return }
-    let (da, db) = record.operation.pullback(g, record.a, record.b, record.y)
+    let (a, b, y) = record.values(as: Scalar.self)
+    let (da, db) = record.operation.pullback(g, a, b, y)
     if wanted.lhs { accumulate(da, into: record.lhs!) }
     if wanted.rhs { accumulate(db, into: record.rhs!) }
   }

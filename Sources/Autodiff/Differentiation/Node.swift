@@ -189,20 +189,9 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 ///   - operands: The operation's inputs as the caller passed them.
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, scalar: ScalarOperation? = nil,
-  tangent: TangentRule<Scalar>?
+  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.trace?.tape else { return output }
-  if let scalar, location == nil, x.shape.isEmpty, output.shape.isEmpty,
-    tape.recordsScalars(of: Scalar.self)
-  {
-    assert("\(name)" == "\(scalar.name)", "\(name) recorded as \(scalar.name)")
-    return tape.append(
-      ScalarRecord(
-        operation: scalar, operandCount: 1, lhs: x.trace!.node, rhs: nil, a: x.scalar, b: 0,
-        y: output.scalar),
-      output: output, rule: rule, tangent: tangent)
-  }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
   // retaining the buffer and the shape once more (scalar-graph benchmark).
   output.trace = nil
@@ -216,21 +205,11 @@ func record<Scalar>(
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
   _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
-  scalar: ScalarOperation? = nil, tangent: TangentRule<Scalar>?
+  tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = a.trace?.tape ?? b.trace?.tape else { return output }
   if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
     failOnDifferentTapes(name, at: location)
-  }
-  if let scalar, location == nil, a.shape.isEmpty, b.shape.isEmpty, output.shape.isEmpty,
-    tape.recordsScalars(of: Scalar.self)
-  {
-    assert("\(name)" == "\(scalar.name)", "\(name) recorded as \(scalar.name)")
-    return tape.append(
-      ScalarRecord(
-        operation: scalar, operandCount: 2, lhs: a.trace?.node, rhs: b.trace?.node, a: a.scalar,
-        b: b.scalar, y: output.scalar),
-      output: output, rule: rule, tangent: tangent)
   }
   output.trace = nil
   return tape.append(

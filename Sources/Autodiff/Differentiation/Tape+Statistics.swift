@@ -85,7 +85,10 @@ extension Tape {
       var bytes = 0
       if case .scalar(let position) = entries[index] {
         // A scalar record keeps its numbers itself, in no buffer (its node was made for the look).
-        bytes = scalarRecords!.savedBytes(at: position)
+        let scalarSize =
+          holdsScalarRecords(of: Float.self)
+          ? MemoryLayout<Float>.stride : MemoryLayout<Double>.stride
+        bytes = (Int(scalarRecords[position].operandCount) + 1) * scalarSize
       } else {
         for buffer in node.heldBuffers where seen.insert(buffer.id).inserted {
           bytes += buffer.bytes

@@ -47,12 +47,12 @@ public final class Tape {
   /// that the first operations do not each regrow the buffer.
   @exclusivity(unchecked) private(set) var entries = TapeBuffer<TapeEntry>(capacity: 16)
 
-  /// The operations on scalars recorded by value (ScalarRecord.swift), made with the first one.
+  /// The operations on scalars recorded by value (ScalarRecord.swift).
   ///
   /// `@exclusivity(unchecked)` for the reason `entries` is.
-  @exclusivity(unchecked) private(set) var scalarRecords: AnyScalarRecords?
+  @exclusivity(unchecked) private(set) var scalarRecords = TapeBuffer<ScalarRecord>(capacity: 16)
 
-  /// The scalar type of `scalarRecords`.
+  /// The scalar type of `scalarRecords`, `Float` or `Double`, set by the first record.
   @exclusivity(unchecked) private var scalarRecordsType: ObjectIdentifier?
 
   /// Anomaly detection and call-site capture (TapeInspector.swift), or `nil` when both are off,
@@ -85,18 +85,18 @@ public final class Tape {
   public func watch<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
     let isOurs = x.trace?.tape === self
     if x.shape.isEmpty, recordsScalars(of: Scalar.self) {
-      let element = x.scalar
+      let element = x.element
       return append(
         ScalarRecord(
           operation: .watch, operandCount: isOurs ? 1 : 0, lhs: isOurs ? x.trace!.node : nil,
           rhs: nil, a: isOurs ? element : 0, b: 0, y: element),
-        output: x.detached, rule: .unary { g, _, _ in g }, tangent: .elementwise)
+        storage: x.storage)
     }
     return append(
       Node(
         name: "watch", location: nil,
         operands: isOurs ? InlineList(Operand(x)) : InlineList(),
-        output: x.detached, rule: isOurs ? .unary { g, _, _ in g } : .leaf,
+        output: x.detached, rule: isOurs ? ElementwiseOperation.watch.rule() : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
 
@@ -116,54 +116,49 @@ public final class Tape {
   /// Forgets every recorded operation, keeping the arrays' capacity.
   func removeAll() {
     entries.removeAll()
-    scalarRecords?.removeAll()
+    // A record is a plain value (see ScalarRecord.swift).
+    scalarRecords.removeAllTrivial()
   }
 
-  /// Whether an operation on scalars of type `Scalar` is recorded as a ``ScalarRecord``: unless
-  /// the inspector is on (it looks at each node as it is appended) or the tape already holds
-  /// records of another scalar type. (A spare tape's empty records of another type are replaced.)
+  /// Whether an operation on scalars of type `Scalar` is recorded as a ``ScalarRecord``: for
+  /// `Float` and `Double`, unless the inspector is on (it looks at each node as it is appended)
+  /// or the tape already holds records of the other type. (A spare tape's empty records of the
+  /// other type are replaced.)
   @inline(__always)
   func recordsScalars<Scalar>(of type: Scalar.Type) -> Bool {
-    inspector == nil
-      && (scalarRecordsType == nil || scalarRecordsType == ObjectIdentifier(Scalar.self)
-        || scalarRecords!.isEmpty)
+    (Scalar.self == Double.self || Scalar.self == Float.self) && inspector == nil
+      && (scalarRecordsType == ObjectIdentifier(Scalar.self) || scalarRecords.count == 0)
   }
 
-  /// Appends `record`, of an operation whose rules are `rule` and `tangent`, and returns
-  /// `output`, its value, recorded as that node.
+  /// Whether the tape's scalar records hold values of type `Scalar`.
+  func holdsScalarRecords<Scalar>(of type: Scalar.Type) -> Bool {
+    scalarRecordsType == ObjectIdentifier(Scalar.self)
+  }
+
+  /// Appends `record`, whose values are of type `Scalar`, and returns its output, whose element
+  /// is in `storage`, recorded as that node.
   ///
   /// - Precondition: `recordsScalars(of: Scalar.self)`.
   func append<Scalar>(
-    _ record: ScalarRecord<Scalar>, output: consuming Tensor<Scalar>, rule: Rule<Scalar>,
-    tangent: TangentRule<Scalar>?
+    _ record: ScalarRecord, storage: consuming Storage<Scalar>
   ) -> Tensor<Scalar> {
     let taken = beginUse("recording '\(record.operation.name)'")
     defer { endUse(taken) }
-    let records: ScalarRecords<Scalar>
-    if let existing = scalarRecords(of: Scalar.self) {
-      records = existing
-    } else {
-      records = ScalarRecords()
-      (scalarRecords, scalarRecordsType) = (records, ObjectIdentifier(Scalar.self))
-    }
-    output.trace = Trace(tape: self, node: entries.count)
-    entries.append(.scalar(records.append(record, rule: rule, tangent: tangent)))
-    return output
-  }
-
-  /// The scalar records, if the tape records those of `Scalar`.
-  func scalarRecords<Scalar>(of type: Scalar.Type) -> ScalarRecords<Scalar>? {
-    guard let scalarRecords, scalarRecordsType == ObjectIdentifier(Scalar.self) else {
-      return nil
-    }
-    return unsafeDowncast(scalarRecords, to: ScalarRecords<Scalar>.self)
+    scalarRecordsType = ObjectIdentifier(Scalar.self)
+    let index = entries.count
+    scalarRecords.append(record)
+    entries.append(.scalar(scalarRecords.count - 1))
+    return Tensor(shape: [], storage: storage, trace: Trace(tape: self, node: index))
   }
 
   /// Node `index`: its object, or the node its scalar record stands for, made anew.
   func node(at index: Int) -> AnyNode {
     switch entries[index] {
     case .node(let node): node
-    case .scalar(let position): scalarRecords!.node(at: position)
+    case .scalar(let position):
+      holdsScalarRecords(of: Float.self)
+        ? scalarRecords[position].node(as: Float.self)
+        : scalarRecords[position].node(as: Double.self)
     }
   }
 
@@ -171,7 +166,8 @@ public final class Tape {
   func node<Scalar>(at index: Int, as type: Scalar.Type) -> Node<Scalar>? {
     switch entries[index] {
     case .node(let node): node as? Node<Scalar>
-    case .scalar(let position): scalarRecords(of: Scalar.self)?.typedNode(at: position)
+    case .scalar(let position):
+      holdsScalarRecords(of: Scalar.self) ? scalarRecords[position].node(as: Scalar.self) : nil
     }
   }
 
@@ -179,7 +175,7 @@ public final class Tape {
   func inputNodes(of index: Int) -> InlineList<Int?> {
     switch entries[index] {
     case .node(let node): node.inputNodes
-    case .scalar(let position): scalarRecords!.inputNodes(at: position)
+    case .scalar(let position): scalarRecords[position].inputNodes
     }
   }
 

@@ -87,6 +87,14 @@ func unaryLoop<T: TensorScalar>(
 }
 
 extension UnaryFunction {
+  /// The function of one number: the bits `unaryKernel` gives for it in a tensor.
+  @inline(__always)
+  func value<T: TensorScalar>(_ x: T) -> T {
+    var (x, y) = (x, T.zero)
+    T._unary(kernel, &x, &y, count: 1)
+    return y
+  }
+
   /// The function's number in CElementwise.
   fileprivate var kernel: Int32 {
     let function =

@@ -8,57 +8,31 @@ extension Tensor {
   /// `a + b`, broadcast. ∂/∂a = g, ∂/∂b = g.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-    record(
-      "add", output: zipped(.add, lhs, rhs, "+"), operands: lhs, rhs,
-      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) },
-      scalar: .add, tangent: .elementwise)
-  }
+  public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { elementwise(.add, lhs, rhs, "+") }
 
   /// `a − b`, broadcast. ∂/∂a = g, ∂/∂b = −g.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-    record(
-      "subtract", output: zipped(.subtract, lhs, rhs, "-"), operands: lhs, rhs,
-      rule: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) },
-      scalar: .subtract, tangent: .elementwise)
+    elementwise(.subtract, lhs, rhs, "-")
   }
 
   /// `a · b` elementwise, broadcast. ∂/∂a = g·b, ∂/∂b = g·a.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
-    record(
-      "multiply", output: zipped(.multiply, lhs, rhs, "*"), operands: lhs, rhs,
-      rule: .binary { g, a, b, _, wanted in
-        (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
-      },
-      scalar: .multiply, tangent: .elementwise)
+    elementwise(.multiply, lhs, rhs, "*")
   }
 
   /// `a / b` elementwise, broadcast. ∂/∂a = g/b, ∂/∂b = −g·a/b² = −(g/b)·y where y = a/b.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
-    record(
-      "divide", output: zipped(.divide, lhs, rhs, "/"), operands: lhs, rhs,
-      rule: .binary { g, _, b, y, wanted in
-        // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
-        let quotient = g / b
-        return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
-      },
-      scalar: .divide, tangent: .elementwise)
-  }
+  public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { elementwise(.divide, lhs, rhs, "/") }
 
   /// `−x`. ∂/∂x = −g.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static prefix func - (x: Tensor) -> Tensor {
-    record(
-      "negate", output: x.mapped(.negate), operands: x, rule: .unary { g, _, _ in -g },
-      scalar: .negate, tangent: .elementwise)
-  }
+  public static prefix func - (x: Tensor) -> Tensor { elementwise(.negate, x) }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

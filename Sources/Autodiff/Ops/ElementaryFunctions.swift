@@ -1,10 +1,11 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
-// Elementwise functions of one tensor. The Jacobian of an elementwise function is diagonal, so
-// its pullback and its tangent rule are one and the same product v·f′(x), where v is the
-// upstream gradient (reverse mode) or the operand's tangent (forward mode), x the operand and y
-// the output. Rules that need a derivative mask build it unrecorded: the mask is piecewise
-// constant, so its own derivative is 0.
+// Elementwise functions. The Jacobian of an elementwise function is diagonal, so its pullback
+// and its tangent rule are one and the same product v·f′(x), where v is the upstream gradient
+// (reverse mode) or the operand's tangent (forward mode), x the operand and y the output. The
+// rules of the functions of one tensor are their `ElementwiseOperation`'s. Rules that need a
+// derivative mask build it unrecorded: the mask is piecewise constant, so its own derivative
+// is 0.
 
 /// `function(v, u)` in one fused loop when neither tensor is recorded (a first-order sweep, the
 /// common case), else `composite()`: the same expression as tensor operations, which record, so
@@ -17,110 +18,57 @@ func fused<Scalar>(
   return zipped(function, v, u, "pullback")
 }
 
-/// Records an elementwise function of `x` whose derivative `scaled` multiplies `v` by f′(x);
-/// `scalar`, when given, names the operation whose pullback on plain numbers is the same product
-/// (see ``ScalarOperation``).
-func elementwise<Scalar>(
-  _ name: StaticString, output: Tensor<Scalar>, operand x: Tensor<Scalar>,
-  scaled:
-    @escaping (_ v: Tensor<Scalar>, _ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar>,
-  scalar: ScalarOperation? = nil
-) -> Tensor<Scalar> {
-  record(
-    name, output: output, operands: x, rule: .unary(scaled), scalar: scalar, tangent: .elementwise)
-}
-
 /// `eˣ` elementwise. ∂/∂x = v·y.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "exp", output: x.mapped(.exp), operand: x, scaled: { v, _, y in v * y },
-    scalar: .exp)
-}
+public func exp<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.exp, x) }
 
 /// The natural logarithm elementwise. ∂/∂x = v/x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "log", output: x.mapped(.log), operand: x, scaled: { v, x, _ in v / x },
-    scalar: .log)
-}
+public func log<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.log, x) }
 
 /// The square root elementwise. ∂/∂x = v/(2y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func sqrt<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "sqrt", output: x.mapped(.sqrt), operand: x, scaled: { v, _, y in v / (2 * y) },
-    scalar: .sqrt)
-}
+public func sqrt<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.sqrt, x) }
 
 /// The sine elementwise. ∂/∂x = v·cos x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func sin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("sin", output: x.mapped(.sin), operand: x) { v, x, _ in v * cos(x) }
-}
+public func sin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.sin, x) }
 
 /// The cosine elementwise. ∂/∂x = −v·sin x.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise("cos", output: x.mapped(.cos), operand: x) { v, x, _ in (v * sin(x)).negated() }
-}
+public func cos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.cos, x) }
 
 /// The hyperbolic tangent elementwise. ∂/∂x = v·(1 − y²).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "tanh", output: x.mapped(.tanh), operand: x,
-    scaled: { v, _, y in fused(.tanhGradient, v, y) { v * (1 - y.squared()) } },
-    scalar: .tanh)
-}
+public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.tanh, x) }
 
 /// The logistic function 1/(1 + e⁻ˣ) elementwise, without overflow for large |x|.
 /// ∂/∂x = v·y·(1 − y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "sigmoid", output: x.mapped(.sigmoid), operand: x,
-    scaled: { v, _, y in fused(.sigmoidGradient, v, y) { v * y * (1 - y) } },
-    scalar: .sigmoid)
-}
+public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.sigmoid, x) }
 
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "relu", output: x.mapped(.relu), operand: x,
-    scaled: { v, x, _ in fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) } },
-    scalar: .relu)
-}
+public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.relu, x) }
 
 /// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  elementwise(
-    "abs", output: x.mapped(.abs), operand: x, scaled: { v, x, _ in v * x.mapped(.sign) },
-    scalar: .abs)
-}
+public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.abs, x) }
 
 extension Tensor {
   /// Each element squared. ∂/∂x = 2v·x.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public func squared() -> Tensor {
-    elementwise(
-      "square", output: mapped(.square), operand: self,
-      scaled: { v, x, _ in fused(.squareGradient, v, x) { 2 * v * x } },
-      scalar: .square)
-  }
+  public func squared() -> Tensor { elementwise(.square, self) }
 }
 
 /// `xʸ` elementwise, broadcast.

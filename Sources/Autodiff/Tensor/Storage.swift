@@ -114,6 +114,17 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     return withUnsafeMutablePointerToElements { UnsafePointer($0) }
   }
 
+  /// The first element, computed first if it is pending: a scalar's value, read without the
+  /// closures of `withUnsafeBufferPointer`, which made the reader copy its tensor (scalar-graph
+  /// benchmark).
+  var first: Scalar {
+    if let cached {
+      materialize()
+      return cached.pointee
+    }
+    return withUnsafeMutablePointerToElements { $0.pointee }
+  }
+
   func copy() -> Storage { withUnsafeBufferPointer { Storage.copying($0) } }
 
   func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {
