@@ -44,7 +44,7 @@ import Testing
   }
 
   @Test(
-    "Computing and sweeping scalars gives the tensor kernels' values and rules' gradients, to the bit",
+    "Scalars computed and swept on numbers give the tensor kernels' values and gradients, to the bit",
     arguments: functions.indices)
   func sameBits(function: Int) {
     let (name, f) = Self.functions[function]

@@ -158,7 +158,7 @@ func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>)
     return trace.tape.append(
       ScalarRecord(
         operation: operation, operandCount: 1, lhs: trace.node, rhs: nil, a: a, b: 0, y: y),
-      storage: .repeating(y, count: 1))
+      storage: ScalarStorages.make(y))
   }
   return record(
     operation.name, output: Tensor(y), operands: x, rule: operation.rule(), tangent: .elementwise)
@@ -187,7 +187,7 @@ func elementwise<Scalar>(
       ScalarRecord(
         operation: operation, operandCount: 2, lhs: a.trace?.node, rhs: b.trace?.node, a: x, b: y,
         y: z),
-      storage: .repeating(z, count: 1))
+      storage: ScalarStorages.make(z))
   }
   // Also where the operands are on different tapes, which `record` stops on.
   return record(

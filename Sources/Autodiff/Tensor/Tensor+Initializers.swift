@@ -5,7 +5,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public init(_ scalar: Scalar) {
-    self.init(shape: [], storage: .repeating(scalar, count: 1))
+    self.init(shape: [], storage: ScalarStorages.make(scalar))
   }
 
   /// Creates a tensor of the given shape from its elements in row-major order.
