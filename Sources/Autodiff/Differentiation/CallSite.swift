@@ -94,7 +94,7 @@ final class CapturedBacktrace {
       let addresses = stack.frames.map(\.adjustedProgramCounter)
       // Frame 0 is `CapturedBacktrace.capture()` itself. The fast path: every frame up to the
       // caller has been seen before.
-      let cached: Int?? = isInternal.withLock { cache in
+      let cached: Int?? = isInternal.withOrderedLock { cache in
         for index in addresses.indices.dropFirst() {
           guard let isOurs = cache[addresses[index]] else { return .none }  // not seen yet
           if !isOurs { return index }
@@ -108,7 +108,7 @@ final class CapturedBacktrace {
       for frame in symbolicated.frames {
         learned[frame.captured.adjustedProgramCounter] = frame.symbol.map(isInternal) ?? true
       }
-      isInternal.withLock { cache in cache.merge(learned) { _, new in new } }
+      isInternal.withOrderedLock { cache in cache.merge(learned) { _, new in new } }
       guard
         let index = addresses.indices.dropFirst().first(where: { learned[addresses[$0]] == false })
       else { return nil }
@@ -123,7 +123,7 @@ final class CapturedBacktrace {
     /// The source line of `caller` (whose first frame is at `address`), from the debug
     /// information, as `Folder/File.swift:42`: the innermost inlined frame outside Autodiff.
     static func sourceLine(of caller: Backtrace, at address: Backtrace.Address) -> String? {
-      if let line = lines.withLock({ $0[address] }) { return line }
+      if let line = lines.withOrderedLock({ $0[address] }) { return line }
       var line: String?
       if let symbolicated = caller.symbolicated(with: images) {
         for frame in symbolicated.frames {
@@ -135,7 +135,7 @@ final class CapturedBacktrace {
           break
         }
       }
-      lines.withLock { $0[address] = .some(line) }
+      lines.withOrderedLock { $0[address] = .some(line) }
       return line
     }
   }

@@ -118,10 +118,10 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
   }
 
   /// The operation, or `nil` when the elements are computed.
-  var remaining: PendingOperation<Scalar>? { operation.withLock { $0 } }
+  var remaining: PendingOperation<Scalar>? { operation.withOrderedLock { $0 } }
 
   /// The operations still to run: 0 when the elements are computed.
-  var remainingCost: Int { operation.withLock { $0 == nil ? 0 : cost } }
+  var remainingCost: Int { operation.withOrderedLock { $0 == nil ? 0 : cost } }
 
   /// Computes the elements into `elements`, unless that has been done.
   func compute(into elements: UnsafeMutablePointer<Scalar>, count: Int) {
@@ -137,13 +137,13 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
 
   /// Calls `body` with the operation (`nil` once computed) under the lock.
   func withOperation<R>(_ body: (inout PendingOperation<Scalar>?) -> R) -> R {
-    operation.withLock { operation in body(&operation) }
+    operation.withOrderedLock { operation in body(&operation) }
   }
 
   /// Calls `body` as `withOperation(_:)` does if the lock is free; returns `nil`, without
   /// waiting, when another thread holds it.
   func withOperationIfAvailable<R>(_ body: (inout PendingOperation<Scalar>?) -> R) -> R? {
-    operation.withLockIfAvailable { operation in body(&operation) }
+    operation.withOrderedLockIfAvailable { operation in body(&operation) }
   }
 }
 

@@ -26,10 +26,10 @@ public enum BufferCache {
 
   /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess.
   public static var limit: Int {
-    get { state.withLock { $0.limit } }
+    get { state.withOrderedLock { $0.limit } }
     set {
       check(newValue >= 0, "BufferCache.limit: \(newValue) bytes; the limit must not be negative")
-      state.withLock { state in
+      state.withOrderedLock { state in
         state.limit = newValue
         state.evict(toFit: 0)
       }
@@ -37,30 +37,30 @@ public enum BufferCache {
   }
 
   /// The bytes the cache holds for reuse now.
-  public static var cachedByteCount: Int { state.withLock { $0.cachedByteCount } }
+  public static var cachedByteCount: Int { state.withOrderedLock { $0.cachedByteCount } }
 
   /// Gives every cached buffer back to the system.
   public static func clear() {
-    state.withLock { $0.freeAll() }
+    state.withOrderedLock { $0.freeAll() }
   }
 
   /// The number of cached buffers of `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
-    state.withLock { $0.free.first { $0.byteCount == byteCount }?.blocks.count ?? 0 }
+    state.withOrderedLock { $0.free.first { $0.byteCount == byteCount }?.blocks.count ?? 0 }
   }
 
   private static let state = Mutex(State())
 
   /// A buffer of `byteCount` bytes, uninitialized: a cached one when there is one.
   static func take(byteCount: Int) -> UnsafeMutableRawPointer {
-    let cached = state.withLock { state in state.take(byteCount: byteCount) }
+    let cached = state.withOrderedLock { state in state.take(byteCount: byteCount) }
     return cached?.pointer ?? .allocate(byteCount: byteCount, alignment: alignment)
   }
 
   /// Takes back a buffer from `take(byteCount:)` that is no longer used.
   static func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
     let block = Block(pointer: pointer)
-    let kept = state.withLock { state in state.keep(block, byteCount: byteCount) }
+    let kept = state.withOrderedLock { state in state.keep(block, byteCount: byteCount) }
     if !kept { pointer.deallocate() }
   }
 
