@@ -85,7 +85,7 @@ public final class Tape {
   public func watch<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
     let isOurs = x.trace?.tape === self
     if x.shape.isEmpty, recordsScalars(of: Scalar.self) {
-      let element = x.element
+      let element = x.scalar
       return append(
         ScalarRecord(
           operation: .watch, operandCount: isOurs ? 1 : 0, lhs: isOurs ? x.trace!.node : nil,

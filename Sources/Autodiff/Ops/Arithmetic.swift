@@ -209,7 +209,7 @@ extension Tensor {
   /// that many, its value when it has one; `nil` when it broadcasts another way.
   fileprivate func pendingOperand(count: Int) -> PendingOperand<Scalar>? {
     if scalarCount == count { return .elements(storage) }
-    if scalarCount == 1 { return .scalar(storage.withUnsafeBufferPointer { $0[0] }) }
+    if scalarCount == 1 { return .scalar(storage.first) }
     return nil
   }
 }

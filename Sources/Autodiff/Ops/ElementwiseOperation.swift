@@ -151,7 +151,7 @@ func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>)
       operation.name, output: x.mapped(operation.unaryFunction), operands: x,
       rule: operation.rule(), tangent: .elementwise)
   }
-  let a = x.element
+  let a = x.scalar
   let y = operation.value(a, 0)
   guard let trace = x.trace else { return Tensor(y) }
   if trace.tape.recordsScalars(of: Scalar.self) {
@@ -177,7 +177,7 @@ func elementwise<Scalar>(
       operation.name, output: zipped(operation.binaryFunction, a, b, symbol), operands: a, b,
       rule: operation.rule(), tangent: .elementwise)
   }
-  let (x, y) = (a.element, b.element)
+  let (x, y) = (a.scalar, b.scalar)
   let z = operation.value(x, y)
   guard let tape = a.trace?.tape ?? b.trace?.tape else { return Tensor(z) }
   if tape.recordsScalars(of: Scalar.self),
@@ -193,9 +193,4 @@ func elementwise<Scalar>(
   return record(
     operation.name, output: Tensor(z), operands: a, b, rule: operation.rule(),
     tangent: .elementwise)
-}
-
-extension Tensor {
-  /// The only element of a scalar, computed if it is pending (a sum's can be).
-  var element: Scalar { storage.first }
 }

@@ -66,7 +66,7 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     check(
       scalarCount == 1,
       "scalar: a tensor of shape \(shape.shapeDescription) has \(scalarCount) elements, not 1")
-    return storage.withUnsafeBufferPointer { $0[0] }
+    return storage.first
   }
 
   /// Whether operations on this tensor are being recorded on a tape.
