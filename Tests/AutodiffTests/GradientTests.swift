@@ -340,28 +340,28 @@ extension GradientTests {
       expectGradientMatchesFiniteDifferences(at: x) { min(0.3, $0) }
     }
 
-    @Test("On a tie, max and min send the gradient to the first argument and 0 to the second")
-    func tieGoesToFirstArgument() {
+    @Test("On a tie, max and min split the gradient between their arguments, as PyTorch and JAX")
+    func tieSplitsTheGradient() {
       let a = Tensor<Double>([1, 2, 3, -1])
       let b = Tensor<Double>([1, 0, 5, -1])
       let (maxA, maxB) = gradient(at: a, b) { max($0, $1).sum() }
-      #expect(maxA == Tensor([1, 1, 0, 1]))
-      #expect(maxB == Tensor([0, 0, 1, 0]))
+      #expect(maxA == Tensor([0.5, 1, 0, 0.5]))
+      #expect(maxB == Tensor([0.5, 0, 1, 0.5]))
       let (minA, minB) = gradient(at: a, b) { min($0, $1).sum() }
-      #expect(minA == Tensor([1, 0, 1, 1]))
-      #expect(minB == Tensor([0, 1, 0, 0]))
+      #expect(minA == Tensor([0.5, 0, 1, 0.5]))
+      #expect(minB == Tensor([0.5, 1, 0, 0.5]))
 
-      // Broadcast: b = 1 ties with a[0][0] and a[1][1]; it wins only a[1][0] = 0 for max.
+      // Broadcast: b = 1 ties with a[0][0] and a[1][1] (half each) and wins a[1][0] = 0.
       let matrix = Tensor<Double>(shape: [2, 2], scalars: [1, 2, 0, 1])
       let (broadcastA, broadcastB) = gradient(at: matrix, Tensor<Double>(1)) {
         max($0, $1).sum()
       }
-      #expect(broadcastA == Tensor(shape: [2, 2], scalars: [1, 1, 0, 1]))
-      #expect(broadcastB == Tensor(1))
+      #expect(broadcastA == Tensor(shape: [2, 2], scalars: [0.5, 1, 0, 0.5]))
+      #expect(broadcastB == Tensor(2))
 
-      // With a scalar: max(x, 0) at x = 0 sends the gradient to x; max(0, x) keeps it.
-      #expect(gradient(at: Tensor<Double>(0)) { max($0, 0) } == Tensor(1))
-      #expect(gradient(at: Tensor<Double>(0)) { max(0, $0) } == Tensor(0))
+      // With a scalar: max(x, 0) and max(0, x) at x = 0 both send half to x.
+      #expect(gradient(at: Tensor<Double>(0)) { max($0, 0) } == Tensor(0.5))
+      #expect(gradient(at: Tensor<Double>(0)) { max(0, $0) } == Tensor(0.5))
     }
   }
 }

@@ -34,6 +34,7 @@ enum autodiff_binary_function {
   autodiff_greater_or_equal_mask,
   autodiff_greater_mask,
   autodiff_equal_mask,
+  autodiff_selection_mask,
   autodiff_sigmoid_gradient,
   autodiff_tanh_gradient,
   autodiff_relu_gradient,

@@ -10,8 +10,13 @@
 struct Sweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
+  /// Whether the sources only receive gradients, passing none on: the sweep across a
+  /// conversion's region of another precision, whose sources are the conversions into it
+  /// (Conversion.swift). Otherwise a source that is an intermediate result passes its gradient
+  /// on, as any node does.
+  let stopsAtSources: Bool
   /// The lowest node index the sweep looks at; `slots` is indexed from it.
-  private let base: Int
+  let base: Int
   private let target: Int
   /// What the sweep knows of each node from `base` to `target`.
   ///
@@ -45,7 +50,7 @@ struct Sweep<Scalar: TensorScalar> {
   /// state lives as long as the call.
   static func withSweep<R>(
     tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool,
-    _ body: (Sweep) -> R
+    stopsAtSources: Bool = false, _ body: (Sweep) -> R
   ) -> R {
     let base = sources.min().map { Swift.min($0, target) } ?? target
     let count = target - base + 1
@@ -57,7 +62,7 @@ struct Sweep<Scalar: TensorScalar> {
       return withTapeScratch(of: Scalar.self, capacity: count) { numbers in
         let sweep = Sweep(
           tape: tape, base: base, target: target, sources: sources, createGraph: createGraph,
-          slots: slots, numbers: numbers)
+          stopsAtSources: stopsAtSources, slots: slots, numbers: numbers)
         return body(sweep)
       }
     }
@@ -65,10 +70,12 @@ struct Sweep<Scalar: TensorScalar> {
 
   private init(
     tape: Tape, base: Int, target: Int, sources: some Collection<Int>, createGraph: Bool,
-    slots: UnsafeMutableBufferPointer<Slot>, numbers: UnsafeMutableBufferPointer<Scalar>
+    stopsAtSources: Bool, slots: UnsafeMutableBufferPointer<Slot>,
+    numbers: UnsafeMutableBufferPointer<Scalar>
   ) {
     self.tape = tape
     self.createGraph = createGraph
+    self.stopsAtSources = stopsAtSources
     self.target = target
     self.base = base
     for source in sources where source <= target {
@@ -118,11 +125,15 @@ struct Sweep<Scalar: TensorScalar> {
         backpropagate(upstream, through: record)
         continue
       }
-      guard let node = tape.node(at: index, as: Scalar.self) else {
-        fatalError(
-          "gradient: node \(index) of the tape holds another scalar type than \(Scalar._name)")
-      }
+      // A node of the other precision gets no gradient here: gradients cross into its region
+      // through the conversion nodes, each of which sweeps that region (Conversion.swift).
+      guard let node = tape.node(at: index, as: Scalar.self) else { continue }
       if case .leaf = node.rule { continue }
+      // A source computed from values that lead to no other source (an intermediate result
+      // asked for on its own) passes nothing on.
+      if keeps, stopsAtSources || !node.inputNodes.contains(where: { needsGradient($0) }) {
+        continue
+      }
       guard let upstream = gradient(at: slot, keeping: keeps) else { continue }
       backpropagate(upstream, through: node, at: index)
       inspector?.checkGradients(sentBy: node, at: index, upstream: upstream, in: self)
@@ -211,7 +222,7 @@ struct Sweep<Scalar: TensorScalar> {
   func needsGradient(_ operand: Operand<Scalar>) -> Bool { needsGradient(operand.node) }
 
   /// Whether the operand that `node` produced (`nil` for a constant) needs a gradient.
-  private func needsGradient(_ node: Int?) -> Bool {
+  func needsGradient(_ node: Int?) -> Bool {
     guard let node, node >= base else { return false }
     return slots[node - base].isRelevant
   }
@@ -232,11 +243,14 @@ struct Sweep<Scalar: TensorScalar> {
       trace: Trace(tape: tape, node: index))
   }
 
-  /// Adds `contribution` to the gradient of `operand`'s node.
+  /// Adds `contribution` to the gradient of `operand`'s node; drops it when the operand needs
+  /// none (a constant, or a value below the lowest source), so a rule that does not ask
+  /// ``PullbackContext/needsGradient(_:)`` first is still right.
   func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
     assert(
       contribution.shape == operand.value.shape,
       "gradient \(contribution.shape) for \(operand.value.shape)")
+    guard needsGradient(operand) else { return }
     accumulate(contribution, into: operand.node!)
   }
 
@@ -248,6 +262,12 @@ struct Sweep<Scalar: TensorScalar> {
     } else {
       accumulate(contribution.unbroadcast(to: shape), into: node)
     }
+  }
+
+  /// Adds `contribution` to the gradient of node `node`, if it needs one.
+  func accumulate(_ contribution: consuming Tensor<Scalar>, intoNode node: Int) {
+    guard needsGradient(node) else { return }
+    accumulate(contribution, into: node)
   }
 
   /// Adds `contribution` to the gradient of `node`, without a copy: in place in whichever of the
@@ -280,6 +300,7 @@ struct Sweep<Scalar: TensorScalar> {
     _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
+    guard needsGradient(operand) else { return }
     let slot = operand.node! - base
     guard !createGraph, slots[slot].gradient != nil else {
       accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: operand)

@@ -8,13 +8,19 @@
 struct ForwardSweep<Scalar: TensorScalar> {
   let tape: Tape
   let createGraph: Bool
+  /// Whether conversions from the other precision compute their tangents (by a sweep of their
+  /// own over that precision's region, Conversion.swift); a sweep that is itself such a region's
+  /// leaves them to the sweep that started it.
+  var crossesConversions = true
 
   /// The tangent of each node of `targets`, given the tangents of the `sources` nodes, or `nil`
   /// for a target that does not depend on them. One sweep serves all targets.
   func tangents(
-    at targets: [Int], sources: [(node: Int, tangent: Tensor<Scalar>)], at location: SourceLocation
+    at targets: [Int?], sources: [(node: Int, tangent: Tensor<Scalar>)], at location: SourceLocation
   ) -> [Tensor<Scalar>?] {
-    guard let base = sources.map(\.node).min(), let target = targets.max(), base <= target else {
+    guard let base = sources.map(\.node).min(), let target = targets.compactMap({ $0 }).max(),
+      base <= target
+    else {
       return targets.map { _ in nil }
     }
     var tangents = [Tensor<Scalar>?](repeating: nil, count: target - base + 1)
@@ -25,15 +31,23 @@ struct ForwardSweep<Scalar: TensorScalar> {
     // The nodes the target depends on, marked from the target down: a node that depends on a
     // source but not leading to the target needs no tangent (nor a tangent rule).
     var leadsToTarget = [Bool](repeating: false, count: target - base + 1)
-    for node in targets where node >= base { leadsToTarget[node - base] = true }
+    for case let node? in targets where node >= base { leadsToTarget[node - base] = true }
     for index in stride(from: target, through: base, by: -1) where leadsToTarget[index - base] {
       for case let node? in tape.inputNodes(of: index) where node >= base {
         leadsToTarget[node - base] = true
       }
     }
     for index in base...target where leadsToTarget[index - base] && !isSource.contains(index) {
-      guard let node = tape.node(at: index, as: Scalar.self) else {
-        fail("tangent: node \(index) of the tape holds another scalar type than \(Scalar._name)")
+      // A node of the other precision gets no tangent here: tangents cross into and out of its
+      // region through the conversion nodes (Conversion.swift).
+      guard let node = tape.node(at: index, as: Scalar.self) else { continue }
+      if let conversion = node.conversionTangent {
+        guard crossesConversions else { continue }
+        let known = tangents
+        tangents[index - base] = conversion.push(
+          tape, base, { $0 >= base && $0 <= target ? known[$0 - base] : nil }, createGraph,
+          location)
+        continue
       }
       let operandTangents = node.operands.map { operand -> Tensor<Scalar>? in
         guard let producer = operand.node, producer >= base else { return nil }
@@ -42,7 +56,7 @@ struct ForwardSweep<Scalar: TensorScalar> {
       guard operandTangents.contains(where: { $0 != nil }) else { continue }
       tangents[index - base] = push(operandTangents, through: node, at: index, location)
     }
-    return targets.map { $0 >= base ? tangents[$0 - base] : nil }
+    return targets.map { node in node.flatMap { $0 >= base ? tangents[$0 - base] : nil } }
   }
 
   private func push(
@@ -98,14 +112,16 @@ extension Tape {
   /// ```
   ///
   /// - Parameters:
-  ///   - target: A tensor recorded on this tape.
+  ///   - target: A tensor recorded on this tape, or a constant (recorded on no tape), whose
+  ///     tangent is zero.
   ///   - sources: Tensors recorded on this tape (watched tensors or intermediate results).
   ///   - tangents: One direction per source, of its shape.
   ///   - createGraph: Records the sweep on this tape, so the result can be differentiated again.
   /// - Returns: A tensor of `target`'s shape; zeros when `target` does not depend on the
   ///   sources.
-  /// - Precondition: The tensors are recorded on this tape; each tangent has its source's
-  ///   shape; every operation between the sources and the target has a tangent rule.
+  /// - Precondition: The sources are recorded on this tape, the target on it or on none; each
+  ///   tangent has its source's shape; every operation between the sources and the target has a
+  ///   tangent rule.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func tangent<Scalar>(
@@ -131,8 +147,9 @@ extension Tape {
     check(
       sources.count == tangents.count,
       "tangent: \(sources.count) sources but \(tangents.count) tangents", at: location)
-    let targetNodes = targets.enumerated().map { position, target in
-      node(of: target, "tangent", "target \(position)", at: location)
+    // A target recorded on no tape is a constant, whose tangent is zero.
+    let targetNodes = targets.enumerated().map { position, target -> Int? in
+      target.trace == nil ? nil : node(of: target, "tangent", "target \(position)", at: location)
     }
     let pairs = zip(sources, tangents).enumerated().map { position, pair in
       let (source, tangent) = pair

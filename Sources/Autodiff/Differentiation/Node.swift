@@ -15,11 +15,18 @@ class AnyNode {
   /// paths through the tape with plain non-generic code: a generic override would run
   /// unspecialized and look up type metadata for every node (scalar-graph benchmark).
   let inputNodes: InlineList<Int?>
+  /// For a conversion between precisions (`Tensor<Double>(floatTensor)`), the scalar type of its
+  /// input, whose node is its one input node; `nil` for every other operation.
+  let convertedFrom: ObjectIdentifier?
 
-  init(name: StaticString, location: SourceLocation?, inputNodes: InlineList<Int?>) {
+  init(
+    name: StaticString, location: SourceLocation?, inputNodes: InlineList<Int?>,
+    convertedFrom: ObjectIdentifier? = nil
+  ) {
     self.name = name
     self.location = location
     self.inputNodes = inputNodes
+    self.convertedFrom = convertedFrom
   }
 }
 
@@ -32,6 +39,9 @@ final class Node<Scalar: TensorScalar>: AnyNode {
   /// The tangent rule, or `nil` for an operation that has none (forward mode then stops with
   /// the operation's name).
   let tangent: TangentRule<Scalar>?
+  /// A conversion's tangent, which a forward sweep computes from the tangents it has (see
+  /// Conversion.swift); `nil` for every other operation.
+  let conversionTangent: ConversionTangent<Scalar>?
 
   init(
     name: StaticString, location: SourceLocation?, operands: InlineList<Operand<Scalar>>,
@@ -43,7 +53,23 @@ final class Node<Scalar: TensorScalar>: AnyNode {
     self.output = output
     self.rule = rule
     self.tangent = tangent
+    self.conversionTangent = nil
     super.init(name: name, location: location, inputNodes: inputNodes)
+  }
+
+  /// A conversion from the tensor of scalar type `type` recorded at node `input`: no operand of
+  /// this node's type, one input node.
+  init(
+    converting input: Int, from type: ObjectIdentifier, output: Tensor<Scalar>,
+    rule: Rule<Scalar>, tangent: ConversionTangent<Scalar>
+  ) {
+    self.operands = InlineList()
+    self.output = output
+    self.rule = rule
+    self.tangent = nil
+    self.conversionTangent = tangent
+    super.init(
+      name: "convert", location: nil, inputNodes: InlineList(input), convertedFrom: type)
   }
 }
 

@@ -186,14 +186,15 @@ public final class Tape {
   /// the sum over its uses.
   ///
   /// - Parameters:
-  ///   - target: A tensor recorded on this tape.
+  ///   - target: A tensor recorded on this tape, or a constant (not recorded at all), whose
+  ///     gradients are zeros.
   ///   - sources: Tensors recorded on this tape: watched tensors or intermediate results.
   ///   - seed: The gradient flowing into `target`, of its shape (for `D = W·X`, the `dD` from
   ///     above). It defaults to 1 and must be given when `target` has more than one element.
   ///   - createGraph: Records the sweep itself on this tape, so that the returned gradients are
   ///     recorded tensors that can be differentiated again (second derivatives).
-  /// - Precondition: `target` and each source are recorded on this tape; `seed` has `target`'s
-  ///   shape; `target` is a scalar when no seed is given.
+  /// - Precondition: Each source is recorded on this tape, and `target` on it or on none;
+  ///   `seed` has `target`'s shape; `target` is a scalar when no seed is given.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func gradient<Scalar>(
@@ -222,7 +223,7 @@ public final class Tape {
       from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location
     ) { sweep in
       sources.indices.map { position in
-        sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+        sweep?.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
       }
     }
   }
@@ -263,8 +264,8 @@ public final class Tape {
       at: location
     ) { sweep in
       (
-        sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
-        sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+        sweep?.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+        sweep?.gradient(at: yNode) ?? Tensor(zeros: y.shape)
       )
     }
   }
@@ -286,16 +287,22 @@ public final class Tape {
       from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
       at: location
     ) { sweep in
-      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+      sweep?.gradient(at: xNode) ?? Tensor(zeros: x.shape)
     }
   }
 
   /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes, and
-  /// returns what `read` makes of the sweep (its gradients).
+  /// returns what `read` makes of the sweep (its gradients). A target that is not recorded at all
+  /// is a constant, which depends on no source: `read` gets no sweep, and every gradient is zero
+  /// (the gradient of an affine function, differentiated again, is such a constant).
   private func sweep<Scalar, R>(
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
-    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
+    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>?) -> R
   ) -> R {
+    guard target.trace != nil else {
+      _ = upstream(of: target, seed: seed, keepingRecorded: false, "gradient", at: location)
+      return read(nil)
+    }
     let targetNode = node(of: target, "gradient", "the target", at: location)
     // A scalar target's default seed, 1, goes in as a number: no tensor is made for it.
     let upstream =

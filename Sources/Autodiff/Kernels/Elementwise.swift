@@ -1,5 +1,17 @@
 internal import CElementwise
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// C's `pow` and `powf`, named apart from the generic `pow` of swift-numerics' `Real`.
+@inline(__always) private func libmPow(_ x: Double, _ y: Double) -> Double { pow(x, y) }
+@inline(__always) private func libmPowf(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+
 // Elementwise loops over tensor buffers. The arithmetic runs in the C kernels of
 // Modules/CElementwise, compiled for AVX-512, AVX2 and the baseline x86-64 with the best the CPU
 // has picked at load time: Swift compiles this module for the baseline only, four Floats per SSE
@@ -14,9 +26,10 @@ internal import CElementwise
 /// A function of one element.
 enum UnaryFunction {
   case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, square
-  /// 1 where the element is positive, else 0: relu's derivative, with 0 at 0.
+  /// 1 where the element is positive, 0 where it is zero or negative, NaN where it is NaN:
+  /// relu's derivative, with 0 at 0.
   case positiveMask
-  /// -1, 0 or 1.
+  /// -1, 0 or 1; NaN for NaN.
   case sign
 }
 
@@ -29,28 +42,41 @@ enum BinaryFunction {
   case greaterMask
   /// 1 where `a == b`, else 0.
   case equalMask
+  /// 1 where `a > b`, ½ where `a == b`, 0 where `a < b`, NaN where either is NaN: which share of
+  /// `max(a, b)`'s gradient goes to `a` (a tie splits it, as in PyTorch and JAX).
+  case selectionMask
   // Pullbacks of elementwise functions, fused: `a` is the upstream gradient, `b` the operand or
   // the output. Each computes what the rule's tensor expression computes, in the same order.
   /// `a·b·(1 − b)`: sigmoid's, from its output.
   case sigmoidGradient
   /// `a·(1 − b²)`: tanh's, from its output.
   case tanhGradient
-  /// `a·[b > 0]`: relu's, from its operand.
+  /// `a·[b > 0]`: relu's, from its operand (NaN where `b` is NaN).
   case reluGradient
   /// `2a·b`: square's, from its operand.
   case squareGradient
 }
 
 extension TensorScalar {
-  /// `x` raised to `y`. Real powers follow C's `pow`: a negative base with an integer exponent
-  /// is exact (`(-2)³ = -8`), with a fractional exponent it is NaN.
+  /// `x` raised to `y`: C's `pow`, with every special case as C gives it. A negative base with
+  /// an integer exponent is exact (`(-2)³ = -8`, and every finite `y` beyond 2⁵³ is an even
+  /// integer: `(-2)^1e30 = inf`), with a fractional exponent it is NaN; `(-1)^±inf = 1`,
+  /// `(-inf)^0.5 = inf`, `x⁰ = 1`.
   @inline(__always)  // Inlined into the loop of `binaryLoop`.
   static func power(_ x: Self, _ y: Self) -> Self {
     if y == 2 { return x * x }
-    // swift-numerics' pow(x, y) is NaN for every negative x and for 0⁰, unlike C. Its
-    // pow(x, n: Int) is C's pow, so an integer exponent goes through it: (−2)³ = −8, x⁰ = 1.
-    if let n = Int(exactly: y) { return pow(x, n) }
-    return pow(x, y)
+    // swift-numerics' pow(x, y) is NaN for every negative x and for 0⁰, unlike C; libm's is C.
+    if Self.self == Double.self {
+      return unsafeBitCast(
+        libmPow(unsafeBitCast(x, to: Double.self), unsafeBitCast(y, to: Double.self)),
+        to: Self.self)
+    }
+    if Self.self == Float.self {
+      return unsafeBitCast(
+        libmPowf(unsafeBitCast(x, to: Float.self), unsafeBitCast(y, to: Float.self)),
+        to: Self.self)
+    }
+    return Self(libmPow(Double(x), Double(y)))
   }
 }
 
@@ -164,6 +190,7 @@ extension BinaryFunction {
       case .greaterOrEqualMask: autodiff_greater_or_equal_mask
       case .greaterMask: autodiff_greater_mask
       case .equalMask: autodiff_equal_mask
+      case .selectionMask: autodiff_selection_mask
       case .sigmoidGradient: autodiff_sigmoid_gradient
       case .tanhGradient: autodiff_tanh_gradient
       case .reluGradient: autodiff_relu_gradient

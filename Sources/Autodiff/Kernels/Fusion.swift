@@ -153,7 +153,13 @@ extension Tensor {
   /// - Precondition: `shape` has at least ``Fusion/minimumCount`` elements, or one for a sum.
   static func pending(shape: [Int], _ operation: PendingOperation<Scalar>) -> Tensor {
     var cost = 1
-    func add(_ storage: Storage<Scalar>) { cost += storage.pendingCost }
+    func add(_ storage: Storage<Scalar>) {
+      // A pending sum is a program's root, never part of one: an operand reads its one value,
+      // computed now. (Nested sweeps put such sums anywhere: a scalar's gradient summed back
+      // from a large shape, added to another.)
+      if case .sum? = storage.pendingOperation { storage.materialize() }
+      cost += storage.pendingCost
+    }
     switch operation {
     case .fill: cost = 0
     case .unary(_, let x), .sum(let x): add(x)

@@ -107,9 +107,10 @@ public func pow<Scalar>(_ x: Tensor<Scalar>, _ p: Scalar) -> Tensor<Scalar> { po
 @_specialize(where Scalar == Double)
 public func pow<Scalar>(_ b: Scalar, _ x: Tensor<Scalar>) -> Tensor<Scalar> { pow(Tensor(b), x) }
 
-/// The larger of `a` and `b` elementwise, broadcast.
+/// The larger of `a` and `b` elementwise, broadcast: NumPy's `maximum`, NaN where either is NaN.
 ///
-/// The gradient goes to the input that was selected; on a tie (`a == b`) it goes to `a`.
+/// The gradient goes to the input that was selected; on a tie (`a == b`) each input gets half,
+/// as in PyTorch and JAX; where either input is NaN both get NaN.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -117,16 +118,17 @@ public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
     "maximum", output: zipped(.maximum, a, b, "max"), operands: a, b,
     rule: .binary { g, a, b, _, wanted in
       (
-        wanted.lhs ? g * zipped(.greaterOrEqualMask, a, b, "max") : nil,
-        wanted.rhs ? g * zipped(.greaterMask, b, a, "max") : nil
+        wanted.lhs ? g * zipped(.selectionMask, a, b, "max") : nil,
+        wanted.rhs ? g * zipped(.selectionMask, b, a, "max") : nil
       )
     },
     tangent: .elementwise)
 }
 
-/// The smaller of `a` and `b` elementwise, broadcast.
+/// The smaller of `a` and `b` elementwise, broadcast: NumPy's `minimum`, NaN where either is NaN.
 ///
-/// The gradient goes to the input that was selected; on a tie (`a == b`) it goes to `a`.
+/// The gradient goes to the input that was selected; on a tie (`a == b`) each input gets half,
+/// as in PyTorch and JAX; where either input is NaN both get NaN.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
@@ -134,8 +136,8 @@ public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
     "minimum", output: zipped(.minimum, a, b, "min"), operands: a, b,
     rule: .binary { g, a, b, _, wanted in
       (
-        wanted.lhs ? g * zipped(.greaterOrEqualMask, b, a, "min") : nil,
-        wanted.rhs ? g * zipped(.greaterMask, a, b, "min") : nil
+        wanted.lhs ? g * zipped(.selectionMask, b, a, "min") : nil,
+        wanted.rhs ? g * zipped(.selectionMask, a, b, "min") : nil
       )
     },
     tangent: .elementwise)

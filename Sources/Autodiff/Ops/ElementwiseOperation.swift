@@ -135,8 +135,8 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .cos: return (-(g * UnaryFunction.sin.value(a)), 0)
     case .tanh: return (g * (1 - y * y), 0)
     case .sigmoid: return (g * y * (1 - y), 0)
-    case .relu: return (g * (a > 0 ? 1 : 0), 0)
-    case .abs: return (g * (a > 0 ? 1 : a < 0 ? -1 : 0), 0)
+    case .relu: return (g * UnaryFunction.positiveMask.value(a), 0)
+    case .abs: return (g * UnaryFunction.sign.value(a), 0)
     case .square: return (2 * g * a, 0)
     }
   }

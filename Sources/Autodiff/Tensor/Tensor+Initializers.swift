@@ -111,15 +111,15 @@ extension Tensor {
     self.init(shape: shape, storage: storage)
   }
 
-  /// Converts the elements of a tensor of another precision. The result is not recorded.
+  /// Converts the elements of a tensor of another precision, differentiably: the gradient
+  /// converts back (as PyTorch's `.double()` and `.float()` do); see Conversion.swift.
+  ///
+  /// ```swift
+  /// gradient(at: Tensor<Float>([1, 2])) { x in (Tensor<Float>(Tensor<Double>(x) * 2) * x).sum() }
+  /// // [4, 8]
+  /// ```
   public init<Other>(_ other: Tensor<Other>) {
-    let storage = Storage<Scalar>.uninitialized(count: other.scalarCount)
-    other.withUnsafeBufferPointer { source in
-      storage.withUnsafeMutableBufferPointer { target in
-        for index in source.indices { target[index] = Scalar(source[index]) }
-      }
-    }
-    self.init(shape: other.shape, storage: storage)
+    self = converted(other)
   }
 }
 

@@ -44,7 +44,7 @@ public func cholesky<Scalar>(
     // The lower triangle of (A + Aᵀ)/2, which potrf overwrites with L, and zeros above it.
     a.withElements { a in
       for i in 0..<n {
-        for j in 0..<n { l[i * n + j] = j <= i ? (a[i * n + j] + a[j * n + i]) / 2 : 0 }
+        for j in 0..<n { l[i * n + j] = j <= i ? midpoint(a[i * n + j], a[j * n + i]) : 0 }
       }
     }
     try Scalar._potrf(n: n, a: l, lda: n)
@@ -87,7 +87,8 @@ public func cholesky<Scalar>(
 /// pullback is `B̄ = A⁻¹·X̄` (`potrs` with the same factor) and, from `Ā = −B̄·Xᵀ` and
 /// `dA = dL·Lᵀ + L·dLᵀ`, `L̄ = −(B̄·Xᵀ + X·B̄ᵀ)·L`, lower triangle.
 ///
-/// A NaN or an infinity in `factor` or `b` makes every element of the solution NaN.
+/// A NaN or an infinity in `b` or in the lower triangle of `factor` makes every element of the
+/// solution NaN.
 ///
 /// - Parameters:
 ///   - factor: A lower triangular `n×n` matrix `L`, as ``cholesky(_:file:line:)`` returns.
@@ -107,6 +108,8 @@ public func choleskySolve<Scalar>(
   let n = factor.checkSquareMatrix("choleskySolve", "the factor", at: location)
   b.checkRightHandSide(rows: n, "choleskySolve", matrix: factor.shape, at: location)
   guard n > 0 else { return Tensor(zeros: b.shape) }
+  // Every rule below reads this lower triangle, never what lies above it in `factor`.
+  let factor = lowerTriangularPart(factor)
   guard factor.isFinite && b.isFinite else {
     return nonFiniteResult("choleskySolve", shape: b.shape, operands: [factor, b], at: location)
   }
@@ -155,6 +158,23 @@ func choleskySolve<Scalar>(
       }
       return choleskySolve(l, sumOfPresent(tangents[1], correction)!, at: nil)
     })
+}
+
+/// The lower triangle of a square matrix, diagonal included, with zeros above it whatever is
+/// there (NaN included), recorded: its pullback and tangent keep the lower triangle of theirs.
+func lowerTriangularPart<Scalar>(_ a: Tensor<Scalar>) -> Tensor<Scalar> {
+  let n = a.shape[0]
+  let lower = Tensor<Scalar>.computing(shape: [n, n]) { l in
+    a.withElements { a in
+      for i in 0..<n {
+        for j in 0..<n { l[i * n + j] = j <= i ? a[i * n + j] : 0 }
+      }
+    }
+  }
+  return record(
+    "lowerTriangle", output: lower, operands: a,
+    rule: .unary { g, _, _ in lowerTriangularPart(g) },
+    tangent: .unary { da, _, _ in lowerTriangularPart(da) })
 }
 
 /// Φ's mask: 1 below the diagonal, ½ on it, 0 above.

@@ -20,9 +20,10 @@
 ///
 /// The gradient of the eigenvalues is defined everywhere, but that of the eigenvectors is not
 /// where two eigenvalues are equal: an eigenvector of a repeated eigenvalue is any unit vector
-/// of its eigenspace, and `F` is infinite there. Close eigenvalues give large gradients. A loss
-/// that uses only the values, or that depends on the eigenvectors of a repeated eigenvalue only
-/// through their span, is safe when its `V̄` is 0.
+/// of its eigenspace, and `F` would be infinite there. `Fᵢⱼ` is taken as 0 where `λᵢ = λⱼ`, so
+/// a loss that uses only the values, or the eigenvectors of distinct eigenvalues only, gets its
+/// exact gradient, finite, at a repeated eigenvalue too (`eigh(I).values.sum()` has gradient
+/// `I`). Close but distinct eigenvalues give large gradients.
 ///
 /// A NaN or an infinity in `a` makes every element of both outputs NaN.
 ///
@@ -49,7 +50,7 @@ public func eigh<Scalar>(
   var vectors = Tensor<Scalar>.computing(shape: [n, n]) { s in
     a.withElements { a in
       for i in 0..<n {
-        for j in 0..<n { s[i * n + j] = (a[i * n + j] + a[j * n + i]) / 2 }
+        for j in 0..<n { s[i * n + j] = midpoint(a[i * n + j], a[j * n + i]) }
       }
     }
   }

@@ -125,23 +125,36 @@ func diagonalMatrix<Scalar>(_ v: Tensor<Scalar>) -> Tensor<Scalar> {
   Tensor.identity(v.shape[0]) * v
 }
 
-/// `(M + Mᵀ)/2`, recorded. The transpose is an O(n²) copy of a small square matrix inside a
+/// `(M + Mᵀ)/2`, recorded, as `M/2 + Mᵀ/2` so that it does not overflow near the largest value. The transpose is an O(n²) copy of a small square matrix inside a
 /// pullback, not an operand handed to gemm.
 func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
-  (m + m.transposed()) * 0.5
+  m * 0.5 + m.transposed() * 0.5
 }
 
-/// The matrix `F` of a spectral pullback: `Fᵢⱼ = 1/(dⱼ − dᵢ)` off the diagonal, 0 on it, from the
-/// vector `d` (eigenvalues, or squared singular values). Recorded, so a second derivative sees
-/// `F` depend on `d`. Equal elements of `d` make `F` infinite: the decomposition's derivative
-/// does not exist there.
+/// The matrix `F` of a spectral pullback: `Fᵢⱼ = 1/(dⱼ − dᵢ)` where `dᵢ ≠ dⱼ`, 0 where they are
+/// equal (the diagonal included), from the vector `d` (eigenvalues, or squared singular values).
+/// Recorded, so a second derivative sees `F` depend on `d`.
+///
+/// Where two elements of `d` are equal the decomposition's vectors have no derivative (any basis
+/// of the shared space will do), and `F` would be infinite. Taking 0 there gives the exact
+/// gradient of every loss that does not depend on the vectors of a repeated value (one of the
+/// values only, or their span), where `F` multiplies zeros, and a finite one for the others.
 func reciprocalDifferences<Scalar>(_ d: Tensor<Scalar>) -> Tensor<Scalar> {
   let k = d.shape[0]
-  let identity = Tensor<Scalar>.identity(k)
-  // Dᵢⱼ = dⱼ − dᵢ: the row vector minus the column vector. Adding I keeps the diagonal from
-  // dividing by zero; multiplying by 1 − I then clears it.
+  // Dᵢⱼ = dⱼ − dᵢ: the row vector minus the column vector.
   let differences = d.reshaped(to: [1, k]) - d.reshaped(to: [k, 1])
-  return (1 - identity) / (differences + identity)
+  // 1 where Dᵢⱼ = 0: added to the denominator, it keeps it from being zero, and 1 − it clears
+  // those elements. A constant: the mask has no derivative.
+  let equal = withoutDerivative(at: differences) .== 0
+  return (1 - equal) / (differences + equal)
+}
+
+/// `(a + b)/2` without overflow for finite `a` and `b` near the type's largest value, where
+/// `a + b` is infinite.
+@inline(__always)
+func midpoint<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {
+  let sum = a + b
+  return sum.isFinite || !a.isFinite || !b.isFinite ? sum / 2 : a / 2 + b / 2
 }
 
 // MARK: - Several outputs, one node
