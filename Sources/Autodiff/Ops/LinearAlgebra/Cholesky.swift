@@ -109,7 +109,7 @@ public func choleskySolve<Scalar>(
   b.checkRightHandSide(rows: n, "choleskySolve", matrix: factor.shape, at: location)
   guard n > 0 else { return Tensor(zeros: b.shape) }
   // Every rule below reads this lower triangle, never what lies above it in `factor`.
-  let factor = lowerTriangularPart(factor)
+  let factor = triangularPart(factor, lower: true, diagonal: true)
   guard factor.isFinite && b.isFinite else {
     return nonFiniteResult("choleskySolve", shape: b.shape, operands: [factor, b], at: location)
   }
@@ -158,23 +158,6 @@ func choleskySolve<Scalar>(
       }
       return choleskySolve(l, sumOfPresent(tangents[1], correction)!, at: nil)
     })
-}
-
-/// The lower triangle of a square matrix, diagonal included, with zeros above it whatever is
-/// there (NaN included), recorded: its pullback and tangent keep the lower triangle of theirs.
-func lowerTriangularPart<Scalar>(_ a: Tensor<Scalar>) -> Tensor<Scalar> {
-  let n = a.shape[0]
-  let lower = Tensor<Scalar>.computing(shape: [n, n]) { l in
-    a.withElements { a in
-      for i in 0..<n {
-        for j in 0..<n { l[i * n + j] = j <= i ? a[i * n + j] : 0 }
-      }
-    }
-  }
-  return record(
-    "lowerTriangle", output: lower, operands: a,
-    rule: .unary { g, _, _ in lowerTriangularPart(g) },
-    tangent: .unary { da, _, _ in lowerTriangularPart(da) })
 }
 
 /// Φ's mask: 1 below the diagonal, ½ on it, 0 above.

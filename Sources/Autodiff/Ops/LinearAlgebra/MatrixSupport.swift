@@ -119,6 +119,29 @@ extension Tensor {
   }
 }
 
+/// The elements of a square matrix that a triangular operation reads (its lower or upper
+/// triangle, with or without the diagonal) and zeros elsewhere, whatever is there (NaN
+/// included); recorded, its pullback and tangent keep the same elements of theirs. The
+/// triangular operations read their matrix through it, so every rule, at every order, sees only
+/// what the operation documents as read.
+func triangularPart<Scalar>(_ a: Tensor<Scalar>, lower: Bool, diagonal: Bool) -> Tensor<Scalar> {
+  let n = a.shape[0]
+  let part = Tensor<Scalar>.computing(shape: [n, n]) { t in
+    a.withElements { a in
+      for i in 0..<n {
+        for j in 0..<n {
+          let read = i == j ? diagonal : (lower ? j < i : j > i)
+          t[i * n + j] = read ? a[i * n + j] : 0
+        }
+      }
+    }
+  }
+  return record(
+    "triangularPart", output: part, operands: a,
+    rule: .unary { g, _, _ in triangularPart(g, lower: lower, diagonal: diagonal) },
+    tangent: .unary { da, _, _ in triangularPart(da, lower: lower, diagonal: diagonal) })
+}
+
 /// The square matrix with `v` on its diagonal: `I ∘ v` with `v` broadcast along the rows, so
 /// element `(i, j)` is `δᵢⱼ·vⱼ`. Recorded, so the gradient flows back to `v` (its diagonal).
 func diagonalMatrix<Scalar>(_ v: Tensor<Scalar>) -> Tensor<Scalar> {

@@ -295,7 +295,8 @@ func triangularSolve<Scalar>(
 /// `X = op(A)⁻¹·B`, the pullback is `B̄ = op(A)⁻ᵀ·X̄` (one more triangular solve) and
 /// `op(A)̄ = −B̄·Xᵀ`, restricted to the triangle.
 ///
-/// A NaN or an infinity in `a` or `b` makes every element of the solution NaN.
+/// A NaN or an infinity in `b` or in the elements of `a` that are read makes every element of
+/// the solution NaN.
 ///
 /// - Parameters:
 ///   - a: A square matrix `n×n`; only its lower (`lower: true`) or upper triangle is read.
@@ -317,6 +318,8 @@ public func triangularSolve<Scalar>(
   let n = a.checkSquareMatrix("triangularSolve", "the matrix", at: location)
   b.checkRightHandSide(rows: n, "triangularSolve", matrix: a.shape, at: location)
   guard n > 0 else { return Tensor(zeros: b.shape) }
+  // Every rule below reads these elements, never the others of `a`.
+  let a = triangularPart(a, lower: lower, diagonal: !unitDiagonal)
   guard a.isFinite && b.isFinite else {
     return nonFiniteResult("triangularSolve", shape: b.shape, operands: [a, b], at: location)
   }
