@@ -153,4 +153,46 @@ import Testing
       #expect(message.contains(fragment), "standard error lacks \"\(fragment)\": \(message)")
     }
   }
+
+  @Test(
+    "Reading statistics, the graph or count, or switching the tools, while another thread sweeps stops with a message",
+    arguments: 0..<5)
+  func concurrentReadsOfOneTapeStop(reader: Int) async {
+    let result = await #expect(
+      processExitsWith: .failure, observing: [\.standardErrorContent]
+    ) { [reader] in
+      let tape = Tape()
+      let x = tape.watch(Tensor<Double>(1))
+      let inPullback = DispatchSemaphore(value: 0)
+      let y = customOperation("hold", operands: [x], forward: { $0[0] }) { g, _, _ in
+        inPullback.signal()
+        DispatchSemaphore(value: 0).wait()
+        return [g]
+      }
+      DispatchQueue.global().async { _ = tape.gradient(of: y, wrt: [x]) }
+      inPullback.wait()
+      switch reader {
+      case 0: _ = tape.statistics
+      case 1: _ = tape.graphviz()
+      case 2: _ = tape.count
+      case 3: tape.detectsAnomalies = true
+      default: tape.capturesCallSites = true
+      }
+    }
+    guard let result else { return }
+    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+    #expect(message.contains("another thread") && message.contains("one task at a time"), "\(message)")
+  }
+
+  @Test("Statistics and graphs read while another thread records, taking turns, see whole nodes")
+  func readersTakingTurnsWithRecording() async {
+    let tape = Tape()
+    var x = tape.watch(Tensor<Double>(ones: [4]))
+    for round in 0..<50 {
+      await Task.detached { [x] in _ = x * 2 }.value  // records on another thread
+      x = x + 1
+      #expect(tape.statistics.nodeCount == tape.count)
+      #expect(tape.graphviz().contains("digraph"), "round \(round)")
+    }
+  }
 }

@@ -72,9 +72,11 @@ extension Tape {
   public var detectsAnomalies: Bool {
     get { inspector?.detectsAnomalies ?? false }
     set {
-      activeInspector.detectsAnomalies = newValue
-      if newValue { activeInspector.capturesCallSites = true }
-      dropInspectorIfIdle()
+      exclusively("switching anomaly detection") {
+        activeInspector.detectsAnomalies = newValue
+        if newValue { activeInspector.capturesCallSites = true }
+        dropInspectorIfIdle()
+      }
     }
   }
 }

@@ -1,7 +1,8 @@
 // One task at a time: the check that stops two tasks from using one tape at once.
 //
 // A tape's node array is plain mutable state. Every access to it (recording, a backward or
-// forward sweep, `count`) runs between `beginUse()` and `endUse(_:)`, which mark the tape as used
+// forward sweep, `count`, `statistics`, `graphviz`, the `detectsAnomalies` and
+// `capturesCallSites` switches: every public API of `Tape`) runs between `beginUse()` and `endUse(_:)`, which mark the tape as used
 // by the current thread in an atomic word: 0 when free, else the user's thread. A second thread
 // arriving while the word names another thread stops the program with a message, instead of
 // racing on the array. The same thread may enter again (a sweep that records itself appends
@@ -51,6 +52,15 @@ extension Tape {
   /// Frees the tape after `beginUse(_:)` returned `taken`.
   func endUse(_ taken: Bool) {
     if taken { user.store(0, ordering: .releasing) }
+  }
+
+  /// Runs `body` between `beginUse(_:)` and `endUse(_:)`: for every reader and setter of the
+  /// tape's state (statistics, graphs, inspection switches), which take the same guard as
+  /// recording.
+  func exclusively<R>(_ operation: @autoclosure () -> String, _ body: () -> R) -> R {
+    let taken = beginUse(operation())
+    defer { endUse(taken) }
+    return body()
   }
 }
 

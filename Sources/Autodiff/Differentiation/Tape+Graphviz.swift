@@ -9,7 +9,7 @@ extension Tape {
   ///
   /// See ``graphviz(gradientOf:seed:labels:file:line:)``, which adds each node's gradient.
   public func graphviz() -> String {
-    dot(labels: [:], gradients: [:], target: nil)
+    exclusively("drawing its graph") { dot(labels: [:], gradients: [:], target: nil) }
   }
 
   /// The graph recorded on this tape, as Graphviz DOT text, with names for some of its tensors.
@@ -21,9 +21,11 @@ extension Tape {
     labels: KeyValuePairs<String, Tensor<Scalar>>,
     file: StaticString = #fileID, line: UInt = #line
   ) -> String {
-    dot(
-      labels: nodeLabels(labels, at: SourceLocation(file: file, line: line)), gradients: [:],
-      target: nil)
+    exclusively("drawing its graph") {
+      dot(
+        labels: nodeLabels(labels, at: SourceLocation(file: file, line: line)), gradients: [:],
+        target: nil)
+    }
   }
 
   /// The graph recorded on this tape, as Graphviz DOT text, with the gradient of `target` with
@@ -68,6 +70,8 @@ extension Tape {
     labels: KeyValuePairs<String, Tensor<Scalar>> = [:],
     file: StaticString = #fileID, line: UInt = #line
   ) -> String {
+    let taken = beginUse("drawing its graph")
+    defer { endUse(taken) }
     let location = SourceLocation(file: file, line: line)
     let targetNode = node(of: target, "graphviz", "the target", at: location)
     let upstream = self.upstream(

@@ -75,6 +75,10 @@ extension Tape {
   /// - Parameter largest: How many of the nodes that hold the most bytes to list.
   /// - Complexity: O(nodes + operands).
   public func statistics(largest: Int) -> TapeStatistics {
+    exclusively("reading statistics") { unguardedStatistics(largest: largest) }
+  }
+
+  private func unguardedStatistics(largest: Int) -> TapeStatistics {
     var counts: [String: Int] = [:]
     var seen = Set<ObjectIdentifier>()
     var total = 0

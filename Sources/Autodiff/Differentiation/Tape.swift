@@ -26,7 +26,10 @@ internal import Synchronization
 ///
 /// A tape may be used by one task at a time: recording on it (any operation on its tensors) and
 /// sweeping it (``gradient(of:wrt:seed:createGraph:file:line:)``, ``tangent(of:wrt:along:createGraph:file:line:)``)
-/// must not overlap with another task's use. Tasks that compute concurrently each use their own
+/// must not overlap with another task's use, and neither may any other API of the tape
+/// (``count``, ``statistics``, ``graphviz()``, ``detectsAnomalies``, ``capturesCallSites``): none
+/// may be called from another thread while a task records or sweeps; each stops the program with
+/// a message instead of racing. Tasks that compute concurrently each use their own
 /// tape; `gradient(at:of:)` and friends make one per call. Two tasks found using one tape at
 /// the same moment stop the program with a message naming the misuse. Tensors themselves,
 /// recorded or not, may cross tasks freely. Nesting follows the thread: `gradient(at:of:)`

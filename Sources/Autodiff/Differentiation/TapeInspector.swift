@@ -75,8 +75,10 @@ extension Tape {
   public var capturesCallSites: Bool {
     get { inspector?.capturesCallSites ?? false }
     set {
-      activeInspector.capturesCallSites = newValue
-      dropInspectorIfIdle()
+      exclusively("switching call-site capture") {
+        activeInspector.capturesCallSites = newValue
+        dropInspectorIfIdle()
+      }
     }
   }
 
