@@ -296,19 +296,4 @@ import Testing
     }
     #expect(second == T(12))
   }
-
-  // MARK: Helpers
-
-  private func expectMessage(
-    _ result: ExitTest.Result?, contains fragments: [String],
-    sourceLocation: Testing.SourceLocation = #_sourceLocation
-  ) {
-    guard let result else { return }  // the exit test itself already failed
-    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
-    for fragment in fragments {
-      #expect(
-        message.contains(fragment), "standard error lacks \"\(fragment)\": \(message)",
-        sourceLocation: sourceLocation)
-    }
-  }
 }

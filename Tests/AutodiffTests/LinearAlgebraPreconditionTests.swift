@@ -89,17 +89,4 @@ import Testing
     expectMessage(
       result, contains: ["determinant", "second derivative", "singular", "not implemented"])
   }
-
-  private func expectMessage(
-    _ result: ExitTest.Result?, contains fragments: [String],
-    sourceLocation: Testing.SourceLocation = #_sourceLocation
-  ) {
-    guard let result else { return }  // the exit test itself already failed
-    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
-    for fragment in fragments {
-      #expect(
-        message.contains(fragment), "standard error lacks \"\(fragment)\": \(message)",
-        sourceLocation: sourceLocation)
-    }
-  }
 }

@@ -100,7 +100,8 @@ func differentiating<R>(
 ///
 /// A new tape that nothing refers to once `body` returns is emptied and kept for the thread's
 /// next differentiation (`Tape.keepAsSpare()`): the tape and its buffers were five allocations
-/// per gradient (scalar-graph benchmark).
+/// per gradient (scalar-graph benchmark). One that recorded tensors or a pullback outlive is
+/// finished (`Tape.isFinished`): its tensors become constants.
 @inline(__always)  // See `Tape.withActive(_:_:)`.
 func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool) -> R) -> R {
   if let outer = inputTape ?? Tape.active {
@@ -108,7 +109,7 @@ func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool
   }
   var tape = Tape.takeSpare() ?? Tape()
   let result = Tape.withActive(tape) { body(tape, false) }
-  if isKnownUniquelyReferenced(&tape) { tape.keepAsSpare() }
+  if isKnownUniquelyReferenced(&tape) { tape.keepAsSpare() } else { tape.finish() }
   return result
 }
 

@@ -68,6 +68,18 @@ public final class Tape {
   /// The thread using the tape, or 0 when it is free (see Tape+Exclusivity.swift).
   let user = Atomic<UInt>(0)
 
+  /// Whether the functional differentiation that made this tape (`gradient(at:of:)` and its
+  /// friends) has returned while tensors recorded on it live on, kept by the caller. Those
+  /// tensors are constants from then on (`Tensor.trace` is `nil`): computing with them records
+  /// nothing, and a later differentiation starts a tape of its own instead of nesting on this
+  /// one, which would grow without bound. Its pullbacks and differentials still sweep it.
+  var isFinished: Bool { finished.load(ordering: .relaxed) }
+
+  /// Marks the tape finished (see `isFinished`).
+  func finish() { finished.store(true, ordering: .relaxed) }
+
+  private let finished = Atomic<Bool>(false)
+
   /// Creates an empty tape.
   public init() {}
 
@@ -302,7 +314,7 @@ public final class Tape {
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
     createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>?) -> R
   ) -> R {
-    guard target.trace != nil else {
+    guard target.recordedTrace != nil else {
       _ = upstream(of: target, seed: seed, keepingRecorded: false, "gradient", at: location)
       return read(nil)
     }
@@ -326,7 +338,7 @@ public final class Tape {
     of tensor: Tensor<Scalar>, _ function: String, _ role: @autoclosure () -> String,
     at location: SourceLocation
   ) -> Int {
-    guard let trace = tensor.trace, trace.tape === self else {
+    guard let trace = tensor.recordedTrace, trace.tape === self else {
       fail(
         "\(function): \(role()) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
           + "tape; watch it (or the tensors it is computed from) with tape.watch(_:)",

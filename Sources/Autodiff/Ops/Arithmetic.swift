@@ -84,15 +84,25 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public static func /= (lhs: inout Tensor, rhs: Scalar) { lhs /= Tensor(rhs) }
 
-  /// `self = self ⊕ rhs`: in place when neither side is recorded, `self` owns its buffer, and the
-  /// result keeps `self`'s shape (the usual optimizer update); otherwise through the recorded op.
+  /// `self = self ⊕ rhs`: in place when neither side is recorded and `self` owns its buffer (the
+  /// usual optimizer update); otherwise through the recorded op.
+  ///
+  /// - Precondition: `rhs` broadcasts to `self`'s shape: a compound assignment keeps the shape of
+  ///   its left side, as in NumPy and PyTorch.
   private mutating func update(
     _ function: BinaryFunction, _ rhs: Tensor, _ name: StaticString,
     recorded: (Tensor, Tensor) -> Tensor
   ) {
-    guard trace == nil, rhs.trace == nil, broadcastShape(shape, rhs.shape) == shape,
-      isKnownUniquelyReferenced(&storage)
-    else {
+    if shape != rhs.shape {
+      let result = broadcastShape(shape, rhs.shape)
+      check(
+        result == shape,
+        "\(name): the right side's shape \(rhs.shape.shapeDescription) "
+          + (result.map { "would make the result \($0.shapeDescription)" } ?? "does not broadcast")
+          + ", but a compound assignment keeps its left side's shape "
+          + "\(shape.shapeDescription); write x = x \(String("\(name)".dropLast())) y to change it")
+    }
+    guard trace == nil, rhs.trace == nil, isKnownUniquelyReferenced(&storage) else {
       self = recorded(self, rhs)
       return
     }
@@ -170,7 +180,11 @@ func zipped<Scalar>(
         + "broadcast: aligned from the last axis, each pair of extents must be equal or contain 1",
       at: location)
   }
-  let count = shape.elementCount
+  // A broadcast of two valid shapes can hold more elements than either: [1 << 40, 1] and
+  // [1, 1 << 40].
+  let count =
+    shape == a.shape || shape == b.shape
+    ? shape.elementCount : checkShape(shape, of: Scalar.self, "\(name)", at: location)
   if count >= Fusion.minimumCount, let x = a.pendingOperand(count: count),
     let y = b.pendingOperand(count: count)
   {

@@ -80,9 +80,12 @@ extension Tensor {
 /// xʸ is not differentiable in y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func pow<Scalar>(_ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scalar> {
-  record(
-    "pow", output: zipped(.pow, x, y, "pow"), operands: x, y,
+public func pow<Scalar>(
+  _ x: Tensor<Scalar>, _ y: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  return record(
+    "pow", output: zipped(.pow, x, y, "pow", at: location), operands: x, y, at: location,
     rule: .binary { g, x, y, z, wanted in
       (
         wanted.lhs
@@ -100,12 +103,16 @@ public func pow<Scalar>(_ x: Tensor<Scalar>, _ y: Tensor<Scalar>) -> Tensor<Scal
 /// `xᵖ` elementwise for a scalar exponent `p`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func pow<Scalar>(_ x: Tensor<Scalar>, _ p: Scalar) -> Tensor<Scalar> { pow(x, Tensor(p)) }
+public func pow<Scalar>(
+  _ x: Tensor<Scalar>, _ p: Scalar, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { pow(x, Tensor(p), file: file, line: line) }
 
 /// `bˣ` elementwise for a scalar base `b`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func pow<Scalar>(_ b: Scalar, _ x: Tensor<Scalar>) -> Tensor<Scalar> { pow(Tensor(b), x) }
+public func pow<Scalar>(
+  _ b: Scalar, _ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { pow(Tensor(b), x, file: file, line: line) }
 
 /// The larger of `a` and `b` elementwise, broadcast: NumPy's `maximum`, NaN where either is NaN.
 ///
@@ -113,9 +120,12 @@ public func pow<Scalar>(_ b: Scalar, _ x: Tensor<Scalar>) -> Tensor<Scalar> { po
 /// as in PyTorch and JAX; where either input is NaN both get NaN.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
-  record(
-    "maximum", output: zipped(.maximum, a, b, "max"), operands: a, b,
+public func max<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  return record(
+    "maximum", output: zipped(.maximum, a, b, "max", at: location), operands: a, b, at: location,
     rule: .binary { g, a, b, _, wanted in
       (
         wanted.lhs ? g * zipped(.selectionMask, a, b, "max") : nil,
@@ -131,9 +141,12 @@ public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
 /// as in PyTorch and JAX; where either input is NaN both get NaN.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scalar> {
-  record(
-    "minimum", output: zipped(.minimum, a, b, "min"), operands: a, b,
+public func min<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  return record(
+    "minimum", output: zipped(.minimum, a, b, "min", at: location), operands: a, b, at: location,
     rule: .binary { g, a, b, _, wanted in
       (
         wanted.lhs ? g * zipped(.selectionMask, b, a, "min") : nil,
@@ -145,13 +158,21 @@ public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>) -> Tensor<Scal
 
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func max<Scalar>(_ a: Tensor<Scalar>, _ b: Scalar) -> Tensor<Scalar> { max(a, Tensor(b)) }
+public func max<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Scalar, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { max(a, Tensor(b), file: file, line: line) }
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func max<Scalar>(_ a: Scalar, _ b: Tensor<Scalar>) -> Tensor<Scalar> { max(Tensor(a), b) }
+public func max<Scalar>(
+  _ a: Scalar, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { max(Tensor(a), b, file: file, line: line) }
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func min<Scalar>(_ a: Tensor<Scalar>, _ b: Scalar) -> Tensor<Scalar> { min(a, Tensor(b)) }
+public func min<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Scalar, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { min(a, Tensor(b), file: file, line: line) }
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func min<Scalar>(_ a: Scalar, _ b: Tensor<Scalar>) -> Tensor<Scalar> { min(Tensor(a), b) }
+public func min<Scalar>(
+  _ a: Scalar, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { min(Tensor(a), b, file: file, line: line) }

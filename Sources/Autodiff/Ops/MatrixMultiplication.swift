@@ -201,5 +201,6 @@ private func productShape<Scalar>(
     k == k2,
     "\(name): inner dimensions differ: lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), "
       + "rhs \(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")", at: location)
+  checkShape([m, n], of: Scalar.self, name, at: location)
   return (m, n)
 }

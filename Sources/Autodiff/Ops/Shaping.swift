@@ -17,17 +17,20 @@ extension Tensor {
     var target = newShape
     if let inferred = newShape.firstIndex(of: -1) {
       let known = newShape.enumerated().filter { $0.offset != inferred }.map(\.element)
-      let product = known.reduce(1, *)
+      let product = known.allSatisfy { $0 >= 0 } ? known.countingElements() ?? 0 : 0
       check(
-        known.allSatisfy { $0 >= 0 } && product > 0 && scalarCount % product == 0,
+        product > 0 && scalarCount % product == 0,
         "reshaped(to:): cannot infer the −1 in \(newShape.shapeDescription) for "
           + "\(shape.shapeDescription)", at: location)
       target[inferred] = scalarCount / product
     }
+    let count = target.allSatisfy { $0 >= 0 } ? target.countingElements() : nil
     check(
-      target.allSatisfy { $0 >= 0 } && target.elementCount == scalarCount,
+      count == scalarCount,
       "reshaped(to:): shape \(shape.shapeDescription) has \(scalarCount) elements, "
-        + "\(newShape.shapeDescription) has \(newShape.elementCount)", at: location)
+        + "\(newShape.shapeDescription) has "
+        + (count.map { "\($0)" } ?? "more than an Int can count or a negative extent"),
+      at: location)
     if target == shape { return self }
     return record(
       "reshape", output: Tensor(shape: target, storage: storage), operands: self, at: location,
@@ -83,6 +86,7 @@ extension Tensor {
     to shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
     let location = SourceLocation(file: file, line: line)
+    checkShape(shape, of: Scalar.self, "expanded(to:)", at: location)
     check(
       broadcastShape(self.shape, shape) == shape,
       "expanded(to:): shape \(self.shape.shapeDescription) does not broadcast to "
@@ -197,7 +201,16 @@ extension Tensor {
     }
     var shape = first.shape
     let extents = tensors.map { $0.shape[axis] }
-    shape[axis] = extents.reduce(0, +)
+    var total = 0
+    for extent in extents {
+      let (sum, overflow) = total.addingReportingOverflow(extent)
+      if overflow {
+        fail("concatenate: the extents along axis \(axis) add up past \(Int.max)", at: location)
+      }
+      total = sum
+    }
+    shape[axis] = total
+    checkShape(shape, of: Scalar.self, "concatenate", at: location)
     let (outer, inner) = (shape[..<axis].reduce(1, *), shape[(axis + 1)...].reduce(1, *))
     let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
     var row = 0

@@ -6,13 +6,18 @@
 
 /// `eˣ / Σ eˣ` along `axis`, computed stably for large inputs.
 ///
-/// - Precondition: `axis` is in `-rank..<rank`.
+/// - Precondition: `axis` is in `-rank..<rank`, and `x` has elements along it.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let axis = x.normalized([axis], "softmax", at: SourceLocation(file: file, line: line))[0]
+  let location = SourceLocation(file: file, line: line)
+  let axis = x.normalized([axis], "softmax", at: location)[0]
+  check(
+    x.shape[axis] > 0,
+    "softmax: axis \(axis) of shape \(x.shape.shapeDescription) is empty; a softmax needs at "
+      + "least one element along its axis", at: location)
   let e = exp(x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line)))
   return e / e.sum(alongAxes: [axis], file: file, line: line)
 }
@@ -20,13 +25,18 @@ public func softmax<Scalar>(
 /// `x − log Σ eˣ` along `axis`, computed stably: no overflow for large inputs and no `log 0` for
 /// very negative ones.
 ///
-/// - Precondition: `axis` is in `-rank..<rank`.
+/// - Precondition: `axis` is in `-rank..<rank`, and `x` has elements along it.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func logSoftmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let axis = x.normalized([axis], "logSoftmax", at: SourceLocation(file: file, line: line))[0]
+  let location = SourceLocation(file: file, line: line)
+  let axis = x.normalized([axis], "logSoftmax", at: location)[0]
+  check(
+    x.shape[axis] > 0,
+    "logSoftmax: axis \(axis) of shape \(x.shape.shapeDescription) is empty; a softmax needs at "
+      + "least one element along its axis", at: location)
   let shifted = x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line))
   return shifted - log(exp(shifted).sum(alongAxes: [axis], file: file, line: line))
 }

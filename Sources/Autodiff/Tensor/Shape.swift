@@ -1,9 +1,42 @@
 // Shape arithmetic shared by the operations: element counts, strides, broadcasting and axes.
 // A shape is an `[Int]` of non-negative extents, outermost first; `[]` is the shape of a scalar.
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 extension Array where Element == Int {
   /// The number of elements of a tensor with this shape; 1 for the scalar shape `[]`.
-  var elementCount: Int { reduce(1, *) }
+  ///
+  /// Stops with a message naming the shape when the count does not fit an `Int`; the operations
+  /// that make shapes check them first with `checkShape`, which names the operation and caller.
+  var elementCount: Int {
+    guard let count = countingElements() else {
+      fail("shape \(shapeDescription) has more elements than an Int can count")
+    }
+    return count
+  }
+
+  /// The product of the extents, or `nil` when the product of the nonzero ones overflows an
+  /// `Int`: such a shape has no row-major strides either, even when it holds no element.
+  func countingElements() -> Int? {
+    var product = 1
+    var isEmpty = false
+    for extent in self {
+      if extent == 0 {
+        isEmpty = true
+        continue
+      }
+      let (next, overflow) = product.multipliedReportingOverflow(by: extent)
+      if overflow { return nil }
+      product = next
+    }
+    return isEmpty ? 0 : product
+  }
 
   /// The row-major strides of a contiguous tensor with this shape.
   var rowMajorStrides: [Int] {
@@ -55,3 +88,42 @@ func broadcastStrides(from operand: [Int], to broadcast: [Int]) -> [Int] {
     axis < leading || operand[axis - leading] == 1 ? 0 : strides[axis - leading]
   }
 }
+
+/// Stops, naming `operation`, the shape and the caller, unless a tensor of `Scalar` can have
+/// `shape`: its extents are non-negative, the byte count of its nonzero extents fits an `Int`
+/// (so that its element count and strides do too, even when it is empty), and its bytes fit
+/// this machine's memory (`Tensor<Float>(zeros: [1 << 30, 1 << 30])` would need 4 EiB).
+///
+/// - Returns: The element count.
+@discardableResult
+func checkShape<Scalar>(
+  _ shape: [Int], of type: Scalar.Type, _ operation: String, at location: SourceLocation?
+) -> Int {
+  check(
+    shape.allSatisfy { $0 >= 0 },
+    "\(operation): shape \(shape.shapeDescription) has a negative extent", at: location)
+  let size = MemoryLayout<Scalar>.stride
+  var bytes = size
+  for extent in shape where extent > 0 {
+    let (next, overflow) = bytes.multipliedReportingOverflow(by: extent)
+    if overflow {
+      fail(
+        "\(operation): shape \(shape.shapeDescription) has more elements than an Int can count "
+          + "(its extents multiply past \(Int.max / size) elements of \(Scalar.self))", at: location)
+    }
+    bytes = next
+  }
+  guard !shape.contains(0) else { return 0 }
+  check(
+    bytes <= physicalMemoryBytes,
+    "\(operation): shape \(shape.shapeDescription) needs \(bytes) bytes of \(Scalar.self), more "
+      + "than this machine's \(physicalMemoryBytes) bytes of memory", at: location)
+  return bytes / size
+}
+
+/// The machine's memory, in bytes.
+private let physicalMemoryBytes: Int = {
+  let pages = sysconf(Int32(_SC_PHYS_PAGES))
+  let pageSize = sysconf(Int32(_SC_PAGESIZE))
+  return pages > 0 && pageSize > 0 ? pages.multipliedReportingOverflow(by: pageSize).partialValue : .max
+}()

@@ -21,7 +21,7 @@ extension Tensor {
     shape: [Int], scalars: [Scalar], file: StaticString = #fileID, line: UInt = #line
   ) {
     let location = SourceLocation(file: file, line: line)
-    checkValid(shape, "Tensor(shape:scalars:)", at: location)
+    checkShape(shape, of: Scalar.self, "Tensor(shape:scalars:)", at: location)
     check(
       shape.elementCount == scalars.count,
       "Tensor(shape:scalars:): shape \(shape.shapeDescription) holds \(shape.elementCount) "
@@ -44,7 +44,7 @@ extension Tensor {
   public init(
     repeating value: Scalar, shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) {
-    checkValid(shape, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line))
+    checkShape(shape, of: Scalar.self, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line))
     self.init(shape: shape, storage: .repeating(value, count: shape.elementCount))
   }
 
@@ -76,7 +76,7 @@ extension Tensor {
     randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
     using generator: inout G, file: StaticString = #fileID, line: UInt = #line
   ) {
-    checkValid(shape, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
+    checkShape(shape, of: Scalar.self, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
     let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
     storage.withUnsafeMutableBufferPointer { buffer in
       // Box-Muller: two uniform draws give two independent standard normal draws.
@@ -97,13 +97,21 @@ extension Tensor {
   }
 
   /// Creates a tensor whose elements are drawn uniformly from `range`.
+  ///
+  /// - Precondition: The extents are non-negative; `range` is not empty and its width is
+  ///   finite.
   @_specialize(where Scalar == Float, G == SeededGenerator)
   @_specialize(where Scalar == Double, G == SeededGenerator)
   public init<G: RandomNumberGenerator>(
     randomUniform shape: [Int], in range: Range<Scalar> = 0..<1, using generator: inout G,
     file: StaticString = #fileID, line: UInt = #line
   ) {
-    checkValid(shape, "Tensor(randomUniform:)", at: SourceLocation(file: file, line: line))
+    let location = SourceLocation(file: file, line: line)
+    checkShape(shape, of: Scalar.self, "Tensor(randomUniform:)", at: location)
+    check(
+      !range.isEmpty && (range.upperBound - range.lowerBound).isFinite,
+      "Tensor(randomUniform:in:): the range \(range) is empty or infinitely wide; give a range "
+        + "lower..<upper with lower < upper, both finite", at: location)
     let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
     storage.withUnsafeMutableBufferPointer { buffer in
       for index in buffer.indices { buffer[index] = Scalar.random(in: range, using: &generator) }
@@ -123,11 +131,7 @@ extension Tensor {
   }
 }
 
-private func checkValid(_ shape: [Int], _ function: String, at location: SourceLocation) {
-  check(
-    shape.allSatisfy { $0 >= 0 },
-    "\(function): shape \(shape.shapeDescription) has a negative extent", at: location)
-}
+
 
 /// A fast, seedable random number generator (xoshiro256**), for reproducible tensors.
 ///

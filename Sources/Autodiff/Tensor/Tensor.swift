@@ -40,14 +40,26 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   /// The elements, in row-major order.
   var storage: Storage<Scalar>
 
-  /// Where the tensor was recorded, or `nil` for a constant.
-  var trace: Trace?
+  /// Where the tensor was recorded, or `nil` for a constant. A tensor recorded on a finished tape
+  /// (one that a functional differentiation made and has returned from, `Tape.isFinished`) is a
+  /// constant: it records nothing more there, and nothing nests on that tape.
+  var trace: Trace? {
+    get {
+      guard let recordedTrace, !recordedTrace.tape.isFinished else { return nil }
+      return recordedTrace
+    }
+    set { recordedTrace = newValue }
+  }
+
+  /// Where the tensor was recorded, whether or not its tape is finished: what the tape's own
+  /// sweeps read (a finished tape's pullbacks still sweep it).
+  private(set) var recordedTrace: Trace?
 
   init(shape: [Int], storage: Storage<Scalar>, trace: Trace? = nil) {
     assert(shape.elementCount == storage.count, "shape \(shape) for \(storage.count) elements")
     self.shape = shape
     self.storage = storage
-    self.trace = trace
+    self.recordedTrace = trace
   }
 
   /// The number of axes.
