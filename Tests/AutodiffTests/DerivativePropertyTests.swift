@@ -98,29 +98,28 @@ import Testing
 
   // MARK: Intermediate results as sources
 
-  /// A step of a chain of 3×3 matrices: the next register from one or two earlier ones.
-  static let steps:
-    [(name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>)] = [
-      ("sin", { a, _ in sin(a) }), ("tanh·b", { a, b in tanh(a) * b }),
-      ("a·b", { a, b in matmul(a, b) }),
-      ("aᵀ·b", { a, b in matmul(a, transposed: true, b, transposed: false) }),
-      ("det(a)·b", { a, b in determinant(a + 3 * identity) * b }),
-      ("inverse", { a, _ in try! inverse(spd(a)) }),
-      ("cholesky", { a, _ in try! cholesky(spd(a)) }),
-      ("solve", { a, b in try! solve(spd(a), b) }),
-      ("rows", { a, b in a.sum(alongAxes: [1]) * b }),
-      (
-        "eigh",
-        { a, _ in
-          let (w, v) = try! eigh(spd(a))
-          return matmul(v * w, transposed: false, v, transposed: true)
-        }
-      ),
-    ]
+  /// A step of a chain of 3×3 matrices and scalars: the next register from one or two earlier
+  /// ones. The linear-algebra steps return their operation's result itself, so that it can be a
+  /// source on its own (the sweep then starts above its operand).
+  static let steps: [(name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>)] = [
+    ("sin", { a, _ in sin(a) }), ("tanh·b", { a, b in tanh(a) * b }),
+    ("a·b/2", { a, b in matmul(matrix(a), matrix(b)) * 0.5 }),
+    ("aᵀ·b/2", { a, b in matmul(matrix(a), transposed: true, matrix(b), transposed: false) * 0.5 }),
+    ("det", { a, _ in determinant(tanh(matrix(a)) + 3 * identity) }),
+    ("inverse", { a, _ in try! inverse(spd(a)) }),
+    ("cholesky", { a, _ in try! cholesky(spd(a)) }),
+    ("solve", { a, b in try! solve(spd(a), matrix(b)) }),
+    ("rows", { a, b in matrix(a).sum(alongAxes: [1]) * b * 0.5 }),
+    ("eigh", { a, _ in try! eigh(spd(a)).values }),
+    ("qr", { a, _ in qr(matrix(a) + 3 * identity).r }),
+  ]
+  /// A register as a matrix: a scalar or a vector times the identity.
+  static func matrix(_ t: Tensor<Double>) -> Tensor<Double> { t.rank == 2 ? t : t * identity }
   static let identity = Tensor<Double>(shape: [3, 3], scalars: [1, 0, 0, 0, 1, 0, 0, 0, 1])
   /// A symmetric positive definite matrix made from any `a`.
   static func spd(_ a: Tensor<Double>) -> Tensor<Double> {
-    matmul(a, transposed: false, a, transposed: true) + 3 * identity
+    let m = tanh(matrix(a))
+    return matmul(m, transposed: false, m, transposed: true) + 3 * identity
   }
 
   @Test(
@@ -145,7 +144,7 @@ import Testing
     func run(_ registers: inout [Tensor<Double>], from first: Int) {
       for i in first..<program.count {
         let (a, b) = operands[i]
-        registers.append(Self.steps[program[i]].f(registers[a], registers[b]) * 0.5)
+        registers.append(Self.steps[program[i]].f(registers[a], registers[b]))
       }
     }
     let tape = Tape()
