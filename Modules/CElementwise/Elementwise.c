@@ -34,6 +34,9 @@
 
 #include "CElementwise.h"
 
+// A switch over the kernels that misses one does not build.
+#pragma clang diagnostic error "-Wswitch"
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -230,3 +233,15 @@ static inline double log_series_double(double z) {
 
 #include "VectorMath.inc"
 #include "Elementwise.inc"
+
+#define AUTODIFF_NAME(name) #name,
+
+const char *autodiff_unary_function_name(int function) {
+  static const char *const names[] = {AUTODIFF_UNARY_FUNCTIONS(AUTODIFF_NAME)};
+  return function >= 0 && function < autodiff_unary_function_count ? names[function] : 0;
+}
+
+const char *autodiff_binary_function_name(int function) {
+  static const char *const names[] = {AUTODIFF_BINARY_FUNCTIONS(AUTODIFF_NAME)};
+  return function >= 0 && function < autodiff_binary_function_count ? names[function] : 0;
+}

@@ -252,3 +252,39 @@ extension FusedValueAndGradientTests {
     #expect(zip(da.scalars, expectedA).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) })
   }
 }
+
+extension FusedValueAndGradientTests {
+  /// The program that found it: (1 − tanh(s)²)·s·(1 − s) with s = σ(z), whose backward program
+  /// reads one register twice in an instruction (tanh(s)·tanh(s)) while other values are live.
+  @Test("An instruction that reads one register twice frees it once: x·x in a fused program")
+  func sameRegisterTwice() {
+    var rng = SeededGenerator(seed: 17)
+    for count in [Fusion.minimumCount - 8, Fusion.minimumCount + 8] {
+      let z = Tensor<Double>(randomUniform: [count], in: -1..<1, using: &rng)
+      let u = Tensor<Double>(randomUniform: [count], in: -1..<1, using: &rng)
+      func f(_ z: Tensor<Double>) -> Tensor<Double> {
+        let s = sigmoid(z)
+        let th = tanh(s)
+        let w = (1 - th * th) * s * (1 - s)
+        return (w.sliced(alongAxis: 0, 0..<8) * u.sliced(alongAxis: 0, 0..<8)).sum()
+          + (w.sliced(alongAxis: 0, 8..<count) * u.sliced(alongAxis: 0, 8..<count)).sum()
+      }
+      // Each element's derivative, by hand: w = (1 − t²)·s·(1 − s), t = tanh s, s = σ(z).
+      let expected = zip(z.scalars, u.scalars).map { z, u -> Double in
+        let s = 1 / (1 + Foundation.exp(-z))
+        let t = Foundation.tanh(s)
+        let ds = s * (1 - s)
+        let dw = (-2 * t * (1 - t * t) * s * (1 - s) + (1 - t * t) * (1 - 2 * s)) * ds
+        return u * dw
+      }
+      let g = gradient(at: z, of: f).scalars
+      #expect(zip(g, expected).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) }, "count \(count)")
+      let values = (withoutDerivative(at: tanh(sigmoid(z))) * tanh(sigmoid(z)) * sigmoid(z)).scalars
+      let expectedValues = z.scalars.map { z -> Double in
+        let s = 1 / (1 + Foundation.exp(-z))
+        return Foundation.tanh(s) * Foundation.tanh(s) * s
+      }
+      #expect(zip(values, expectedValues).allSatisfy { abs($0 - $1) <= 1e-14 }, "count \(count)")
+    }
+  }
+}

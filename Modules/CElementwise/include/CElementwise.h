@@ -5,41 +5,38 @@
 
 #include <stddef.h>
 
-/// The functions of one element, by number (Kernels/Elementwise.swift's `UnaryFunction`).
+/// The functions of one element, each declared once here: the enum and the names come from
+/// this list. Kernels/Elementwise.swift's `UnaryFunction` has a case of each name (in camel
+/// case), which KernelTableTests checks, and the kernels' switches have a case of each, which
+/// the compiler checks (Elementwise.c makes a missing case an error).
+#define AUTODIFF_UNARY_FUNCTIONS(X) \
+  X(negate) X(sqrt) X(relu) X(abs) X(square) X(positive_mask) X(sign) X(exp) X(log) X(sin) \
+  X(cos) X(tanh) X(sigmoid) X(softplus)
+
+/// The functions of two elements (`BinaryFunction`, without `pow`, which calls libm per element
+/// and stays in Swift).
+#define AUTODIFF_BINARY_FUNCTIONS(X) \
+  X(add) X(subtract) X(multiply) X(divide) X(maximum) X(minimum) X(greater_or_equal_mask) \
+  X(greater_mask) X(equal_mask) X(selection_mask) X(sigmoid_gradient) X(tanh_gradient) \
+  X(relu_gradient) X(square_gradient)
+
+#define AUTODIFF_ENUMERATOR(name) autodiff_##name,
+
+/// The functions of one element, by number; `autodiff_unary_function_count` counts them.
 enum autodiff_unary_function {
-  autodiff_negate,
-  autodiff_sqrt,
-  autodiff_relu,
-  autodiff_abs,
-  autodiff_square,
-  autodiff_positive_mask,
-  autodiff_sign,
-  autodiff_exp,
-  autodiff_log,
-  autodiff_sin,
-  autodiff_cos,
-  autodiff_tanh,
-  autodiff_sigmoid,
+  AUTODIFF_UNARY_FUNCTIONS(AUTODIFF_ENUMERATOR) autodiff_unary_function_count
 };
 
-/// The functions of two elements, by number (`BinaryFunction`, without `pow`, which calls libm
-/// per element and stays in Swift).
+/// The functions of two elements, by number; `autodiff_binary_function_count` counts them.
 enum autodiff_binary_function {
-  autodiff_add,
-  autodiff_subtract,
-  autodiff_multiply,
-  autodiff_divide,
-  autodiff_maximum,
-  autodiff_minimum,
-  autodiff_greater_or_equal_mask,
-  autodiff_greater_mask,
-  autodiff_equal_mask,
-  autodiff_selection_mask,
-  autodiff_sigmoid_gradient,
-  autodiff_tanh_gradient,
-  autodiff_relu_gradient,
-  autodiff_square_gradient,
+  AUTODIFF_BINARY_FUNCTIONS(AUTODIFF_ENUMERATOR) autodiff_binary_function_count
 };
+
+/// The name of unary function number `function` ("negate", "positive_mask"), or NULL past the
+/// last.
+const char *autodiff_unary_function_name(int function);
+/// The name of binary function number `function`, or NULL past the last.
+const char *autodiff_binary_function_name(int function);
 
 /// y[i] = function(x[i]) for i < count. `y` may be `x`.
 void autodiff_unary_float(int function, const float *x, float *y, ptrdiff_t count);

@@ -175,9 +175,9 @@ struct Sweep<Scalar: TensorScalar> {
     let wanted = Sides(lhs: needsGradient(record.lhs), rhs: needsGradient(record.rhs))
     guard wanted.lhs || wanted.rhs else { return }
     let (a, b, y) = record.values(as: Scalar.self)
-    let (da, db) = record.operation.pullback(g, a, b, y)
-    if wanted.lhs { accumulate(da, into: record.lhs!) }
-    if wanted.rhs { accumulate(db, into: record.rhs!) }
+    let (da, db) = record.operation.pullback(Number(g), Number(a), Number(b), Number(y), wanted)
+    if let da { accumulate(da.value, into: record.lhs!) }
+    if let db { accumulate(db.value, into: record.rhs!) }
   }
 
   /// Adds the number `contribution` to the gradient of `node`, a scalar.
@@ -214,6 +214,19 @@ struct Sweep<Scalar: TensorScalar> {
         : rule(g, node.operands.first!.value, node.operands.second!.value, node.output, wanted)
       if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
       if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
+    case .elementwise(let operation):
+      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.count > 1 ? node.inputNodes.second! : nil)
+      let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
+      guard wanted.lhs || wanted.rhs else { return }
+      let (first, second) = (node.operands.first!, node.operands.count > 1 ? node.operands.second! : nil)
+      let (da, db) =
+        createGraph
+        ? operation.pullback(
+          g, value(of: first), second.map { value(of: $0) } ?? value(of: first),
+          output(of: node, at: index), wanted)
+        : operation.pullback(g, first.value, second?.value ?? first.value, node.output, wanted)
+      if let da { accumulate(da, into: lhs!, shape: first.value.shape) }
+      if let db, let second { accumulate(db, into: rhs!, shape: second.value.shape) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }

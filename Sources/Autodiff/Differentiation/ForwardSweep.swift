@@ -81,8 +81,15 @@ struct ForwardSweep<Scalar: TensorScalar> {
       result = sumOfPresent(
         operandTangents[0].map { rule($0, operands[0], operands[1], output, .lhs).0! },
         operandTangents[1].map { rule($0, operands[0], operands[1], output, .rhs).1! })!
-    case (.elementwise, _):
-      fatalError("'\(node.name)': an elementwise tangent needs a unary or binary pullback")
+    case (.elementwise, .elementwise(let operation)):
+      // ẏ = ∂y/∂a·ȧ + ∂y/∂b·ḃ: the pullback applied to each operand's tangent.
+      let (a, b) = (operands[0], operands.count > 1 ? operands[1] : operands[0])
+      result = sumOfPresent(
+        operandTangents[0].map { operation.pullback($0, a, b, output, .lhs).0! },
+        operandTangents.count > 1
+          ? operandTangents[1].map { operation.pullback($0, a, b, output, .rhs).1! } : nil)!
+    case (.elementwise, .leaf), (.elementwise, .custom):
+      fatalError("'\(node.name)': an elementwise tangent needs an elementwise pullback")
     case (.unary(let rule), _):
       result = rule(operandTangents[0]!, operands[0], output)
     case (.custom(let rule), _):

@@ -162,6 +162,9 @@ enum Rule<Scalar: TensorScalar> {
   case binary(
     (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>,
      _ wanted: Sides) -> (Tensor<Scalar>?, Tensor<Scalar>?))
+  /// A row of the table of elementwise primitives (ElementwiseOperation.swift), whose pullback
+  /// the sweep calls with the node's operands and output.
+  case elementwise(ElementwiseOperation)
   /// Any other operation: it reads what it needs from the context and accumulates into its
   /// operands itself.
   case custom((PullbackContext<Scalar>) -> Void)

@@ -82,6 +82,6 @@ struct ScalarRecord {
       }
     return Node(
       name: operation.name, location: nil, operands: operands, output: Tensor(y),
-      rule: isLeaf ? .leaf : operation.rule(), tangent: isLeaf ? nil : .elementwise)
+      rule: isLeaf ? .leaf : .elementwise(operation), tangent: isLeaf ? nil : .elementwise)
   }
 }

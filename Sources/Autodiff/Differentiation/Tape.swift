@@ -111,7 +111,7 @@ public final class Tape {
       Node(
         name: "watch", location: nil,
         operands: isOurs ? InlineList(Operand(x)) : InlineList(),
-        output: x.detached, rule: isOurs ? ElementwiseOperation.watch.rule() : .leaf,
+        output: x.detached, rule: isOurs ? .elementwise(.watch) : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
 

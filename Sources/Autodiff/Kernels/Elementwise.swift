@@ -23,9 +23,10 @@ internal import CElementwise
 // are not specialized for their callers in other modules, so without it each call would look up
 // the type at run time (see the "elementwise" benchmarks).
 
-/// A function of one element.
-enum UnaryFunction {
-  case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, square
+/// A function of one element: a kernel of Modules/CElementwise, by the same name
+/// (`autodiff_` and the name in snake case; KernelTableTests compares the two lists).
+enum UnaryFunction: CaseIterable {
+  case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
   /// 1 where the element is positive, 0 where it is zero or negative, NaN where it is NaN:
   /// relu's derivative, with 0 at 0.
   case positiveMask
@@ -33,8 +34,9 @@ enum UnaryFunction {
   case sign
 }
 
-/// A function of two elements.
-enum BinaryFunction {
+/// A function of two elements: a kernel of Modules/CElementwise, by the same name, except `pow`,
+/// which calls libm per element in Swift.
+enum BinaryFunction: CaseIterable {
   case add, subtract, multiply, divide, pow, maximum, minimum
   /// 1 where `a >= b`, else 0.
   case greaterOrEqualMask
@@ -97,8 +99,8 @@ extension UnaryFunction {
   /// Whether the function costs a vectorized exp, log, sin or cos per element.
   var isTranscendental: Bool {
     switch self {
-    case .exp, .log, .sin, .cos, .tanh, .sigmoid: true
-    default: false
+    case .exp, .log, .sin, .cos, .tanh, .sigmoid, .softplus: true
+    case .negate, .sqrt, .relu, .abs, .square, .positiveMask, .sign: false
     }
   }
 }
@@ -133,6 +135,7 @@ extension UnaryFunction {
       case .cos: autodiff_cos
       case .tanh: autodiff_tanh
       case .sigmoid: autodiff_sigmoid
+      case .softplus: autodiff_softplus
       case .relu: autodiff_relu
       case .abs: autodiff_abs
       case .square: autodiff_square
@@ -200,25 +203,24 @@ extension BinaryFunction {
   }
 }
 
-extension UnaryFunction {
-  /// The function of a single element.
-  func apply<T: TensorScalar>(_ x: T) -> T {
-    var y = T.zero
-    withUnsafePointer(to: x) { x in
-      withUnsafeMutablePointer(to: &y) { y in
-        unaryKernel(self, UnsafeBufferPointer(start: x, count: 1), UnsafeMutableBufferPointer(start: y, count: 1))
-      }
-    }
-    return y
-  }
-}
 
 extension BinaryFunction {
-  /// The function of two single elements.
-  func apply<T: TensorScalar>(_ a: T, _ b: T) -> T {
-    var (x, y, z) = (a, b, T.zero)
-    binaryKernel(self, &x, strideA: 0, &y, strideB: 0, &z, count: 1)
-    return z
+  /// The function of two single elements: the bits `binaryKernel` gives for them in tensors.
+  @inline(__always)
+  func value<T: TensorScalar>(_ a: T, _ b: T) -> T {
+    switch self {
+    // One correctly rounded IEEE operation each, as in the kernels.
+    case .add: return a + b
+    case .subtract: return a - b
+    case .multiply: return a * b
+    case .divide: return a / b
+    case .pow: return T.power(a, b)
+    case .maximum, .minimum, .greaterOrEqualMask, .greaterMask, .equalMask, .selectionMask,
+      .sigmoidGradient, .tanhGradient, .reluGradient, .squareGradient:
+      var (x, y, z) = (a, b, T.zero)
+      T._binary(kernel!, &x, strideA: 0, &y, strideB: 0, &z, count: 1)
+      return z
+    }
   }
 }
 
@@ -233,7 +235,7 @@ func broadcastBinaryKernel<T: TensorScalar>(
   _ c: UnsafeMutableBufferPointer<T>, shape: [Int]
 ) {
   guard let last = shape.indices.last else {
-    c[0] = function.apply(a[0], b[0])
+    c[0] = function.value(a[0], b[0])
     return
   }
   let inner = shape[last]

@@ -357,13 +357,13 @@ struct FusedProgram<Scalar: TensorScalar> {
       return constant(value)
     case .unary(let function, let x):
       let a = source(of: x)
-      if case .constant(let index) = a { return constant(function.apply(constants[index])) }
+      if case .constant(let index) = a { return constant(function.value(constants[index])) }
       if function.isTranscendental { transcendental = true }
       return append(.unary(function, a))
     case .binary(let function, let x, let y):
       let (a, b) = (source(of: x), source(of: y))
       if case .constant(let i) = a, case .constant(let j) = b {
-        return constant(function.apply(constants[i], constants[j]))
+        return constant(function.value(constants[i], constants[j]))
       }
       return append(.binary(function, a, b))
     case .sum:
@@ -413,7 +413,9 @@ struct FusedProgram<Scalar: TensorScalar> {
       case .unary(_, let a): if case .register(let r) = a { read.append(r) }
       case .binary(_, let a, let b):
         if case .register(let r) = a { read.append(r) }
-        if case .register(let r) = b { read.append(r) }
+        // Once, when both operands are the same register (x·x): freed twice, the register
+        // would be handed to two live values.
+        if case .register(let r) = b, !read.contains(r) { read.append(r) }
       }
       return read
     }

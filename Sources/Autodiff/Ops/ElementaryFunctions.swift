@@ -2,21 +2,8 @@
 
 // Elementwise functions. The Jacobian of an elementwise function is diagonal, so its pullback
 // and its tangent rule are one and the same product v·f′(x), where v is the upstream gradient
-// (reverse mode) or the operand's tangent (forward mode), x the operand and y the output. The
-// rules of the functions of one tensor are their `ElementwiseOperation`'s. Rules that need a
-// derivative mask build it unrecorded: the mask is piecewise constant, so its own derivative
-// is 0.
-
-/// `function(v, u)` in one fused loop when neither tensor is recorded (a first-order sweep, the
-/// common case), else `composite()`: the same expression as tensor operations, which record, so
-/// that the gradient can be differentiated again.
-func fused<Scalar>(
-  _ function: BinaryFunction, _ v: Tensor<Scalar>, _ u: Tensor<Scalar>,
-  else composite: () -> Tensor<Scalar>
-) -> Tensor<Scalar> {
-  if v.isRecorded || u.isRecorded { return composite() }
-  return zipped(function, v, u, "pullback")
-}
+// (reverse mode) or the operand's tangent (forward mode), x the operand and y the output. Each
+// function is a row of the table of primitives (ElementwiseOperation.swift), where its rule is.
 
 /// `eˣ` elementwise. ∂/∂x = v·y.
 @_specialize(where Scalar == Float)
@@ -54,6 +41,16 @@ public func tanh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.t
 @_specialize(where Scalar == Double)
 public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.sigmoid, x) }
 
+/// `log(1 + eˣ)` elementwise, without overflow for large x and exact to the last bits for very
+/// negative x (where it is about eˣ): a smooth ReLU. ∂/∂x = v·σ(x).
+///
+/// ```swift
+/// softplus(Tensor<Double>([-1, 0, 1]))   // [0.3132616875182228, 0.6931471805599453, 1.3132616875182228]
+/// ```
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func softplus<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.softplus, x) }
+
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -83,21 +80,7 @@ extension Tensor {
 public func pow<Scalar>(
   _ x: Tensor<Scalar>, _ y: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let location = SourceLocation(file: file, line: line)
-  return record(
-    "pow", output: zipped(.pow, x, y, "pow", at: location), operands: x, y, at: location,
-    rule: .binary { g, x, y, z, wanted in
-      (
-        wanted.lhs
-          // Where y = 0 the exponent y − 1 is replaced by 1: the term is 0 either way, and this
-          // keeps 0·0⁻¹ from making a NaN at x = 0.
-          ? g * y * pow(x, y - 1 + zipped(.equalMask, y, Tensor(0), "pow")) : nil,
-        wanted.rhs
-          // Where x = 0, log 1 = 0 stands in for log 0 = −∞, whose product with 0ˣ would be NaN.
-          ? g * z * log(x + zipped(.equalMask, x, Tensor(0), "pow")) : nil
-      )
-    },
-    tangent: .elementwise)
+  elementwise(.pow, x, y, "pow", at: SourceLocation(file: file, line: line))
 }
 
 /// `xᵖ` elementwise for a scalar exponent `p`.
@@ -123,16 +106,7 @@ public func pow<Scalar>(
 public func max<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let location = SourceLocation(file: file, line: line)
-  return record(
-    "maximum", output: zipped(.maximum, a, b, "max", at: location), operands: a, b, at: location,
-    rule: .binary { g, a, b, _, wanted in
-      (
-        wanted.lhs ? g * zipped(.selectionMask, a, b, "max") : nil,
-        wanted.rhs ? g * zipped(.selectionMask, b, a, "max") : nil
-      )
-    },
-    tangent: .elementwise)
+  elementwise(.maximum, a, b, "max", at: SourceLocation(file: file, line: line))
 }
 
 /// The smaller of `a` and `b` elementwise, broadcast: NumPy's `minimum`, NaN where either is NaN.
@@ -144,16 +118,7 @@ public func max<Scalar>(
 public func min<Scalar>(
   _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let location = SourceLocation(file: file, line: line)
-  return record(
-    "minimum", output: zipped(.minimum, a, b, "min", at: location), operands: a, b, at: location,
-    rule: .binary { g, a, b, _, wanted in
-      (
-        wanted.lhs ? g * zipped(.selectionMask, b, a, "min") : nil,
-        wanted.rhs ? g * zipped(.selectionMask, a, b, "min") : nil
-      )
-    },
-    tangent: .elementwise)
+  elementwise(.minimum, a, b, "min", at: SourceLocation(file: file, line: line))
 }
 
 @_specialize(where Scalar == Float)

@@ -1,21 +1,38 @@
-// The elementwise operations that a tape can record on scalars by value.
-//
-// Each operation has two rules side by side: its tensor rule (a pullback written with tensor
-// operations, so that a sweep that records itself can differentiate it again) and its pullback on
-// plain numbers, which a first-order sweep uses for a scalar record (ScalarRecord.swift). The
-// two compute the same operations in the same order, so they give the same bits
-// (ScalarSweepTests).
+// The table of elementwise primitives: each row declares its name, its kernel (the function of
+// Kernels/Elementwise.swift and Modules/CElementwise that computes it, on numbers and on
+// tensors, fused or not), the domain on which it is differentiable, and its pullback, written
+// once over `ElementwiseAlgebra`: on numbers for a first-order sweep of scalar records
+// (ScalarRecord.swift), on tensors for nodes, recorded when a sweep records itself so that the
+// gradient can be differentiated again. The tangent rule is the pullback applied to the
+// operands' tangents (the Jacobian of an elementwise function is diagonal). Every switch over
+// the table is exhaustive: a new row that misses an entry does not build. The tests iterate over
+// `allCases` (PrimitiveTableTests): a new row is checked against finite differences, forward
+// mode, second order, and for the same bits on numbers, tensors and fused programs.
 //
 // When every operand is a scalar (rank 0), the operation is computed on numbers, through the same
 // kernel as on tensors, and recorded as a scalar record: its tensor machinery (shape checks, the
 // broadcasting kernels, a node) cost about five times the rest (scalar-graph benchmark).
 
-/// An elementwise operation of one or two operands that a tape can record on scalars by value.
+// The algebra's arithmetic as operators, for the rules below only (see ElementwiseAlgebra).
+@inline(__always) private func + <A: ElementwiseAlgebra>(lhs: A, rhs: A) -> A { A.sum(lhs, rhs) }
+@inline(__always) private func - <A: ElementwiseAlgebra>(lhs: A, rhs: A) -> A {
+  A.difference(lhs, rhs)
+}
+@inline(__always) private func * <A: ElementwiseAlgebra>(lhs: A, rhs: A) -> A {
+  A.product(lhs, rhs)
+}
+@inline(__always) private func / <A: ElementwiseAlgebra>(lhs: A, rhs: A) -> A {
+  A.quotient(lhs, rhs)
+}
+@inline(__always) private prefix func - <A: ElementwiseAlgebra>(x: A) -> A { A.negative(x) }
+
+/// An elementwise primitive: a row of the table.
 enum ElementwiseOperation: UInt8, CaseIterable {
   /// A watched tensor: a leaf, or the identity when it was already recorded on the tape.
   case watch
   case add, subtract, multiply, divide, negate
-  case exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, square
+  case exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
+  case pow, maximum, minimum
 
   /// The node's name, as in messages and graphs.
   var name: StaticString {
@@ -33,112 +50,150 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .cos: "cos"
     case .tanh: "tanh"
     case .sigmoid: "sigmoid"
+    case .softplus: "softplus"
     case .relu: "relu"
     case .abs: "abs"
     case .square: "square"
+    case .pow: "pow"
+    case .maximum: "maximum"
+    case .minimum: "minimum"
     }
   }
 
-  /// The kernel of an operation of two operands.
-  var binaryFunction: BinaryFunction {
+  /// The kernel that computes the primitive.
+  var kernel: Kernel {
     switch self {
-    case .add: .add
-    case .subtract: .subtract
-    case .multiply: .multiply
-    case .divide: .divide
-    default: preconditionFailure("\(name) has one operand")
+    case .watch: .identity
+    case .add: .binary(.add)
+    case .subtract: .binary(.subtract)
+    case .multiply: .binary(.multiply)
+    case .divide: .binary(.divide)
+    case .negate: .unary(.negate)
+    case .exp: .unary(.exp)
+    case .log: .unary(.log)
+    case .sqrt: .unary(.sqrt)
+    case .sin: .unary(.sin)
+    case .cos: .unary(.cos)
+    case .tanh: .unary(.tanh)
+    case .sigmoid: .unary(.sigmoid)
+    case .softplus: .unary(.softplus)
+    case .relu: .unary(.relu)
+    case .abs: .unary(.abs)
+    case .square: .unary(.square)
+    case .pow: .binary(.pow)
+    case .maximum: .binary(.maximum)
+    case .minimum: .binary(.minimum)
     }
   }
 
-  /// The kernel of an operation of one operand.
-  var unaryFunction: UnaryFunction {
+  /// Where the primitive is differentiable, as the table-driven tests draw its operands.
+  var domain: Domain {
     switch self {
-    case .negate: .negate
-    case .exp: .exp
-    case .log: .log
-    case .sqrt: .sqrt
-    case .sin: .sin
-    case .cos: .cos
-    case .tanh: .tanh
-    case .sigmoid: .sigmoid
-    case .relu: .relu
-    case .abs: .abs
-    case .square: .square
-    default: preconditionFailure("\(name) has no kernel of one operand")
+    case .watch, .add, .subtract, .multiply, .negate, .exp, .sin, .cos, .tanh, .sigmoid,
+      .softplus, .square:
+      .real
+    case .divide: .nonzeroDivisor
+    case .log, .sqrt: .positive
+    case .relu, .abs: .awayFromZero
+    case .pow: .positiveBase
+    case .maximum, .minimum: .distinctOperands
     }
   }
 
-  /// The operation's value at `a` and `b` (`b` unused by an operation of one operand): the bits
+  /// The gradients of the operands, from the upstream gradient `g`, the operands `a` and `b` (for
+  /// a primitive of one operand, `b` is `a` and unused) and the output `y`: only the sides
+  /// `wanted` asks for, `nil` for the others (and for the missing operand of a primitive of one).
+  /// Gradients are at the output's shape; the sweep sums a broadcast operand's back to its own.
+  @inline(__always)
+  func pullback<A: ElementwiseAlgebra>(
+    _ g: A, _ a: A, _ b: A, _ y: A, _ wanted: Sides
+  ) -> (A?, A?) {
+    switch self {
+    case .watch: return (g, nil)
+    case .add: return (wanted.lhs ? g : nil, wanted.rhs ? g : nil)
+    case .subtract: return (wanted.lhs ? g : nil, wanted.rhs ? -g : nil)
+    case .multiply: return (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil)
+    case .divide:
+      // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
+      let quotient = g / b
+      return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
+    case .negate: return (-g, nil)
+    case .exp: return (g * y, nil)
+    case .log: return (g / a, nil)
+    case .sqrt: return (g / (A.constant(2) * y), nil)
+    case .sin: return (g * A.apply(.cos, a), nil)
+    case .cos: return ((g * A.apply(.sin, a)).negated(), nil)
+    case .tanh: return (A.fused(.tanhGradient, g, y) { g * (A.constant(1) - y * y) }, nil)
+    case .sigmoid: return (A.fused(.sigmoidGradient, g, y) { g * y * (A.constant(1) - y) }, nil)
+    case .softplus: return (g * A.apply(.sigmoid, a), nil)
+    case .relu: return (A.fused(.reluGradient, g, a) { g * A.mask(.positiveMask, a) }, nil)
+    case .abs: return (g * A.mask(.sign, a), nil)
+    case .square: return (A.fused(.squareGradient, g, a) { A.constant(2) * g * a }, nil)
+    case .pow:
+      // ∂/∂x = g·y·x^(y−1), with the exponent y − 1 replaced by 1 where y = 0: the term is 0
+      // either way, and this keeps 0·0⁻¹ from making a NaN at x = 0. ∂/∂y = g·xʸ·log x, with
+      // log 1 = 0 standing in for log 0 = −∞ where x = 0, whose product with 0ʸ would be NaN.
+      let zero = A.constant(0)
+      return (
+        wanted.lhs
+          ? g * b * A.apply(.pow, a, b - A.constant(1) + A.mask(.equalMask, b, zero)) : nil,
+        wanted.rhs ? g * y * A.apply(.log, a + A.mask(.equalMask, a, zero)) : nil
+      )
+    case .maximum:
+      // The selection mask: 1 where this side is larger, ½ on a tie, NaN where either is NaN.
+      return (
+        wanted.lhs ? g * A.mask(.selectionMask, a, b) : nil,
+        wanted.rhs ? g * A.mask(.selectionMask, b, a) : nil
+      )
+    case .minimum:
+      return (
+        wanted.lhs ? g * A.mask(.selectionMask, b, a) : nil,
+        wanted.rhs ? g * A.mask(.selectionMask, a, b) : nil
+      )
+    }
+  }
+
+  /// The primitive's value at `a` and `b` (`b` unused by a primitive of one operand): the bits
   /// its kernel gives on tensors.
   @inline(__always)
   func value<Scalar: TensorScalar>(_ a: Scalar, _ b: Scalar) -> Scalar {
-    switch self {
-    case .watch: a
-    // One correctly rounded IEEE operation each, as in the kernels.
-    case .add: a + b
-    case .subtract: a - b
-    case .multiply: a * b
-    case .divide: a / b
-    default: unaryFunction.value(a)
+    switch kernel {
+    case .identity: a
+    case .unary(let function): function.value(a)
+    case .binary(let function): function.value(a, b)
     }
   }
 
-  /// The rule on tensors, for a node.
-  func rule<Scalar>() -> Rule<Scalar> {
-    switch self {
-    case .watch: .unary { g, _, _ in g }
-    case .add: .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? g : nil) }
-    case .subtract:
-      .binary { g, _, _, _, wanted in (wanted.lhs ? g : nil, wanted.rhs ? -g : nil) }
-    case .multiply:
-      .binary { g, a, b, _, wanted in (wanted.lhs ? g * b : nil, wanted.rhs ? g * a : nil) }
-    case .divide:
-      .binary { g, _, b, y, wanted in
-        // Both sides start from g/b: three operations where −(g·y/b) on its own took four.
-        let quotient = g / b
-        return (wanted.lhs ? quotient : nil, wanted.rhs ? (quotient * y).negated() : nil)
-      }
-    case .negate: .unary { g, _, _ in -g }
-    case .exp: .unary { v, _, y in v * y }
-    case .log: .unary { v, x, _ in v / x }
-    case .sqrt: .unary { v, _, y in v / (2 * y) }
-    case .sin: .unary { v, x, _ in v * Autodiff.cos(x) }
-    case .cos: .unary { v, x, _ in (v * Autodiff.sin(x)).negated() }
-    case .tanh: .unary { v, _, y in fused(.tanhGradient, v, y) { v * (1 - y.squared()) } }
-    case .sigmoid: .unary { v, _, y in fused(.sigmoidGradient, v, y) { v * y * (1 - y) } }
-    case .relu: .unary { v, x, _ in fused(.reluGradient, v, x) { v * x.mapped(.positiveMask) } }
-    case .abs: .unary { v, x, _ in v * x.mapped(.sign) }
-    case .square: .unary { v, x, _ in fused(.squareGradient, v, x) { 2 * v * x } }
+  /// The number of operands: 1 or 2.
+  var arity: Int {
+    switch kernel {
+    case .identity, .unary: 1
+    case .binary: 2
     }
   }
 
-  /// The rule on numbers: the operands' gradients from the upstream gradient `g`, the operands
-  /// `a` and `b` (0 when missing) and the output `y`; the second is 0 for an operation of one
-  /// operand. The same operations in the same order as `rule()`.
-  @inline(__always)
-  func pullback<Scalar: TensorScalar>(
-    _ g: Scalar, _ a: Scalar, _ b: Scalar, _ y: Scalar
-  ) -> (Scalar, Scalar) {
-    switch self {
-    case .watch: return (g, 0)
-    case .add: return (g, g)
-    case .subtract: return (g, -g)
-    case .multiply: return (g * b, g * a)
-    case .divide:
-      let quotient = g / b
-      return (quotient, -(quotient * y))
-    case .negate: return (-g, 0)
-    case .exp: return (g * y, 0)
-    case .log: return (g / a, 0)
-    case .sqrt: return (g / (2 * y), 0)
-    case .sin: return (g * UnaryFunction.cos.value(a), 0)
-    case .cos: return (-(g * UnaryFunction.sin.value(a)), 0)
-    case .tanh: return (g * (1 - y * y), 0)
-    case .sigmoid: return (g * y * (1 - y), 0)
-    case .relu: return (g * UnaryFunction.positiveMask.value(a), 0)
-    case .abs: return (g * UnaryFunction.sign.value(a), 0)
-    case .square: return (2 * g * a, 0)
-    }
+  /// The kernel of a primitive.
+  enum Kernel {
+    /// No computation: a watched tensor.
+    case identity
+    case unary(UnaryFunction)
+    case binary(BinaryFunction)
+  }
+
+  /// Where a primitive is differentiable.
+  enum Domain {
+    /// Everywhere.
+    case real
+    /// Where its operand is positive.
+    case positive
+    /// Away from 0, where it has a kink.
+    case awayFromZero
+    /// Where the divisor (the second operand) is not 0.
+    case nonzeroDivisor
+    /// Where the base (the first operand) is positive, for every real exponent.
+    case positiveBase
+    /// Where its operands differ.
+    case distinctOperands
   }
 }
 
@@ -147,9 +202,12 @@ enum ElementwiseOperation: UInt8, CaseIterable {
 /// - Precondition: `operation` has one operand.
 func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>) -> Tensor<Scalar> {
   guard x.shape.isEmpty else {
+    guard case .unary(let function) = operation.kernel else {
+      preconditionFailure("\(operation.name) is not a function of one operand")
+    }
     return record(
-      operation.name, output: x.mapped(operation.unaryFunction), operands: x,
-      rule: operation.rule(), tangent: .elementwise)
+      operation.name, output: x.mapped(function), operands: x,
+      rule: .elementwise(operation), tangent: .elementwise)
   }
   let a = x.scalar
   let y = operation.value(a, 0)
@@ -161,7 +219,8 @@ func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>)
       storage: ScalarStorages.make(y))
   }
   return record(
-    operation.name, output: Tensor(y), operands: x, rule: operation.rule(), tangent: .elementwise)
+    operation.name, output: Tensor(y), operands: x, rule: .elementwise(operation),
+    tangent: .elementwise)
 }
 
 /// `operation` of `a` and `b`, elementwise and broadcast, recorded when either is: on numbers when
@@ -170,12 +229,15 @@ func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>)
 /// - Precondition: `operation` has two operands.
 func elementwise<Scalar>(
   _ operation: ElementwiseOperation, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>,
-  _ symbol: StaticString
+  _ symbol: StaticString, at location: SourceLocation? = nil
 ) -> Tensor<Scalar> {
   guard a.shape.isEmpty, b.shape.isEmpty else {
+    guard case .binary(let function) = operation.kernel else {
+      preconditionFailure("\(operation.name) is not a function of two operands")
+    }
     return record(
-      operation.name, output: zipped(operation.binaryFunction, a, b, symbol), operands: a, b,
-      rule: operation.rule(), tangent: .elementwise)
+      operation.name, output: zipped(function, a, b, symbol, at: location), operands: a, b,
+      at: location, rule: .elementwise(operation), tangent: .elementwise)
   }
   let (x, y) = (a.scalar, b.scalar)
   let z = operation.value(x, y)
@@ -191,6 +253,6 @@ func elementwise<Scalar>(
   }
   // Also where the operands are on different tapes, which `record` stops on.
   return record(
-    operation.name, output: Tensor(z), operands: a, b, rule: operation.rule(),
-    tangent: .elementwise)
+    operation.name, output: Tensor(z), operands: a, b, at: location,
+    rule: .elementwise(operation), tangent: .elementwise)
 }
