@@ -361,3 +361,21 @@ extension Double {
       parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
   }
 }
+
+// MARK: - The C kernels' own names, for the test that compares the two tables
+
+extension UnaryFunction {
+  /// The name CElementwise gives this function's kernel ("positive_mask").
+  var kernelName: String { String(cString: autodiff_unary_function_name(kernel)) }
+  /// The number of CElementwise's functions of one element.
+  static var kernelCount: Int { Int(autodiff_unary_function_count.rawValue) }
+}
+
+extension BinaryFunction {
+  /// The name CElementwise gives this function's kernel, or `nil` for `pow`, which has none.
+  var kernelName: String? {
+    kernel.map { String(cString: autodiff_binary_function_name($0)) }
+  }
+  /// The number of CElementwise's functions of two elements.
+  static var kernelCount: Int { Int(autodiff_binary_function_count.rawValue) }
+}
