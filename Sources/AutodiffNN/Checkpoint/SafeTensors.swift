@@ -31,7 +31,9 @@ import Foundation
 ///
 /// ``write(_:metadata:to:)`` writes the whole file to a temporary file in the target's directory
 /// and renames it over the target, so a reader sees either the old file or the new one, never a
-/// partial file.
+/// partial file. The temporary file cannot outlive the process on Linux (`O_TMPFILE`); where it
+/// can, the next save to the same target removes it. A save keeps the target's permissions and
+/// writes through a symbolic link to the file it names.
 public struct SafeTensors: Sendable {
   /// A tensor's record in the header.
   public struct Entry: Sendable, Equatable {
@@ -288,7 +290,8 @@ public struct SafeTensors: Sendable {
   }
 
   /// Writes `tensors` and `metadata` to a safetensors file at `url`, atomically: a temporary
-  /// file in the same directory is written, flushed to disk, then renamed over `url`.
+  /// file in the same directory is written, flushed to disk, then renamed over `url` (over the
+  /// file it names, when `url` is a symbolic link).
   ///
   /// ```swift
   /// try SafeTensors.write(["w": w, "b": b], metadata: ["epoch": "3"], to: url)
@@ -296,7 +299,8 @@ public struct SafeTensors: Sendable {
   ///
   /// - Throws: ``CheckpointError/writeFailed(path:reason:)`` when the directory does not exist or
   ///   is not writable, or the disk is full; any file already at `url` is then unchanged and no
-  ///   temporary file is left behind. A new file gets permissions 0644 (less the umask).
+  ///   temporary file is left behind. An existing file keeps its permissions; a new file gets
+  ///   0666 less the umask.
   /// - Precondition: No tensor is named `"__metadata__"`.
   public static func write<Scalar: TensorScalar>(
     _ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to url: URL
