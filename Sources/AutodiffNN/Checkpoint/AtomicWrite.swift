@@ -66,24 +66,23 @@ func writeAtomically(
       path: url.path, reason: "cannot create a file in \(directory): \(systemMessage(errno))")
   }
   var failure = fill(descriptor, with: data, like: existing)
-  if failure == nil && isAnonymous {
-    #if os(Linux)
-      if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW)
+  var linkFailed = false
+  #if os(Linux)
+    if failure == nil && isAnonymous
+      && linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW)
         != 0
-      {
-        failure = "cannot link the new file into \(directory): \(systemMessage(errno))"
-      }
-    #endif
-  }
+    {
+      linkFailed = true
+      failure = "cannot link the new file into \(directory): \(systemMessage(errno))"
+    }
+  #endif
   if close(descriptor) != 0 && failure == nil { failure = systemMessage(errno) }
   if failure == nil && rename(temporary, path) != 0 { failure = systemMessage(errno) }
   if let failure {
-    unlink(temporary)
-    // Without /proc (a minimal container), an anonymous file cannot be linked: write again,
-    // through a named one.
-    if isAnonymous && failure.hasPrefix("cannot link") {
-      return try writeAtomically(data, to: url, anonymousTemporary: false)
-    }
+    unlink(temporary)  // our own name (pid and random), if it was made
+    // Without /proc (a minimal container), an anonymous file cannot be given a name: write
+    // again, through a named one.
+    if linkFailed { return try writeAtomically(data, to: url, anonymousTemporary: false) }
     throw .writeFailed(path: url.path, reason: failure)
   }
   let directoryDescriptor = open(directory, O_RDONLY | O_CLOEXEC)

@@ -33,15 +33,16 @@ struct GzipReader: ~Copyable {
   ///
   /// - Throws: ``GzipError/corrupt(reason:)`` when zlib cannot start (out of memory).
   init(_ data: Data) throws(GzipError) {
-    stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     stream.initialize(to: z_stream())
-    input = data
     // 15 + 32: a 32 KiB window, with automatic detection of a gzip or zlib header.
     guard inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
     else {
+      // Before `self` is whole, so `deinit` does not run: release the stream here.
       stream.deallocate()
       throw .corrupt(reason: "zlib could not start (out of memory?)")
     }
+    (self.stream, input) = (stream, data)
   }
 
   deinit {
