@@ -12,7 +12,8 @@ import Foundation
 ///
 /// Decompression accepts a gzip file as `gzip` writes it (also one of several members, one after
 /// the other, as `cat a.gz b.gz` makes), and a zlib stream; it checks the CRC and the length in
-/// each gzip trailer, so a corrupt or cut-off file throws instead of returning wrong bytes.
+/// each gzip trailer, so a corrupt or cut-off file throws instead of returning wrong bytes. Give
+/// it a `maximumByteCount` for data you do not trust: a 4 MB file can inflate to 4 GB.
 public enum Gzip {
   /// Whether `data` starts with the gzip magic number `1f 8b`.
   ///

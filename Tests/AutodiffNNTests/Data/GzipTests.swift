@@ -99,6 +99,15 @@ import Testing
     }
   }
 
+  @Test("A negative maximumByteCount stops with the value")
+  func negativeLimit() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = try? Gzip.decompress(Data(), maximumByteCount: -1)
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("Gzip.decompress") && message.contains("-1"))
+  }
+
   @Test("Data that is not compressed is detected by its first bytes")
   func detection() {
     #expect(!Gzip.isCompressed(Data([0, 0, 8, 1])))
