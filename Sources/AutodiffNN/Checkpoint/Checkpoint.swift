@@ -33,7 +33,9 @@ public enum Checkpoint {
   ///   - optimizer: The optimizer whose ``Optimizer/state`` is saved under `"optimizer.<key>"`.
   ///   - metadata: Strings stored in the header's `__metadata__`.
   ///   - url: The file to write; an existing file is replaced only once the new one is complete.
-  /// - Throws: ``CheckpointError/writeFailed(path:reason:)``; the file at `url` is then unchanged.
+  /// - Throws: ``CheckpointError/writeFailed(path:reason:)``, or
+  ///   ``CheckpointError/rankTooLarge(name:rank:limit:)`` for a tensor of more than 64 axes; the
+  ///   file at `url` is then unchanged.
   /// - Precondition: The model's parameter names are unique and as many as its parameters.
   public static func save<Scalar: TensorScalar>(
     model: some Layer<Scalar>, optimizer: (some Optimizer<Scalar>)?,
@@ -48,7 +50,9 @@ public enum Checkpoint {
 
   /// Saves a model's parameters to `url`, atomically, without optimizer state.
   ///
-  /// - Throws: ``CheckpointError/writeFailed(path:reason:)``; the file at `url` is then unchanged.
+  /// - Throws: ``CheckpointError/writeFailed(path:reason:)``, or
+  ///   ``CheckpointError/rankTooLarge(name:rank:limit:)`` for a tensor of more than 64 axes; the
+  ///   file at `url` is then unchanged.
   /// - Precondition: The model's parameter names are unique and as many as its parameters.
   public static func save<Scalar: TensorScalar>(
     model: some Layer<Scalar>, metadata: [String: String] = [:], to url: URL

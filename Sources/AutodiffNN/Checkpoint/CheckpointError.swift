@@ -22,6 +22,10 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
   case truncated(section: String, expected: Int, actual: Int)
   /// The header is not a valid safetensors header.
   case corruptHeader(reason: String)
+  /// The tensor of this name has `rank` axes, more than `limit` (64, NumPy's limit, which
+  /// every AutodiffNN reader and writer keeps to): thrown when reading such a file, and instead
+  /// of writing one.
+  case rankTooLarge(name: String, rank: Int, limit: Int)
   /// The data of two tensors overlap.
   case overlappingTensors(first: String, second: String)
   /// The optimizer rejected the state read from the checkpoint, with an error of its own.
@@ -58,6 +62,10 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         + "present; the file was cut off (an interrupted copy?), save or copy it again"
     case .corruptHeader(let reason):
       "checkpoint header is corrupt: \(reason); the file is damaged or not a safetensors file"
+    case .rankTooLarge(let name, let rank, let limit):
+      "checkpoint tensor '\(name)' has \(rank) axes, more than the \(limit) that NumPy and "
+        + "safetensors readers accept: reshape it to at most \(limit) axes before saving (a "
+        + "file that holds it is corrupt or was written by another tool)"
     case .overlappingTensors(let first, let second):
       "checkpoint tensors '\(first)' and '\(second)' overlap in the file's data section: the "
         + "header is corrupt"

@@ -20,7 +20,10 @@ import Foundation
 /// `shape`, that the dtype is a 32- or 64-bit float in either byte order, and that the shape's
 /// element count times the element size is exactly the number of bytes after the header. A
 /// header that announces an absurd shape is rejected by arithmetic, before anything is
-/// allocated. Other dtypes (integers, float16, objects, structured arrays) throw
+/// allocated; headers are limited to ``maximumHeaderLength`` bytes and shapes to
+/// ``maximumRank`` axes, as `numpy.load` limits them. The header is parsed as strictly as NumPy
+/// parses it, and stricter where Python would read it silently one way of two (a key that
+/// appears twice). Other dtypes (integers, float16, objects, structured arrays) throw
 /// ``NumPyError/unsupportedDtype(descr:)``.
 ///
 /// An array saved in Fortran order (`fortran_order: True`, as `numpy.save` writes a transposed
@@ -32,8 +35,7 @@ import Foundation
 ///
 /// ## Writing
 ///
-/// ``write(_:to:)`` writes version 1.0 (2.0 when the header needs more than 65,535 bytes),
-/// C order, little-endian (`'<f4'` or `'<f8'`), with the data aligned to 64 bytes as NumPy
+/// ``write(_:to:)`` writes version 1.0, C order, little-endian (`'<f4'` or `'<f8'`), with the data aligned to 64 bytes as NumPy
 /// aligns it, atomically: a reader sees the old file or the new one, never a part of either.
 ///
 /// ```swift
@@ -68,8 +70,13 @@ public struct NumPyArray: Sendable, Equatable {
   /// The elements as stored: exactly `scalarCount * elementType.byteCount` bytes.
   private let payload: Data
 
-  /// The largest rank read, NumPy's own limit (`NPY_MAXDIMS` in NumPy 2).
-  public static let maximumRank = 64
+  /// The largest rank read or written: 64, NumPy's own limit (`NPY_MAXDIMS` in NumPy 2), which
+  /// every AutodiffNN reader and writer keeps to.
+  public static var maximumRank: Int { maximumFileRank }
+
+  /// The longest header read, in bytes: 10,000, the limit of `numpy.load` for a file it does
+  /// not trust (`max_header_size`). A header of 64 extents takes under 1,500.
+  public static let maximumHeaderLength = 10_000
 
   /// The number of elements: the product of the extents.
   public var scalarCount: Int { shape.reduce(1, *) }
@@ -95,8 +102,10 @@ public struct NumPyArray: Sendable, Equatable {
   /// - Throws: ``NumPyError/notNumPy(found:)``, ``NumPyError/unsupportedVersion(major:minor:)``,
   ///   ``NumPyError/truncated(section:expected:actual:)``,
   ///   ``NumPyError/trailingBytes(expected:actual:)``, ``NumPyError/corruptHeader(reason:)``
-  ///   (a malformed dictionary, missing or extra keys, a negative extent, a rank over
-  ///   ``maximumRank``, extents whose product overflows), ``NumPyError/unsupportedDtype(descr:)``.
+  ///   (a header over ``maximumHeaderLength`` bytes, a malformed dictionary, missing, extra or
+  ///   repeated keys, a negative extent, extents whose product overflows),
+  ///   ``NumPyError/rankTooLarge(rank:limit:)`` for a shape of more than ``maximumRank`` axes,
+  ///   ``NumPyError/unsupportedDtype(descr:)``.
   public init(bytes: Data) throws(NumPyError) {
     let bytes = bytes.startIndex == 0 ? bytes : Data(bytes)  // offsets below count from 0
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
@@ -124,15 +133,20 @@ public struct NumPyArray: Sendable, Equatable {
     guard bytes.count >= dataStart else {
       throw .truncated(section: "the header", expected: dataStart, actual: bytes.count)
     }
-    var parser = HeaderParser(bytes[(8 + lengthSize)..<dataStart])
+    guard headerLength <= Self.maximumHeaderLength else {
+      throw .corruptHeader(
+        reason: "the header is \(headerLength) bytes long, more than NumPy's limit of "
+          + "\(Self.maximumHeaderLength) for a file it loads without trusting it")
+    }
+    var parser = NumPyHeaderParser(
+      bytes[(8 + lengthSize)..<dataStart], allowsLongSuffix: major <= 2)
     let header = try parser.parse()
 
     guard let descr = Self.descriptors[header.descr] else {
       throw .unsupportedDtype(descr: header.descr)
     }
     guard header.shape.count <= Self.maximumRank else {
-      throw .corruptHeader(
-        reason: "the shape has \(header.shape.count) axes, more than NumPy's \(Self.maximumRank)")
+      throw .rankTooLarge(rank: header.shape.count, limit: Self.maximumRank)
     }
     // The extents' product times the element size, where zero extents count as 1 so that every
     // stride of the shape fits in an Int too (an empty array of shape (0, 2⁶², 2⁶²) would
@@ -210,9 +224,16 @@ public struct NumPyArray: Sendable, Equatable {
 
   // MARK: Writing
 
-  /// The bytes of a `.npy` file holding `tensor`: version 1.0 (2.0 for a header over 65,535
-  /// bytes), C order, little-endian, data aligned to 64 bytes.
+  /// The bytes of a `.npy` file holding `tensor`: version 1.0, C order, little-endian, data
+  /// aligned to 64 bytes.
+  ///
+  /// - Precondition: `tensor` has at most ``maximumRank`` axes (``write(_:to:)`` throws
+  ///   instead).
   public static func encode<Scalar: TensorScalar>(_ tensor: Tensor<Scalar>) -> Data {
+    requireNN(
+      tensor.rank <= maximumRank,
+      "NumPyArray.encode: the tensor has \(tensor.rank) axes, more than the \(maximumRank) "
+        + "that NumPy reads")
     let descr: String
     switch (Scalar.exponentBitCount, Scalar.significandBitCount) {
     case (8, 23): descr = "<f4"
@@ -223,23 +244,17 @@ public struct NumPyArray: Sendable, Equatable {
     let shape =
       extents.count == 1 ? "(\(extents[0]),)" : "(" + extents.joined(separator: ", ") + ")"
     var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
-    // Version 1.0 unless the padded header needs a 4-byte length; pad with spaces and a final
-    // newline so that the data starts at a multiple of 64, as NumPy writes it.
-    var preamble = 10
-    var version: UInt8 = 1
-    if header.utf8.count + 1 + 63 > Int(UInt16.max) {
-      (preamble, version) = (12, 2)
-    }
+    // Pad with spaces and a final newline so that the data starts at a multiple of 64, as NumPy
+    // writes it. With at most 64 extents of at most 19 digits, the header stays under 1,500
+    // bytes: version 1.0's 2-byte length always holds it.
+    let preamble = 10
     let padding = (64 - (preamble + header.utf8.count + 1) % 64) % 64
     header += String(repeating: " ", count: padding) + "\n"
+    assert(header.utf8.count <= maximumHeaderLength)
 
     var file = Data(capacity: preamble + header.utf8.count + tensor.scalarCount * 8)
-    file.append(contentsOf: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, version, 0])
-    if version == 1 {
-      withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
-    } else {
-      withUnsafeBytes(of: UInt32(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
-    }
+    file.append(contentsOf: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0])
+    withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { file.append(contentsOf: $0) }
     file.append(contentsOf: header.utf8)
     tensor.withUnsafeBufferPointer { elements in
       var bytes = [UInt8](UnsafeRawBufferPointer(elements))
@@ -254,13 +269,20 @@ public struct NumPyArray: Sendable, Equatable {
   }
 
   /// Writes `tensor` to a `.npy` file at `url`, atomically: a temporary file in the same
-  /// directory is written, flushed to disk, then renamed over `url`.
+  /// directory is written, flushed to disk, then renamed over `url` (over the file it names,
+  /// when `url` is a symbolic link). An existing file keeps its permissions; a new file gets
+  /// 0666 less the umask. No temporary file outlives the save (see ``SafeTensors``).
   ///
   /// - Throws: ``NumPyError/writeFailed(path:reason:)`` when the directory does not exist or is
-  ///   not writable, or the disk is full; any file already at `url` is then unchanged.
+  ///   not writable, or the disk is full; ``NumPyError/rankTooLarge(rank:limit:)`` for a tensor
+  ///   of more than ``maximumRank`` axes, which NumPy cannot read. Any file already at `url` is
+  ///   then unchanged.
   public static func write<Scalar: TensorScalar>(
     _ tensor: Tensor<Scalar>, to url: URL
   ) throws(NumPyError) {
+    guard tensor.rank <= maximumRank else {
+      throw .rankTooLarge(rank: tensor.rank, limit: maximumRank)
+    }
     do {
       try writeAtomically(encode(tensor), to: url)
     } catch {
@@ -295,183 +317,5 @@ private func reverseBytes(ofElementsOf buffer: UnsafeMutableRawBufferPointer, si
       (low, high) = (low + 1, high - 1)
     }
     start += size
-  }
-}
-
-// MARK: - Header
-
-/// A parser for the header's Python literal, which is all `numpy.lib.format` writes:
-///
-/// ```
-/// dict   = '{' [item (',' item)* [',']] '}'       whitespace allowed between tokens
-/// item   = string ':' value
-/// value  = string | 'True' | 'False' | tuple | integer
-/// tuple  = '(' [integer (',' integer)* [',']] ')'  (a one-element tuple needs its comma)
-/// string = '...' or "..." without escapes
-/// ```
-///
-/// followed by spaces and a newline. It reads bytes by index within the header only, so no
-/// input can make it read outside the file, and it allocates no more than the header's size.
-private struct HeaderParser {
-  struct Header {
-    var descr: String
-    var fortranOrder: Bool
-    var shape: [Int]
-  }
-
-  enum Value {
-    case string(String)
-    case bool(Bool)
-    case integer(Int)
-    case tuple([Int])
-  }
-
-  let bytes: [UInt8]
-  var position = 0
-
-  init(_ data: Data) { bytes = Array(data) }
-
-  mutating func parse() throws(NumPyError) -> Header {
-    skipWhitespace()
-    try expect(UInt8(ascii: "{"), "the header does not start with '{'")
-    var items: [String: Value] = [:]
-    skipWhitespace()
-    while peek() != UInt8(ascii: "}") {
-      let key = try string()
-      skipWhitespace()
-      try expect(UInt8(ascii: ":"), "no ':' after the key '\(key)'")
-      skipWhitespace()
-      let value = try value()
-      guard items.updateValue(value, forKey: key) == nil else {
-        throw .corruptHeader(reason: "the key '\(key)' appears twice")
-      }
-      skipWhitespace()
-      if peek() == UInt8(ascii: ",") {
-        position += 1
-        skipWhitespace()
-      } else if peek() != UInt8(ascii: "}") {
-        throw problem("expected ',' or '}' after the value of '\(key)'")
-      }
-    }
-    position += 1
-    skipWhitespace()
-    guard position == bytes.count else {
-      throw problem("unexpected text after the dictionary")
-    }
-
-    let keys = Set(items.keys)
-    guard keys == ["descr", "fortran_order", "shape"] else {
-      throw .corruptHeader(
-        reason: "the keys are \(keys.sorted()), not exactly descr, fortran_order and shape")
-    }
-    guard case .string(let descr) = items["descr"] else {
-      throw .corruptHeader(reason: "descr is not a string (a structured dtype?)")
-    }
-    guard case .bool(let fortranOrder) = items["fortran_order"] else {
-      throw .corruptHeader(reason: "fortran_order is not True or False")
-    }
-    guard case .tuple(let shape) = items["shape"] else {
-      throw .corruptHeader(reason: "shape is not a tuple of integers")
-    }
-    return Header(descr: descr, fortranOrder: fortranOrder, shape: shape)
-  }
-
-  private func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
-
-  private func problem(_ reason: String) -> NumPyError {
-    .corruptHeader(reason: "\(reason) (at byte \(position) of the header)")
-  }
-
-  private mutating func skipWhitespace() {
-    while let byte = peek(), byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D {
-      position += 1
-    }
-  }
-
-  private mutating func expect(_ byte: UInt8, _ reason: String) throws(NumPyError) {
-    guard peek() == byte else { throw problem(reason) }
-    position += 1
-  }
-
-  private mutating func string() throws(NumPyError) -> String {
-    guard let quote = peek(), quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") else {
-      throw problem("expected a quoted key or string")
-    }
-    position += 1
-    let start = position
-    while let byte = peek(), byte != quote {
-      guard byte != UInt8(ascii: "\\"), byte != 0x0A else {
-        throw problem("a string holds an escape or a line break")
-      }
-      position += 1
-    }
-    guard peek() == quote else { throw problem("a string is not closed") }
-    let text = String(decoding: bytes[start..<position], as: UTF8.self)
-    position += 1
-    return text
-  }
-
-  private mutating func value() throws(NumPyError) -> Value {
-    switch peek() {
-    case UInt8(ascii: "'"), UInt8(ascii: "\""):
-      return .string(try string())
-    case UInt8(ascii: "("):
-      position += 1
-      var elements: [Int] = []
-      skipWhitespace()
-      var sawComma = false
-      while peek() != UInt8(ascii: ")") {
-        elements.append(try integer())
-        skipWhitespace()
-        sawComma = false
-        if peek() == UInt8(ascii: ",") {
-          position += 1
-          sawComma = true
-          skipWhitespace()
-        } else if peek() != UInt8(ascii: ")") {
-          throw problem("expected ',' or ')' in a tuple")
-        }
-      }
-      position += 1
-      if elements.count == 1 && !sawComma {
-        throw problem("'(n)' is a parenthesized integer, not a tuple: a shape needs '(n,)'")
-      }
-      return .tuple(elements)
-    case UInt8(ascii: "T"):
-      try keyword("True")
-      return .bool(true)
-    case UInt8(ascii: "F"):
-      try keyword("False")
-      return .bool(false)
-    default:
-      return .integer(try integer())
-    }
-  }
-
-  private mutating func keyword(_ word: String) throws(NumPyError) {
-    let word = Array(word.utf8)
-    guard bytes.count - position >= word.count,
-      bytes[position..<(position + word.count)].elementsEqual(word)
-    else { throw problem("expected True, False, a string, a tuple or an integer") }
-    position += word.count
-  }
-
-  /// A non-negative decimal integer, with Python 2's optional `L` suffix.
-  private mutating func integer() throws(NumPyError) -> Int {
-    var value = 0
-    var digits = 0
-    while let byte = peek(), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
-      let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-      let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
-      guard !overflow1 && !overflow2 else { throw problem("an integer is too large") }
-      value = sum
-      digits += 1
-      position += 1
-    }
-    guard digits > 0 else {
-      throw problem(peek() == UInt8(ascii: "-") ? "a negative extent" : "expected an integer")
-    }
-    if peek() == UInt8(ascii: "L") { position += 1 }
-    return value
   }
 }

@@ -21,6 +21,9 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
   /// The header is not a `.npy` header: not a Python dictionary literal with exactly the keys
   /// `descr`, `fortran_order` and `shape`, or with impossible values.
   case corruptHeader(reason: String)
+  /// The array has `rank` axes, more than `limit` (64, NumPy's limit, which every AutodiffNN
+  /// reader and writer keeps to): thrown when reading such a file, and instead of writing one.
+  case rankTooLarge(rank: Int, limit: Int)
   /// The array's dtype (its `descr`) is not one this library reads: 32- or 64-bit floats,
   /// `'<f4'`, `'<f8'`, `'>f4'` or `'>f8'`.
   case unsupportedDtype(descr: String)
@@ -51,6 +54,10 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
         + "corrupt or the file is not a single array"
     case .corruptHeader(let reason):
       ".npy header is corrupt: \(reason); the file is damaged or not a .npy file"
+    case .rankTooLarge(let rank, let limit):
+      ".npy array has \(rank) axes, more than the \(limit) that NumPy reads: reshape it to at "
+        + "most \(limit) axes before saving (a file that holds it is corrupt or was not written by "
+        + "NumPy)"
     case .unsupportedDtype(let descr):
       ".npy array has dtype '\(descr)'; only float32 and float64 ('<f4', '<f8', '>f4', '>f8') "
         + "are read: convert it with numpy's astype(np.float32) and save it again"

@@ -22,6 +22,12 @@ import Foundation
 /// overlaps, nothing after the last tensor). A file that passes cannot make a later read go out
 /// of bounds.
 ///
+/// The header is parsed as strictly as Hugging Face's reader parses it (UTF-8 JSON, integers
+/// written as integers, at most 128 levels of nesting), and stricter where a file could read two
+/// ways: a tensor, field or metadata key that appears twice is an error, where the reference
+/// keeps the last one silently. Headers are limited to ``maximumHeaderLength`` bytes and
+/// tensors to ``maximumRank`` axes, so that reading allocates no more than the file holds.
+///
 /// ``tensor(named:as:)`` reads a tensor as the requested scalar type only when the file stores
 /// exactly that type (`F32` for `Float`, `F64` for `Double`); otherwise it throws
 /// ``CheckpointError/dtypeMismatch(name:expected:found:)``. It never converts silently: read an
@@ -31,7 +37,9 @@ import Foundation
 ///
 /// ``write(_:metadata:to:)`` writes the whole file to a temporary file in the target's directory
 /// and renames it over the target, so a reader sees either the old file or the new one, never a
-/// partial file.
+/// partial file. The temporary file cannot outlive the process on Linux (`O_TMPFILE`); where it
+/// can, the next save to the same target removes it. A save keeps the target's permissions and
+/// writes through a symbolic link to the file it names.
 public struct SafeTensors: Sendable {
   /// A tensor's record in the header.
   public struct Entry: Sendable, Equatable {
@@ -60,6 +68,10 @@ public struct SafeTensors: Sendable {
   /// The largest header accepted, as Hugging Face's reader limits it: 100 MB.
   public static let maximumHeaderLength = 100_000_000
 
+  /// The most axes a tensor may have: 64, NumPy's limit, which every AutodiffNN reader and
+  /// writer keeps to (Hugging Face's reader builds NumPy arrays, and refuses more too).
+  public static var maximumRank: Int { maximumFileRank }
+
   /// Reads and validates a safetensors file.
   ///
   /// - Throws: ``CheckpointError/fileNotFound(path:)``, ``CheckpointError/readFailed(path:reason:)``,
@@ -80,9 +92,10 @@ public struct SafeTensors: Sendable {
   ///   than its header length or its tensors' offsets say;
   ///   ``CheckpointError/corruptHeader(reason:)`` for a header length over
   ///   ``maximumHeaderLength``, invalid JSON, a malformed entry, a shape whose size disagrees
-  ///   with its offsets or overflows, a gap between tensors or bytes after the last one;
-  ///   ``CheckpointError/unsupportedDtype(name:dtype:)`` for an unknown dtype;
-  ///   ``CheckpointError/overlappingTensors(first:second:)``.
+  ///   with its offsets or overflows, a gap between tensors or bytes after the last one, a key
+  ///   that appears twice; ``CheckpointError/unsupportedDtype(name:dtype:)`` for an unknown
+  ///   dtype; ``CheckpointError/rankTooLarge(name:rank:limit:)`` for a shape of more than
+  ///   ``maximumRank`` axes; ``CheckpointError/overlappingTensors(first:second:)``.
   public init(bytes: Data) throws(CheckpointError) {
     let bytes = bytes.startIndex == 0 ? bytes : Data(bytes)  // offsets below count from 0
     guard bytes.count >= 8 else {
@@ -98,7 +111,7 @@ public struct SafeTensors: Sendable {
     guard bytes.count - 8 >= headerLength else {
       throw .truncated(section: "the header", expected: headerLength, actual: bytes.count - 8)
     }
-    let header = try Header(json: bytes[8..<(8 + headerLength)])
+    let header = try SafeTensorsHeader(json: bytes[8..<(8 + headerLength)])
     let dataLength = bytes.count - 8 - headerLength
 
     // Check each entry on its own, then that the entries tile the data section in order.
@@ -135,7 +148,8 @@ public struct SafeTensors: Sendable {
   }
 
   /// An entry after checking its dtype, shape and offsets against each other and the data.
-  private static func validated(_ raw: Header.RawEntry, dataLength: Int) throws(CheckpointError)
+  private static func validated(_ raw: SafeTensorsHeader.RawEntry, dataLength: Int)
+    throws(CheckpointError)
     -> Entry
   {
     let name = raw.name
@@ -235,12 +249,18 @@ public struct SafeTensors: Sendable {
   /// The tensors are laid out in the order of their names, which is also the header's key
   /// order, so the same tensors always give the same bytes.
   ///
-  /// - Precondition: No tensor is named `"__metadata__"`.
+  /// - Precondition: No tensor is named `"__metadata__"`; no tensor has more than
+  ///   ``maximumRank`` axes (``write(_:metadata:to:)`` throws instead).
   public static func encode<Scalar: TensorScalar>(
     _ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:]
   ) -> Data {
     guard tensors["__metadata__"] == nil else {
       fatalError("SafeTensors.encode: no tensor may be named '__metadata__', the metadata key")
+    }
+    if let (name, rank) = tensorOverRankLimit(in: tensors) {
+      failNN(
+        "SafeTensors.encode: tensor '\(name)' has \(rank) axes, more than the \(maximumRank) "
+          + "that NumPy and safetensors readers accept")
     }
     let names = tensors.keys.sorted()
     let dtype = dtype(of: Scalar.self)
@@ -288,7 +308,8 @@ public struct SafeTensors: Sendable {
   }
 
   /// Writes `tensors` and `metadata` to a safetensors file at `url`, atomically: a temporary
-  /// file in the same directory is written, flushed to disk, then renamed over `url`.
+  /// file in the same directory is written, flushed to disk, then renamed over `url` (over the
+  /// file it names, when `url` is a symbolic link).
   ///
   /// ```swift
   /// try SafeTensors.write(["w": w, "b": b], metadata: ["epoch": "3"], to: url)
@@ -296,12 +317,25 @@ public struct SafeTensors: Sendable {
   ///
   /// - Throws: ``CheckpointError/writeFailed(path:reason:)`` when the directory does not exist or
   ///   is not writable, or the disk is full; any file already at `url` is then unchanged and no
-  ///   temporary file is left behind. A new file gets permissions 0644 (less the umask).
+  ///   temporary file is left behind. An existing file keeps its permissions; a new file gets
+  ///   0666 less the umask. ``CheckpointError/rankTooLarge(name:rank:limit:)`` for a tensor of
+  ///   more than ``maximumRank`` axes, which no reader would accept; nothing is written.
   /// - Precondition: No tensor is named `"__metadata__"`.
   public static func write<Scalar: TensorScalar>(
     _ tensors: [String: Tensor<Scalar>], metadata: [String: String] = [:], to url: URL
   ) throws(CheckpointError) {
+    if let (name, rank) = tensorOverRankLimit(in: tensors) {
+      throw .rankTooLarge(name: name, rank: rank, limit: maximumRank)
+    }
     try writeAtomically(encode(tensors, metadata: metadata), to: url)
+  }
+
+  /// The first tensor, by name, of more than ``maximumRank`` axes, and its rank.
+  private static func tensorOverRankLimit<Scalar>(
+    in tensors: [String: Tensor<Scalar>]
+  ) -> (name: String, rank: Int)? {
+    tensors.filter { $0.value.rank > maximumRank }.min { $0.key < $1.key }
+      .map { ($0.key, $0.value.rank) }
   }
 
   // MARK: Dtypes
@@ -340,90 +374,3 @@ public struct SafeTensors: Sendable {
     }
   }
 #endif
-
-// MARK: - Header
-
-/// The JSON header, decoded and checked for types; the sizes are checked by `SafeTensors`.
-private struct Header: Decodable {
-  struct RawEntry {
-    var name: String
-    var dtype: String
-    var shape: [Int]
-    var offsets: [Int]
-  }
-
-  private struct Fields: Decodable {
-    var dtype: String
-    var shape: [Int]
-    var dataOffsets: [Int]
-
-    enum CodingKeys: String, CodingKey {
-      case dtype, shape
-      case dataOffsets = "data_offsets"
-    }
-  }
-
-  private struct Key: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-  }
-
-  /// A problem found while decoding, carried through `Decodable`'s untyped throws.
-  private struct Problem: Error {
-    var reason: String
-  }
-
-  var metadata: [String: String] = [:]
-  var entries: [RawEntry] = []
-
-  init(json: Data) throws(CheckpointError) {
-    do {
-      self = try JSONDecoder().decode(Header.self, from: json)
-    } catch let problem as Problem {
-      throw .corruptHeader(reason: problem.reason)
-    } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
-      throw .corruptHeader(reason: "the header is JSON but not an object")
-    } catch {
-      throw .corruptHeader(reason: "the header is not valid JSON (\(Self.summary(of: error)))")
-    }
-  }
-
-  init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: Key.self)
-    for key in container.allKeys {
-      if key.stringValue == "__metadata__" {
-        do {
-          metadata = try container.decode([String: String].self, forKey: key)
-        } catch {
-          throw Problem(reason: "__metadata__ is not an object of strings")
-        }
-        continue
-      }
-      let fields: Fields
-      do {
-        fields = try container.decode(Fields.self, forKey: key)
-      } catch {
-        throw Problem(
-          reason: "the entry of tensor '\(key.stringValue)' is not {\"dtype\": string, "
-            + "\"shape\": [integers], \"data_offsets\": [integer, integer]}")
-      }
-      entries.append(
-        RawEntry(
-          name: key.stringValue, dtype: fields.dtype, shape: fields.shape,
-          offsets: fields.dataOffsets))
-    }
-  }
-
-  /// The innermost message of a decoding error, without its coding path.
-  private static func summary(of error: any Error) -> String {
-    if case DecodingError.dataCorrupted(let context) = error {
-      if let underlying = context.underlyingError {
-        return String(describing: underlying)
-      }
-      return context.debugDescription
-    }
-    return String(describing: error)
-  }
-}

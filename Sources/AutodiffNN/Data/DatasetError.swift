@@ -27,6 +27,15 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
   /// The file holds another kind of array than the reader needs (for example floats where
   /// labels must be integers, or images of another size).
   case unexpectedContents(path: String, expected: String, found: String)
+  /// The file's header announces `byteCount` bytes (header and elements, after
+  /// decompression), more than `limit`, the value of ``IDXArray/maximumByteCount``; nothing
+  /// was allocated or inflated.
+  case exceedsLimit(path: String, byteCount: Int, limit: Int)
+  /// The gzipped file decompresses to more than the `expectedBytes` its header announces;
+  /// decompression stopped there, so a decompression bomb costs nothing more.
+  case trailingCompressedData(path: String, expectedBytes: Int)
+  /// The system could not allocate `byteCount` bytes for the file's elements.
+  case outOfMemory(path: String, byteCount: Int)
   /// An examples file and its labels file hold different numbers of items.
   case countMismatch(imagesPath: String, imageCount: Int, labelsPath: String, labelCount: Int)
   /// A label lies outside `0..<classCount`.
@@ -62,6 +71,17 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case .unexpectedContents(let path, let expected, let found):
       "\(path) holds \(found), but \(expected) was expected: check that the path names the "
         + "right file"
+    case .exceedsLimit(let path, let byteCount, let limit):
+      "\(path) announces \(byteCount) bytes (after decompression), more than "
+        + "IDXArray.maximumByteCount (\(limit)): if the file is trusted, raise "
+        + "IDXArray.maximumByteCount before reading it; otherwise its header is corrupt"
+    case .trailingCompressedData(let path, let expected):
+      "\(path) decompresses to more than the \(expected) bytes its IDX header announces, and "
+        + "was not decompressed further: its header is corrupt, or it is a decompression bomb; "
+        + "download the file again from a source you trust"
+    case .outOfMemory(let path, let byteCount):
+      "cannot allocate the \(byteCount) bytes that \(path) holds: free memory or raise the "
+        + "process's memory limit, or read a smaller file"
     case .countMismatch(let imagesPath, let imageCount, let labelsPath, let labelCount):
       "\(imagesPath) holds \(imageCount) examples but \(labelsPath) holds \(labelCount) labels: "
         + "the two files do not belong together (a training file paired with a test file?)"

@@ -1,5 +1,5 @@
-// The only file that imports zlib: everything else sees `Data` in and `Data` out, so no C type
-// reaches the public interface.
+// With GzipReader.swift, the only file that imports zlib: everything else sees `Data` in and
+// `Data` out, so no C type reaches the public interface.
 internal import CZlib
 import Foundation
 
@@ -12,7 +12,8 @@ import Foundation
 ///
 /// Decompression accepts a gzip file as `gzip` writes it (also one of several members, one after
 /// the other, as `cat a.gz b.gz` makes), and a zlib stream; it checks the CRC and the length in
-/// each gzip trailer, so a corrupt or cut-off file throws instead of returning wrong bytes.
+/// each gzip trailer, so a corrupt or cut-off file throws instead of returning wrong bytes. Give
+/// it a `maximumByteCount` for data you do not trust: a 4 MB file can inflate to 4 GB.
 public enum Gzip {
   /// Whether `data` starts with the gzip magic number `1f 8b`.
   ///
@@ -23,86 +24,46 @@ public enum Gzip {
 
   /// Decompresses a whole gzip (or zlib) stream.
   ///
-  /// - Parameter data: The compressed bytes: one or more gzip members, optionally followed by
-  ///   zero bytes (tape-style padding, which `gzip -d` also ignores).
+  /// - Parameters:
+  ///   - data: The compressed bytes: one or more gzip members, optionally followed by zero
+  ///     bytes (tape-style padding, which `gzip -d` also ignores).
+  ///   - maximumByteCount: The most decompressed bytes accepted. Decompression stops as soon as
+  ///     the output would exceed it, so a small file that inflates to terabytes (a
+  ///     "decompression bomb") costs no more than this much memory and time.
   /// - Returns: The decompressed bytes.
   /// - Throws: ``GzipError/truncated(decompressedBytes:)`` when the input ends inside the
   ///   stream, ``GzipError/corrupt(reason:)`` when it is not valid gzip data, fails its checksum,
-  ///   or is followed by other bytes.
-  /// - Complexity: O(*n*) in the decompressed size. The output buffer is sized from the length
-  ///   recorded in the gzip trailer, so a well-formed single-member file is inflated in one pass
-  ///   without reallocation.
-  public static func decompress(_ data: Data) throws(GzipError) -> Data {
-    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-    // zlib keeps a pointer back to the stream and checks it on every call, so the stream must
-    // not move: it lives on the heap, not in a Swift variable that `&` may copy.
-    stream.initialize(to: z_stream())
-    defer { stream.deallocate() }
-    // 15 + 32: a 32 KiB window, with automatic detection of a gzip or zlib header.
-    guard inflateInit2_(stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
-    else { throw .corrupt(reason: "zlib could not start (out of memory?)") }
-    defer { inflateEnd(stream) }
-
-    var output = Data(count: initialCapacity(forCompressed: data))
+  ///   or is followed by other bytes, ``GzipError/exceedsLimit(limit:)`` past
+  ///   `maximumByteCount`, ``GzipError/outOfMemory(byteCount:)`` when the system cannot
+  ///   allocate the output.
+  /// - Precondition: `maximumByteCount` is not negative.
+  /// - Complexity: O(*n*) in the decompressed size. The first buffer is sized from the length
+  ///   recorded in the gzip trailer (bounded by deflate's best ratio, by `maximumByteCount` and
+  ///   by 256 MiB, since anyone can forge a trailer), so a well-formed file of up to 256 MiB is
+  ///   inflated in one pass without reallocation.
+  public static func decompress(
+    _ data: Data, maximumByteCount: Int = .max
+  ) throws(GzipError) -> Data {
+    requireNN(
+      maximumByteCount >= 0,
+      "Gzip.decompress: maximumByteCount is \(maximumByteCount); it must not be negative")
+    var reader = try GzipReader(data)
+    let first = min(initialCapacity(forCompressed: data), maximumByteCount)
+    guard var output = ByteBuffer(capacity: first) else { throw .outOfMemory(byteCount: first) }
     var produced = 0
-    let result: Result<Void, GzipError> = data.withUnsafeBytes { input in
-      var consumed = 0  // bytes of `input` handed to zlib so far, minus those it has not read
-      while true {
-        if stream.pointee.avail_in == 0 && consumed < input.count {
-          // `avail_in` is 32 bits: feed inputs larger than 4 GiB in pieces.
-          let chunk = min(input.count - consumed, Int(UInt32.max))
-          stream.pointee.next_in = UnsafeMutablePointer(
-            mutating: input.baseAddress!.advanced(by: consumed).assumingMemoryBound(to: Bytef.self))
-          stream.pointee.avail_in = UInt32(chunk)
-          consumed += chunk
+    while !reader.isAtEnd {
+      if produced == output.capacity {
+        if output.capacity == maximumByteCount {
+          // Full at the limit: the data must end here.
+          if try !reader.read(upTo: 1).isEmpty { throw .exceedsLimit(limit: maximumByteCount) }
+          break
         }
-        if produced == output.count {
-          output.count = max(2 * output.count, 1 << 16)
-        }
-        let status = output.withUnsafeMutableBytes { buffer in
-          let room = min(buffer.count - produced, Int(UInt32.max))
-          stream.pointee.next_out = buffer.baseAddress!.advanced(by: produced)
-            .assumingMemoryBound(to: Bytef.self)
-          stream.pointee.avail_out = UInt32(room)
-          let status = inflate(stream, Z_NO_FLUSH)
-          produced += room - Int(stream.pointee.avail_out)
-          return status
-        }
-        let unread = Int(stream.pointee.avail_in) + (input.count - consumed)
-        switch status {
-        case Z_OK:
-          continue
-        case Z_STREAM_END:
-          if unread == 0 { return .success(()) }
-          let rest = UnsafeRawBufferPointer(rebasing: input[(input.count - unread)...])
-          if rest.count >= 2 && rest[0] == 0x1f && rest[1] == 0x8b {
-            inflateReset(stream)  // another member follows; zlib keeps next_in / avail_in
-            continue
-          }
-          if rest.allSatisfy({ $0 == 0 }) { return .success(()) }
-          return .failure(
-            .corrupt(
-              reason: "\(unread) bytes after the end of the compressed stream are not gzip data"))
-        case Z_BUF_ERROR:
-          // No progress was possible: either the output is full (grow it and go on) or the
-          // input ran out before the end of the stream.
-          if stream.pointee.avail_out == 0 || stream.pointee.avail_in == 0 && unread > 0 {
-            continue
-          }
-          if unread == 0 { return .failure(.truncated(decompressedBytes: produced)) }
-          return .failure(.corrupt(reason: "zlib made no progress"))
-        case Z_MEM_ERROR:
-          return .failure(.corrupt(reason: "zlib ran out of memory"))
-        case Z_NEED_DICT:
-          return .failure(.corrupt(reason: "the stream needs a preset dictionary"))
-        default:  // Z_DATA_ERROR, Z_STREAM_ERROR
-          return .failure(.corrupt(reason: message(of: stream) ?? "invalid compressed data"))
-        }
+        let grown = min(max(2 * output.capacity, 1 << 16), maximumByteCount)
+        guard output.reallocate(to: grown) else { throw .outOfMemory(byteCount: grown) }
       }
+      produced += try reader.read(into: output.bytes(produced..<output.capacity))
     }
-    try result.get()
-    output.count = produced
-    return output
+    return output.data(count: produced)
   }
 
   /// Compresses `data` into a single gzip member, as `gzip` would write it.
@@ -158,20 +119,22 @@ public enum Gzip {
     return output
   }
 
+  /// The most bytes `count` compressed bytes can inflate to: deflate's best ratio is 1032:1
+  /// (a 258-byte match in a 2-bit code), and a gzip or zlib wrapper only adds input.
+  static func decompressedBound(ofCompressedCount count: Int) -> Int {
+    let (ceiling, overflow) = count.multipliedReportingOverflow(by: 1032)
+    return overflow ? Int.max : ceiling + 1024
+  }
+
   /// A first guess at the decompressed size: the length a gzip trailer records (its last four
-  /// bytes, the size modulo 2³²), bounded by deflate's best ratio (1032:1) so a forged trailer
-  /// cannot make us allocate much more than the data could hold.
+  /// bytes, the size modulo 2³²), which anyone can forge, so bounded by what the data could
+  /// hold and by 256 MiB; larger outputs grow by doubling.
   private static func initialCapacity(forCompressed data: Data) -> Int {
-    let ceiling = data.count.multipliedReportingOverflow(by: 1032)
-    let bound = ceiling.overflow ? Int.max : ceiling.partialValue + 1024
+    let bound = min(decompressedBound(ofCompressedCount: data.count), 1 << 28)
     guard isCompressed(data), data.count >= 18 else { return min(bound, 1 << 16) }
     let trailer = data.suffix(4)
     let recorded = trailer.reversed().reduce(0) { $0 << 8 | Int($1) }
     return max(min(recorded, bound), 1)
-  }
-
-  private static func message(of stream: UnsafeMutablePointer<z_stream>) -> String? {
-    stream.pointee.msg.map { String(cString: $0) }
   }
 }
 
@@ -181,6 +144,10 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
   case truncated(decompressedBytes: Int)
   /// The input is not valid gzip data, or fails its CRC or length check.
   case corrupt(reason: String)
+  /// The data decompresses to more than `limit` bytes, the most the caller accepts.
+  case exceedsLimit(limit: Int)
+  /// The system could not allocate `byteCount` bytes for the decompressed data.
+  case outOfMemory(byteCount: Int)
 
   /// What is wrong and what to do about it, in one sentence naming the file or tensor.
   public var description: String {
@@ -191,6 +158,13 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
     case .corrupt(let reason):
       "gzip data is corrupt (\(reason)): the file is damaged or not a gzip file; copy or "
         + "download it again"
+    case .exceedsLimit(let limit):
+      "gzip data decompresses to more than \(limit) bytes, the limit given, and was not "
+        + "decompressed further: raise the limit if the file is trusted; otherwise it is "
+        + "corrupt or a decompression bomb"
+    case .outOfMemory(let byteCount):
+      "cannot allocate \(byteCount) bytes for decompressed gzip data: free memory or raise the "
+        + "process's memory limit"
     }
   }
 }

@@ -20,8 +20,15 @@ import Foundation
 /// try labels.integers()  // [9, 2, 1, 1, 6, ...]
 /// ```
 ///
-/// The header is checked against the file's length before anything is allocated, so a corrupt
-/// header that announces absurd sizes throws instead of exhausting memory.
+/// ## Limits
+///
+/// Every size the reader allocates or inflates is bounded by what the header declares and by
+/// explicit limits, checked before the work is done: a header that announces absurd sizes, a
+/// rank over ``maximumRank`` (64), or more than ``maximumByteCount`` bytes (4 GiB unless
+/// changed) throws a ``DatasetError``. A gzipped file is inflated incrementally: first its
+/// header, then exactly the bytes the header declares, then one more to check that the data
+/// ends there; so a small file that inflates to gigabytes (a decompression bomb) is refused
+/// after a few bytes of work, and no buffer is ever sized from the gzip trailer.
 public struct IDXArray: Sendable, Equatable {
   /// The type of the elements, as the third byte of the magic number codes it.
   public enum ElementType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
@@ -79,51 +86,12 @@ public struct IDXArray: Sendable, Equatable {
   /// The number of elements: the product of the extents.
   public var scalarCount: Int { shape.reduce(1, *) }
 
-  /// Reads an IDX file, gzipped or not.
-  ///
-  /// - Parameter url: The file's location.
-  /// - Throws: ``DatasetError/fileNotFound(path:suggestion:)`` when there is no file,
-  ///   ``DatasetError/unreadable(path:reason:)`` when it cannot be read, and the errors of
-  ///   ``init(parsing:source:)``.
-  /// - Complexity: O(*n*) in the file's (decompressed) size; the file is mapped, not copied,
-  ///   when it is not compressed.
-  public init(contentsOf url: URL) throws(DatasetError) {
-    let path = url.path
-    let data: Data
-    switch contentsOfFile(at: url) {
-    case .success(let contents): data = contents
-    case .failure(.notFound): throw .fileNotFound(path: path, suggestion: nil)
-    case .failure(.unreadable(let reason)): throw .unreadable(path: path, reason: reason)
-    }
-    try self.init(parsing: data, source: path)
-  }
-
-  /// Parses the bytes of an IDX file, gzipped or not.
-  ///
-  /// - Parameters:
-  ///   - data: The whole file.
-  ///   - source: A name for the data in error messages, usually its path.
-  /// - Throws: ``DatasetError/compression(path:_:)`` for a gzip stream that does not
-  ///   decompress, ``DatasetError/badMagic(path:found:)``,
-  ///   ``DatasetError/unsupportedType(path:code:)``, ``DatasetError/invalidHeader(path:reason:)``
-  ///   for a rank of 0 or sizes that overflow, ``DatasetError/truncated(path:expectedBytes:actualBytes:)``
-  ///   and ``DatasetError/trailingBytes(path:expectedBytes:actualBytes:)`` when the length
-  ///   disagrees with the header.
-  public init(parsing data: Data, source: String = "<memory>") throws(DatasetError) {
-    var bytes = data
-    if Gzip.isCompressed(data) {
-      do {
-        bytes = try Gzip.decompress(data)
-      } catch {
-        throw .compression(path: source, error)
-      }
-    }
-    let header = try Self.parseHeader(of: bytes, source: source)
-    self.elementType = header.elementType
-    self.shape = header.shape
-    self.source = source
-    let start = bytes.startIndex + header.headerByteCount
-    self.payload = bytes[start..<(start + header.payloadByteCount)]
+  /// An array of `elementType` and `shape` whose elements are `payload`, as read from
+  /// `source`.
+  init(elementType: ElementType, shape: [Int], source: String, payload: Data) {
+    assert(payload.count == shape.reduce(elementType.byteCount, *))
+    (self.elementType, self.shape, self.source, self.payload) =
+      (elementType, shape, source, payload)
   }
 
   /// Whether two arrays have the same type, shape and elements, wherever they were read from.
@@ -233,71 +201,5 @@ public struct IDXArray: Sendable, Equatable {
         }
       }
     }
-  }
-
-  // MARK: Header
-
-  private struct Header {
-    var elementType: ElementType
-    var shape: [Int]
-    var headerByteCount: Int
-    var payloadByteCount: Int
-  }
-
-  /// Reads and checks the header against the length of `bytes`, allocating nothing that the
-  /// header's sizes could make large.
-  private static func parseHeader(of bytes: Data, source: String) throws(DatasetError) -> Header {
-    let count = bytes.count
-    let magic = [UInt8](bytes.prefix(4))
-    if magic.prefix(2).contains(where: { $0 != 0 }) {
-      throw .badMagic(path: source, found: magic)
-    }
-    guard magic.count == 4 else {
-      throw .truncated(path: source, expectedBytes: 4, actualBytes: count)
-    }
-    guard let elementType = ElementType(rawValue: magic[2]) else {
-      throw .unsupportedType(path: source, code: magic[2])
-    }
-    let rank = Int(magic[3])
-    guard rank > 0 else {
-      throw .invalidHeader(path: source, reason: "rank 0: the header declares no axes")
-    }
-    let headerByteCount = 4 + 4 * rank
-    guard count >= headerByteCount else {
-      throw .truncated(path: source, expectedBytes: headerByteCount, actualBytes: count)
-    }
-    let shape = bytes.withUnsafeBytes { raw in
-      (0..<rank).map { axis in
-        Int(UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: 4 + 4 * axis, as: UInt32.self)))
-      }
-    }
-    // product(shape) * size + header, each step checked: 2³² per axis overflows after two axes.
-    // Zero extents count as 1 in the check, so that every stride of the shape fits in an Int
-    // too: an empty array of extents [0, 2³²−1, 2³²−1, 2³²−1] would otherwise pass, and overflow
-    // the first tensor operation that computes its strides.
-    var total = elementType.byteCount
-    for extent in shape {
-      let (product, overflow) = total.multipliedReportingOverflow(by: Swift.max(extent, 1))
-      guard !overflow else {
-        throw .invalidHeader(
-          path: source, reason: "extents \(shape) of \(elementType) exceed the addressable size")
-      }
-      total = product
-    }
-    let payloadByteCount = shape.contains(0) ? 0 : total
-    let (expected, overflow) = payloadByteCount.addingReportingOverflow(headerByteCount)
-    guard !overflow else {
-      throw .invalidHeader(
-        path: source, reason: "extents \(shape) of \(elementType) exceed the addressable size")
-    }
-    guard count >= expected else {
-      throw .truncated(path: source, expectedBytes: expected, actualBytes: count)
-    }
-    guard count == expected else {
-      throw .trailingBytes(path: source, expectedBytes: expected, actualBytes: count)
-    }
-    return Header(
-      elementType: elementType, shape: shape, headerByteCount: headerByteCount,
-      payloadByteCount: payloadByteCount)
   }
 }

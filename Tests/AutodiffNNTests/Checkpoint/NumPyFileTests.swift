@@ -79,7 +79,7 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
     #expect(rank3.scalars == [0, 4, 2, 6, 1, 5, 3, 7])
   }
 
-  @Test("Big-endian files, versions 2.0 and 3.0, double quotes and Python 2's 3L all read")
+  @Test("Big-endian files, versions 2.0 and 3.0, double quotes and Python 2's 3L (in 2.0) read")
   func headerVariants() throws {
     let bigEndian = [1.5, -2.0].flatMap { value in
       withUnsafeBytes(of: Float(value).bitPattern.bigEndian) { Array($0) }
@@ -90,10 +90,11 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
     let read = try big.tensor(as: Float.self)
     #expect(big.isBigEndian && read == Tensor([1.5, -2]))
 
-    for version: UInt8 in [2, 3] {
+    // NumPy reads Python 2's 'L' suffix in versions 1.0 and 2.0 only.
+    for (version, shape) in [(2, "(1L, 2L)"), (3, "(1, 2)")] as [(UInt8, String)] {
       let file = npyFile(
         version: version,
-        header: "{\"descr\": \"<f8\", \"shape\": (1L, 2L), \"fortran_order\": False}  \n",
+        header: "{\"descr\": \"<f8\", \"shape\": \(shape), \"fortran_order\": False}  \n",
         data: littleEndianBytes([7, 8]))
       #expect(
         try NumPyArray(bytes: file).tensor(as: Double.self)
@@ -101,14 +102,28 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
     }
   }
 
-  @Test("A header over 65,535 bytes (rank 30,000) is written as version 2.0, with a 4-byte length")
-  func longHeaderVersion2() throws {
-    let bytes = NumPyArray.encode(Tensor<Float>(zeros: [Int](repeating: 1, count: 30_000)))
-    #expect(bytes[6] == 2 && bytes[7] == 0)
-    let length = (8..<12).reversed().reduce(0) { $0 << 8 | Int(bytes[$1]) }
-    #expect(length > 65_535 && (12 + length) % 64 == 0 && bytes.count == 12 + length + 4)
-    // Beyond NumPy's 64 axes, so both readers refuse it.
-    #expect(throws: NumPyError.self) { try NumPyArray(bytes: bytes) }
+  @Test("Writing more than 64 axes throws rankTooLarge and writes nothing; 64 round-trip")
+  func rankLimitOnWriting() throws {
+    let directory = ScratchDirectory()
+    let url = directory.file("deep.npy")
+    let deep = Tensor<Float>(zeros: [Int](repeating: 1, count: 20_000))
+    let error = #expect(throws: NumPyError.rankTooLarge(rank: 20_000, limit: 64)) {
+      try NumPyArray.write(deep, to: url)
+    }
+    #expect(error?.description.contains("reshape it to at most 64 axes") == true)
+    #expect(directory.contents.isEmpty)
+    let widest = Tensor<Float>(zeros: [Int](repeating: 1, count: 63) + [2])
+    try NumPyArray.write(widest, to: url)
+    #expect(try NumPyArray.tensor(contentsOf: url, as: Float.self) == widest)
+    #expect(NumPyArray.maximumRank == 64)
+  }
+
+  @Test func encodingMoreThan64Axes() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = NumPyArray.encode(Tensor<Float>(zeros: [Int](repeating: 1, count: 65)))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("NumPyArray.encode") && message.contains("65 axes"))
   }
 
   @Test("Reading at the other precision throws, with no silent conversion")
@@ -181,7 +196,7 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
       (
         npyFile(
           header: "{'descr': '<f4', 'fortran_order': False, 'shape': ("
-            + String(repeating: "1, ", count: 65) + "), }\n"), "corruptHeader"
+            + String(repeating: "1, ", count: 65) + "), }\n"), "rankTooLarge"
       ),
       (
         npyFile(
@@ -211,6 +226,7 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
     case .trailingBytes: "trailingBytes"
     case .corruptHeader: "corruptHeader"
     case .unsupportedDtype: "unsupportedDtype"
+    case .rankTooLarge: "rankTooLarge"
     case .dtypeMismatch: "dtypeMismatch"
     case .fileNotFound: "fileNotFound"
     case .readFailed: "readFailed"

@@ -108,4 +108,38 @@ struct SafeTensorsPythonTests {
     #expect(file.entry(named: "half")?.dtype == "F16")
     #expect(file.entry(named: "half")?.shape == [5])
   }
+
+  @Test("The reference accepts and rejects the headers we do, but for keys that appear twice")
+  func sameVerdicts() throws {
+    let directory = ScratchDirectory()
+    let cases =
+      SafeTensorsHeaderTests.accepted.map { ($0, true) }
+      + SafeTensorsHeaderTests.rejected.map { ($0.header, false) }
+      // The reference keeps the last of two keys; we refuse the file.
+      + SafeTensorsHeaderTests.ambiguous.map { ($0, true) }
+    var paths: [String] = []
+    for (index, (header, _)) in cases.enumerated() {
+      let file = safetensorsFile(headerBytes: Data(header.utf8), dataCount: 8)
+      paths.append(directory.write(file, to: "\(index).safetensors").path)
+    }
+    let script = """
+      import json, sys
+      from safetensors.numpy import load_file
+      verdicts = []
+      for path in sys.argv[1:]:
+          try:
+              load_file(path)
+              verdicts.append(True)
+          except Exception:
+              verdicts.append(False)
+      print(json.dumps(verdicts))
+      """
+    let result = runPython(["-c", script] + paths)
+    try #require(result.status == 0, "python3 could not run the reference reader")
+    let verdicts = try JSONDecoder().decode([Bool].self, from: result.output)
+    try #require(verdicts.count == cases.count)
+    for ((header, expected), verdict) in zip(cases, verdicts) {
+      #expect(verdict == expected, "the reference \(verdict ? "accepts" : "rejects") \(header)")
+    }
+  }
 }

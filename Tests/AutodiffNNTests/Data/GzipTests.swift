@@ -66,6 +66,48 @@ import Testing
     #expect(reason.contains("4 bytes"))
   }
 
+  @Test("Decompression stops at maximumByteCount: the exact size reads, one byte less throws")
+  func limit() throws {
+    let original = Self.sample(count: 100_000)
+    let packed = Gzip.compress(original)
+    #expect(try Gzip.decompress(packed, maximumByteCount: 100_000) == original)
+    let error = #expect(throws: GzipError.self) {
+      try Gzip.decompress(packed, maximumByteCount: 99_999)
+    }
+    #expect(error == .exceedsLimit(limit: 99_999))
+    #expect(error?.description.contains("raise the limit") == true)
+    #expect(try Gzip.decompress(Gzip.compress(Data()), maximumByteCount: 0) == Data())
+  }
+
+  @Test("A forged trailer announcing 4 GiB − 1 bytes neither allocates them nor fools the checks")
+  func forgedTrailer() {
+    var packed = Gzip.compress(Self.sample(count: 1000))
+    packed.replaceSubrange((packed.count - 4)..., with: [0xFF, 0xFF, 0xFF, 0xFF])
+    let error = #expect(throws: GzipError.self) { try Gzip.decompress(packed) }
+    guard case .corrupt? = error else {
+      Issue.record("expected .corrupt, got \(String(describing: error))")
+      return
+    }
+  }
+
+  @Test("A bomb of 1 GiB of zeros in many members throws at a 1 MiB limit")
+  func bombAtLimit() {
+    let zeros = Gzip.compress(Data(count: 1 << 24), level: 9)
+    let bomb = Data((0..<64).flatMap { _ in zeros })
+    #expect(throws: GzipError.exceedsLimit(limit: 1 << 20)) {
+      try Gzip.decompress(bomb, maximumByteCount: 1 << 20)
+    }
+  }
+
+  @Test("A negative maximumByteCount stops with the value")
+  func negativeLimit() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = try? Gzip.decompress(Data(), maximumByteCount: -1)
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("Gzip.decompress") && message.contains("-1"))
+  }
+
   @Test("Data that is not compressed is detected by its first bytes")
   func detection() {
     #expect(!Gzip.isCompressed(Data([0, 0, 8, 1])))
