@@ -53,6 +53,13 @@ import Testing
     #expect(x.reshaped(to: [0, 1 << 50]).shape == [0, 1 << 50])
   }
 
+  @Test("A tensor of rank 100,000 prints without overflowing the stack")
+  func deepRankPrints() {
+    let x = Tensor<Float>(shape: Array(repeating: 1, count: 100_000), scalars: [2])
+    #expect(x.description.hasPrefix("rank 100000, shape [1, 1, ") && x.description.hasSuffix(": [2.0]"))
+    #expect(Tensor<Float>(shape: Array(repeating: 1, count: 64), scalars: [2]).description.hasPrefix("[[[["))
+  }
+
   // MARK: Recorded tensors kept after their gradient call
 
   @Test("A recorded tensor kept from a gradient call is a constant afterwards: nothing nests on its finished tape")

@@ -3,6 +3,11 @@ extension Tensor: CustomStringConvertible {
   public var description: String {
     let elements = scalars
     guard !shape.isEmpty else { return "\(elements[0])" }
+    // Nested brackets of more axes than NumPy allows (64) would recurse as deep; the elements
+    // flat, with the shape, read better anyway.
+    guard rank <= 64 else {
+      return "rank \(rank), shape \(shape.shapeDescription): \(elements)"
+    }
     var text = ""
     func write(axis: Int, offset: Int) {
       text += "["
