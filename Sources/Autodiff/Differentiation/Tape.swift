@@ -238,9 +238,9 @@ public final class Tape {
       from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location
     ) { sweep in
       sources.indices.map { position in
-        sweep?.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+        sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
       }
-    }
+    } ?? sources.map { Tensor(zeros: $0.shape) }
   }
 
   /// Returns the gradients of `target` with respect to two tensors recorded on this tape.
@@ -279,10 +279,10 @@ public final class Tape {
       at: location
     ) { sweep in
       (
-        sweep?.gradient(at: xNode) ?? Tensor(zeros: x.shape),
-        sweep?.gradient(at: yNode) ?? Tensor(zeros: y.shape)
+        sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
+        sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
       )
-    }
+    } ?? (Tensor(zeros: x.shape), Tensor(zeros: y.shape))
   }
 
   /// Returns the gradient of `target` with respect to one tensor recorded on this tape, without
@@ -302,21 +302,21 @@ public final class Tape {
       from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
       at: location
     ) { sweep in
-      sweep?.gradient(at: xNode) ?? Tensor(zeros: x.shape)
-    }
+      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+    } ?? Tensor(zeros: x.shape)
   }
 
   /// Checks `target` and `seed`, then sweeps backwards from `target` to the `sources` nodes, and
   /// returns what `read` makes of the sweep (its gradients). A target that is not recorded at all
-  /// is a constant, which depends on no source: `read` gets no sweep, and every gradient is zero
-  /// (the gradient of an affine function, differentiated again, is such a constant).
+  /// is a constant, which depends on no source: then there is no sweep, `nil`, and every gradient
+  /// is zero (the gradient of an affine function, differentiated again, is such a constant).
   private func sweep<Scalar, R>(
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
-    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>?) -> R
-  ) -> R {
+    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
+  ) -> R? {
     guard target.recordedTrace != nil else {
       _ = upstream(of: target, seed: seed, keepingRecorded: false, "gradient", at: location)
-      return read(nil)
+      return nil
     }
     let targetNode = node(of: target, "gradient", "the target", at: location)
     // A scalar target's default seed, 1, goes in as a number: no tensor is made for it.

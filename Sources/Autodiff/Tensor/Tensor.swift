@@ -53,7 +53,7 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
 
   /// Where the tensor was recorded, whether or not its tape is finished: what the tape's own
   /// sweeps read (a finished tape's pullbacks still sweep it).
-  private(set) var recordedTrace: Trace?
+  var recordedTrace: Trace?
 
   init(shape: [Int], storage: Storage<Scalar>, trace: Trace? = nil) {
     assert(shape.elementCount == storage.count, "shape \(shape) for \(storage.count) elements")
