@@ -28,7 +28,8 @@ struct DifferentialCase: Sendable {
 
 extension DifferentialCase {
   /// Draws a program of 2 to 7 operations (plus the ones that prepare their operands) over
-  /// 1 to 3 inputs of broadcasting shapes, with its data.
+  /// 1 to 3 inputs of broadcasting shapes, keeps those its output depends on, and draws its
+  /// data.
   static func random(using random: inout SeededGenerator) -> DifferentialCase {
     let shapes = broadcastingShapes(count: Int.random(in: 1...3, using: &random), using: &random)
     let inputs = shapes.map { Tensor<Double>(randomUniform: $0, in: -2..<2, using: &random) }
