@@ -26,9 +26,10 @@ struct AxisScale: Equatable {
     }
     step = Self.niceNumber((high - low) / Double(max(tickCount - 1, 1)))
     // Computed from whole step counts, so that 0.3 is 6 × 0.05 and not 0.30000000000000004.
-    // With a tolerance: 0.001 / 0.0002 is 5.000000000000001, and 0.001 is a tick.
-    lower = max((low / step + 1e-9).rounded(.down) * step, limits.lowerBound)
-    upper = min((high / step - 1e-9).rounded(.up) * step, limits.upperBound)
+    // With a tolerance: 0.001 / 0.0002 is 5.000000000000001, a Float learning rate of 0.001 is
+    // 0.0010000000475 as a Double, and both should end the axis at the tick 0.001.
+    lower = max((low / step + 1e-6).rounded(.down) * step, limits.lowerBound)
+    upper = min((high / step - 1e-6).rounded(.up) * step, limits.upperBound)
   }
 
   /// A scale for epochs 1 through `count`, with half an epoch of room at each end and whole

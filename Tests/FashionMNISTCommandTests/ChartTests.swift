@@ -134,8 +134,10 @@ import Testing
         "0.80", "0.82", "0.84", "0.86", "0.88", "0.90", "0.92", "0.94",
       ])
 
-    let rate = AxisScale(covering: 0...0.001, tickCount: 5)
-    #expect(rate.ticks.map(rate.scientificLabel) == ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"])
+    for highest in [0.001, Double(Float(0.001))] {
+      let rate = AxisScale(covering: 0...highest, tickCount: 5)
+      #expect(rate.ticks.map(rate.scientificLabel) == ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"])
+    }
   }
 
   @Test("Limits cut the axis where values cannot go: accuracy stops at 1, loss at 0")
