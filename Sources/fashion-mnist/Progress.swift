@@ -12,7 +12,6 @@ struct Progress {
   let epoch: Int
   let epochs: Int
   let steps: Int
-  let examples: Int
   private var done = 0
   private var processed = 0
   private let start = Date()
@@ -21,11 +20,10 @@ struct Progress {
 
   /// `live: false` prints only the rows even on a terminal: under mpirun, standard output is a
   /// terminal of mpirun's making whatever mpirun's own output is.
-  init(epoch: Int, of epochs: Int, steps: Int, examples: Int, live: Bool = true) {
+  init(epoch: Int, of epochs: Int, steps: Int, live: Bool = true) {
     self.epoch = epoch
     self.epochs = epochs
     self.steps = steps
-    self.examples = examples
     self.isLive = live && isatty(STDOUT_FILENO) == 1
   }
 

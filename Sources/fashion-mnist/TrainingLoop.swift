@@ -46,8 +46,8 @@ struct TrainingLoop<Optimizer: AutodiffNN.Optimizer<Float>> {
       var progress =
         isRoot
         ? Progress(
-          epoch: epoch + 1, of: configuration.epochs, steps: batches.count,
-          examples: training.count, live: context == nil) : nil
+          epoch: epoch + 1, of: configuration.epochs, steps: batches.count, live: context == nil)
+        : nil
       let start = Date()
       var lossSum = 0.0
       var correct = 0
@@ -168,8 +168,9 @@ struct TrainingLoop<Optimizer: AutodiffNN.Optimizer<Float>> {
   }
 }
 
-/// Whether every element of `tensor` is finite: one pass over its bits, which the compiler
-/// vectorizes (an exponent of all ones is infinity or NaN), about 1% of a training step.
+/// Whether every element of `tensor` is finite: one branch-free pass over its bits (an exponent
+/// of all ones is infinity or NaN), which the compiler vectorizes, so that checking every
+/// gradient of every step costs little next to the step.
 func allFinite(_ tensor: Tensor<Float>) -> Bool {
   tensor.withUnsafeBufferPointer { buffer in
     var exponentsAllOnes: UInt32 = 0
@@ -182,7 +183,7 @@ func allFinite(_ tensor: Tensor<Float>) -> Bool {
   }
 }
 
-/// The first non-finite value of `tensor` and where it is: `nan at element 17 of [784, 256]`.
+/// The first non-finite value of `tensor` and where it is: `NaN at element 17 of [784, 256]`.
 func nonFiniteValue(_ tensor: Tensor<Float>) -> String {
   let scalars = tensor.scalars
   guard let index = scalars.firstIndex(where: { !$0.isFinite }) else {

@@ -136,7 +136,8 @@ import Testing
 
     for highest in [0.001, Double(Float(0.001))] {
       let rate = AxisScale(covering: 0...highest, tickCount: 5)
-      #expect(rate.ticks.map(rate.scientificLabel) == ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"])
+      #expect(
+        rate.ticks.map(rate.scientificLabel) == ["0", "2e-4", "4e-4", "6e-4", "8e-4", "1e-3"])
     }
   }
 

@@ -89,6 +89,16 @@ import Testing
           + "locked: Permission denied"), "\(run.standardError)")
   }
 
+  @Test("A folder without the data set stops with status 1, saying how to install it")
+  func missingData() async throws {
+    let folder = JobFolder(trainCount: 1, testCount: 1)
+    let run = try await folder.run(["--data", folder.url.path + "/nowhere"])
+    #expect(run.status == 1)
+    #expect(run.standardError.hasPrefix("fashion-mnist: "), "\(run.standardError)")
+    #expect(run.standardError.contains("apt-get install dataset-fashion-mnist"))
+    #expect(!folder.exists("fashion-mnist.safetensors"))
+  }
+
   @Test("--help shows every option's default")
   func helpShowsDefaults() async throws {
     let folder = JobFolder(trainCount: 1, testCount: 1)
