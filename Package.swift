@@ -75,5 +75,9 @@ let package = Package(
     // The scenarios run by AutodiffDistributedTests under `mpirun -np 2`, one process per rank.
     .executableTarget(name: "mpi-tests", dependencies: ["AutodiffDistributed"]),
     .testTarget(name: "AutodiffDistributedTests", dependencies: ["AutodiffDistributed"]),
+    // Runs the built `fashion-mnist` on synthetic data, and tests its parts (@testable import).
+    .testTarget(
+      name: "FashionMNISTCommandTests", dependencies: ["fashion-mnist", "AutodiffNN"],
+      exclude: ["Golden"]),
   ]
 )

@@ -3,58 +3,197 @@ import AutodiffDistributed
 import AutodiffNN
 import Foundation
 
-/// Trains a 784-256-128-10 ReLU network on Fashion-MNIST with softmax cross-entropy and Adam,
-/// printing each epoch's training loss, test accuracy and time, and writing a checkpoint and an
-/// SVG chart of the curves.
+/// Trains a multilayer perceptron (784-256-128-10 ReLU by default) on Fashion-MNIST with
+/// softmax cross-entropy, printing each epoch's training and test loss and accuracy, and writing
+/// a checkpoint, an SVG chart of the curves and a CSV log after each epoch.
+///
+/// Every option and output path is checked before the data is read, and the checkpoint before
+/// any training: a new run does not overwrite another run's checkpoint unless told to, and a
+/// resumed run refuses other options than its checkpoint's unless told to. A loss or gradient
+/// that stops being finite ends the run at once, leaving the last good checkpoint.
 ///
 /// With `--distributed`, under `mpirun -np N`, the N processes train the same model together:
 /// each takes its share of every batch, and their gradients are averaged (see
-/// AutodiffDistributed). Rank 0 prints, and writes the checkpoint and the chart.
+/// AutodiffDistributed). Rank 0 checks the files, prints, and writes the outputs.
 @main
 struct FashionMNISTCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "fashion-mnist",
-    abstract: "Train a 784-256-128-10 network on Fashion-MNIST and report its test accuracy.")
+    abstract: "Train a multilayer perceptron on Fashion-MNIST and report its test accuracy.",
+    discussion: """
+      After each epoch it writes the checkpoint, the chart and the CSV log. An existing \
+      checkpoint is continued with --resume (with the options it was trained with, unless \
+      --allow-changes) or replaced with --overwrite, never silently.
+
+      Exit status: 0 when the run ends or has nothing to do; 64 for options that cannot be \
+      used (a value out of range, an output that cannot be written, a checkpoint in the way, \
+      options that differ from the checkpoint's); 1 when training fails (unreadable data or \
+      checkpoint, a loss or gradient that is no longer finite).
+      """)
 
   @Option(help: "The folder holding the four Fashion-MNIST IDX files (gzipped or not).")
   var data = FashionMNIST.defaultDirectory.path
 
-  @Option(help: "The number of passes over the training set.")
+  @Option(parsing: .unconditional, help: "The number of passes over the training set.")
   var epochs = 20
 
-  @Option(help: "The number of examples per training step.")
+  @Option(parsing: .unconditional, help: "The number of examples per training step.")
   var batchSize = 128
 
-  @Option(help: "Adam's initial step size; it decays to 0 along a cosine over the run.")
-  var learningRate: Float = 1e-3
+  @Option(help: "The hidden layers' sizes, separated by commas; none for a linear model.")
+  var hidden = "256,128"
 
-  @Option(help: "The seed of the weights' initialization and of the shuffling.")
+  @Option(help: "The function after each hidden layer.")
+  var activation = Activation.relu
+
+  @Option(help: "The update rule.")
+  var optimizer = OptimizerKind.adam
+
+  @Option(
+    parsing: .unconditional,
+    help: """
+      The initial step size, decaying to 0 along a cosine over the run (default: 0.001 for \
+      adam and adamw, 0.05 for sgd).
+      """)
+  var learningRate: Float?
+
+  @Option(parsing: .unconditional, help: "SGD's momentum, in [0, 1) (default: 0.9; sgd only).")
+  var momentum: Float?
+
+  @Option(
+    parsing: .unconditional,
+    help: """
+      The weight decay: an L2 term for adam and sgd, decoupled for adamw (default: 0, 0.01 \
+      for adamw).
+      """)
+  var weightDecay: Float?
+
+  @Option(
+    parsing: .unconditional, help: "The seed of the weights' initialization and of the shuffling.")
   var seed: UInt64 = 42
 
   @Option(help: "Where to write the checkpoint (safetensors) after each epoch.")
-  var checkpoint = "fashion-mnist.safetensors"
+  var checkpoint = defaultFileName(for: "checkpoint")
 
-  @Flag(help: "Continue from the checkpoint instead of starting anew.")
+  @Flag(help: "Continue the run whose checkpoint is at --checkpoint.")
   var resume = false
 
-  @Option(help: "Where to write the SVG chart of the loss and accuracy curves.")
-  var chart = "fashion-mnist.svg"
+  @Flag(help: "Replace an existing checkpoint with this new run's.")
+  var overwrite = false
+
+  @Flag(help: "With --resume: continue with options other than the checkpoint's.")
+  var allowChanges = false
+
+  @Option(help: "Where to write the SVG chart of the loss, accuracy and learning rate.")
+  var chart = defaultFileName(for: "chart")
+
+  @Option(
+    help: ArgumentHelp(
+      """
+      Where to write the CSV log of every epoch (default: beside the chart, its name ending \
+      in -history.csv: fashion-mnist-history.csv).
+      """, valueName: "history"))
+  var history: String?
 
   @Flag(
     help: """
       Train data-parallel over the processes of an MPI job: start it with mpirun -np N. Each \
-      rank takes its share of every batch; rank 0 prints and writes the checkpoint and chart.
+      rank takes its share of every batch; rank 0 prints and writes the outputs.
       """)
   var distributed = false
 
+  /// The default file of an output option.
+  static func defaultFileName(for option: String) -> String {
+    switch option {
+    case "checkpoint": "fashion-mnist.safetensors"
+    case "chart": "fashion-mnist.svg"
+    default: "fashion-mnist-history.csv"
+    }
+  }
+
   func validate() throws {
-    guard epochs > 0 else { throw ValidationError("--epochs must be at least 1") }
-    guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-    guard learningRate > 0 else { throw ValidationError("--learning-rate must be positive") }
+    guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+    guard batchSize > 0 else {
+      throw ValidationError("--batch-size must be positive, got \(batchSize)")
+    }
+    _ = try hiddenSizes()
+    if let learningRate, !(learningRate.isFinite && learningRate > 0) {
+      throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
+    }
+    if let momentum {
+      guard optimizer == .sgd else {
+        throw ValidationError("--momentum applies to --optimizer sgd only, not \(optimizer)")
+      }
+      guard (0..<1).contains(momentum) else {
+        throw ValidationError("--momentum must lie in [0, 1), got \(momentum)")
+      }
+    }
+    if let weightDecay, !(weightDecay.isFinite && weightDecay >= 0) {
+      throw ValidationError("--weight-decay must be 0 or more, got \(weightDecay)")
+    }
+    guard !(resume && overwrite) else {
+      throw ValidationError(
+        "--resume continues the checkpoint and --overwrite replaces it: pass one of them")
+    }
+    guard resume || !allowChanges else {
+      throw ValidationError("--allow-changes applies to --resume only")
+    }
+    let paths = outputs.all.map { URL(fileURLWithPath: $0.path).standardizedFileURL.path }
+    if Set(paths).count < paths.count {
+      throw ValidationError(
+        "--checkpoint, --chart and --history must name three different files, got "
+          + outputs.all.map(\.path).joined(separator: ", "))
+    }
+  }
+
+  /// The sizes of `--hidden`.
+  private func hiddenSizes() throws -> [Int] {
+    if hidden == "none" { return [] }
+    let sizes = hidden.split(separator: ",", omittingEmptySubsequences: false).map {
+      Int($0.trimmingCharacters(in: .whitespaces))
+    }
+    guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+      throw ValidationError(
+        "--hidden must be positive layer sizes separated by commas, such as 256,128, or none; "
+          + "got '\(hidden)'")
+    }
+    return sizes.map { $0! }
+  }
+
+  /// The options with their defaults resolved (after ``validate()``).
+  var runConfiguration: RunConfiguration {
+    RunConfiguration(
+      hidden: (try? hiddenSizes()) ?? [], activation: activation, optimizer: optimizer,
+      learningRate: learningRate ?? optimizer.defaultLearningRate,
+      momentum: optimizer == .sgd ? momentum ?? 0.9 : nil,
+      weightDecay: weightDecay ?? optimizer.defaultWeightDecay, batchSize: batchSize,
+      epochs: epochs, seed: seed)
+  }
+
+  var outputs: Outputs {
+    let historyPath =
+      history
+      ?? (chart.hasSuffix(".svg") ? String(chart.dropLast(4)) : chart) + "-history.csv"
+    return Outputs(
+      checkpoint: OutputFile(option: "checkpoint", path: checkpoint),
+      chart: OutputFile(option: "chart", path: chart),
+      history: OutputFile(option: "history", path: historyPath))
   }
 
   func run() throws {
-    guard distributed else { return try train(context: nil) }
+    guard distributed else {
+      do {
+        try train(context: nil)
+      } catch {
+        if error.status == 0 {
+          print(error.message)
+        } else {
+          FileHandle.standardError.write(Data("fashion-mnist: \(error.message)\n".utf8))
+        }
+        throw ExitCode(error.status)
+      }
+      return
+    }
     let context = MPIContext.initialize()
     context.announceTermination(
       "fashion-mnist: \(context.name): stopped by mpirun: another rank failed (its message is "
@@ -67,211 +206,16 @@ struct FashionMNISTCommand: ParsableCommand {
     }
     do {
       try train(context: context)
+    } catch  where error.status == 0 {
+      if context.isRoot { print(error.message) }
+    } catch  where error.everyRank {
+      FileHandle.standardError.write(
+        Data("fashion-mnist: \(context.name): \(error.message)\n".utf8))
+      context.finalize()
+      Foundation.exit(error.status)
     } catch {
-      context.abort("fashion-mnist: \(context.name): \(error)")
+      context.abort("fashion-mnist: \(context.name): \(error.message)", code: error.status)
     }
     context.finalize()
-  }
-
-  /// BLAS's threads and kernels, for the job's first line.
-  private var blasSetting: String {
-    let replaced = BLAS.replacedCoreName.map { ", chosen over OpenBLAS's generic \($0)" } ?? ""
-    return "\(BLAS.threadCount) BLAS threads (\(BLAS.coreName) kernels\(replaced))"
-  }
-
-  /// The job: in one process when `context` is nil, else as one rank of a data-parallel job.
-  private func train(context: MPIContext?) throws {
-    let isRoot = context?.isRoot ?? true
-    let (training, test, standardization) = try onEveryRank(context) { try loadData() }
-    var rng = SeededGenerator(seed: seed)
-    var model = Sequential<Float>(
-      Dense(inputSize: 784, outputSize: 256, activation: relu, using: &rng),
-      Dense(inputSize: 256, outputSize: 128, activation: relu, using: &rng),
-      Dense(inputSize: 128, outputSize: 10, initialization: .glorotUniform, using: &rng))
-    var optimizer = Adam(for: model.parameters, learningRate: learningRate)
-    let stepsPerEpoch = (training.count + batchSize - 1) / batchSize
-    let schedule = LearningRateSchedule.cosineAnnealing(
-      initial: learningRate, totalSteps: epochs * stepsPerEpoch)
-
-    if let context {
-      do {
-        try context.requireAgreement(on: [
-          "model": "784-256-128-10 Float", "seed": "\(seed)", "batch size": "\(batchSize)",
-          "epochs": "\(epochs)", "learning rate": "\(learningRate)", "resume": "\(resume)",
-          "training set": fingerprint(training, standardization),
-          "test set": fingerprint(test, nil),
-        ])
-      } catch {
-        context.exit(failure: "fashion-mnist: \(context.name): \(error)")
-      }
-    }
-
-    var history = TrainingHistory()
-    let checkpointURL = URL(fileURLWithPath: checkpoint)
-    if resume {
-      // Only rank 0 reads the checkpoint: it holds the whole model and optimizer, which
-      // `synchronize` below gives every rank, so a run resumes on any number of ranks.
-      var problem = ""
-      if isRoot {
-        do {
-          let metadata = try Checkpoint.load(
-            into: &model, optimizer: &optimizer, from: checkpointURL)
-          history = try TrainingHistory(metadata: metadata)
-        } catch {
-          problem = "cannot resume from \(checkpoint): \(error)"
-        }
-      }
-      if let context {
-        problem = context.broadcast(problem)
-        if !problem.isEmpty { context.exit(failure: "fashion-mnist: \(context.name): \(problem)") }
-        history = try TrainingHistory(metadata: ["history": context.broadcast(history.json)])
-      } else if !problem.isEmpty {
-        throw failure(problem)
-      }
-      if isRoot { print("Resuming after epoch \(history.epochs.count) from \(checkpoint)") }
-    }
-    if let context {
-      do {
-        try context.synchronize(&model, optimizer: &optimizer)
-      } catch {
-        context.exit(failure: "fashion-mnist: \(context.name): \(error)")
-      }
-    }
-
-    if let context {
-      if isRoot {
-        print(
-          "Training 784-256-128-10 on \(training.count) images, testing on \(test.count); batch "
-            + "\(batchSize) split over \(context.size) ranks, Adam at \(learningRate) with cosine "
-            + "decay, seed \(seed), \(blasSetting) per rank")
-      }
-    } else {
-      print(
-        "Training 784-256-128-10 on \(training.count) images, testing on \(test.count); batch "
-          + "\(batchSize), Adam at \(learningRate) with cosine decay, seed \(seed), "
-          + "\(blasSetting)")
-    }
-    for epoch in history.epochs.count..<epochs {
-      // Each epoch's order depends only on the seed and the epoch, so a resumed run sees the
-      // same batches as an uninterrupted one, and every rank sees the same batches.
-      var shuffleGenerator = SeededGenerator(seed: seed &+ UInt64(epoch) &* 0x9E37_79B9)
-      let batches = training.shuffled(using: &shuffleGenerator).batches(ofSize: batchSize)
-      var progress =
-        isRoot
-        ? Progress(epoch: epoch + 1, of: epochs, steps: batches.count, live: context == nil) : nil
-      let start = Date()
-      var lossSum = 0.0
-      for (index, batch) in batches.enumerated() {
-        optimizer.learningRate = schedule(epoch * stepsPerEpoch + index)
-        let current = model
-        func batchLoss(_ parameters: [Tensor<Float>], _ inputs: Tensor<Float>, _ labels: [Int])
-          -> Tensor<Float>
-        {
-          softmaxCrossEntropy(
-            logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
-        }
-        let (loss, gradients): (Float, [Tensor<Float>])
-        if let context {
-          // This rank's rows of the batch; the gradients come back averaged over all rows.
-          (loss, gradients) = context.valueWithGradient(
-            at: model.parameters, on: batch, of: batchLoss)
-        } else {
-          let result = valueWithGradient(at: model.parameters) {
-            batchLoss($0, batch.inputs, batch.labels)
-          }
-          (loss, gradients) = (result.value.scalar, result.gradient)
-        }
-        optimizer.update(&model.parameters, along: gradients)
-        lossSum += Double(loss)
-        progress?.advance(loss: lossSum / Double(index + 1))
-      }
-      let seconds = Date().timeIntervalSince(start)
-      guard isRoot, let progress else { continue }
-      let testAccuracy = accuracy(logits: model(test.inputs), labels: test.labels)
-      let record = EpochRecord(
-        trainingLoss: lossSum / Double(batches.count), testAccuracy: testAccuracy,
-        seconds: seconds)
-      history.epochs.append(record)
-      progress.finish(record)
-
-      do {
-        try Checkpoint.save(
-          model: model, optimizer: optimizer, metadata: history.metadata, to: checkpointURL)
-        try writeAtomically(history.svgChart(), to: URL(fileURLWithPath: chart))
-      } catch {
-        if let context {
-          context.abort("fashion-mnist: \(context.name): cannot write results: \(error)")
-        }
-        throw failure("cannot write results: \(error)")
-      }
-    }
-    guard isRoot else { return }
-    let final = history.epochs.last!
-    print(
-      "Test accuracy: \(String(format: "%.4f", final.testAccuracy)) after \(epochs) epochs "
-        + "(checkpoint \(checkpoint), chart \(chart))")
-  }
-
-  /// Runs `body` on every rank. In one process, a thrown error is printed and ends the command;
-  /// in a job, the ranks compare notes, and if `body` threw on any rank, every rank stops with
-  /// the failing ranks' errors.
-  private func onEveryRank<T>(_ context: MPIContext?, _ body: () throws -> T) throws -> T {
-    let result = Result { try body() }
-    guard let context else {
-      do { return try result.get() } catch { throw failure("\(error)") }
-    }
-    var problem = ""
-    if case .failure(let error) = result { problem = "\(error)" }
-    let problems = context.allgather(problem).enumerated().filter { !$0.element.isEmpty }
-    if !problems.isEmpty {
-      context.exit(
-        failure: problems.map { rank, problem in
-          rank == context.rank
-            ? "fashion-mnist: \(context.name): \(problem)"
-            : "fashion-mnist: \(context.name): stopping because rank \(rank) failed: \(problem)"
-        }
-        .joined(separator: "\n"))
-    }
-    return try result.get()
-  }
-
-  /// What the ranks compare of a data set: its size, its labels' hash and, for the training
-  /// set, the standardization's statistics, which differ if any image differs.
-  private func fingerprint(
-    _ set: LabeledDataset<Float>, _ standardization: Standardization<Float>?
-  ) -> String {
-    // FNV-1a over the labels.
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for label in set.labels {
-      hash = (hash ^ UInt64(truncatingIfNeeded: label)) &* 0x100_0000_01b3
-    }
-    var text = "\(set.count) examples, labels #\(String(hash, radix: 16))"
-    if let standardization {
-      text +=
-        ", mean \(standardization.mean.scalars[0]), "
-        + "standard deviation \(standardization.standardDeviation.scalars[0])"
-    }
-    return text
-  }
-
-  /// The training and test sets, standardized with the training set's statistics, and those
-  /// statistics.
-  private func loadData() throws -> (
-    LabeledDataset<Float>, LabeledDataset<Float>, Standardization<Float>
-  ) {
-    let loaded = try FashionMNIST.load(from: URL(fileURLWithPath: data), as: Float.self)
-    let standardization = Standardization(fittedTo: loaded.training.inputs, perFeature: false)
-    return (
-      loaded.training.standardized(by: standardization),
-      loaded.test.standardized(by: standardization),
-      standardization
-    )
-  }
-
-  /// Prints `message` to standard error and returns the error that ends the command with
-  /// status 1.
-  private func failure(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("fashion-mnist: \(message)\n".utf8))
-    return ExitCode.failure
   }
 }
