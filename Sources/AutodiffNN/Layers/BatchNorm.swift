@@ -71,6 +71,8 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
   ///   - featureCount: The number of features (columns) of the input.
   ///   - momentum: The weight of the newest batch in the running estimates, in [0, 1].
   ///   - epsilon: The constant added to the variance, > 0.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `featureCount > 0`, `0 ≤ momentum ≤ 1`, `epsilon > 0`.
   public init(
     featureCount: Int, momentum: Scalar = 0.1, epsilon: Scalar = 1e-5,

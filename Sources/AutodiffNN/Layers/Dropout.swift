@@ -21,7 +21,7 @@
 /// model.mode = .inference   // no dropout when evaluating
 /// ```
 ///
-/// The masks come from a ``SeededGenerator`` that the layer and its copies share (the copy a
+/// The masks come from a `SeededGenerator` that the layer and its copies share (the copy a
 /// training step makes draws from the same stream), so a run with the same seed and the same
 /// calls draws the same masks.
 public struct Dropout<Scalar: TensorScalar>: Layer {
@@ -40,6 +40,8 @@ public struct Dropout<Scalar: TensorScalar>: Layer {
   /// - Parameters:
   ///   - rate: The probability p that an element is zeroed, in [0, 1).
   ///   - seed: The seed of the masks' generator.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `0 ≤ rate < 1`.
   public init(rate: Scalar, seed: UInt64, file: StaticString = #fileID, line: UInt = #line) {
     requireNN(

@@ -38,6 +38,8 @@ public struct LayerNorm<Scalar: TensorScalar>: Layer {
   /// - Parameters:
   ///   - featureCount: The number of features each row has.
   ///   - epsilon: The constant added to the variance, > 0 (PyTorch's default 10⁻⁵).
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `featureCount > 0` and `epsilon > 0`.
   public init(
     featureCount: Int, epsilon: Scalar = 1e-5, file: StaticString = #fileID, line: UInt = #line

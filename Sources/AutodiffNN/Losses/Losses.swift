@@ -109,6 +109,8 @@ public func binaryCrossEntropy<Scalar>(
 /// - Parameters:
 ///   - logits: The scores, `[batch, classes]`.
 ///   - labels: The class of each row, each in `0..<classes`.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A scalar tensor.
 /// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
 ///   entry per row, each in `0..<classes`.

@@ -17,6 +17,8 @@
 /// - Parameters:
 ///   - logProbabilities: Log-probabilities, `[batch, classes]`.
 ///   - labels: The class of each row, each in `0..<classes`.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A scalar tensor.
 /// - Precondition: `logProbabilities` has rank 2 with at least one row and one class; `labels`
 ///   has one entry per row, each in `0..<classes`.
@@ -88,6 +90,8 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
 /// - Parameters:
 ///   - logProbabilities: log q, `[batch, ...]`.
 ///   - targets: p, of the same shape, each element ≥ 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A scalar tensor.
 /// - Precondition: The shapes agree, with rank ≥ 1 and at least one element.
 public func klDivergence<Scalar: TensorScalar>(

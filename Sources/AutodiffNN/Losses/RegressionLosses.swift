@@ -20,6 +20,8 @@
 ///   - predictions: The model's outputs.
 ///   - targets: The values they should have, of the same shape.
 ///   - delta: The threshold δ > 0 between the quadratic and the linear part.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Precondition: The shapes agree, with at least one element, and `delta > 0`.
 public func huberLoss<Scalar: TensorScalar>(
   predictions: Tensor<Scalar>, targets: Tensor<Scalar>, delta: Scalar = 1,

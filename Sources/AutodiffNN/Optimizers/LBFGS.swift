@@ -53,6 +53,8 @@ public struct LBFGS<Scalar: TensorScalar>: Sendable {
   ///   - gradientTolerance: The largest gradient element at which the search has converged.
   ///   - changeTolerance: The relative change in the loss, and the change of the parameters,
   ///     below which the search stops.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `historySize ≥ 1`, `maxIterations ≥ 1`, and the tolerances are ≥ 0.
   public init(
     historySize: Int = 10, maxIterations: Int = 1000, maxEvaluations: Int? = nil,

@@ -105,6 +105,8 @@ public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable, Equatable {
   /// - Parameters:
   ///   - steps: The warmup's length w, ≥ 1.
   ///   - startFactor: The fraction of the rate at step 0, in [0, 1].
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `steps ≥ 1` and `0 ≤ startFactor ≤ 1`.
   public func withLinearWarmup(
     steps: Int, startFactor: Scalar = 0, file: StaticString = #fileID, line: UInt = #line

@@ -66,6 +66,8 @@ public struct RMSprop<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - weightDecay: The L2 factor λ added to the gradient as `λ·p`, ≥ 0.
   ///   - momentum: The decay μ of the momentum buffer, ≥ 0; 0 for none.
   ///   - centered: Whether to divide by an estimate of the gradient's variance.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: The hyperparameters lie in the ranges above.
   public init(
     for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-2, alpha: Scalar = 0.99,

@@ -59,6 +59,8 @@ public struct ReduceOnPlateau<Scalar: TensorScalar & Codable>: Sendable, Equatab
   ///   - threshold: The relative improvement that counts, ≥ 0.
   ///   - cooldown: Observations ignored after a drop, ≥ 0.
   ///   - minimumRate: The lowest rate, ≥ 0.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: The arguments lie in the ranges above.
   public init(
     initialRate: Scalar, factor: Scalar = 0.1, patience: Int = 10, threshold: Double = 1e-4,

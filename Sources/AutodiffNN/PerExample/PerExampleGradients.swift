@@ -60,6 +60,8 @@ public enum PerExampleGradientMethod: Sendable, Hashable {
 ///     applies.
 ///   - loss: Each example's loss from the model's outputs for `rows`: a tensor of shape
 ///     `[rows.count]`, whose entry i depends on the outputs' row i alone.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: One tensor per parameter, `[batch] + parameter.shape`.
 /// - Precondition: `inputs` has rank ≥ 1; `loss` returns one value per row;
 ///   ``PerExampleGradientMethod/outerProducts`` needs a model of the layers it lists.
