@@ -2,7 +2,9 @@ import AutodiffNN
 import Testing
 
 @Suite struct DropoutTests {
-  @Test("Dropout keeps a fraction 1 − p of the elements, each scaled by 1/(1 − p)", arguments: [0.1, 0.5, 0.8])
+  @Test(
+    "Dropout keeps a fraction 1 − p of the elements, each scaled by 1/(1 − p)",
+    arguments: [0.1, 0.5, 0.8])
   func maskStatistics(rate: Double) {
     let layer = Dropout<Double>(rate: rate, seed: 42)
     let n = 100_000

@@ -44,7 +44,8 @@ import Testing
     // SciPy (gtol 10⁻⁵, ftol 2.2·10⁻⁹): x = (0.99999895, 0.99999802), f = 2.8e−12, 36
     // iterations, 44 evaluations; with gtol 10⁻¹⁰: 38 iterations, 46 evaluations.
     #expect(result.stopReason == .gradientTolerance, "\(result)")
-    #expect(parameters[0].isAlmostEqual(to: Tensor([1, 1]), relativeTolerance: 1e-5), "\(parameters[0])")
+    #expect(
+      parameters[0].isAlmostEqual(to: Tensor([1, 1]), relativeTolerance: 1e-5), "\(parameters[0])")
     #expect(result.value < 1e-10)
     #expect(result.iterations <= 50 && result.evaluations <= 60, "\(result)")
   }
@@ -66,7 +67,9 @@ import Testing
     // SciPy with gtol 10⁻¹⁰, ftol 10⁻¹⁵: w = (−0.34265808, −0.88705541, −1.12390359),
     // b = 1.26936516, f = 0.3332220577491272 after 11 iterations and 12 evaluations.
     let expected = [-0.3426580754614341, -0.8870554118777008, -1.1239035863120213]
-    #expect(parameters[0].isAlmostEqual(to: Tensor(shape: [3, 1], scalars: expected), relativeTolerance: 1e-7))
+    #expect(
+      parameters[0].isAlmostEqual(
+        to: Tensor(shape: [3, 1], scalars: expected), relativeTolerance: 1e-7))
     #expect(Swift.abs(parameters[1].scalars[0] - 1.2693651571351088) < 1e-7)
     #expect(Swift.abs(result.value - 0.3332220577491272) < 1e-13)
     #expect(result.iterations <= 20, "\(result)")
@@ -86,11 +89,14 @@ import Testing
   func quadratic() {
     // f = ½xᵀAx with A = diag(1, 1000): gradient descent would need thousands of steps.
     var parameters = [Tensor<Double>([3, -2])]
-    let result = LBFGS<Double>(gradientTolerance: 1e-9, changeTolerance: 0).minimize(&parameters) { p in
+    let result = LBFGS<Double>(gradientTolerance: 1e-9, changeTolerance: 0).minimize(&parameters) {
+      p in
       (0.5 * p[0] * p[0] * Tensor([1, 1000])).sum()
     }
     #expect(result.stopReason == .gradientTolerance, "\(result)")
-    #expect(parameters[0].isAlmostEqual(to: Tensor([0, 0]), relativeTolerance: 0, absoluteTolerance: 1e-9))
+    #expect(
+      parameters[0].isAlmostEqual(
+        to: Tensor([0, 0]), relativeTolerance: 0, absoluteTolerance: 1e-9))
     #expect(result.iterations <= 15, "\(result)")
   }
 

@@ -15,15 +15,24 @@ import Testing
   func rows() {
     let summary = Self.model().summary(inputShape: [32, 2])
     #expect(summary.rows.map(\.name) == ["0", "1", "2", "3", "4", "4.0", "4.1", "5"])
-    #expect(summary.rows.map(\.type) == ["Dense", "BatchNorm", "ReLU", "Dropout", "Sequential", "Dense", "Tanh", "Dense"])
+    #expect(
+      summary.rows.map(\.type) == [
+        "Dense", "BatchNorm", "ReLU", "Dropout", "Sequential", "Dense", "Tanh", "Dense",
+      ])
     #expect(summary.rows.map(\.depth) == [0, 0, 0, 0, 0, 1, 1, 0])
-    #expect(summary.rows.map(\.outputShape) == [[32, 16], [32, 16], [32, 16], [32, 16], [32, 8], [32, 8], [32, 8], [32, 3]])
+    #expect(
+      summary.rows.map(\.outputShape) == [
+        [32, 16], [32, 16], [32, 16], [32, 16], [32, 8], [32, 8], [32, 8], [32, 3],
+      ])
     // Dense 2→16: 32 + 16; BatchNorm: 16 + 16; Dense 16→8: 128 + 8; Dense 8→3: 24 + 3.
     #expect(summary.rows.map(\.parameterCount) == [48, 32, 0, 0, 136, 136, 0, 27])
     // Dense: 2·32·in·out + 32·out; BatchNorm in inference 4 per element; ReLU, Tanh one per
     // element; Dropout in inference none.
-    let dense1 = 2 * 32 * 2 * 16 + 32 * 16, dense2 = 2 * 32 * 16 * 8 + 32 * 8, dense3 = 2 * 32 * 8 * 3 + 32 * 3
-    #expect(summary.rows.map(\.flops) == [dense1, 4 * 512, 512, 0, dense2 + 256, dense2, 256, dense3])
+    let dense1 = 2 * 32 * 2 * 16 + 32 * 16
+    let dense2 = 2 * 32 * 16 * 8 + 32 * 8
+    let dense3 = 2 * 32 * 8 * 3 + 32 * 3
+    #expect(
+      summary.rows.map(\.flops) == [dense1, 4 * 512, 512, 0, dense2 + 256, dense2, 256, dense3])
     #expect(summary.parameterCount == 243 && summary.stateCount == 32)
     #expect(summary.totalFLOPs == dense1 + 2048 + 512 + dense2 + 256 + dense3)
   }

@@ -39,7 +39,9 @@ import Testing
   @Test("At 0, Softplus's derivative is σ(0) = 1/2 and LeakyReLU's is the slope, as PyTorch's")
   func derivativesAtZero() {
     #expect(gradient(at: Tensor<Double>([0])) { Softplus()($0).sum() } == Tensor([0.5]))
-    #expect(gradient(at: Tensor<Double>([0])) { LeakyReLU(negativeSlope: 0.2)($0).sum() } == Tensor([0.2]))
+    #expect(
+      gradient(at: Tensor<Double>([0])) { LeakyReLU(negativeSlope: 0.2)($0).sum() } == Tensor([0.2])
+    )
   }
 
   @Test("Softplus is finite and exact at the extremes: 1000 at 1000, eˣ to full precision at −30")

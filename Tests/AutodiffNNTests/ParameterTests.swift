@@ -13,7 +13,8 @@ import Testing
   func namedParameters() {
     let model = Self.model()
     let named = model.namedParameters
-    #expect(named.map(\.name) == ["0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias"])
+    #expect(
+      named.map(\.name) == ["0.weight", "0.bias", "2.weight", "2.bias", "3.weight", "3.bias"])
     #expect(named.map(\.tensor) == model.parameters)
   }
 
@@ -26,19 +27,32 @@ import Testing
   }
 
   @Test func unknownName() async {
-    await #expect(processExitsWith: .failure) { _ = NamedParameterTests.model()[parameter: "9.weight"] }
+    await #expect(processExitsWith: .failure) {
+      _ = NamedParameterTests.model()[parameter: "9.weight"]
+    }
   }
 }
 
 @Suite struct ParameterArithmeticTests {
-  static let a: [Tensor<Double>] = [Tensor(shape: [2, 2], scalars: [1, -2, 3, 4]), Tensor([0.5, 2])]
-  static let b: [Tensor<Double>] = [Tensor(shape: [2, 2], scalars: [2, 1, -1, 0]), Tensor([1, -3])]
+  static let a: [Tensor<Double>] = [
+    Tensor(shape: [2, 2], scalars: [1, -2, 3, 4]), Tensor([0.5, 2]),
+  ]
+  static let b: [Tensor<Double>] = [
+    Tensor(shape: [2, 2], scalars: [2, 1, -1, 0]), Tensor([1, -3]),
+  ]
 
   @Test("adding, subtracting and scaled act tensor by tensor, element by element")
   func elementwise() {
-    #expect(Self.a.adding(Self.b) == [Tensor(shape: [2, 2], scalars: [3, -1, 2, 4]), Tensor([1.5, -1])])
-    #expect(Self.a.subtracting(Self.b) == [Tensor(shape: [2, 2], scalars: [-1, -3, 4, 4]), Tensor([-0.5, 5])])
-    #expect(Self.a.scaled(by: 2) == [Tensor(shape: [2, 2], scalars: [2, -4, 6, 8]), Tensor([1, 4])])
+    #expect(
+      Self.a.adding(Self.b) == [
+        Tensor(shape: [2, 2], scalars: [3, -1, 2, 4]), Tensor([1.5, -1]),
+      ])
+    #expect(
+      Self.a.subtracting(Self.b) == [
+        Tensor(shape: [2, 2], scalars: [-1, -3, 4, 4]), Tensor([-0.5, 5]),
+      ])
+    #expect(
+      Self.a.scaled(by: 2) == [Tensor(shape: [2, 2], scalars: [2, -4, 6, 8]), Tensor([1, 4])])
     #expect([Tensor<Double>](zerosLike: Self.a) == [Tensor(zeros: [2, 2]), Tensor(zeros: [2])])
   }
 

@@ -11,7 +11,9 @@ import Testing
   }
 
   /// The reference: for each example, the gradient of its loss with the model on its row alone.
-  static func singleExampleLoop(_ model: some Layer<Double>, _ x: Tensor<Double>) -> [[Tensor<Double>]] {
+  static func singleExampleLoop(_ model: some Layer<Double>, _ x: Tensor<Double>) -> [[Tensor<
+    Double
+  >]] {
     (0..<x.shape[0]).map { i in
       gradient(at: model.parameters) { p in
         losses(model.replacingParameters(with: p)(x[i..<(i + 1)]), i..<(i + 1)).sum()
@@ -24,7 +26,9 @@ import Testing
     sourceLocation: Testing.SourceLocation = #_sourceLocation
   ) {
     let reference = singleExampleLoop(model, x)
-    #expect(gradients.map(\.shape) == model.parameters.map { [x.shape[0]] + $0.shape }, sourceLocation: sourceLocation)
+    #expect(
+      gradients.map(\.shape) == model.parameters.map { [x.shape[0]] + $0.shape },
+      sourceLocation: sourceLocation)
     for (i, example) in reference.enumerated() {
       for (k, g) in example.enumerated() {
         let row = gradients[k][i..<(i + 1)].reshaped(to: g.shape)
@@ -35,16 +39,20 @@ import Testing
     }
   }
 
-  @Test("Outer products give each example's gradient of a Dense network, as a loop over single examples does")
+  @Test(
+    "Outer products give each example's gradient of a Dense network, as a loop over single examples does"
+  )
   func outerProductsMatchLoop() {
     var rng = SeededGenerator(seed: 11)
     var model = Sequential<Double>(
       Dense(inputSize: 4, outputSize: 6, activation: tanh, using: &rng), GELU(),
-      Sequential(Dense(inputSize: 6, outputSize: 5, using: &rng), LeakyReLU(), Dropout(rate: 0.5, seed: 1)),
+      Sequential(
+        Dense(inputSize: 6, outputSize: 5, using: &rng), LeakyReLU(), Dropout(rate: 0.5, seed: 1)),
       Dense(inputSize: 5, outputSize: 3, using: &rng))
     model.mode = .inference
     let x = randomMatrix(5, 4, seed: 12)
-    let gradients = perExampleGradients(of: model, inputs: x, method: .outerProducts, loss: Self.losses)
+    let gradients = perExampleGradients(
+      of: model, inputs: x, method: .outerProducts, loss: Self.losses)
     Self.expectMatchesLoop(gradients, model, x)
     let automatic = perExampleGradients(of: model, inputs: x, loss: Self.losses)
     #expect(automatic == gradients)
@@ -65,21 +73,26 @@ import Testing
   func meanIsBatchGradient() {
     var rng = SeededGenerator(seed: 15)
     let model = Sequential<Double>(
-      Dense(inputSize: 4, outputSize: 8, activation: relu, using: &rng), Dense(inputSize: 8, outputSize: 3, using: &rng))
+      Dense(inputSize: 4, outputSize: 8, activation: relu, using: &rng),
+      Dense(inputSize: 8, outputSize: 3, using: &rng))
     let x = randomMatrix(5, 4, seed: 16)
     let perExample = perExampleGradients(of: model, inputs: x, loss: Self.losses)
     let batch = gradient(at: model.parameters) { p in
       softmaxCrossEntropy(logits: model.replacingParameters(with: p)(x), labels: Self.labels)
     }
     for (rows, whole) in zip(perExample, batch) {
-      #expect(rows.mean(squeezingAxes: [0]).isAlmostEqual(to: whole, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
+      #expect(
+        rows.mean(squeezingAxes: [0]).isAlmostEqual(
+          to: whole, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
     }
   }
 
   @Test func outerProductsOnAnUnsupportedModel() async {
     await #expect(processExitsWith: .failure) {
       let model = Sequential<Double>(LayerNorm(featureCount: 2))
-      _ = perExampleGradients(of: model, inputs: Tensor(zeros: [2, 2]), method: .outerProducts) { y, _ in y.sum(squeezingAxes: [1]) }
+      _ = perExampleGradients(of: model, inputs: Tensor(zeros: [2, 2]), method: .outerProducts) {
+        y, _ in y.sum(squeezingAxes: [1])
+      }
     }
   }
 

@@ -73,15 +73,23 @@ import Testing
     var optimizer = RMSprop(for: model.parameters, momentum: 0.9, centered: true)
     let x = randomMatrix(4, 3, seed: 2)
     func step(_ model: inout Sequential<Double>, _ optimizer: inout RMSprop<Double>) {
-      let g = gradient(at: model.parameters) { p in model.replacingParameters(with: p)(x).squared().sum() }
+      let g = gradient(at: model.parameters) { p in
+        model.replacingParameters(with: p)(x).squared().sum()
+      }
       optimizer.update(&model.parameters, along: g)
     }
     step(&model, &optimizer)
     try Checkpoint.save(model: model, optimizer: optimizer, to: directory.file("c.safetensors"))
-    #expect(Set(optimizer.state.keys).isSuperset(of: ["step", "squareAverage.0", "momentum.1", "gradientAverage.1"]))
-    var (restoredModel, restoredOptimizer) = (model, RMSprop(for: model.parameters, momentum: 0.9, centered: true))
+    #expect(
+      Set(optimizer.state.keys).isSuperset(of: [
+        "step", "squareAverage.0", "momentum.1", "gradientAverage.1",
+      ]))
+    var (restoredModel, restoredOptimizer) = (
+      model, RMSprop(for: model.parameters, momentum: 0.9, centered: true)
+    )
     restoredModel.parameters = restoredModel.parameters.scaled(by: 0)
-    try Checkpoint.load(into: &restoredModel, optimizer: &restoredOptimizer, from: directory.file("c.safetensors"))
+    try Checkpoint.load(
+      into: &restoredModel, optimizer: &restoredOptimizer, from: directory.file("c.safetensors"))
     step(&model, &optimizer)
     step(&restoredModel, &restoredOptimizer)
     #expect(restoredModel.parameters == model.parameters && restoredOptimizer.step == 2)
@@ -97,7 +105,8 @@ import Testing
     // 0.1·step/5 for steps 0, 1, 4; then the step decay's steps 0, 29, 30.
     let expected = [0, 0.02, 0.08, 0.1, 0.1, 0.05]
     for (rate, value) in zip(rates, expected) { #expect(Swift.abs(rate - value) < 1e-15) }
-    let fromHalf = LearningRateSchedule<Double>.constant(1).withLinearWarmup(steps: 4, startFactor: 0.5)
+    let fromHalf = LearningRateSchedule<Double>.constant(1).withLinearWarmup(
+      steps: 4, startFactor: 0.5)
     #expect([0, 2, 4].map { fromHalf($0) } == [0.5, 0.75, 1])
   }
 
@@ -115,7 +124,8 @@ import Testing
 
   @Test("ReduceOnPlateau never goes below its minimum, and improvements reset the count")
   func plateauMinimum() {
-    var plateau = ReduceOnPlateau<Float>(initialRate: 1, factor: 0.1, patience: 0, minimumRate: 0.05)
+    var plateau = ReduceOnPlateau<Float>(
+      initialRate: 1, factor: 0.1, patience: 0, minimumRate: 0.05)
     #expect(plateau.observe(1) == 1)
     #expect(plateau.observe(1) == 0.1)
     #expect(plateau.observe(0.5) == 0.1)
@@ -130,10 +140,12 @@ import Testing
     for loss in [1.0, 0.9, 0.95] { plateau.observe(loss) }
     let text = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
     let model = Sequential<Float>(LayerNorm(featureCount: 2))
-    try Checkpoint.save(model: model, metadata: ["plateau": text], to: directory.file("p.safetensors"))
+    try Checkpoint.save(
+      model: model, metadata: ["plateau": text], to: directory.file("p.safetensors"))
     var loaded = model
     let metadata = try Checkpoint.load(into: &loaded, from: directory.file("p.safetensors"))
-    var restored = try JSONDecoder().decode(ReduceOnPlateau<Float>.self, from: Data(metadata["plateau"]!.utf8))
+    var restored = try JSONDecoder().decode(
+      ReduceOnPlateau<Float>.self, from: Data(metadata["plateau"]!.utf8))
     #expect(restored == plateau)
     #expect(restored.observe(0.97) == plateau.observe(0.97))
     #expect(restored.rate == 0.05)

@@ -92,7 +92,9 @@ public struct LBFGS<Scalar: TensorScalar>: Sendable {
       let (value, gradient) = valueWithGradient(at: unflattened(point, shapes), of: loss)
       return (Double(value.scalar), flattened(gradient))
     }
-    func result(_ value: Double, _ gradient: [Double], _ iterations: Int, _ reason: LBFGSResult.StopReason)
+    func result(
+      _ value: Double, _ gradient: [Double], _ iterations: Int, _ reason: LBFGSResult.StopReason
+    )
       -> LBFGSResult
     {
       parameters = unflattened(x, shapes)

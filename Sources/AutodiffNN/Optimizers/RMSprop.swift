@@ -158,7 +158,8 @@ public struct RMSprop<Scalar: TensorScalar>: Optimizer, Sendable {
     let step = try restoredStep(from: state)
     let squares = try restoredTensors("squareAverage", shapes: shapes, from: state)
     let buffers = momentum > 0 ? try restoredTensors("momentum", shapes: shapes, from: state) : []
-    let averages = centered ? try restoredTensors("gradientAverage", shapes: shapes, from: state) : []
+    let averages =
+      centered ? try restoredTensors("gradientAverage", shapes: shapes, from: state) : []
     (self.step, squareAverages, momentumBuffers, gradientAverages) = (
       step, squares, buffers, averages
     )

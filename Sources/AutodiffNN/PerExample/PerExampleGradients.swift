@@ -156,7 +156,8 @@ private func outerProductGradients<Scalar: TensorScalar>(
     let (fanIn, fanOut) = (input.shape[1], delta.shape[1])
     // ∂ℓᵢ/∂W = hᵢᵀ·δᵢ for every i at once: [batch, in, 1] · [batch, 1, out] by broadcasting.
     let outer =
-      input.reshaped(to: [batch, fanIn, 1]) * withoutDerivative(at: delta).reshaped(
+      input.reshaped(to: [batch, fanIn, 1])
+      * withoutDerivative(at: delta).reshaped(
         to: [batch, 1, fanOut])
     gradients += [outer, withoutDerivative(at: delta)]
   }
@@ -185,7 +186,8 @@ private func loopGradients<Model: Layer>(
 }
 
 /// Stops with a message unless `loss` returned one value per row.
-private func checkLosses<Scalar>(_ losses: Tensor<Scalar>, _ rows: Int, at location: SourceLocation) {
+private func checkLosses<Scalar>(_ losses: Tensor<Scalar>, _ rows: Int, at location: SourceLocation)
+{
   requireNN(
     losses.shape == [rows],
     "perExampleGradients: the loss must return one value per example, shape [\(rows)], got "

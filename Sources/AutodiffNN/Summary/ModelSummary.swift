@@ -68,7 +68,8 @@ private func summarize<Scalar: TensorScalar>(
     return x
   }
   let output = layer(input)
-  let flops = (layer as? any FLOPCounting)?.flops(inputShape: input.shape, outputShape: output.shape)
+  let flops = (layer as? any FLOPCounting)?.flops(
+    inputShape: input.shape, outputShape: output.shape)
   rows.append(
     ModelSummary.Row(
       name: name.isEmpty ? "0" : name, type: String(type), depth: Swift.max(depth - 1, 0),

@@ -17,7 +17,9 @@ import Testing
     var optimizer = Adam(for: model.parameters, learningRate: 0.01)
     let x = randomMatrix(6, 3, seed: seed + 100)
     for _ in 0..<2 {
-      let g = gradient(at: model.parameters) { p in model.replacingParameters(with: p)(x).squared().mean() }
+      let g = gradient(at: model.parameters) { p in
+        model.replacingParameters(with: p)(x).squared().mean()
+      }
       optimizer.update(&model.parameters, along: g)
     }
     return (model, optimizer)
@@ -29,7 +31,9 @@ import Testing
     let url = directory.file("model.safetensors")
     var (model, optimizer) = Self.trained(seed: 1)
     try Checkpoint.save(model: model, optimizer: optimizer, to: url)
-    let names = try SafeTensors(contentsOf: url).entries.map(\.name).filter { $0.hasPrefix("model.") }
+    let names = try SafeTensors(contentsOf: url).entries.map(\.name).filter {
+      $0.hasPrefix("model.")
+    }
     #expect(
       names.sorted() == [
         "model.0.bias", "model.0.weight", "model.1.bias", "model.1.runningMean",
@@ -53,7 +57,8 @@ import Testing
     let directory = ScratchDirectory()
     let url = directory.file("plain.safetensors")
     var rng = SeededGenerator(seed: 3)
-    let plain = Sequential<Double>(Dense(inputSize: 4, outputSize: 4, using: &rng), LayerNorm(featureCount: 4))
+    let plain = Sequential<Double>(
+      Dense(inputSize: 4, outputSize: 4, using: &rng), LayerNorm(featureCount: 4))
     try Checkpoint.save(model: plain, to: url)
     var withBatchNorm = Sequential<Double>(
       Dense(inputSize: 4, outputSize: 4, using: &rng), BatchNorm(featureCount: 4))

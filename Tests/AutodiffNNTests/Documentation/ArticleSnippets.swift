@@ -42,7 +42,8 @@ import Testing
       let trimmed = line.trimmingCharacters(in: .whitespaces)
       guard trimmed.hasPrefix("<!-- snippet: "), trimmed.hasSuffix(" -->") else { continue }
       let name = String(trimmed.dropFirst("<!-- snippet: ".count).dropLast(" -->".count))
-      guard let fence = lines.popFirst(), fence.hasPrefix("```swift") || fence.hasPrefix("```python")
+      guard let fence = lines.popFirst(),
+        fence.hasPrefix("```swift") || fence.hasPrefix("```python")
       else { continue }
       var code: [Substring] = []
       while let next = lines.popFirst(), !next.hasPrefix("```") { code.append(next) }
@@ -58,7 +59,8 @@ import Testing
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
     while let line = lines.popFirst() {
       let trimmed = line.trimmingCharacters(in: .whitespaces)
-      let marker = trimmed.hasPrefix("// snippet: ") ? "// " : trimmed.hasPrefix("# snippet: ") ? "# " : nil
+      let marker =
+        trimmed.hasPrefix("// snippet: ") ? "// " : trimmed.hasPrefix("# snippet: ") ? "# " : nil
       guard let marker else { continue }
       let name = String(trimmed.dropFirst((marker + "snippet: ").count))
       var code: [Substring] = []

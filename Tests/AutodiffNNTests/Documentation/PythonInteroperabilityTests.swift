@@ -59,7 +59,8 @@ struct PythonInteroperabilityTests {
     try #require(runPythonScript(Self.forwardInNumPy, in: folder) == 0)
     let numpyLogits = try NumPyArray.tensor(
       contentsOf: folder.appendingPathComponent("logits-numpy.npy"), as: Float.self)
-    #expect(numpyLogits.isAlmostEqual(to: model(x), relativeTolerance: 1e-5, absoluteTolerance: 1e-6))
+    #expect(
+      numpyLogits.isAlmostEqual(to: model(x), relativeTolerance: 1e-5, absoluteTolerance: 1e-6))
   }
 
   @Test("Python writes weights in Dense's layout; Swift loads them into the same architecture")
@@ -82,7 +83,8 @@ struct PythonInteroperabilityTests {
     #expect(metadata == ["source": "numpy"])
     #expect(model[parameter: "2.bias"] == Tensor(ones: [3]))
     let file = try SafeTensors(contentsOf: folder.appendingPathComponent("from-python.safetensors"))
-    #expect(model[parameter: "0.weight"] == (try file.tensor(named: "model.0.weight", as: Float.self)))
+    #expect(
+      model[parameter: "0.weight"] == (try file.tensor(named: "model.0.weight", as: Float.self)))
   }
 }
 

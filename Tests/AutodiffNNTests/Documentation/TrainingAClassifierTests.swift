@@ -4,7 +4,9 @@ import Testing
 
 /// The code of the article "Training a classifier", compiled and run (see ArticleSnippets.swift).
 @Suite struct TrainingAClassifierTests {
-  @Test("Two spirals: data from Swift arrays, a model, minibatches with Adam, early stopping, a checkpoint")
+  @Test(
+    "Two spirals: data from Swift arrays, a model, minibatches with Adam, early stopping, a checkpoint"
+  )
   func trainingAClassifier() throws {
     let directory = ScratchDirectory()
     // snippet: spiral-data

@@ -21,7 +21,8 @@ func expectLayerGradientsMatchFiniteDifferences<L: Layer<Double>>(
   }
   let numericInput = finiteDifferenceGradient(at: input) { loss($0, parameters) }
   #expect(
-    gradients[0].isAlmostEqual(to: numericInput, relativeTolerance: tolerance, absoluteTolerance: 1e-8),
+    gradients[0].isAlmostEqual(
+      to: numericInput, relativeTolerance: tolerance, absoluteTolerance: 1e-8),
     "input gradient \(gradients[0]) vs finite differences \(numericInput)",
     sourceLocation: sourceLocation)
   for index in parameters.indices {
