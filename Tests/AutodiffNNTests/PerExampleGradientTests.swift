@@ -87,6 +87,31 @@ import Testing
     }
   }
 
+  @Test("The documentation's DP-SGD clipping bounds each example's contribution by C")
+  func perExampleClipping() {
+    var rng = SeededGenerator(seed: 17)
+    let model = Sequential<Float>(
+      Dense(inputSize: 4, outputSize: 8, activation: relu, using: &rng),
+      Dense(inputSize: 8, outputSize: 3, using: &rng))
+    let x = Tensor<Float>(randomNormal: [5, 4], standardDeviation: 3, using: &rng)
+    let gradients = perExampleGradients(of: model, inputs: x) { logits, rows in
+      -(logSoftmax(logits, alongAxis: 1) * oneHot(Array(Self.labels[rows]), classes: 3))
+        .sum(squeezingAxes: [1])
+    }
+    let C: Float = 0.1
+    let batch = x.shape[0]
+    let norms = (0..<batch).map { i in gradients.map { $0[i..<(i + 1)] }.globalNorm() as Float }
+    let factors = Tensor(shape: [batch], scalars: norms.map { Swift.min(1, C / ($0 + 1e-6)) })
+    let clipped = gradients.map { g in
+      (g * factors.reshaped(to: [batch] + Array(repeating: 1, count: g.rank - 1)))
+        .mean(squeezingAxes: [0])
+    }
+    #expect(norms.contains { $0 > C })
+    // A mean of vectors of norm at most C has norm at most C.
+    #expect(clipped.globalNorm() <= C * 1.0001)
+    #expect(clipped.map(\.shape) == model.parameters.map(\.shape))
+  }
+
   @Test func outerProductsOnAnUnsupportedModel() async {
     await #expect(processExitsWith: .failure) {
       let model = Sequential<Double>(LayerNorm(featureCount: 2))
