@@ -38,6 +38,15 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
     .executableTarget(
+      name: "PerExampleGradients",
+      dependencies: [
+        .product(name: "AutodiffNN", package: "Autodiff"),
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "PerExampleGradients",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+    .executableTarget(
       name: "Elementwise",
       dependencies: [
         "Autodiff", "ElementwiseFloor", .product(name: "Benchmark", package: "benchmark"),

@@ -61,8 +61,8 @@ extension MPIContext {
   ///
   /// The result is the same on every rank and equals, up to rounding, what
   /// `valueWithGradient(at:of:)` gives for the whole batch in one process, as long as `loss` is
-  /// a mean over rows (as ``softmaxCrossEntropy(logits:labels:file:line:)`` and
-  /// ``meanSquaredError(predictions:targets:file:line:)`` are):
+  /// a mean over rows (as AutodiffNN's `softmaxCrossEntropy(logits:labels:)` and
+  /// `meanSquaredError(predictions:targets:)` are):
   ///
   /// ```swift
   /// let (loss, gradients) = context.valueWithGradient(at: model.parameters, on: batch) {

@@ -24,7 +24,7 @@ import Foundation
 /// context.finalize()
 /// ```
 ///
-/// A collective (``allreduceSum(_:)``, ``broadcast(_:from:)``,
+/// A collective (``allreduceSum(_:)``, ``broadcast(_:from:)->[Tensor<Scalar>]``,
 /// ``requireAgreement(on:)``, ...) returns on a rank only once every rank has called it, so a
 /// rank that skips one, or calls it with other sizes, stalls the others. The context checks what
 /// it can: ``requireAgreement(on:)`` compares the ranks' configurations before training starts,

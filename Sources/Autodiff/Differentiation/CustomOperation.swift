@@ -22,12 +22,19 @@
 ///
 /// `tangent`, when given, is the operation's forward-mode rule: the value's tangent from the
 /// operands' tangents (`nil` for an operand that does not move), the operands and the value.
-/// Without it, forward mode (``jvp(at:tangent:of:)`` and friends) stops with the operation's
+/// Without it, forward mode (``jvp(at:tangent:of:file:line:)`` and friends) stops with the operation's
 /// name when it reaches this operation.
 ///
 /// - Parameters:
 ///   - name: The operation's name in messages and graphs.
 ///   - operands: The inputs; any of them may be recorded.
+///   - forward: The value, from the operands as constants.
+///   - pullback: The gradient of each operand from the upstream gradient `g`, the operands and
+///     the value; `nil` for an operand that needs none.
+///   - tangent: The value's tangent from the operands' tangents, the operands and the value; `nil`
+///     for an operation that forward mode cannot go through.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Precondition: `pullback` returns one gradient per operand, each of its operand's shape.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)

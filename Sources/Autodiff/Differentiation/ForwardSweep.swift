@@ -124,6 +124,8 @@ extension Tape {
   ///   - sources: Tensors recorded on this tape (watched tensors or intermediate results).
   ///   - tangents: One direction per source, of its shape.
   ///   - createGraph: Records the sweep on this tape, so the result can be differentiated again.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: A tensor of `target`'s shape; zeros when `target` does not depend on the
   ///   sources.
   /// - Precondition: The sources are recorded on this tape, the target on it or on none; each

@@ -61,6 +61,8 @@ extension Tape {
   ///   - seed: The gradient flowing into `target`, of its shape; 1 by default, and required when
   ///     `target` has more than one element.
   ///   - labels: Names to show for tensors recorded on this tape, as in `["x1": x1, "f": f]`.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: A `digraph` that `dot -Tsvg` renders (see ``renderSVG(dot:searchPath:)``).
   /// - Precondition: `target` and the labeled tensors are recorded on this tape; `seed` has
   ///   `target`'s shape; `target` is a scalar when no seed is given.

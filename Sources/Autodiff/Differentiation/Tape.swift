@@ -208,6 +208,8 @@ public final class Tape {
   ///     above). It defaults to 1 and must be given when `target` has more than one element.
   ///   - createGraph: Records the sweep itself on this tape, so that the returned gradients are
   ///     recorded tensors that can be differentiated again (second derivatives).
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: Each source is recorded on this tape, and `target` on it or on none;
   ///   `seed` has `target`'s shape; `target` is a scalar when no seed is given.
   @_specialize(where Scalar == Float)

@@ -14,7 +14,11 @@
 ///
 /// - Parameters:
 ///   - a: A matrix, `m×k` (or `k×m` when `transposeA`).
+///   - transposeA: Whether the product reads `a` transposed (a gemm flag; nothing is copied).
 ///   - b: A matrix, `k×n` (or `n×k` when `transposeB`).
+///   - transposeB: Whether the product reads `b` transposed.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: The `m×n` product.
 /// - Precondition: Both operands have rank 2 and the inner dimensions agree.
 /// - Complexity: O(m·n·k).
@@ -117,6 +121,8 @@ extension Tensor {
 ///   - a: A matrix, `m×k`.
 ///   - b: A matrix, `k×n`.
 ///   - bias: A vector of `n` elements, added to each row.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: The `m×n` result.
 /// - Precondition: `a` and `b` are matrices whose inner dimensions agree, and `bias` has shape
 ///   `[n]`.

@@ -51,6 +51,7 @@ extension Tensor {
   /// `|a − b| ≤ max(absoluteTolerance, relativeTolerance · max(|a|, |b|))`.
   ///
   /// - Parameters:
+  ///   - other: The tensor to compare with.
   ///   - relativeTolerance: Defaults to the square root of the scalar type's epsilon, about
   ///     `3e-4` for `Float` and `1.5e-8` for `Double`.
   ///   - absoluteTolerance: Defaults to 0, so that only an exact 0 matches 0.

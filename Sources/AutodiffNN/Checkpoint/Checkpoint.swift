@@ -2,8 +2,9 @@ import Foundation
 
 /// Saving and loading a model's parameters and an optimizer's state, as a safetensors file.
 ///
-/// A checkpoint holds each parameter under `"model.<parameter name>"` (``Layer/parameterNames``)
-/// and each optimizer state tensor under `"optimizer.<key>"` (``Optimizer/state``), with string
+/// A checkpoint holds each parameter under `"model.<parameter name>"` (``Layer/parameterNames``),
+/// each tensor of the model's ``Layer/state`` (``BatchNorm``'s running statistics) under
+/// `"model.<state name>"`, and each optimizer state tensor under `"optimizer.<key>"` (``Optimizer/state``), with string
 /// metadata (an epoch, a loss, a command line) in the header. Any safetensors reader can open
 /// it:
 ///
@@ -29,7 +30,8 @@ public enum Checkpoint {
   /// Saves a model's parameters and an optimizer's state to `url`, atomically.
   ///
   /// - Parameters:
-  ///   - model: The model whose ``Layer/parameters`` are saved under `"model.<name>"`.
+  ///   - model: The model whose ``Layer/parameters`` and ``Layer/state`` are saved under
+  ///     `"model.<name>"`.
   ///   - optimizer: The optimizer whose ``Optimizer/state`` is saved under `"optimizer.<key>"`.
   ///   - metadata: Strings stored in the header's `__metadata__`.
   ///   - url: The file to write; an existing file is replaced only once the new one is complete.
@@ -60,7 +62,7 @@ public enum Checkpoint {
     try SafeTensors.write(namedParameters(of: model), metadata: metadata, to: url)
   }
 
-  /// The model's parameters by checkpoint name, `"model.<name>"`.
+  /// The model's parameters and state by checkpoint name, `"model.<name>"`.
   private static func namedParameters<Scalar>(
     of model: some Layer<Scalar>
   ) -> [String: Tensor<Scalar>] {
@@ -73,6 +75,11 @@ public enum Checkpoint {
     for (name, parameter) in zip(names, parameters) {
       guard tensors.updateValue(parameter, forKey: modelPrefix + name) == nil else {
         fatalError("Checkpoint.save: the model has two parameters named '\(name)'")
+      }
+    }
+    for (name, tensor) in model.state {
+      guard tensors.updateValue(tensor, forKey: modelPrefix + name) == nil else {
+        fatalError("Checkpoint.save: the model has a parameter and a state tensor named '\(name)'")
       }
     }
     return tensors
@@ -102,7 +109,7 @@ public enum Checkpoint {
     into model: inout some Layer<Scalar>, optimizer: inout some Optimizer<Scalar>, from url: URL
   ) throws(CheckpointError) -> [String: String] {
     let file = try SafeTensors(contentsOf: url)
-    let parameters = try checkedParameters(for: model, in: file)
+    let (parameters, modelState) = try checkedParameters(for: model, in: file)
     var state: [String: Tensor<Scalar>] = [:]
     for entry in file.entries where entry.name.hasPrefix(optimizerPrefix) {
       state[String(entry.name.dropFirst(optimizerPrefix.count))] = try file.tensor(
@@ -116,6 +123,7 @@ public enum Checkpoint {
       throw .invalidOptimizerState(reason: String(describing: error))
     }
     model.parameters = parameters
+    if !modelState.isEmpty { model.state = modelState }
     return file.metadata
   }
 
@@ -134,16 +142,18 @@ public enum Checkpoint {
     into model: inout some Layer<Scalar>, from url: URL
   ) throws(CheckpointError) -> [String: String] {
     let file = try SafeTensors(contentsOf: url)
-    model.parameters = try checkedParameters(for: model, in: file)
+    let (parameters, state) = try checkedParameters(for: model, in: file)
+    model.parameters = parameters
+    if !state.isEmpty { model.state = state }
     return file.metadata
   }
 
-  /// The model's parameters as stored in `file`, in the order of ``Layer/parameters``, after
-  /// checking that each is present with the parameter's shape and dtype, and that the file has
-  /// no other `"model."` tensor.
+  /// The model's parameters as stored in `file`, in the order of ``Layer/parameters``, and its
+  /// state by name, after checking that each is present with the current shape and dtype, and
+  /// that the file has no other `"model."` tensor.
   private static func checkedParameters<Scalar>(
     for model: some Layer<Scalar>, in file: SafeTensors
-  ) throws(CheckpointError) -> [Tensor<Scalar>] {
+  ) throws(CheckpointError) -> (parameters: [Tensor<Scalar>], state: [String: Tensor<Scalar>]) {
     let current = model.parameters
     let names = model.parameterNames.map { modelPrefix + $0 }
     guard names.count == current.count else {
@@ -158,13 +168,22 @@ public enum Checkpoint {
       }
       loaded.append(try file.tensor(named: name, as: Scalar.self))
     }
-    let expected = Set(names)
+    var state: [String: Tensor<Scalar>] = [:]
+    for (key, tensor) in model.state {
+      let name = modelPrefix + key
+      guard let entry = file.entry(named: name) else { throw .missingTensor(name: name) }
+      guard entry.shape == tensor.shape else {
+        throw .shapeMismatch(name: name, expected: tensor.shape, found: entry.shape)
+      }
+      state[key] = try file.tensor(named: name, as: Scalar.self)
+    }
+    let expected = Set(names).union(state.keys.map { modelPrefix + $0 })
     if let extra = file.entries.first(where: {
       $0.name.hasPrefix(modelPrefix) && !expected.contains($0.name)
     }) {
       throw .unexpectedTensor(name: extra.name)
     }
-    return loaded
+    return (loaded, state)
   }
 
   /// An optimizer's error with its tensor names as they are in the file: `"optimizer.step"`.

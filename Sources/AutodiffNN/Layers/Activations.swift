@@ -100,7 +100,7 @@ public struct Function<Scalar: TensorScalar>: Layer, Sendable {
 }
 
 /// Stops with a message when a layer without parameters is given some.
-private func requireNoParameters<Scalar>(_ parameters: [Tensor<Scalar>], _ layer: String) {
+func requireNoParameters<Scalar>(_ parameters: [Tensor<Scalar>], _ layer: String) {
   requireNN(
     parameters.isEmpty,
     "\(layer).parameters: the layer has no parameters, got \(parameters.count) tensors")

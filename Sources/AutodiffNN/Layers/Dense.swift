@@ -69,6 +69,8 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   ///   - weight: The weight matrix, `[inputSize, outputSize]`.
   ///   - bias: The bias vector, `[outputSize]`.
   ///   - activation: A function applied elementwise to the output, or `nil` for none.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `weight` has rank 2 and `bias` has shape `[weight.shape[1]]`.
   public init(
     weight: Tensor<Scalar>, bias: Tensor<Scalar>,
@@ -108,6 +110,8 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   ///   - activation: A function applied elementwise to the output, or `nil` for none.
   ///   - initialization: How the weight is drawn.
   ///   - generator: The source of randomness.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `inputSize` and `outputSize` are positive.
   public init<G: RandomNumberGenerator>(
     inputSize: Int, outputSize: Int,

@@ -11,7 +11,16 @@
 /// }
 /// optimizer.update(&model.parameters, along: gradients)
 /// ```
-public protocol Layer<Scalar> {
+///
+/// Layers are `Sendable` values: a model crosses tasks freely. Two kinds of layers keep more than
+/// their parameters:
+///
+/// - A layer whose forward pass differs between training and inference (``Dropout``,
+///   ``BatchNorm``) reads its ``mode``, which you switch explicitly (`model.mode = .inference`);
+///   containers hand the switch to every layer they hold.
+/// - A layer with tensors that are not trained by gradients (``BatchNorm``'s running statistics)
+///   exposes them as ``state``, which ``Checkpoint`` saves and loads beside the parameters.
+public protocol Layer<Scalar>: Sendable {
   associatedtype Scalar: TensorScalar
 
   /// Applies the layer to a batch of inputs, one example per row.
@@ -40,6 +49,40 @@ public protocol Layer<Scalar> {
   ///
   /// - Precondition: `parameters[start...]` begins with tensors of the layer's parameter shapes.
   mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int)
+
+  /// Whether the layer computes as in training or as in inference.
+  ///
+  /// Only layers that behave differently store it; for the others (the default) it reads
+  /// ``LayerMode/training`` and setting it does nothing. Containers set it on every layer they
+  /// hold.
+  var mode: LayerMode { get set }
+
+  /// Tensors the layer keeps that gradients do not train, by name, unique within the layer
+  /// (``BatchNorm``'s `"runningMean"` and `"runningVariance"`); containers prefix their
+  /// children's names as for ``parameterNames``. Empty by default.
+  ///
+  /// ``Checkpoint`` saves it beside the parameters, under the same `"model."` prefix.
+  ///
+  /// - Precondition: A new value has exactly the current names, each with its current shape.
+  var state: [String: Tensor<Scalar>] { get set }
+}
+
+/// Whether layers compute as in training or as in inference.
+///
+/// ```swift
+/// model.mode = .inference          // dropout off, BatchNorm uses its running statistics
+/// let accuracy = accuracy(logits: model(validation.inputs), labels: validation.labels)
+/// model.mode = .training
+/// ```
+///
+/// PyTorch's `model.train()` and `model.eval()`, MLX's `train(_:)`. A new layer starts in
+/// ``training``.
+public enum LayerMode: Sendable, Hashable {
+  /// Dropout drops, ``BatchNorm`` normalizes by the batch's statistics and updates its running
+  /// ones.
+  case training
+  /// Dropout passes its input through, ``BatchNorm`` normalizes by its running statistics.
+  case inference
 }
 
 extension Layer {
@@ -59,6 +102,26 @@ extension Layer {
         + "are left")
     self.parameters = Array(parameters[start..<(start + count)])
     start += count
+  }
+}
+
+extension Layer {
+  /// ``LayerMode/training``; setting it does nothing: the layer computes the same in both modes.
+  public var mode: LayerMode {
+    get { .training }
+    set {}
+  }
+
+  /// Empty: the layer keeps no tensors besides its parameters.
+  ///
+  /// - Precondition: A new value is empty.
+  public var state: [String: Tensor<Scalar>] {
+    get { [:] }
+    set {
+      requireNN(
+        newValue.isEmpty,
+        "\(Self.self).state: the layer keeps no state, got \(newValue.keys.sorted())")
+    }
   }
 }
 

@@ -13,10 +13,21 @@
 ///
 /// Its ``parameters`` are its layers' parameters concatenated in layer order, and each name is
 /// the layer's position, a dot, and the layer's own name (`"2.weight"`), so sequences nest
-/// (`"1.0.bias"`). Like the layers it holds, a `Sequential` is a value.
+/// (`"1.0.bias"`). Its ``state`` is named the same way (`"1.runningMean"`). Like the layers it
+/// holds, a `Sequential` is a `Sendable` value: a model can be handed to another task.
+///
+/// Setting ``mode`` sets every layer's mode: `model.mode = .inference` before evaluating.
 public struct Sequential<Scalar: TensorScalar>: Layer {
   /// The layers, in the order they are applied.
   public var layers: [any Layer<Scalar>]
+
+  /// The mode last set on the sequence, which every layer was given; ``LayerMode/training`` for
+  /// a new sequence. A layer added to ``layers`` later keeps its own mode until the next set.
+  public var mode: LayerMode = .training {
+    didSet {
+      for index in layers.indices { layers[index].mode = mode }
+    }
+  }
 
   /// Creates a sequence of `layers`, applied first to last.
   public init(_ layers: [any Layer<Scalar>]) {
@@ -99,6 +110,36 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   public var parameterNames: [String] {
     layers.enumerated().flatMap { index, layer in
       layer.parameterNames.map { "\(index).\($0)" }
+    }
+  }
+
+  /// Each layer's state, its names prefixed with the layer's position: `"1.runningMean"`.
+  /// Setting it hands each layer the entries under its prefix.
+  ///
+  /// - Precondition: A new value has exactly the current names, each with its current shape.
+  public var state: [String: Tensor<Scalar>] {
+    get {
+      var state: [String: Tensor<Scalar>] = [:]
+      for (index, layer) in layers.enumerated() {
+        for (name, tensor) in layer.state { state["\(index).\(name)"] = tensor }
+      }
+      return state
+    }
+    set {
+      var remaining = newValue
+      for index in layers.indices {
+        let current = layers[index].state
+        guard !current.isEmpty else { continue }
+        var share: [String: Tensor<Scalar>] = [:]
+        for name in current.keys {
+          share[name] = remaining.removeValue(forKey: "\(index).\(name)")
+        }
+        layers[index].state = share
+      }
+      requireNN(
+        remaining.isEmpty,
+        "Sequential.state: no layer keeps \(remaining.keys.sorted()); the state's names are "
+          + "\(state.keys.sorted())")
     }
   }
 }

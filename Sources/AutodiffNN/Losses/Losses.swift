@@ -109,6 +109,8 @@ public func binaryCrossEntropy<Scalar>(
 /// - Parameters:
 ///   - logits: The scores, `[batch, classes]`.
 ///   - labels: The class of each row, each in `0..<classes`.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A scalar tensor.
 /// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
 ///   entry per row, each in `0..<classes`.
@@ -231,10 +233,22 @@ public func accuracy<Scalar>(
   return Double(correct) / Double(labels.count)
 }
 
-/// The rows of a `[count, classes]` matrix that is 1 at each label's column and 0 elsewhere.
-func oneHot<Scalar: TensorScalar>(
-  _ labels: [Int], classes: Int, as type: Scalar.Type
+/// A `[labels.count, classes]` matrix that is 1 at each label's column and 0 elsewhere.
+///
+/// ```swift
+/// oneHot([2, 0], classes: 3, as: Float.self)   // [[0, 0, 1], [1, 0, 0]]
+/// ```
+///
+/// - Precondition: Each label is in `0..<classes`.
+public func oneHot<Scalar: TensorScalar>(
+  _ labels: [Int], classes: Int, as type: Scalar.Type = Scalar.self,
+  file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
+  if let position = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+    failNN(
+      "oneHot: label \(labels[position]) at position \(position) is out of range 0..<\(classes)",
+      at: SourceLocation(file: file, line: line))
+  }
   var result = Tensor<Scalar>(zeros: [labels.count, classes])
   result.withUnsafeMutableBufferPointer { buffer in
     for (row, label) in labels.enumerated() { buffer[row * classes + label] = 1 }
@@ -244,7 +258,7 @@ func oneHot<Scalar: TensorScalar>(
 
 /// Stops with a message unless `logits` is `[batch, classes]` with `batch, classes ≥ 1` and
 /// `labels` holds `batch` classes in `0..<classes`.
-private func checkClassification<Scalar>(
+func checkClassification<Scalar>(
   _ logits: Tensor<Scalar>, _ labels: [Int], _ function: String, at location: SourceLocation
 ) {
   requireNN(

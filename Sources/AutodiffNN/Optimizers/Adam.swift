@@ -67,6 +67,8 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - beta2: The decay of the second moment, in [0, 1).
   ///   - epsilon: The constant added to the denominator, ≥ 0.
   ///   - weightDecay: The L2 factor λ added to the gradient as `λ·p`, ≥ 0.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
   public init(
     for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,
@@ -157,6 +159,8 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - beta2: The decay of the second moment, in [0, 1).
   ///   - epsilon: The constant added to the denominator, ≥ 0.
   ///   - weightDecay: The decoupled decay factor λ, ≥ 0.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
   public init(
     for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,

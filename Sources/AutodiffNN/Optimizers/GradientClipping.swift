@@ -20,6 +20,8 @@
 /// - Parameters:
 ///   - gradients: The gradients, of any shapes.
 ///   - maxNorm: The largest global norm to allow, > 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: The clipped gradients, and the global norm of `gradients` before clipping.
 /// - Precondition: `maxNorm > 0`.
 /// - Complexity: O(n) for n elements in all: one pass to measure, one to scale when clipping.

@@ -18,8 +18,9 @@
 /// After restoring an optimizer from a checkpoint, `schedule(optimizer.step)` continues the
 /// schedule where it stopped.
 public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable, Equatable {
-  private enum Kind: Sendable, Equatable {
+  private indirect enum Kind: Sendable, Equatable {
     case constant(Scalar)
+    case warmup(steps: Int, startFactor: Scalar, then: LearningRateSchedule)
     case stepDecay(initial: Scalar, factor: Scalar, stepSize: Int)
     case cosine(initial: Scalar, minimum: Scalar, totalSteps: Int, warmupSteps: Int)
   }
@@ -80,6 +81,43 @@ public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable, Equatable {
       .cosine(initial: initial, minimum: minimum, totalSteps: totalSteps, warmupSteps: warmupSteps))
   }
 
+  /// This schedule after a linear warmup of `steps` steps, which rises from
+  /// `startFactor · self(0)` towards `self(0)`; the schedule itself then starts at step `steps`.
+  ///
+  /// ```
+  /// step < w:    self(0) · (startFactor + (1 − startFactor) · step / w)
+  /// step ≥ w:    self(step − w)
+  /// ```
+  ///
+  /// PyTorch's `LinearLR(start_factor=startFactor, total_iters=w)` followed by the schedule in a
+  /// `SequentialLR` with the milestone `w`. Warmup keeps the first steps of Adam, whose second
+  /// moments start from nothing, and of large batches from moving too far.
+  ///
+  /// ```swift
+  /// let schedule = LearningRateSchedule<Float>.stepDecay(initial: 0.1, factor: 0.5, every: 30)
+  ///   .withLinearWarmup(steps: 5)
+  /// schedule(0)    // 0
+  /// schedule(1)    // 0.02
+  /// schedule(5)    // 0.1, the step decay's step 0
+  /// schedule(35)   // 0.05
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - steps: The warmup's length w, ≥ 1.
+  ///   - startFactor: The fraction of the rate at step 0, in [0, 1].
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `steps ≥ 1` and `0 ≤ startFactor ≤ 1`.
+  public func withLinearWarmup(
+    steps: Int, startFactor: Scalar = 0, file: StaticString = #fileID, line: UInt = #line
+  ) -> Self {
+    requireNN(
+      steps >= 1 && startFactor >= 0 && startFactor <= 1,
+      "LearningRateSchedule.withLinearWarmup: needs steps ≥ 1 and 0 ≤ startFactor ≤ 1, got "
+        + "\(steps) and \(startFactor)", at: SourceLocation(file: file, line: line))
+    return Self(.warmup(steps: steps, startFactor: startFactor, then: self))
+  }
+
   /// The rate at `step`, counted from 0.
   ///
   /// - Precondition: `step ≥ 0`.
@@ -88,6 +126,9 @@ public struct LearningRateSchedule<Scalar: TensorScalar>: Sendable, Equatable {
     switch kind {
     case .constant(let rate):
       return rate
+    case .warmup(let steps, let startFactor, let schedule):
+      guard step < steps else { return schedule(step - steps) }
+      return schedule(0) * (startFactor + (1 - startFactor) * Scalar(step) / Scalar(steps))
     case .stepDecay(let initial, let factor, let stepSize):
       return initial * Scalar(Double.pow(Double(factor), Double(step / stepSize)))
     case .cosine(let initial, let minimum, let totalSteps, let warmupSteps):

@@ -59,6 +59,8 @@ public struct SGD<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - momentum: The decay μ of the momentum buffer; 0 for none.
   ///   - nesterov: Whether to use Nesterov momentum.
   ///   - weightDecay: The L2 factor λ added to the gradient as `λ·p`.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `learningRate`, `momentum` and `weightDecay` are ≥ 0; `nesterov` needs
   ///   `momentum > 0`.
   public init(

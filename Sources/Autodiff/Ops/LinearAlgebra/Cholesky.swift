@@ -93,6 +93,8 @@ public func cholesky<Scalar>(
 /// - Parameters:
 ///   - factor: A lower triangular `n×n` matrix `L`, as ``cholesky(_:file:line:)`` returns.
 ///   - b: The right-hand sides: a matrix `n×k`, or a vector of `n` elements.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: `(L·Lᵀ)⁻¹·B`, of `b`'s shape.
 /// - Throws: ``LinearAlgebraError/singular(pivot:)`` when a diagonal element of `factor` is
 ///   zero.

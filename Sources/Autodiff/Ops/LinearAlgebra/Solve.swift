@@ -137,6 +137,8 @@ func luSolve<Scalar>(
 /// - Parameters:
 ///   - a: A square matrix `n×n`.
 ///   - b: The right-hand sides: a matrix `n×k`, or a vector of `n` elements.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: `A⁻¹·B`, of `b`'s shape.
 /// - Throws: ``LinearAlgebraError/singular(pivot:)`` when `a` is exactly singular.
 /// - Precondition: `a` is square and `b` has as many rows as `a`.
@@ -304,6 +306,8 @@ func triangularSolve<Scalar>(
 ///   - lower: Whether `a` is lower triangular, else upper.
 ///   - transposed: Solves `Aᵀ·X = B` instead of `A·X = B`.
 ///   - unitDiagonal: Takes `a`'s diagonal as ones without reading it.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: `op(A)⁻¹·B`, of `b`'s shape.
 /// - Throws: ``LinearAlgebraError/singular(pivot:)`` when a diagonal element of `a` is zero.
 /// - Precondition: `a` is square and `b` has as many rows as `a`.

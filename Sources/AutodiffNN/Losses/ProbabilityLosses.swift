@@ -1,0 +1,113 @@
+// Losses on probabilities: the negative log-likelihood of log-probabilities, label smoothing for
+// softmax cross-entropy, and the Kullback-Leibler divergence. Composites of Autodiff's
+// operations, so their gradients (and tangents) are the chain rule through them.
+
+/// The negative log-likelihood of integer labels given log-probabilities, averaged over the
+/// batch, as PyTorch's `nn.NLLLoss`: `−mean over rows i of logProbabilities[i, labelᵢ]`.
+///
+/// Give it the output of `logSoftmax(_:alongAxis:)`; the pair is ``softmaxCrossEntropy(logits:labels:file:line:)``
+/// in two steps (which is the faster one):
+///
+/// ```swift
+/// let loss = negativeLogLikelihood(logProbabilities: logSoftmax(logits, alongAxis: 1), labels: y)
+/// ```
+///
+/// The gradient with respect to the log-probabilities is `−onehot(labels)/batch`.
+///
+/// - Parameters:
+///   - logProbabilities: Log-probabilities, `[batch, classes]`.
+///   - labels: The class of each row, each in `0..<classes`.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Returns: A scalar tensor.
+/// - Precondition: `logProbabilities` has rank 2 with at least one row and one class; `labels`
+///   has one entry per row, each in `0..<classes`.
+public func negativeLogLikelihood<Scalar: TensorScalar>(
+  logProbabilities: Tensor<Scalar>, labels: [Int],
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  checkClassification(
+    logProbabilities, labels, "negativeLogLikelihood",
+    at: SourceLocation(file: file, line: line))
+  let (batch, classes) = (logProbabilities.shape[0], logProbabilities.shape[1])
+  let onehot = oneHot(labels, classes: classes, as: Scalar.self)
+  return -(logProbabilities * onehot).sum() / Scalar(batch)
+}
+
+/// Softmax cross-entropy against labels smoothed by `labelSmoothing`, averaged over the batch,
+/// as PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)`.
+///
+/// The target of row i puts `1 − ε + ε/K` on its label and `ε/K` on each other of the K classes,
+/// so the loss is
+///
+/// ```
+/// (1 − ε) · softmaxCrossEntropy(z, labels) + ε · mean over rows and classes of −logSoftmax(z)
+/// ```
+///
+/// which discourages overconfident logits. The gradient with respect to the logits is
+/// `(softmax(z) − target)/batch`. With `ε = 0` it is ``softmaxCrossEntropy(logits:labels:file:line:)``.
+///
+/// ```swift
+/// let loss = softmaxCrossEntropy(logits: model(images), labels: labels, labelSmoothing: 0.1)
+/// ```
+///
+/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:file:line:)``, and
+///   `0 ≤ labelSmoothing ≤ 1`.
+public func softmaxCrossEntropy<Scalar: TensorScalar>(
+  logits: Tensor<Scalar>, labels: [Int], labelSmoothing: Scalar,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  requireNN(
+    labelSmoothing >= 0 && labelSmoothing <= 1,
+    "softmaxCrossEntropy: labelSmoothing must lie in [0, 1], got \(labelSmoothing)",
+    at: SourceLocation(file: file, line: line))
+  let hard = softmaxCrossEntropy(logits: logits, labels: labels, file: file, line: line)
+  guard labelSmoothing > 0 else { return hard }
+  let uniform = -logSoftmax(logits, alongAxis: 1).mean()
+  return (1 - labelSmoothing) * hard + labelSmoothing * uniform
+}
+
+/// The Kullback-Leibler divergence of `targets` from the distribution whose logarithm is
+/// `logProbabilities`, summed over each row and averaged over rows, as PyTorch's
+/// `nn.KLDivLoss(reduction="batchmean")`:
+///
+/// ```
+/// KL(p ‖ q) = Σᵢⱼ pᵢⱼ · (log pᵢⱼ − log qᵢⱼ) / batch
+/// ```
+///
+/// with `p = targets` and `log q = logProbabilities`; a term with `pᵢⱼ = 0` is 0 (the limit of
+/// `p log p`), so one-hot targets are fine. It is 0 when q equals p and positive otherwise. The
+/// gradient with respect to `logProbabilities` is `−p/batch`; with respect to the targets,
+/// `(log p + 1 − log q)/batch` where p > 0.
+///
+/// ```swift
+/// // Distillation: the student's log-probabilities against the teacher's probabilities.
+/// let loss = klDivergence(
+///   logProbabilities: logSoftmax(student(x), alongAxis: 1),
+///   targets: softmax(teacher(x), alongAxis: 1))
+/// ```
+///
+/// - Parameters:
+///   - logProbabilities: log q, `[batch, ...]`.
+///   - targets: p, of the same shape, each element ≥ 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Returns: A scalar tensor.
+/// - Precondition: The shapes agree, with rank ≥ 1 and at least one element.
+public func klDivergence<Scalar: TensorScalar>(
+  logProbabilities: Tensor<Scalar>, targets: Tensor<Scalar>,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  requireNN(
+    logProbabilities.shape == targets.shape && logProbabilities.rank >= 1
+      && logProbabilities.scalarCount > 0,
+    "klDivergence: logProbabilities \(logProbabilities.shape.shapeText) and targets "
+      + "\(targets.shape.shapeText) must have the same, non-empty shape of rank ≥ 1",
+    at: SourceLocation(file: file, line: line))
+  // p·log p with 0·log 0 = 0: where p = 0, log(p + 1) = 0 stands in for log p (the mask is a
+  // constant, so the gradient where p > 0 is that of p·log p).
+  let zeros = withoutDerivative(at: targets) .== 0
+  let targetEntropyTerms = targets * log(targets + zeros)
+  let batch = Scalar(logProbabilities.shape[0])
+  return (targetEntropyTerms - targets * logProbabilities).sum() / batch
+}
