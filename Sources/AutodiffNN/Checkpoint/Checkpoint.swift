@@ -169,7 +169,8 @@ public enum Checkpoint {
       loaded.append(try file.tensor(named: name, as: Scalar.self))
     }
     var state: [String: Tensor<Scalar>] = [:]
-    for (key, tensor) in model.state {
+    // In name order, so that the first missing tensor reported is the same on every run.
+    for (key, tensor) in model.state.sorted(by: { $0.key < $1.key }) {
       let name = modelPrefix + key
       guard let entry = file.entry(named: name) else { throw .missingTensor(name: name) }
       guard entry.shape == tensor.shape else {
