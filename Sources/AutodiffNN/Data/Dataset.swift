@@ -30,10 +30,10 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     inputs: Tensor<Scalar>, labels: [Int], file: StaticString = #fileID, line: UInt = #line
   ) {
     guard inputs.rank == 2, inputs.shape[0] == labels.count else {
-      fatalError(
+      failNN(
         "LabeledDataset(inputs:labels:): inputs of shape \(inputs.shape) need rank 2 and one row "
-          + "per label, but there are \(labels.count) labels (at \(file):\(line))",
-        file: file, line: line)
+          + "per label, but there are \(labels.count) labels",
+        at: SourceLocation(file: file, line: line))
     }
     self.inputs = inputs
     self.labels = labels
@@ -81,7 +81,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
   /// - Precondition: `range` lies within `0..<count`.
   public subscript(range: Range<Int>) -> LabeledDataset {
     guard range.lowerBound >= 0 && range.upperBound <= count else {
-      fatalError("LabeledDataset[\(range)]: outside 0..<\(count)")
+      failNN("LabeledDataset[\(range)]: outside 0..<\(count)")
     }
     return LabeledDataset(inputs: inputs[range], labels: Array(labels[range]))
   }
@@ -90,7 +90,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
   ///
   /// - Precondition: `maxLength >= 0`.
   public func prefix(_ maxLength: Int) -> LabeledDataset {
-    guard maxLength >= 0 else { fatalError("LabeledDataset.prefix: negative length \(maxLength)") }
+    guard maxLength >= 0 else { failNN("LabeledDataset.prefix: negative length \(maxLength)") }
     return self[0..<Swift.min(maxLength, count)]
   }
 
@@ -122,7 +122,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     fraction: Double, seed: UInt64
   ) -> (training: LabeledDataset, test: LabeledDataset) {
     guard (0...1).contains(fraction) else {
-      fatalError("LabeledDataset.split: fraction \(fraction) is outside 0...1")
+      failNN("LabeledDataset.split: fraction \(fraction) is outside 0...1")
     }
     var generator = SeededGenerator(seed: seed)
     let order = randomPermutation(count: count, using: &generator)
@@ -168,7 +168,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
   ///     examples (so every batch has the same shape).
   /// - Precondition: `size > 0`.
   public func batches(ofSize size: Int, droppingLast: Bool = false) -> Batches {
-    guard size > 0 else { fatalError("LabeledDataset.batches: size \(size) is not positive") }
+    guard size > 0 else { failNN("LabeledDataset.batches: size \(size) is not positive") }
     return Batches(dataset: self, batchSize: size, droppingLast: droppingLast)
   }
 
@@ -199,7 +199,7 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     /// The batch at `position`: examples `position * batchSize` up to the next batch's first.
     public subscript(position: Int) -> Element {
       guard (0..<endIndex).contains(position) else {
-        fatalError("LabeledDataset.Batches: batch \(position) is outside 0..<\(endIndex)")
+        failNN("LabeledDataset.Batches: batch \(position) is outside 0..<\(endIndex)")
       }
       let lower = position * batchSize
       let upper = Swift.min(lower + batchSize, dataset.count)
