@@ -10,8 +10,13 @@ internal import Synchronization
 /// time there; a step of a 64-128-128-10 network, a quarter). So a freed buffer of at least
 /// ``minimumByteCount`` bytes stays here, and the next tensor of the same byte count takes it.
 ///
-/// The cache holds at most ``limit`` bytes; past it, freed buffers go back to the system. It is
-/// shared by all threads. Call ``clear()`` to give everything back, for example after training:
+/// The cache keeps the buffers of sizes that recur: a size asked for a second time. It holds at
+/// most ``limit`` bytes, of at most 256 different sizes; past either, it gives back to the
+/// system the buffers of the size least recently used. So sizes that never come back (a batch
+/// whose row count changes every step) neither pile up nor slow it down: taking and keeping a
+/// buffer cost the same whatever sizes were seen before, and a size seen once costs what it
+/// would without the cache. It is shared by all threads. Call ``clear()`` to give everything
+/// back, for example after training; a limit of 0 turns it off:
 ///
 /// ```swift
 /// BufferCache.limit = 256 << 20   // keep at most 256 MiB for reuse
@@ -24,7 +29,8 @@ public enum BufferCache {
   /// less than the cache's lock.
   public static let minimumByteCount = 16 << 10
 
-  /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess.
+  /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess;
+  /// 0 turns the cache off.
   public static var limit: Int {
     get { state.withOrderedLock { $0.limit } }
     set {
@@ -44,12 +50,20 @@ public enum BufferCache {
     state.withOrderedLock { $0.freeAll() }
   }
 
+  /// The most sizes the cache remembers. A training step uses a few dozen sizes; more are
+  /// sizes that changed, and the buffers of those that recurred would wait, unused, for the
+  /// limit.
+  static let maximumSizeCount = 256
+
   /// The number of cached buffers of `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
-    state.withOrderedLock { $0.free.first { $0.byteCount == byteCount }?.blocks.count ?? 0 }
+    state.withOrderedLock { $0.blockCount(byteCount: byteCount) }
   }
 
-  private static let state = Mutex(State())
+  /// The number of sizes the cache has an entry for (for tests).
+  static var cachedSizeCount: Int { state.withOrderedLock { $0.sizeCount } }
+
+  private static let state = Mutex(FreeBlocks(limit: 1 << 30, maximumSizeCount: maximumSizeCount))
 
   /// A buffer of `byteCount` bytes, uninitialized: a cached one when there is one.
   static func take(byteCount: Int) -> UnsafeMutableRawPointer {
@@ -66,57 +80,4 @@ public enum BufferCache {
 
   /// A cache line: what vectorized loops want, and more than any element needs.
   private static let alignment = 64
-
-  /// A cached block's address. Blocks are only reached under the lock.
-  private struct Block: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-  }
-
-  private struct State: ~Copyable {
-    var limit = 1 << 30
-    var cachedByteCount = 0
-    /// The free blocks, grouped by byte count, one entry per size seen. A computation uses few
-    /// sizes, so a linear search is quick, and an array's element changes in place, where a
-    /// dictionary's value did not: its `_modify` accessor allocated, three mallocs for each
-    /// tensor that the cache was meant to save one.
-    var free: [(byteCount: Int, blocks: [Block])] = []
-
-    mutating func take(byteCount: Int) -> Block? {
-      guard let index = free.firstIndex(where: { $0.byteCount == byteCount }),
-        let block = free[index].blocks.popLast()
-      else { return nil }
-      cachedByteCount -= byteCount
-      return block
-    }
-
-    /// Keeps `block` unless it does not fit under the limit even after evicting others.
-    mutating func keep(_ block: Block, byteCount: Int) -> Bool {
-      guard byteCount <= limit else { return false }
-      evict(toFit: byteCount)
-      if let index = free.firstIndex(where: { $0.byteCount == byteCount }) {
-        free[index].blocks.append(block)
-      } else {
-        free.append((byteCount, [block]))
-      }
-      cachedByteCount += byteCount
-      return true
-    }
-
-    /// Frees blocks, of any size, until `byteCount` more bytes fit under the limit.
-    mutating func evict(toFit byteCount: Int) {
-      while cachedByteCount + byteCount > limit,
-        let index = free.firstIndex(where: { !$0.blocks.isEmpty })
-      {
-        free[index].blocks.removeLast().pointer.deallocate()
-        cachedByteCount -= free[index].byteCount
-      }
-    }
-
-    mutating func freeAll() {
-      for (_, blocks) in free {
-        for block in blocks { block.pointer.deallocate() }
-      }
-      (free, cachedByteCount) = ([], 0)
-    }
-  }
 }
