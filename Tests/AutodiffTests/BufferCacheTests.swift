@@ -6,30 +6,49 @@ import Testing
 
 @testable import Autodiff
 
-// Other suites allocate and free tensors at the same time, so these tests watch a byte count
+// Other suites allocate and free tensors at the same time, so these tests watch a size class
 // that no other test uses, and the cache's invariants rather than its total.
 @Suite(.serialized) struct BufferCacheTests {
-  /// 2¹⁶ + 13 Floats: above the cache's minimum, and a size no other test allocates.
-  let count = (1 << 16) + 13
+  /// 5·2¹⁶ Floats, 1.25 MiB: above the cache's minimum, the top of its size class (1.125 to
+  /// 1.25 MiB), and a class no other test allocates.
+  let count = 5 << 16
   var byteCount: Int { count * MemoryLayout<Float>.stride }
 
   @Test(
-    "A large buffer of a size seen twice is reused by the next tensor of its size; a small one is not cached"
+    "A freed large buffer is reused by the next tensor of its size class; a small one is not cached"
   )
   func reuse() {
-    // The first tensor of the size makes the cache remember it, the second makes it recur: its
-    // buffer is kept.
-    for _ in 0..<2 {
+    #expect(BufferCache.sizeClass(ofByteCount: byteCount) == byteCount)
+    let before = BufferCache.cachedBufferCount(byteCount: byteCount)
+    do {
       let x = Tensor<Float>(repeating: 1, shape: [count])
       #expect(x.scalarCount == count)
     }
-    let before = BufferCache.cachedBufferCount(byteCount: byteCount)
-    #expect(before >= 1)
-    let y = Tensor<Float>(repeating: 2, shape: [count])  // takes the cached buffer
-    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before - 1)
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before + 1)
+    // A few rows fewer: the same class, so the same buffer.
+    let y = Tensor<Float>(repeating: 2, shape: [count - 1000])
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before)
     #expect(y.scalars.allSatisfy { $0 == 2 })
     do { _ = Tensor<Float>(repeating: 1, shape: [16]) }
     #expect(BufferCache.cachedBufferCount(byteCount: 16 * 4) == 0)
+  }
+
+  @Test("Size classes: eight for each doubling, at most an eighth above the request")
+  func sizeClasses() {
+    let minimum = BufferCache.minimumByteCount
+    var previous = 0
+    for byteCount in stride(from: minimum, through: 1 << 28, by: 4093) {
+      let sizeClass = BufferCache.sizeClass(ofByteCount: byteCount)
+      #expect(sizeClass >= byteCount && sizeClass - byteCount <= byteCount / 8)
+      #expect(BufferCache.sizeClass(ofByteCount: sizeClass) == sizeClass)
+      #expect(sizeClass >= previous)
+      previous = sizeClass
+    }
+    let octave = stride(from: (1 << 20) + 1, through: 1 << 21, by: 4)
+    #expect(Set(octave.map { BufferCache.sizeClass(ofByteCount: $0) }).count == 8)
+    // Below the minimum (the one-element buffers of pending sums), sizes are their own class.
+    #expect(BufferCache.sizeClass(ofByteCount: 8) == 8)
+    #expect(BufferCache.sizeClass(ofByteCount: minimum - 4) == minimum - 4)
   }
 
   @Test("The cache keeps at most its limit, and clear() empties it")
@@ -82,13 +101,17 @@ import Testing
     }
   }
 
-  @Test("100,000 buffers of distinct sizes leave the cache at most its bound of sizes")
+  @Test("100,000 buffers of distinct sizes reuse the buffers of their classes")
   func manyDistinctSizes() {
-    // Storages without their tensors: the cache's path without filling 21 GB of elements.
-    for i in 0..<100_000 {
-      let storage = Storage<Float>.uninitialized(count: BufferCache.minimumByteCount / 4 + i)
-      #expect(storage.count > 0)
+    // Storages without their tensors: the cache's path without filling 21 GB of elements. The
+    // sizes, 16 KiB to 416 KiB, span 38 classes.
+    let sizes = (0..<100_000).map { BufferCache.minimumByteCount / 4 + $0 }
+    #expect(Set(sizes.map { BufferCache.sizeClass(ofByteCount: 4 * $0) }).count == 38)
+    for count in sizes {
+      let storage = Storage<Float>.uninitialized(count: count)
+      #expect(storage.count == count)
     }
+    #expect(BufferCache.cachedBufferCount(byteCount: 4 * sizes.last!) >= 1)
     #expect(BufferCache.cachedSizeCount <= BufferCache.maximumSizeCount)
     #expect(BufferCache.cachedByteCount <= BufferCache.limit)
   }
@@ -116,65 +139,47 @@ import Testing
     var byteCount: Int { blocks.cachedByteCount }
     var sizeCount: Int { blocks.sizeCount }
     var recency: [Int] { blocks.byteCountsByRecency }
-
-    /// Makes the table remember `byteCount` as recurring: two takes that miss, as two tensors of
-    /// the size made one after the other would.
-    func recur(_ byteCount: Int) {
-      #expect(take(byteCount) == nil)
-      #expect(take(byteCount) == nil)
-    }
   }
 
   static func block() -> BufferCache.Block {
     BufferCache.Block(pointer: .allocate(byteCount: 1, alignment: 1))
   }
 
-  @Test("A size seen once keeps nothing; once it recurs, takes get its blocks, the last kept first")
+  @Test("A kept block is taken by the next take of its byte count, the last kept first")
   func reuse() {
     let table = Table(limit: 1 << 20, maximumSizeCount: 8)
-    let once = Self.block()
-    #expect(table.take(100) == nil)
-    #expect(!table.keep(once, 100))
-    once.pointer.deallocate()
-    #expect(table.take(100) == nil)  // the second take: 100 recurs
     let (first, second, other) = (Self.block(), Self.block(), Self.block())
     #expect(table.keep(first, 100))
     #expect(table.keep(second, 100))
-    table.recur(200)
     #expect(table.keep(other, 200))
     #expect(table.count(100) == 2)
     #expect(table.byteCount == 400)
     #expect(table.take(100)?.pointer == second.pointer)
     #expect(table.take(100)?.pointer == first.pointer)
     #expect(table.take(100) == nil)
+    #expect(table.take(300) == nil)
     #expect(table.byteCount == 200)
-    // The size stays known, empty, until it is evicted: its next block is kept.
+    // The size stays known, empty, until it is evicted.
     #expect(table.sizeCount == 2)
-    #expect(table.keep(first, 100))
-    #expect(table.count(100) == 1)
+    first.pointer.deallocate()
     second.pointer.deallocate()
   }
 
   @Test("Past the limit, the least recently used size gives its blocks first")
   func evictionOrder() {
     let table = Table(limit: 1000, maximumSizeCount: 8)
-    for byteCount in [300, 301, 302] {
-      table.recur(byteCount)
-      #expect(table.keep(Self.block(), byteCount))
-    }
+    for byteCount in [300, 301, 302] { #expect(table.keep(Self.block(), byteCount)) }
     #expect(table.recency == [302, 301, 300])
     // Taking and keeping 300 makes it the most recently used: 301 is now the oldest.
     let taken = table.take(300)!
     #expect(table.keep(taken, 300))
     #expect(table.recency == [300, 302, 301])
     // 903 + 303 > 1000: 301's block goes, and its entry stays, empty.
-    table.recur(303)
     #expect(table.keep(Self.block(), 303))
     #expect(table.recency == [303, 300, 302, 301])
     #expect(table.count(301) == 0)
     #expect(table.byteCount == 905)
     // 905 + 304 > 1000: the empty 301 is dropped, then 302's block goes.
-    table.recur(304)
     #expect(table.keep(Self.block(), 304))
     #expect(table.recency == [304, 303, 300, 302])
     #expect(table.count(302) == 0)
@@ -184,17 +189,14 @@ import Testing
   @Test("A new size past the bound drops the least recently used size, with its blocks")
   func sizeBound() {
     let table = Table(limit: 1 << 20, maximumSizeCount: 3)
-    for byteCount in [10, 20, 30] { table.recur(byteCount) }
     for byteCount in [10, 20, 20, 30] { #expect(table.keep(Self.block(), byteCount)) }
     let taken = table.take(10)!
     #expect(table.keep(taken, 10))
     #expect(table.recency == [10, 30, 20])
-    // 40's first take makes its entry, and drops 20's, both blocks with it.
-    table.recur(40)
+    // A fourth size drops 20's entry, both blocks with it.
+    #expect(table.keep(Self.block(), 40))
     #expect(table.recency == [40, 10, 30])
     #expect(table.count(20) == 0)
-    #expect(table.byteCount == 40)
-    #expect(table.keep(Self.block(), 40))
     #expect(table.byteCount == 80)
     #expect(table.sizeCount == 3)
   }
@@ -202,14 +204,10 @@ import Testing
   @Test("A block over the limit is refused; a lower limit frees the excess; freeAll empties")
   func limit() {
     let table = Table(limit: 100, maximumSizeCount: 8)
-    table.recur(101)
     let large = Self.block()
     #expect(!table.keep(large, 101))
     large.pointer.deallocate()
-    for byteCount in [40, 50] {
-      table.recur(byteCount)
-      #expect(table.keep(Self.block(), byteCount))
-    }
+    for byteCount in [40, 50] { #expect(table.keep(Self.block(), byteCount)) }
     table.blocks.limit = 60
     table.blocks.evict(toFit: 0)
     #expect(table.byteCount == 50)
@@ -220,33 +218,23 @@ import Testing
     #expect(table.recency.isEmpty)
   }
 
-  @Test(
-    "100,000 distinct sizes keep at most the bound of entries, and evicting costs O(1) a call",
-    arguments: [1, 2])
-  func distinctSizes(takesPerSize: Int) {
+  @Test("100,000 distinct sizes keep at most the bound of entries, and evicting costs O(1) a keep")
+  func distinctSizes() {
     let table = Table(limit: 1 << 30, maximumSizeCount: 64)
     let sizes = 100_000
-    var kept = 0
     for i in 0..<sizes {
       let byteCount = BufferCache.minimumByteCount + 4 * i
-      for _ in 0..<takesPerSize { #expect(table.take(byteCount) == nil) }
-      let freed = Self.block()
-      if table.keep(freed, byteCount) { kept += 1 } else { freed.pointer.deallocate() }
+      #expect(table.take(byteCount) == nil)
+      #expect(table.keep(Self.block(), byteCount))
       #expect(table.sizeCount <= 64)
     }
-    // Seen once, a size keeps nothing; seen twice, it keeps its block until 64 newer sizes
-    // push it out.
-    #expect(kept == (takesPerSize == 1 ? 0 : sizes))
-    #expect(
-      table.byteCount
-        == (takesPerSize == 1
-          ? 0
-          : (0..<64).reduce(0) { total, j in
-            total + BufferCache.minimumByteCount + 4 * (sizes - 1 - j)
-          }))
-    // Each turn of an evicting loop frees a block or drops an entry, and each call adds at most
-    // one of each: the turns are bounded by the calls, whatever the sizes.
-    #expect(table.blocks.evictionSteps <= sizes * (takesPerSize + 1))
+    // Each new size past the 64th drops the least recently used one, with its block.
+    #expect(table.sizeCount == 64)
+    let newest = (sizes - 64)..<sizes
+    #expect(table.byteCount == newest.reduce(0) { $0 + BufferCache.minimumByteCount + 4 * $1 })
     #expect(table.recency.first == BufferCache.minimumByteCount + 4 * (sizes - 1))
+    // Each turn of an evicting loop frees a block or drops an entry, and each keep adds at most
+    // one of each: the turns are bounded by the keeps, whatever the sizes.
+    #expect(table.blocks.evictionSteps <= 2 * sizes)
   }
 }

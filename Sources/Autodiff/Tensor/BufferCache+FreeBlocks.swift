@@ -4,22 +4,15 @@ extension BufferCache {
     let pointer: UnsafeMutableRawPointer
   }
 
-  /// The cache's free blocks: a stack of blocks for each byte count, found through a dictionary,
-  /// and the byte counts in a list ordered by last use, so that what the cache gives back to the
-  /// system first is the least recently used size's.
-  ///
-  /// A size's blocks are kept only once the size recurs: asked for again while the table
-  /// remembers it. A buffer of a size seen once goes straight back to the system allocator,
-  /// which reuses its memory for the next allocation, as it would without the cache. Kept, it
-  /// would wait for a size that never comes while the allocator took fresh pages for the next
-  /// one, each a page fault (the BufferCache benchmarks' distinct sizes).
+  /// The cache's free blocks: a stack of blocks for each byte count (a size class's), found
+  /// through a dictionary, and the byte counts in a list ordered by last use, so that what the
+  /// cache gives back to the system first is the least recently used size's.
   ///
   /// Every operation costs O(1) whatever the sizes seen before: a dictionary lookup, a push or a
   /// pop, and a move to the front of the list. Evicting loops, but each turn frees a block or
-  /// drops a size, and each block and size was added by one `take` or `keep`: the turns are
-  /// O(1) per operation, amortized. At most `maximumSizeCount` sizes have entries; a new size
-  /// past that drops the least recently used one, and its blocks, so that sizes that never come
-  /// back (a batch whose row count changes every step) do not pile up.
+  /// drops a size, and each block and size was added by one `keep`: the turns are O(1) per
+  /// `keep`, amortized. At most `maximumSizeCount` sizes have entries; a new size past that
+  /// drops the least recently used one, and its blocks.
   ///
   /// The entries live in an array, each linked to the next newer and older by index, and the
   /// dictionary maps a byte count to its entry's index: an array's element changes in place,
@@ -45,11 +38,6 @@ extension BufferCache {
       var byteCount: Int
       /// The free blocks of `byteCount` bytes, the last kept last.
       var blocks: [Block]
-      /// Whether the size was asked for again after its entry was made: only then are its
-      /// blocks kept. A size seen once (a batch of a row count that does not come back) gives
-      /// its buffer straight back to the system allocator, which reuses it for the next size,
-      /// as it would without the cache.
-      var recurs: Bool
       /// The neighbouring entries in order of use, or `none` at either end.
       var newer: Int
       var older: Int
@@ -96,35 +84,23 @@ extension BufferCache {
     }
 
     /// A kept block of `byteCount` bytes, the last kept, or nil when there is none.
-    ///
-    /// A miss records the size: a size asked for a second time while it has an entry
-    /// ``recurs``, and only the blocks of such sizes are kept.
     mutating func take(byteCount: Int) -> Block? {
-      guard limit > 0 else { return nil }  // off: nothing to remember
-      guard let slot = slots[byteCount] else {
-        insert(byteCount: byteCount)
-        return nil
-      }
-      moveToFront(slot)
-      guard let block = entries[slot].blocks.popLast() else {
-        entries[slot].recurs = true
+      guard let slot = slots[byteCount], let block = entries[slot].blocks.popLast() else {
         return nil
       }
       cachedByteCount -= byteCount
+      moveToFront(slot)
       return block
     }
 
-    /// Keeps `block` if its size recurs and it fits under the limit after evicting others.
+    /// Keeps `block` unless it does not fit under the limit even after evicting others.
     mutating func keep(_ block: Block, byteCount: Int) -> Bool {
-      guard byteCount <= limit, let slot = slots[byteCount], entries[slot].recurs else {
-        return false
-      }
-      moveToFront(slot)
-      // Evicting never drops this entry, now the newest: once every older one is gone, only its
-      // own blocks are left, and once they are gone too, nothing is kept and these bytes fit.
+      guard byteCount <= limit else { return false }
       evict(toFit: byteCount)
+      let slot = slots[byteCount] ?? insert(byteCount: byteCount)
       entries[slot].blocks.append(block)
       cachedByteCount += byteCount
+      moveToFront(slot)
       return true
     }
 
@@ -151,7 +127,6 @@ extension BufferCache {
 
     /// A new, empty entry for `byteCount` at the front, the least recently used one dropped
     /// first when there are `maximumSizeCount`.
-    @discardableResult
     private mutating func insert(byteCount: Int) -> Int {
       if slots.count == maximumSizeCount {
         evictionSteps += 1
@@ -161,11 +136,10 @@ extension BufferCache {
       if let reused = vacant.popLast() {
         slot = reused
         entries[slot].byteCount = byteCount
-        entries[slot].recurs = false
       } else {
         slot = entries.count
         entries.append(
-          Entry(byteCount: byteCount, blocks: [], recurs: false, newer: Self.none, older: Self.none)
+          Entry(byteCount: byteCount, blocks: [], newer: Self.none, older: Self.none)
         )
       }
       slots[byteCount] = slot
