@@ -55,6 +55,16 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
 
+    .executableTarget(
+      name: "BufferCache",
+      dependencies: [
+        "Autodiff", .product(name: "AutodiffNN", package: "Autodiff"),
+        .product(name: "Benchmark", package: "benchmark"),
+      ],
+      path: "BufferCache",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
+
     // Not a package-benchmark suite: a plain program, because it runs under mpirun, one process
     // per rank. See DistributedStep/main.swift.
     .executableTarget(

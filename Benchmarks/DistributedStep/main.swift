@@ -8,7 +8,8 @@
 // A step is AutodiffDistributed's `valueWithGradient(at:on:of:)` (forward and backward on this
 // rank's rows, then one MPI_Allreduce of the gradients: 670k Floats, 2.7 MB) and Adam's update.
 // Beside it: forward and backward alone on this rank's rows, and the allreduce alone after a
-// barrier (so without waiting for a slower rank). Run as a job of one, it also times the plain
+// barrier (so without waiting for a slower rank), and the check that the ranks agree on the
+// shapes, which the allreduce makes first, alone. Run as a job of one, it also times the plain
 // single-process step (no MPI at all). Rank 0 prints medians over the measured steps, after 20
 // warm-up steps; an optional argument sets their number (default 200).
 
@@ -95,6 +96,16 @@ for step in 0..<(warmUpSteps + measuredSteps) {
   if step >= warmUpSteps { allreduceTimes.append(elapsed(since: start)) }
 }
 let allreduceAlone = median(allreduceTimes)
+// The check that the ranks pass the same shapes and scalar type, which every collective makes
+// first (one MPI_Allreduce of two integers): alone, it is an allreduceSum of no tensors.
+var checkTimes: [Double] = []
+for step in 0..<(warmUpSteps + measuredSteps) {
+  context.barrier()
+  let start = DispatchTime.now()
+  _ = context.allreduceSum([Tensor<Float>]())
+  if step >= warmUpSteps { checkTimes.append(elapsed(since: start)) }
+}
+let checkAlone = median(checkTimes)
 
 if context.isRoot {
   let load =
@@ -109,6 +120,9 @@ if context.isRoot {
   print("  data-parallel step:                  \(milliseconds(step))")
   print("    forward+backward on this rank's rows: \(milliseconds(computeAlone))")
   print("    allreduce alone, after a barrier:     \(milliseconds(allreduceAlone))")
+  print(
+    "      of which the agreement check:         "
+      + String(format: "%.1f µs", checkAlone * 1e6))
   print("    Adam's update:                        \(milliseconds(update))")
 }
 context.finalize()

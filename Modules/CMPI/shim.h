@@ -15,6 +15,7 @@ static inline MPI_Datatype autodiff_mpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype autodiff_mpi_int64(void) { return MPI_INT64_T; }
 static inline MPI_Datatype autodiff_mpi_byte(void) { return MPI_BYTE; }
 static inline MPI_Op autodiff_mpi_sum(void) { return MPI_SUM; }
+static inline MPI_Op autodiff_mpi_max(void) { return MPI_MAX; }
 static inline MPI_Info autodiff_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler autodiff_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *autodiff_mpi_in_place(void) { return MPI_IN_PLACE; }

@@ -21,13 +21,23 @@ extension MPIContext {
   /// - Parameter configuration: Named values, compared as text, in the same order on every rank.
   /// - Throws: ``DistributedError/configurationMismatch(_:)`` on every rank when some field's
   ///   value differs between ranks or is missing on some.
-  /// - Complexity: Two collectives (the lengths, then the fields).
+  /// - Complexity: Three collectives (the check that every rank calls it, the lengths, then
+  ///   the fields).
   public func requireAgreement(
     on configuration: KeyValuePairs<String, String>
   ) throws(DistributedError) {
-    let fields = configuration.map { [$0.key, $0.value] }
-    let encoded = (try? JSONEncoder().encode(fields)).map { String(decoding: $0, as: UTF8.self) }
-    let everyone = allgather(encoded ?? "[]").map { text -> [(String, String)] in
+    requireSameCall(.requireAgreement)
+    let differences = mismatches(among: configuration.map { ($0.key, $0.value) })
+    if !differences.isEmpty { throw .configurationMismatch(differences) }
+  }
+
+  /// The fields whose values differ between ranks, or are missing on some, with every rank's
+  /// value: every rank learns every rank's `fields` (one allgather, unchecked: the caller knows
+  /// every rank calls it).
+  func mismatches(among fields: [(String, String)]) -> [ConfigurationMismatch] {
+    let encoded = (try? JSONEncoder().encode(fields.map { [$0.0, $0.1] }))
+      .map { String(decoding: $0, as: UTF8.self) }
+    let everyone = gather(encoded ?? "[]").map { text -> [(String, String)] in
       let decoded = (try? JSONDecoder().decode([[String]].self, from: Data(text.utf8))) ?? []
       return decoded.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
     }
@@ -43,7 +53,7 @@ extension MPIContext {
         mismatches.append(ConfigurationMismatch(field: name, valuesByRank: values))
       }
     }
-    if !mismatches.isEmpty { throw .configurationMismatch(mismatches) }
+    return mismatches
   }
 }
 

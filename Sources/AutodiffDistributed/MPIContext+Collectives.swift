@@ -26,7 +26,10 @@ extension MPIContext {
   /// - Parameter tensors: This rank's tensors; every rank passes tensors of the same shapes in
   ///   the same order.
   /// - Returns: The sums, in the shapes of `tensors`.
-  /// - Complexity: One `MPI_Allreduce` of all the elements together; none in a job of one.
+  /// - Precondition: Every rank calls it with tensors of the same scalar type and shapes; when
+  ///   not, every rank stops with a message naming what differs and each rank's value.
+  /// - Complexity: One `MPI_Allreduce` of all the elements together, after one of two integers
+  ///   that checks the precondition; none in a job of one.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceSum<Scalar: TensorScalar>(
@@ -34,7 +37,7 @@ extension MPIContext {
   ) -> [Tensor<Scalar>] {
     var sums = tensors
     var none: [Scalar] = []
-    combineInPlace(&sums, &none, weight: nil, "allreduceSum")
+    combineInPlace(&sums, &none, weight: nil, .allreduceSum)
     return sums
   }
 
@@ -53,9 +56,11 @@ extension MPIContext {
   ///     same order.
   ///   - weight: This rank's weight in the average, ≥ 0: the number of examples it used.
   /// - Returns: The weighted averages, in the shapes of `gradients`.
-  /// - Precondition: `weight ≥ 0`, and some rank's weight is positive.
-  /// - Complexity: One `MPI_Allreduce` of all the elements together, and the weight with them;
-  ///   none in a job of one.
+  /// - Precondition: `weight ≥ 0`, and some rank's weight is positive. Every rank calls it
+  ///   with tensors of the same scalar type and shapes; when not, every rank stops with a
+  ///   message naming what differs and each rank's value.
+  /// - Complexity: One `MPI_Allreduce` of all the elements together, and the weight with them,
+  ///   after one of two integers that checks the precondition; none in a job of one.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceMean<Scalar: TensorScalar>(
@@ -63,7 +68,7 @@ extension MPIContext {
   ) -> [Tensor<Scalar>] {
     var means = gradients
     var none: [Scalar] = []
-    combineInPlace(&means, &none, weight: weight, "allreduceMean")
+    combineInPlace(&means, &none, weight: weight, .allreduceMean)
     return means
   }
 
@@ -78,7 +83,9 @@ extension MPIContext {
   ///   - gradients: This rank's gradients.
   ///   - weight: This rank's weight in the average, ≥ 0.
   /// - Returns: The averaged loss and gradients.
-  /// - Precondition: `weight ≥ 0`, and some rank's weight is positive.
+  /// - Precondition: `weight ≥ 0`, and some rank's weight is positive. Every rank calls it
+  ///   with tensors of the same scalar type and shapes; when not, every rank stops with a
+  ///   message naming what differs and each rank's value.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func allreduceMean<Scalar: TensorScalar>(
@@ -86,7 +93,7 @@ extension MPIContext {
   ) -> (loss: Scalar, gradients: [Tensor<Scalar>]) {
     var means = gradients
     var losses = [loss]
-    combineInPlace(&means, &losses, weight: weight, "allreduceMean")
+    combineInPlace(&means, &losses, weight: weight, .allreduceMeanWithLoss)
     return (losses[0], means)
   }
 
@@ -94,16 +101,17 @@ extension MPIContext {
 
   /// `root`'s tensors, on every rank.
   ///
-  /// The ranks first check that they all hold tensors of the same shapes (one
-  /// ``requireAgreement(on:)``), then `root`'s elements travel in one `MPI_Bcast`.
+  /// The ranks first check that they all broadcast from `root` tensors of the same scalar type
+  /// and shapes (one `MPI_Allreduce` of a hash of them), then `root`'s elements travel in one
+  /// `MPI_Bcast`.
   ///
   /// - Parameters:
   ///   - tensors: This rank's tensors, of the same shapes on every rank; only `root`'s values
   ///     are read.
   ///   - root: The rank whose values everyone gets.
   /// - Returns: `root`'s tensors.
-  /// - Throws: ``DistributedError/configurationMismatch(_:)`` on every rank when the shapes
-  ///   differ between ranks.
+  /// - Throws: ``DistributedError/configurationMismatch(_:)`` on every rank when the roots,
+  ///   scalar types, numbers of tensors or shapes differ between ranks, naming each rank's.
   /// - Precondition: `root` is in `0..<size`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -111,11 +119,7 @@ extension MPIContext {
     _ tensors: [Tensor<Scalar>], from root: Int = 0
   ) throws(DistributedError) -> [Tensor<Scalar>] {
     requireRank(root, "broadcast")
-    try requireAgreement(on: [
-      "element type": Scalar._name,
-      "tensor shapes": tensors.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }
-        .joined(separator: " "),
-    ])
+    try checkSameCall(.broadcast(root: root), tensors)
     let count = tensors.reduce(0) { $0 + $1.scalarCount }
     let buffer = scratch.buffer(of: Scalar.self, count: count)
     if rank == root { pack(tensors, [], weight: 1, into: buffer) }
@@ -132,6 +136,7 @@ extension MPIContext {
   /// - Precondition: `root` is in `0..<size`.
   public func broadcast(_ text: String, from root: Int = 0) -> String {
     requireRank(root, "broadcast")
+    requireSameCall(.broadcastText(root: root))
     var length = [Int64(text.utf8.count)]
     length.withUnsafeMutableBytes { MPI.broadcast($0, of: .int64, from: root) }
     var bytes = rank == root ? Array(text.utf8) : [UInt8](repeating: 0, count: Int(length[0]))
@@ -145,6 +150,13 @@ extension MPIContext {
   ///
   /// - Complexity: Two collectives: the lengths, then the bytes.
   public func allgather(_ text: String) -> [String] {
+    requireSameCall(.allgather)
+    return gather(text)
+  }
+
+  /// Every rank's `text`, as ``allgather(_:)`` gives it, without checking that every rank calls
+  /// it: for the checks themselves.
+  func gather(_ text: String) -> [String] {
     let bytes = Array(text.utf8)
     let counts = MPI.allgather(Int64(bytes.count)).map { Int($0) }
     let gathered = MPI.allgather(bytes, counts: counts)
@@ -170,13 +182,15 @@ extension MPIContext {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func combineInPlace<Scalar: TensorScalar>(
-    _ tensors: inout [Tensor<Scalar>], _ extras: inout [Scalar], weight: Int?, _ caller: String
+    _ tensors: inout [Tensor<Scalar>], _ extras: inout [Scalar], weight: Int?,
+    _ call: CollectiveCall
   ) {
     if let weight, weight < 0 {
-      fatalError("MPIContext.\(caller): the weight must be ≥ 0, got \(weight)")
+      fatalError("MPIContext.\(call.name): the weight must be ≥ 0, got \(weight)")
     }
     // A job of one: the sum and the mean are the input, exactly, with no MPI call.
     guard size > 1 || weight == 0 else { return }
+    requireSameCall(call, tensors)
     let count = tensors.reduce(0) { $0 + $1.scalarCount } + extras.count + (weight == nil ? 0 : 1)
     let buffer = scratch.buffer(of: Scalar.self, count: count)
     if let weight {
@@ -190,7 +204,7 @@ extension MPIContext {
     if weight != nil {
       divisor = buffer[count - 1]
       guard divisor > 0 else {
-        fatalError("MPIContext.\(caller): every rank passed weight 0; nothing to average")
+        fatalError("MPIContext.\(call.name): every rank passed weight 0; nothing to average")
       }
     }
     unpack(buffer, into: &tensors, &extras, dividedBy: divisor)

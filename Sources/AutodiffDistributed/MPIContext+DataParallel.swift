@@ -99,7 +99,7 @@ extension MPIContext {
       }
     }
     var losses = [value.scalar]
-    combineInPlace(&gradients, &losses, weight: mine.labels.count, "valueWithGradient")
+    combineInPlace(&gradients, &losses, weight: mine.labels.count, .valueWithGradient)
     return (losses[0], gradients)
   }
 

@@ -27,9 +27,12 @@ import Foundation
 /// A collective (``allreduceSum(_:)``, ``broadcast(_:from:)->[Tensor<Scalar>]``,
 /// ``requireAgreement(on:)``, ...) returns on a rank only once every rank has called it, so a
 /// rank that skips one, or calls it with other sizes, stalls the others. The context checks what
-/// it can: ``requireAgreement(on:)`` compares the ranks' configurations before training starts,
-/// and a collective that fails (a rank died, sizes differ) prints the routine and MPI's reason
-/// and aborts the whole job rather than leaving it waiting.
+/// it can: ``requireAgreement(on:)`` compares the ranks' configurations before training starts;
+/// every collective first checks that every rank makes the same call with tensors of the same
+/// scalar type and shapes (one `MPI_Allreduce` of two integers), and stops every rank with a
+/// message naming the collective and each rank's values when not; and a collective that fails
+/// (a rank died) prints the routine and MPI's reason and aborts the whole job rather than
+/// leaving it waiting.
 ///
 /// The context is not thread-safe: call it from the thread that created it. MPI itself runs
 /// with `MPI_THREAD_FUNNELED`; BLAS may still use threads of its own.
@@ -46,8 +49,9 @@ public final class MPIContext {
   /// The number of the job's processes on this machine, which share its cores.
   public let localSize: Int
 
-  /// The number of `MPI_Allreduce` calls this context has made: one per training step in a job
-  /// of several ranks.
+  /// The number of `MPI_Allreduce` calls on tensors' elements this context has made: one per
+  /// training step in a job of several ranks. The check before each collective that the ranks
+  /// agree (an `MPI_Allreduce` of two integers) is not counted.
   public private(set) var allreduceCount = 0
 
   /// The memory the collectives pack their tensors into.
@@ -122,10 +126,11 @@ public final class MPIContext {
 
   /// Waits until every rank has called it.
   public func barrier() {
+    requireSameCall(.barrier)
     MPI.barrier()
   }
 
-  /// Counts one `MPI_Allreduce`, for ``allreduceCount``.
+  /// Counts one `MPI_Allreduce` of elements, for ``allreduceCount``.
   func countAllreduce() { allreduceCount += 1 }
 
   private func printError(_ message: String) {

@@ -4,7 +4,8 @@
 //
 // Rank 0 prints `PASS <check>` or `FAIL <check>: <why>` for each check, after gathering every
 // rank's findings, and every rank exits with status 1 if any check failed anywhere. The
-// scenarios `mismatch-*` and `rank-dies` fail on purpose; the test reads their messages.
+// scenarios `mismatch-*`, `disagree-*` and `rank-dies` fail on purpose; the test reads their
+// messages.
 
 import AutodiffDistributed
 import AutodiffNN
@@ -32,11 +33,14 @@ struct Scenarios {
     case "mismatch-seed": mismatchedConfiguration(field: "seed")
     case "mismatch-batch-size": mismatchedConfiguration(field: "batch size")
     case "rank-dies": rankDies()
+    case "disagree-shape", "disagree-type", "disagree-count", "disagree-collective":
+      disagreeingCollective(scenario)
     default:
       if context.isRoot {
         print(
           "usage: mpi-tests collectives | equivalence | mismatch-shapes | mismatch-seed | "
-            + "mismatch-batch-size | rank-dies")
+            + "mismatch-batch-size | rank-dies | disagree-shape | disagree-type | "
+            + "disagree-count | disagree-collective")
       }
       context.exit(failure: "mpi-tests: unknown scenario '\(scenario)'")
     }
@@ -208,6 +212,32 @@ struct Scenarios {
       context.exit(failure: "mpi-tests: \(context.name): \(error)")
     }
     checks.expect("a mismatched \(field) is detected", false, "requireAgreement did not throw")
+  }
+
+  /// Ranks that pass an allreduce different tensors (16 bytes each in `disagree-type`, which MPI
+  /// would sum as garbage), or call different collectives, stop together, each naming the
+  /// collective and what differs.
+  mutating func disagreeingCollective(_ scenario: String) {
+    let odd = context.rank == 1
+    switch scenario {
+    case "disagree-shape":
+      _ = context.allreduceSum([Tensor<Float>(zeros: odd ? [2, 3] : [3, 2])])
+    case "disagree-type":
+      if odd {
+        _ = context.allreduceSum([Tensor<Double>(zeros: [2])])
+      } else {
+        _ = context.allreduceSum([Tensor<Float>(zeros: [4])])
+      }
+    case "disagree-count":
+      _ = context.allreduceMean(Array(repeating: Tensor<Float>(zeros: [3]), count: odd ? 1 : 2))
+    default:
+      if odd {
+        _ = context.allreduceMean([Tensor<Float>(zeros: [3])])
+      } else {
+        _ = context.allreduceSum([Tensor<Float>(zeros: [3])])
+      }
+    }
+    checks.expect("a disagreeing collective is detected", false, "it returned")
   }
 
   /// Rank 1 exits with an error while rank 0 waits in an allreduce: the job must end, not hang.

@@ -46,6 +46,38 @@ struct MPIJobTests {
     #expect(job.output.contains("mpi-tests: rank 1 of 2: \(message)"), "\(job.output)")
   }
 
+  @Test(
+    "Ranks that disagree on a collective's tensors or routine stop together, naming what differs",
+    arguments: [
+      (
+        "disagree-shape", "allreduceSum",
+        "shape list differs across ranks: [3, 2] on rank 0; [2, 3] on rank 1"
+      ),
+      (
+        "disagree-type", "allreduceSum",
+        "scalar type differs across ranks: Float on rank 0; Double on rank 1"
+      ),
+      (
+        "disagree-count", "allreduceMean",
+        "tensor count differs across ranks: 2 on rank 0; 1 on rank 1"
+      ),
+      (
+        "disagree-collective", "allreduceSum",
+        "collective differs across ranks: allreduceSum on rank 0; allreduceMean on rank 1"
+      ),
+    ])
+  func disagreeingCollective(scenario: String, collective: String, message: String) async throws {
+    let job = try await MPIJob.run(scenario)
+    #expect(job.status != 0)
+    #expect(
+      job.output.contains(
+        "AutodiffDistributed: rank 0 of 2: MPIContext.\(collective): the ranks' calls differ"),
+      "\(job.output)")
+    #expect(job.output.contains("AutodiffDistributed: rank 1 of 2: MPIContext."), "\(job.output)")
+    #expect(job.output.components(separatedBy: message).count == 3, "\(job.output)")
+    #expect(!job.output.contains("PASS"), "\(job.output)")
+  }
+
   @Test("A rank that dies ends the job, with a message from the other rank, instead of a hang")
   func deadRank() async throws {
     let job = try await MPIJob.run("rank-dies")

@@ -1,82 +1,10 @@
-// The machinery under the elementwise operations: the buffer cache, the split of large loops
-// across threads, the vectorized sum, and the fused pullbacks.
+// The machinery under the elementwise operations: the split of large loops across threads, the
+// vectorized sum, and the fused pullbacks. The buffer cache's tests are in BufferCacheTests.swift.
 
-@testable import Autodiff
 import Foundation
 import Testing
 
-// Other suites allocate and free tensors at the same time, so these tests watch a byte count
-// that no other test uses, and the cache's invariants rather than its total.
-@Suite(.serialized) struct BufferCacheTests {
-  /// 2¹⁶ + 13 Floats: above the cache's minimum, and a size no other test allocates.
-  let count = (1 << 16) + 13
-  var byteCount: Int { count * MemoryLayout<Float>.stride }
-
-  @Test("A freed large buffer is reused by the next tensor of its size; a small one is not cached")
-  func reuse() {
-    let before = BufferCache.cachedBufferCount(byteCount: byteCount)
-    do {
-      let x = Tensor<Float>(repeating: 1, shape: [count])
-      #expect(x.scalarCount == count)
-    }
-    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before + 1)
-    let y = Tensor<Float>(repeating: 2, shape: [count])  // takes the cached buffer
-    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before)
-    #expect(y.scalars.allSatisfy { $0 == 2 })
-    do { _ = Tensor<Float>(repeating: 1, shape: [16]) }
-    #expect(BufferCache.cachedBufferCount(byteCount: 16 * 4) == 0)
-  }
-
-  @Test("The cache keeps at most its limit, and clear() empties it")
-  func limit() {
-    let saved = BufferCache.limit
-    defer { BufferCache.limit = saved }
-    BufferCache.limit = 3 * byteCount
-    do {
-      let tensors = (0..<5).map { Tensor<Float>(repeating: Float($0), shape: [count]) }
-      #expect(tensors.count == 5)
-    }
-    #expect(BufferCache.cachedByteCount <= 3 * byteCount)
-    #expect((1...3).contains(BufferCache.cachedBufferCount(byteCount: byteCount)))
-    BufferCache.clear()
-    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == 0)
-    BufferCache.limit = 0
-    do { _ = Tensor<Float>(repeating: 1, shape: [count]) }
-    #expect(BufferCache.cachedByteCount == 0)
-  }
-
-  @Test("Gradients in a loop reuse their buffers: the cache does not grow from step to step")
-  func steadyState() {
-    var rng = SeededGenerator(seed: 3)
-    let x = Tensor<Float>(randomNormal: [count], using: &rng)
-    func step() { _ = gradient(at: x) { x in (relu(x).squared() + sigmoid(x)).sum() } }
-    step()
-    let afterOne = BufferCache.cachedBufferCount(byteCount: byteCount)
-    #expect(afterOne > 0)
-    for _ in 0..<5 { step() }
-    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == afterOne)
-  }
-
-  @Test("Tensors made and freed on many tasks at once stay intact")
-  func concurrentUse() async {
-    let count = self.count
-    await withTaskGroup(of: Bool.self) { group in
-      for task in 0..<8 {
-        group.addTask {
-          var intact = true
-          for step in 0..<20 {
-            let value = Float(task * 100 + step)
-            let x = Tensor<Float>(repeating: value, shape: [count])
-            let y = x + 1
-            intact = intact && y.scalars.allSatisfy { $0 == value + 1 }
-          }
-          return intact
-        }
-      }
-      for await intact in group { #expect(intact) }
-    }
-  }
-}
+@testable import Autodiff
 
 @Suite struct ElementwiseKernelTests {
   @Test(

@@ -1,6 +1,6 @@
 internal import Synchronization
 
-/// Memory that freed tensors leave for new tensors of the same size.
+/// Memory that freed tensors leave for new tensors of about the same size.
 ///
 /// A training step or a gradient allocates the same buffers every time: the activations, their
 /// gradients, the temporaries of elementwise rules. Returned to the system allocator, they go
@@ -8,10 +8,18 @@ internal import Synchronization
 /// glibc's trim threshold (128 KiB), and the next step pays a system call to grow the heap again
 /// and a page fault for every 4 KiB it touches (a gradient over 2²⁰ elements spent most of its
 /// time there; a step of a 64-128-128-10 network, a quarter). So a freed buffer of at least
-/// ``minimumByteCount`` bytes stays here, and the next tensor of the same byte count takes it.
+/// ``minimumByteCount`` bytes stays here, and the next tensor of its size class takes it.
 ///
-/// The cache holds at most ``limit`` bytes; past it, freed buffers go back to the system. It is
-/// shared by all threads. Call ``clear()`` to give everything back, for example after training:
+/// Buffers come in size classes, eight for each doubling: a request is rounded up to the next
+/// multiple of an eighth of its power of two, at most 12.5% more. So tensors whose sizes differ
+/// a little (a batch of 1,000 rows, then of 1,001) share buffers: a size that changes every step
+/// finds a buffer of its class where one of its exact byte count would never come back and would
+/// hold memory that the system allocator, without the cache, would have reused at once.
+///
+/// The cache holds at most ``limit`` bytes, of at most 256 classes; past either, it gives back
+/// to the system the buffers of the class least recently used. Taking and keeping a buffer cost
+/// the same whatever sizes were seen before. It is shared by all threads. Call ``clear()`` to
+/// give everything back, for example after training; a limit of 0 turns it off:
 ///
 /// ```swift
 /// BufferCache.limit = 256 << 20   // keep at most 256 MiB for reuse
@@ -24,7 +32,8 @@ public enum BufferCache {
   /// less than the cache's lock.
   public static let minimumByteCount = 16 << 10
 
-  /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess.
+  /// The most bytes the cache keeps for reuse: 1 GiB unless set. Lowering it frees the excess;
+  /// 0 turns the cache off.
   public static var limit: Int {
     get { state.withOrderedLock { $0.limit } }
     set {
@@ -44,21 +53,45 @@ public enum BufferCache {
     state.withOrderedLock { $0.freeAll() }
   }
 
-  /// The number of cached buffers of `byteCount` bytes (for tests).
+  /// The most size classes the cache keeps buffers of. Classes from 16 KiB to the default
+  /// limit number 128; the bound holds when the limit is raised, or sizes below 16 KiB (pending
+  /// sums) add classes of their own.
+  static let maximumSizeCount = 256
+
+  /// The number of cached buffers that serve `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
-    state.withOrderedLock { $0.free.first { $0.byteCount == byteCount }?.blocks.count ?? 0 }
+    let byteCount = sizeClass(ofByteCount: byteCount)
+    return state.withOrderedLock { $0.blockCount(byteCount: byteCount) }
   }
 
-  private static let state = Mutex(State())
+  /// The number of size classes the cache has an entry for (for tests).
+  static var cachedSizeCount: Int { state.withOrderedLock { $0.sizeCount } }
 
-  /// A buffer of `byteCount` bytes, uninitialized: a cached one when there is one.
+  /// The byte count of the buffers that serve `byteCount` bytes: `byteCount` rounded up to a
+  /// multiple of 2ᵖ⁻³, where 2ᵖ ≤ `byteCount` < 2ᵖ⁺¹, so at most 2ᵖ⁻³ more, an eighth;
+  /// `byteCount` itself below ``minimumByteCount`` (the one-element buffers of pending sums).
+  static func sizeClass(ofByteCount byteCount: Int) -> Int {
+    guard byteCount >= minimumByteCount else { return byteCount }
+    let power = Int.bitWidth - 1 - byteCount.leadingZeroBitCount
+    let step = 1 << (power - 3)
+    return (byteCount + step - 1) & ~(step - 1)
+  }
+
+  private static let state = Mutex(FreeBlocks(limit: 1 << 30, maximumSizeCount: maximumSizeCount))
+
+  /// A buffer of at least `byteCount` bytes, uninitialized: a cached one of its size class when
+  /// there is one. A new one has the whole class's bytes, whether the cache is on or not: it
+  /// may be kept once the cache is on, and serve any size of its class.
   static func take(byteCount: Int) -> UnsafeMutableRawPointer {
+    let byteCount = sizeClass(ofByteCount: byteCount)
     let cached = state.withOrderedLock { state in state.take(byteCount: byteCount) }
     return cached?.pointer ?? .allocate(byteCount: byteCount, alignment: alignment)
   }
 
-  /// Takes back a buffer from `take(byteCount:)` that is no longer used.
+  /// Takes back a buffer from `take(byteCount:)`, with the same `byteCount`, that is no longer
+  /// used.
   static func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+    let byteCount = sizeClass(ofByteCount: byteCount)
     let block = Block(pointer: pointer)
     let kept = state.withOrderedLock { state in state.keep(block, byteCount: byteCount) }
     if !kept { pointer.deallocate() }
@@ -66,57 +99,4 @@ public enum BufferCache {
 
   /// A cache line: what vectorized loops want, and more than any element needs.
   private static let alignment = 64
-
-  /// A cached block's address. Blocks are only reached under the lock.
-  private struct Block: @unchecked Sendable {
-    let pointer: UnsafeMutableRawPointer
-  }
-
-  private struct State: ~Copyable {
-    var limit = 1 << 30
-    var cachedByteCount = 0
-    /// The free blocks, grouped by byte count, one entry per size seen. A computation uses few
-    /// sizes, so a linear search is quick, and an array's element changes in place, where a
-    /// dictionary's value did not: its `_modify` accessor allocated, three mallocs for each
-    /// tensor that the cache was meant to save one.
-    var free: [(byteCount: Int, blocks: [Block])] = []
-
-    mutating func take(byteCount: Int) -> Block? {
-      guard let index = free.firstIndex(where: { $0.byteCount == byteCount }),
-        let block = free[index].blocks.popLast()
-      else { return nil }
-      cachedByteCount -= byteCount
-      return block
-    }
-
-    /// Keeps `block` unless it does not fit under the limit even after evicting others.
-    mutating func keep(_ block: Block, byteCount: Int) -> Bool {
-      guard byteCount <= limit else { return false }
-      evict(toFit: byteCount)
-      if let index = free.firstIndex(where: { $0.byteCount == byteCount }) {
-        free[index].blocks.append(block)
-      } else {
-        free.append((byteCount, [block]))
-      }
-      cachedByteCount += byteCount
-      return true
-    }
-
-    /// Frees blocks, of any size, until `byteCount` more bytes fit under the limit.
-    mutating func evict(toFit byteCount: Int) {
-      while cachedByteCount + byteCount > limit,
-        let index = free.firstIndex(where: { !$0.blocks.isEmpty })
-      {
-        free[index].blocks.removeLast().pointer.deallocate()
-        cachedByteCount -= free[index].byteCount
-      }
-    }
-
-    mutating func freeAll() {
-      for (_, blocks) in free {
-        for block in blocks { block.pointer.deallocate() }
-      }
-      (free, cachedByteCount) = ([], 0)
-    }
-  }
 }

@@ -120,12 +120,24 @@ enum MPI {
   /// `MPI_Allreduce` with `MPI_SUM`, in place: every rank's `buffer` (of `element`s) becomes
   /// the elementwise sum of all ranks' buffers.
   static func allreduceSum(_ buffer: UnsafeMutableRawBufferPointer, of element: MPIElement) {
+    allreduce(buffer, of: element, autodiff_mpi_sum())
+  }
+
+  /// `MPI_Allreduce` with `MPI_MAX`, in place: every rank's `buffer` (of `element`s) becomes
+  /// the elementwise maximum of all ranks' buffers.
+  static func allreduceMax(_ buffer: UnsafeMutableRawBufferPointer, of element: MPIElement) {
+    allreduce(buffer, of: element, autodiff_mpi_max())
+  }
+
+  private static func allreduce(
+    _ buffer: UnsafeMutableRawBufferPointer, of element: MPIElement, _ operation: MPI_Op
+  ) {
     let count = buffer.count / element.byteCount
     guard count > 0 else { return }
     check(
       MPI_Allreduce(
         autodiff_mpi_in_place(), buffer.baseAddress, cCount(count, "MPI_Allreduce"),
-        element.datatype, autodiff_mpi_sum(), world),
+        element.datatype, operation, world),
       "MPI_Allreduce")
   }
 

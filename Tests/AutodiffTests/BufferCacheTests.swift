@@ -1,0 +1,240 @@
+// The buffer cache: the shared cache as tensors use it, and its table of free blocks alone,
+// where each test sees every block it keeps and the order of eviction.
+
+import Foundation
+import Testing
+
+@testable import Autodiff
+
+// Other suites allocate and free tensors at the same time, so these tests watch a size class
+// that no other test uses, and the cache's invariants rather than its total.
+@Suite(.serialized) struct BufferCacheTests {
+  /// 5·2¹⁶ Floats, 1.25 MiB: above the cache's minimum, the top of its size class (1.125 to
+  /// 1.25 MiB), and a class no other test allocates.
+  let count = 5 << 16
+  var byteCount: Int { count * MemoryLayout<Float>.stride }
+
+  @Test(
+    "A freed large buffer is reused by the next tensor of its size class; a small one is not cached"
+  )
+  func reuse() {
+    #expect(BufferCache.sizeClass(ofByteCount: byteCount) == byteCount)
+    let before = BufferCache.cachedBufferCount(byteCount: byteCount)
+    do {
+      let x = Tensor<Float>(repeating: 1, shape: [count])
+      #expect(x.scalarCount == count)
+    }
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before + 1)
+    // A few rows fewer: the same class, so the same buffer.
+    let y = Tensor<Float>(repeating: 2, shape: [count - 1000])
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before)
+    #expect(y.scalars.allSatisfy { $0 == 2 })
+    do { _ = Tensor<Float>(repeating: 1, shape: [16]) }
+    #expect(BufferCache.cachedBufferCount(byteCount: 16 * 4) == 0)
+  }
+
+  @Test("Size classes: eight for each doubling, at most an eighth above the request")
+  func sizeClasses() {
+    let minimum = BufferCache.minimumByteCount
+    var previous = 0
+    for byteCount in stride(from: minimum, through: 1 << 28, by: 4093) {
+      let sizeClass = BufferCache.sizeClass(ofByteCount: byteCount)
+      #expect(sizeClass >= byteCount && sizeClass - byteCount <= byteCount / 8)
+      #expect(BufferCache.sizeClass(ofByteCount: sizeClass) == sizeClass)
+      #expect(sizeClass >= previous)
+      previous = sizeClass
+    }
+    let octave = stride(from: (1 << 20) + 1, through: 1 << 21, by: 4)
+    #expect(Set(octave.map { BufferCache.sizeClass(ofByteCount: $0) }).count == 8)
+    // Below the minimum (the one-element buffers of pending sums), sizes are their own class.
+    #expect(BufferCache.sizeClass(ofByteCount: 8) == 8)
+    #expect(BufferCache.sizeClass(ofByteCount: minimum - 4) == minimum - 4)
+  }
+
+  @Test("The cache keeps at most its limit, and clear() empties it")
+  func limit() {
+    let saved = BufferCache.limit
+    defer { BufferCache.limit = saved }
+    BufferCache.limit = 3 * byteCount
+    do {
+      let tensors = (0..<5).map { Tensor<Float>(repeating: Float($0), shape: [count]) }
+      #expect(tensors.count == 5)
+    }
+    #expect(BufferCache.cachedByteCount <= 3 * byteCount)
+    #expect((1...3).contains(BufferCache.cachedBufferCount(byteCount: byteCount)))
+    BufferCache.clear()
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == 0)
+    BufferCache.limit = 0
+    do { _ = Tensor<Float>(repeating: 1, shape: [count]) }
+    #expect(BufferCache.cachedByteCount == 0)
+  }
+
+  @Test("Gradients in a loop reuse their buffers: the cache does not grow from step to step")
+  func steadyState() {
+    var rng = SeededGenerator(seed: 3)
+    let x = Tensor<Float>(randomNormal: [count], using: &rng)
+    func step() { _ = gradient(at: x) { x in (relu(x).squared() + sigmoid(x)).sum() } }
+    step()
+    let afterOne = BufferCache.cachedBufferCount(byteCount: byteCount)
+    #expect(afterOne > 0)
+    for _ in 0..<5 { step() }
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == afterOne)
+  }
+
+  @Test("Tensors made and freed on many tasks at once stay intact")
+  func concurrentUse() async {
+    let count = self.count
+    await withTaskGroup(of: Bool.self) { group in
+      for task in 0..<8 {
+        group.addTask {
+          var intact = true
+          for step in 0..<20 {
+            let value = Float(task * 100 + step)
+            let x = Tensor<Float>(repeating: value, shape: [count])
+            let y = x + 1
+            intact = intact && y.scalars.allSatisfy { $0 == value + 1 }
+          }
+          return intact
+        }
+      }
+      for await intact in group { #expect(intact) }
+    }
+  }
+
+  @Test("100,000 buffers of distinct sizes reuse the buffers of their classes")
+  func manyDistinctSizes() {
+    // Storages without their tensors: the cache's path without filling 21 GB of elements. The
+    // sizes, 16 KiB to 416 KiB, span 38 classes.
+    let sizes = (0..<100_000).map { BufferCache.minimumByteCount / 4 + $0 }
+    #expect(Set(sizes.map { BufferCache.sizeClass(ofByteCount: 4 * $0) }).count == 38)
+    for count in sizes {
+      let storage = Storage<Float>.uninitialized(count: count)
+      #expect(storage.count == count)
+    }
+    #expect(BufferCache.cachedBufferCount(byteCount: 4 * sizes.last!) >= 1)
+    #expect(BufferCache.cachedSizeCount <= BufferCache.maximumSizeCount)
+    #expect(BufferCache.cachedByteCount <= BufferCache.limit)
+  }
+}
+
+/// The free blocks of the cache alone, with blocks of one byte that claim the byte counts the
+/// tests give them (the table never reads a block).
+@Suite struct FreeBlocksTests {
+  /// A table of free blocks that frees them all when it goes. A class, because the table is not
+  /// copyable and `#expect` copies what it calls.
+  final class Table {
+    var blocks: BufferCache.FreeBlocks
+
+    init(limit: Int, maximumSizeCount: Int) {
+      blocks = BufferCache.FreeBlocks(limit: limit, maximumSizeCount: maximumSizeCount)
+    }
+
+    deinit { blocks.freeAll() }
+
+    func take(_ byteCount: Int) -> BufferCache.Block? { blocks.take(byteCount: byteCount) }
+    func keep(_ block: BufferCache.Block, _ byteCount: Int) -> Bool {
+      blocks.keep(block, byteCount: byteCount)
+    }
+    func count(_ byteCount: Int) -> Int { blocks.blockCount(byteCount: byteCount) }
+    var byteCount: Int { blocks.cachedByteCount }
+    var sizeCount: Int { blocks.sizeCount }
+    var recency: [Int] { blocks.byteCountsByRecency }
+  }
+
+  static func block() -> BufferCache.Block {
+    BufferCache.Block(pointer: .allocate(byteCount: 1, alignment: 1))
+  }
+
+  @Test("A kept block is taken by the next take of its byte count, the last kept first")
+  func reuse() {
+    let table = Table(limit: 1 << 20, maximumSizeCount: 8)
+    let (first, second, other) = (Self.block(), Self.block(), Self.block())
+    #expect(table.keep(first, 100))
+    #expect(table.keep(second, 100))
+    #expect(table.keep(other, 200))
+    #expect(table.count(100) == 2)
+    #expect(table.byteCount == 400)
+    #expect(table.take(100)?.pointer == second.pointer)
+    #expect(table.take(100)?.pointer == first.pointer)
+    #expect(table.take(100) == nil)
+    #expect(table.take(300) == nil)
+    #expect(table.byteCount == 200)
+    // The size stays known, empty, until it is evicted.
+    #expect(table.sizeCount == 2)
+    first.pointer.deallocate()
+    second.pointer.deallocate()
+  }
+
+  @Test("Past the limit, the least recently used size gives its blocks first")
+  func evictionOrder() {
+    let table = Table(limit: 1000, maximumSizeCount: 8)
+    for byteCount in [300, 301, 302] { #expect(table.keep(Self.block(), byteCount)) }
+    #expect(table.recency == [302, 301, 300])
+    // Taking and keeping 300 makes it the most recently used: 301 is now the oldest.
+    let taken = table.take(300)!
+    #expect(table.keep(taken, 300))
+    #expect(table.recency == [300, 302, 301])
+    // 903 + 303 > 1000: 301's block goes, and its entry stays, empty.
+    #expect(table.keep(Self.block(), 303))
+    #expect(table.recency == [303, 300, 302, 301])
+    #expect(table.count(301) == 0)
+    #expect(table.byteCount == 905)
+    // 905 + 304 > 1000: the empty 301 is dropped, then 302's block goes.
+    #expect(table.keep(Self.block(), 304))
+    #expect(table.recency == [304, 303, 300, 302])
+    #expect(table.count(302) == 0)
+    #expect(table.byteCount == 907)
+  }
+
+  @Test("A new size past the bound drops the least recently used size, with its blocks")
+  func sizeBound() {
+    let table = Table(limit: 1 << 20, maximumSizeCount: 3)
+    for byteCount in [10, 20, 20, 30] { #expect(table.keep(Self.block(), byteCount)) }
+    let taken = table.take(10)!
+    #expect(table.keep(taken, 10))
+    #expect(table.recency == [10, 30, 20])
+    // A fourth size drops 20's entry, both blocks with it.
+    #expect(table.keep(Self.block(), 40))
+    #expect(table.recency == [40, 10, 30])
+    #expect(table.count(20) == 0)
+    #expect(table.byteCount == 80)
+    #expect(table.sizeCount == 3)
+  }
+
+  @Test("A block over the limit is refused; a lower limit frees the excess; freeAll empties")
+  func limit() {
+    let table = Table(limit: 100, maximumSizeCount: 8)
+    let large = Self.block()
+    #expect(!table.keep(large, 101))
+    large.pointer.deallocate()
+    for byteCount in [40, 50] { #expect(table.keep(Self.block(), byteCount)) }
+    table.blocks.limit = 60
+    table.blocks.evict(toFit: 0)
+    #expect(table.byteCount == 50)
+    #expect(table.count(40) == 0)
+    table.blocks.freeAll()
+    #expect(table.byteCount == 0)
+    #expect(table.sizeCount == 0)
+    #expect(table.recency.isEmpty)
+  }
+
+  @Test("100,000 distinct sizes keep at most the bound of entries, and evicting costs O(1) a keep")
+  func distinctSizes() {
+    let table = Table(limit: 1 << 30, maximumSizeCount: 64)
+    let sizes = 100_000
+    for i in 0..<sizes {
+      let byteCount = BufferCache.minimumByteCount + 4 * i
+      #expect(table.take(byteCount) == nil)
+      #expect(table.keep(Self.block(), byteCount))
+      #expect(table.sizeCount <= 64)
+    }
+    // Each new size past the 64th drops the least recently used one, with its block.
+    #expect(table.sizeCount == 64)
+    let newest = (sizes - 64)..<sizes
+    #expect(table.byteCount == newest.reduce(0) { $0 + BufferCache.minimumByteCount + 4 * $1 })
+    #expect(table.recency.first == BufferCache.minimumByteCount + 4 * (sizes - 1))
+    // Each turn of an evicting loop frees a block or drops an entry, and each keep adds at most
+    // one of each: the turns are bounded by the keeps, whatever the sizes.
+    #expect(table.blocks.evictionSteps <= 2 * sizes)
+  }
+}
