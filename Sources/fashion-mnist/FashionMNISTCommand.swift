@@ -46,6 +46,14 @@ struct FashionMNISTCommand: ParsableCommand {
   @Option(help: "The function after each hidden layer.")
   var activation = Activation.relu
 
+  @Option(
+    parsing: .unconditional,
+    help: "The probability of dropping each hidden unit while training, in [0, 1); 0 for none.")
+  var dropout: Float = 0
+
+  @Flag(help: "Normalize each hidden layer's activations over the batch (BatchNorm).")
+  var batchNorm = false
+
   @Option(help: "The update rule.")
   var optimizer = OptimizerKind.adam
 
@@ -95,6 +103,9 @@ struct FashionMNISTCommand: ParsableCommand {
       """, valueName: "history"))
   var history: String?
 
+  @Flag(help: "Print the model's layers, output shapes, parameters and FLOPs, and exit.")
+  var summary = false
+
   @Flag(
     help: """
       Train data-parallel over the processes of an MPI job: start it with mpirun -np N. Each \
@@ -117,6 +128,9 @@ struct FashionMNISTCommand: ParsableCommand {
       throw ValidationError("--batch-size must be positive, got \(batchSize)")
     }
     _ = try hiddenSizes()
+    guard dropout.isFinite && dropout >= 0 && dropout < 1 else {
+      throw ValidationError("--dropout must lie in [0, 1), got \(dropout)")
+    }
     if let learningRate, !(learningRate.isFinite && learningRate > 0) {
       throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
     }
@@ -167,7 +181,7 @@ struct FashionMNISTCommand: ParsableCommand {
       learningRate: learningRate ?? optimizer.defaultLearningRate,
       momentum: optimizer == .sgd ? momentum ?? 0.9 : nil,
       weightDecay: weightDecay ?? optimizer.defaultWeightDecay, batchSize: batchSize,
-      epochs: epochs, seed: seed)
+      epochs: epochs, seed: seed, dropout: dropout, batchNorm: batchNorm)
   }
 
   var outputs: Outputs {
@@ -181,6 +195,12 @@ struct FashionMNISTCommand: ParsableCommand {
   }
 
   func run() throws {
+    if summary {
+      var generator = SeededGenerator(seed: seed)
+      let model = runConfiguration.makeModel(using: &generator)
+      print(model.summary(inputShape: [batchSize, FashionMNIST.featureCount]))
+      return
+    }
     guard distributed else {
       do {
         try train(context: nil)

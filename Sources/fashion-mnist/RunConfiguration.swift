@@ -79,6 +79,10 @@ struct RunConfiguration: Equatable {
   var batchSize: Int
   var epochs: Int
   var seed: UInt64
+  /// Dropout's rate after each hidden layer; 0 for none.
+  var dropout: Float = 0
+  /// Whether each hidden layer's output is batch-normalized.
+  var batchNorm = false
 
   /// The layer sizes from input to output: `[784, 256, 128, 10]`.
   var layerSizes: [Int] { [FashionMNIST.featureCount] + hidden + [FashionMNIST.classCount] }
@@ -87,6 +91,8 @@ struct RunConfiguration: Equatable {
   var modelDescription: String {
     layerSizes.map(String.init).joined(separator: "-")
       + (hidden.isEmpty ? " (linear)" : " \(activation.displayName)")
+      + (batchNorm && !hidden.isEmpty ? ", batch norm" : "")
+      + (dropout > 0 && !hidden.isEmpty ? ", dropout \(dropout)" : "")
   }
 
   /// `Adam, batch 128, learning rate 0.001 with cosine decay, seed 42`, and the momentum and
@@ -107,6 +113,8 @@ struct RunConfiguration: Equatable {
     var options = [
       ("hidden", hidden.isEmpty ? "none" : hidden.map(String.init).joined(separator: ",")),
       ("activation", activation.rawValue),
+      ("dropout", "\(dropout)"),
+      ("batch-norm", "\(batchNorm)"),
       ("optimizer", optimizer.rawValue),
       ("learning-rate", "\(learningRate)"),
     ]
@@ -138,7 +146,7 @@ struct RunConfiguration: Equatable {
   }
 
   /// The options that cannot change when resuming: the checkpoint's weights fit no other model.
-  static let fixedOptions: Set<String> = ["hidden"]
+  static let fixedOptions: Set<String> = ["hidden", "batch-norm"]
 
   /// The new model, its weights drawn from `generator`: each hidden layer is a ``Dense`` layer
   /// with the activation, the output layer a linear one (its logits go to the softmax).
@@ -149,8 +157,10 @@ struct RunConfiguration: Equatable {
         Dense(
           inputSize: inputSize, outputSize: outputSize, activation: activation.function,
           initialization: activation.initialization, using: &generator))
-      // Layers that act between one hidden layer and the next (batch normalization, dropout)
-      // are appended here, from options of their own.
+      // Between one hidden layer and the next: its activations normalized over the batch, then
+      // dropped at random while training.
+      if batchNorm { layers.append(BatchNorm(featureCount: outputSize)) }
+      if dropout > 0 { layers.append(Dropout(rate: dropout, using: &generator)) }
     }
     layers.append(
       Dense(

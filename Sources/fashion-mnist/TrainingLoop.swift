@@ -70,7 +70,10 @@ struct TrainingLoop<Optimizer: AutodiffNN.Optimizer<Float>> {
       }
       guard isRoot, let progress else { continue }
 
+      // Dropout off and batch norm's running statistics in use for the test set, then back.
+      model.mode = .inference
       let logits = model(test.inputs)
+      model.mode = .training
       let record = EpochRecord(
         trainingLoss: lossSum / Double(batches.count),
         testAccuracy: accuracy(logits: logits, labels: test.labels), seconds: seconds,

@@ -27,6 +27,8 @@ import Testing
       (["--chart", "same", "--history", "same"], "must name three different files"),
       (["--activation", "gelu"], "The value 'gelu' is invalid for '--activation <activation>'"),
       (["--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
+      (["--dropout", "1"], "--dropout must lie in [0, 1), got 1.0"),
+      (["--dropout", "-0.1"], "--dropout must lie in [0, 1), got -0.1"),
     ])
   func rejectedValue(arguments: [String], message: String) async throws {
     let folder = JobFolder(trainCount: 10, testCount: 10)
