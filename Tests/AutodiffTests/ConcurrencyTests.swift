@@ -134,17 +134,7 @@ import Testing
   @Test("Recording on a tape while another thread sweeps it stops, naming the misuse")
   func concurrentUseOfOneTapeStops() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-      let tape = Tape()
-      let x = tape.watch(Tensor<Double>(1))
-      let inPullback = DispatchSemaphore(value: 0)
-      // A pullback that holds the sweep (and so the tape) until the process ends.
-      let y = customOperation("hold", operands: [x], forward: { $0[0] }) { g, _, _ in
-        inPullback.signal()
-        DispatchSemaphore(value: 0).wait()
-        return [g]
-      }
-      DispatchQueue.global().async { _ = tape.gradient(of: y, wrt: [x]) }
-      inPullback.wait()
+      let (_, x) = Self.tapeHeldBySweep()
       _ = x + 1  // records on the tape that the other thread is sweeping
     }
     guard let result else { return }
@@ -161,16 +151,7 @@ import Testing
     let result = await #expect(
       processExitsWith: .failure, observing: [\.standardErrorContent]
     ) { [reader] in
-      let tape = Tape()
-      let x = tape.watch(Tensor<Double>(1))
-      let inPullback = DispatchSemaphore(value: 0)
-      let y = customOperation("hold", operands: [x], forward: { $0[0] }) { g, _, _ in
-        inPullback.signal()
-        DispatchSemaphore(value: 0).wait()
-        return [g]
-      }
-      DispatchQueue.global().async { _ = tape.gradient(of: y, wrt: [x]) }
-      inPullback.wait()
+      let (tape, _) = Self.tapeHeldBySweep()
       switch reader {
       case 0: _ = tape.statistics
       case 1: _ = tape.graphviz()
@@ -194,5 +175,21 @@ import Testing
       #expect(tape.statistics.nodeCount == tape.count)
       #expect(tape.graphviz().contains("digraph"), "round \(round)")
     }
+  }
+
+  /// A tape and its watched tensor, whose sweep runs on another thread and holds the tape (in a
+  /// pullback that never returns) until the process ends.
+  static func tapeHeldBySweep() -> (Tape, Tensor<Double>) {
+    let tape = Tape()
+    let x = tape.watch(Tensor<Double>(1))
+    let inPullback = DispatchSemaphore(value: 0)
+    let y = customOperation("hold", operands: [x], forward: { $0[0] }) { g, _, _ in
+      inPullback.signal()
+      DispatchSemaphore(value: 0).wait()
+      return [g]
+    }
+    DispatchQueue.global().async { _ = tape.gradient(of: y, wrt: [x]) }
+    inPullback.wait()
+    return (tape, x)
   }
 }

@@ -12,12 +12,7 @@
 public func softmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let location = SourceLocation(file: file, line: line)
-  let axis = x.normalized([axis], "softmax", at: location)[0]
-  check(
-    x.shape[axis] > 0,
-    "softmax: axis \(axis) of shape \(x.shape.shapeDescription) is empty; a softmax needs at "
-      + "least one element along its axis", at: location)
+  let axis = x.softmaxAxis(axis, "softmax", at: SourceLocation(file: file, line: line))
   let e = exp(x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line)))
   return e / e.sum(alongAxes: [axis], file: file, line: line)
 }
@@ -31,12 +26,20 @@ public func softmax<Scalar>(
 public func logSoftmax<Scalar>(
   _ x: Tensor<Scalar>, alongAxis axis: Int = -1, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  let location = SourceLocation(file: file, line: line)
-  let axis = x.normalized([axis], "logSoftmax", at: location)[0]
-  check(
-    x.shape[axis] > 0,
-    "logSoftmax: axis \(axis) of shape \(x.shape.shapeDescription) is empty; a softmax needs at "
-      + "least one element along its axis", at: location)
+  let axis = x.softmaxAxis(axis, "logSoftmax", at: SourceLocation(file: file, line: line))
   let shifted = x - withoutDerivative(at: x.max(alongAxes: [axis], file: file, line: line))
   return shifted - log(exp(shifted).sum(alongAxes: [axis], file: file, line: line))
+}
+
+extension Tensor {
+  /// `axis` normalized, after checking that `self` has elements along it; `name` names the
+  /// operation in the message.
+  fileprivate func softmaxAxis(_ axis: Int, _ name: String, at location: SourceLocation) -> Int {
+    let axis = normalized([axis], name, at: location)[0]
+    check(
+      shape[axis] > 0,
+      "\(name): axis \(axis) of shape \(shape.shapeDescription) is empty; a softmax needs at "
+        + "least one element along its axis", at: location)
+    return axis
+  }
 }
