@@ -74,7 +74,7 @@ struct CheckpointGuard {
   ///   option does without `--allow-changes`, naming each with its old and new value.
   private func changedOptions(stored: String?) throws(JobFailure) -> [String] {
     let path = checkpoint.path
-    guard let old = stored.flatMap(RunConfiguration.decodeOptions) else {
+    guard var old = stored.flatMap(RunConfiguration.decodeOptions) else {
       guard allowChanges else {
         throw .usage(
           "\(path) does not record the options it was trained with (an older fashion-mnist "
@@ -82,6 +82,8 @@ struct CheckpointGuard {
       }
       return ["the checkpoint's options are unknown"]
     }
+    // Options added since the checkpoint was written had the value that means "off".
+    old.merge(RunConfiguration.valuesBeforeOptionsExisted) { stored, _ in stored }
     let new = configuration.options
     let names = new.map(\.name) + old.keys.sorted().filter { !new.map(\.name).contains($0) }
     let newValues = Dictionary(uniqueKeysWithValues: new.map { ($0.name, $0.value) })

@@ -145,6 +145,9 @@ struct RunConfiguration: Equatable {
     try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))
   }
 
+  /// The values of the options a checkpoint from before they existed was trained with.
+  static let valuesBeforeOptionsExisted = ["dropout": "0.0", "batch-norm": "false"]
+
   /// The options that cannot change when resuming: the checkpoint's weights fit no other model.
   static let fixedOptions: Set<String> = ["hidden", "batch-norm"]
 

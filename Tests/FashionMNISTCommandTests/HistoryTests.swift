@@ -60,8 +60,9 @@ import Testing
     let json = ChartTests.configuration.optionsJSON
     #expect(
       json
-        == #"{"activation":"relu","batch-size":"128","epochs":"20","hidden":"256,128","#
-        + #""learning-rate":"0.001","optimizer":"adam","seed":"42","weight-decay":"0.0"}"#)
+        == #"{"activation":"relu","batch-norm":"false","batch-size":"128","dropout":"0.0","#
+        + #""epochs":"20","hidden":"256,128","learning-rate":"0.001","optimizer":"adam","#
+        + #""seed":"42","weight-decay":"0.0"}"#)
     #expect(RunConfiguration.decodeOptions(json)?["hidden"] == "256,128")
     var sgd = ChartTests.configuration
     sgd.optimizer = .sgd

@@ -158,7 +158,7 @@ extension Tape {
       "tangent: \(sources.count) sources but \(tangents.count) tangents", at: location)
     // A target recorded on no tape is a constant, whose tangent is zero.
     let targetNodes = targets.enumerated().map { position, target -> Int? in
-      target.recordedTrace == nil
+      target.trace == nil
         ? nil : node(of: target, "tangent", "target \(position)", at: location)
     }
     let pairs = zip(sources, tangents).enumerated().map { position, pair in

@@ -92,7 +92,7 @@ extension Tape: @unchecked Sendable {}
 func differentiating<R>(
   _ inputs: [Tensor<some TensorScalar>], _ body: (Tape, _ nested: Bool) -> R
 ) -> R {
-  differentiating(onTapeOf: inputs.lazy.compactMap { $0.trace?.tape }.first, body)
+  differentiating(onTapeOf: inputs.lazy.compactMap { $0.liveTrace?.tape }.first, body)
 }
 
 /// Runs `body` on a tape: `inputTape` (the tape of a recorded input) or the tape of an enclosing
@@ -121,9 +121,9 @@ private func isRecorded<Scalar>(
   _ value: Tensor<Scalar>, on tape: Tape, at location: SourceLocation
 ) -> Bool {
   check(
-    value.trace?.tape === tape || value.trace == nil,
+    value.liveTrace?.tape === tape || value.liveTrace == nil,
     "gradient: the function returned a tensor recorded on another tape", at: location)
-  guard value.trace != nil else {
+  guard value.liveTrace != nil else {
     check(
       value.scalarCount == 1,
       "gradient: the function returned shape \(value.shape.shapeDescription); it must return a "
@@ -181,7 +181,7 @@ public func valueWithGradient<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: Tensor<Scalar>) {
   // The array form's steps on one tensor, so that no array is built.
-  differentiating(onTapeOf: x.trace?.tape) { tape, nested in
+  differentiating(onTapeOf: x.liveTrace?.tape) { tape, nested in
     let watchedX = tape.watch(x)
     let value = f(watchedX)
     guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {
@@ -215,7 +215,7 @@ public func valueWithGradient<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: (Tensor<Scalar>, Tensor<Scalar>)) {
   // The array form's steps on two tensors, so that no array is built (scalar-graph benchmark).
-  differentiating(onTapeOf: x.trace?.tape ?? y.trace?.tape) { tape, nested in
+  differentiating(onTapeOf: x.liveTrace?.tape ?? y.liveTrace?.tape) { tape, nested in
     let (watchedX, watchedY) = (tape.watch(x), tape.watch(y))
     let value = f(watchedX, watchedY)
     guard isRecorded(value, on: tape, at: SourceLocation(file: file, line: line)) else {

@@ -220,7 +220,7 @@ func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
   at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  guard let tape = x.trace?.tape else { return output }
+  guard let tape = x.liveTrace?.tape else { return output }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
   // retaining the buffer and the shape once more (scalar-graph benchmark).
   output.trace = nil
@@ -236,16 +236,18 @@ func record<Scalar>(
   _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
   tangent: TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  guard let tape = a.trace?.tape ?? b.trace?.tape else { return output }
-  if let lhs = a.trace, let rhs = b.trace, lhs.tape !== rhs.tape {
+  let (lhs, rhs) = (a.liveTrace, b.liveTrace)
+  guard let tape = lhs?.tape ?? rhs?.tape else { return output }
+  if let lhs, let rhs, lhs.tape !== rhs.tape {
     failOnDifferentTapes(name, at: location)
   }
   output.trace = nil
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(Operand(a), Operand(b)), output: output, rule: rule,
-      tangent: tangent))
+      operands: InlineList(
+        Operand(value: a.detached, node: lhs?.node), Operand(value: b.detached, node: rhs?.node)),
+      output: output, rule: rule, tangent: tangent))
 }
 
 /// Records an operation with any number of operands; see the one-operand form.
@@ -257,7 +259,8 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(contentsOf: operands.lazy.map(Operand.init)),
+      operands: InlineList(
+        contentsOf: operands.lazy.map { Operand(value: $0.detached, node: $0.liveTrace?.node) }),
       output: output.detached, rule: rule, tangent: tangent))
 }
 
@@ -272,7 +275,7 @@ func commonTape<Scalar>(
 ) -> Tape? {
   var tape: Tape?
   for operand in operands {
-    guard let other = operand.trace?.tape else { continue }
+    guard let other = operand.liveTrace?.tape else { continue }
     if let tape, tape !== other { failOnDifferentTapes(name, at: location) }
     tape = other
   }

@@ -316,7 +316,7 @@ public final class Tape {
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
     createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
   ) -> R? {
-    guard target.recordedTrace != nil else {
+    guard target.trace != nil else {
       _ = upstream(of: target, seed: seed, keepingRecorded: false, "gradient", at: location)
       return nil
     }
@@ -340,7 +340,7 @@ public final class Tape {
     of tensor: Tensor<Scalar>, _ function: String, _ role: @autoclosure () -> String,
     at location: SourceLocation
   ) -> Int {
-    guard let trace = tensor.recordedTrace, trace.tape === self else {
+    guard let trace = tensor.trace, trace.tape === self else {
       fail(
         "\(function): \(role()) (shape \(tensor.shape.shapeDescription)) is not recorded on this "
           + "tape; watch it (or the tensors it is computed from) with tape.watch(_:)",

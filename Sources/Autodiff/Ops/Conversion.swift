@@ -73,7 +73,7 @@ func converted<Scalar: TensorScalar, Other: TensorScalar>(_ other: Tensor<Other>
     }
   }
   let output = Tensor<Scalar>(shape: other.shape, storage: storage)
-  guard let trace = other.trace else { return output }
+  guard let trace = other.liveTrace else { return output }
   let input = trace.node
   return trace.tape.append(
     Node<Scalar>(

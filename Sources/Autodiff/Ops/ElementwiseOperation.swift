@@ -211,7 +211,7 @@ func elementwise<Scalar>(_ operation: ElementwiseOperation, _ x: Tensor<Scalar>)
   }
   let a = x.scalar
   let y = operation.value(a, 0)
-  guard let trace = x.trace else { return Tensor(y) }
+  guard let trace = x.liveTrace else { return Tensor(y) }
   if trace.tape.recordsScalars(of: Scalar.self) {
     return trace.tape.append(
       ScalarRecord(
@@ -241,14 +241,12 @@ func elementwise<Scalar>(
   }
   let (x, y) = (a.scalar, b.scalar)
   let z = operation.value(x, y)
-  guard let tape = a.trace?.tape ?? b.trace?.tape else { return Tensor(z) }
-  if tape.recordsScalars(of: Scalar.self),
-    a.trace == nil || b.trace == nil || a.trace!.tape === b.trace!.tape
-  {
+  let (lhs, rhs) = (a.liveTrace, b.liveTrace)
+  guard let tape = lhs?.tape ?? rhs?.tape else { return Tensor(z) }
+  if tape.recordsScalars(of: Scalar.self), lhs == nil || rhs == nil || lhs!.tape === rhs!.tape {
     return tape.append(
       ScalarRecord(
-        operation: operation, operandCount: 2, lhs: a.trace?.node, rhs: b.trace?.node, a: x, b: y,
-        y: z),
+        operation: operation, operandCount: 2, lhs: lhs?.node, rhs: rhs?.node, a: x, b: y, y: z),
       storage: ScalarStorages.make(z))
   }
   // Also where the operands are on different tapes, which `record` stops on.
