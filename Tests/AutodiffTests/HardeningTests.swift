@@ -3,7 +3,7 @@
 // gradient call, compound assignments that would change their left side's shape, and the
 // messages of named functions.
 
-import Autodiff
+@_spi(Messages) import Autodiff
 import Testing
 
 @Suite struct HardeningTests {
@@ -135,3 +135,23 @@ import Testing
 }
 
 nonisolated(unsafe) private var globalGenerator = SeededGenerator(seed: 7)
+
+extension HardeningTests {
+  @Test("The caller of the library is found on the stack, for the messages of operators")
+  func callerFoundOnTheStack() {
+    // From here, the first frame outside the library is this line (not inside #expect, whose
+    // expansion would be the caller).
+    let (caller, line) = (callerOutsideLibrary(), #line)
+    #expect(caller == "AutodiffTests/HardeningTests.swift:\(line)")
+  }
+
+  @Test("An operator's message names its caller, found on the stack", arguments: 0..<2)
+  func operatorNamesItsCaller(_ index: Int) async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [index] in
+      let (a, b) = (Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [4]))
+      _ = index == 0 ? a .> b : a + b
+    }
+    // An exit test's body is compiled from a macro expansion: its caller's line is there.
+    expectMessage(result, contains: [[".>", "+"][index], "[2, 3]", "[4]", "(at swift-generated-sources/"])
+  }
+}

@@ -116,7 +116,10 @@ final class CapturedBacktrace {
     }
 
     private static func isInternal(_ symbol: SymbolicatedBacktrace.Symbol) -> Bool {
-      symbol.rawName.hasPrefix("$s8Autodiff") || symbol.isSwiftThunk || symbol.isSystemFunction
+      // The library's three modules: a message from AutodiffNN names its caller too.
+      symbol.rawName.hasPrefix("$s8Autodiff") || symbol.rawName.hasPrefix("$s10AutodiffNN")
+        || symbol.rawName.hasPrefix("$s19AutodiffDistributed") || symbol.isSwiftThunk
+        || symbol.isSystemFunction
         || symbol.isSwiftRuntimeFailure
     }
 

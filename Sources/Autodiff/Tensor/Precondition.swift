@@ -31,10 +31,21 @@ func check(
   if !condition() { fail(message(), at: location) }
 }
 
-/// Stops the program with `message`, naming the caller's call site when known.
+/// Stops the program with `message`, naming the caller's call site when known: `location`, or
+/// for an operator or a protocol requirement, which cannot take `#fileID` arguments, the first
+/// frame on the stack outside the library (found from the backtrace, on failure only).
 func fail(_ message: String, at location: SourceLocation? = nil) -> Never {
   if let location {
     fatalError("\(message) (at \(location))", file: location.file, line: location.line)
   }
-  fatalError(message)
+  fatalError("\(message)\(callerOutsideLibrary().map { " (at \($0))" } ?? "")")
+}
+
+/// The source line, as `Folder/File.swift:42`, of the innermost frame on this thread's stack
+/// outside Autodiff, AutodiffNN and AutodiffDistributed: the code that called the library.
+/// `nil` when it cannot be known (no debug information). For the messages of programmer errors,
+/// which stop the program, so its cost (a backtrace, symbolicated) does not matter.
+@_spi(Messages)
+public func callerOutsideLibrary() -> String? {
+  CapturedBacktrace.capture().callSite
 }

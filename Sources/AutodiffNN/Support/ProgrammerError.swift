@@ -2,6 +2,8 @@
 // lists). Like Autodiff's own checks they stop through `fatalError`, which keeps its message in
 // optimized builds, where `precondition` drops it.
 
+@_spi(Messages) import Autodiff
+
 /// Stops the program with `message` unless `condition` holds; the message is built only on
 /// failure, and names the caller's call site as `(at File.swift:42)` when `location` is given.
 func requireNN(
@@ -16,7 +18,9 @@ func failNN(_ message: String, at location: SourceLocation? = nil) -> Never {
   if let location {
     fatalError("\(message) (at \(location))", file: location.file, line: location.line)
   }
-  fatalError(message)
+  // A protocol requirement (a layer's callAsFunction, an optimizer's update) cannot take the
+  // caller's #fileID: its frame is found on the stack instead.
+  fatalError("\(message)\(callerOutsideLibrary().map { " (at \($0))" } ?? "")")
 }
 
 extension Array where Element == Int {
