@@ -113,8 +113,11 @@ import Testing
     ("eigh", { a, _ in try! eigh(spd(a)).values }),
     ("qr", { a, _ in qr(matrix(a) + 3 * identity).r }),
   ]
-  /// A register as a matrix: a scalar or a vector times the identity.
-  static func matrix(_ t: Tensor<Double>) -> Tensor<Double> { t.rank == 2 ? t : t * identity }
+  /// A register as a 3×3 matrix: a scalar, a vector or a column ([3, 1], from "rows") times the
+  /// identity, broadcast.
+  static func matrix(_ t: Tensor<Double>) -> Tensor<Double> {
+    t.shape == [3, 3] ? t : t * identity
+  }
   static let identity = Tensor<Double>(shape: [3, 3], scalars: [1, 0, 0, 0, 1, 0, 0, 0, 1])
   /// A symmetric positive definite matrix made from any `a`.
   static func spd(_ a: Tensor<Double>) -> Tensor<Double> {
