@@ -33,32 +33,14 @@ public struct LeakyReLU<Scalar: TensorScalar>: Layer {
 /// A layer that applies `softplus(x) = log(1 + eˣ)` elementwise, a smooth ReLU whose derivative
 /// is σ(x).
 ///
-/// Computed in the stable form `max(x, 0) + log1p(e^(−|x|))`: no overflow for large x (where it
-/// is x), and full relative precision for very negative x (where it is eˣ, which `log(1 + ·)`
-/// would round to 0). One operation with its own rule, as Autodiff's `customOperation` allows:
-/// the pullback `g·σ(x)` and the tangent `ẋ·σ(x)` are tensor operations, so second derivatives
-/// work too.
+/// Autodiff's `softplus(_:)` primitive: stable for large x, exact for very negative x, and
+/// NaN where x is NaN.
 public struct Softplus<Scalar: TensorScalar>: Layer {
   /// Creates the layer.
   public init() {}
 
   /// `log(1 + e^input)` elementwise.
-  public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-    customOperation(
-      "softplus", operands: [input],
-      forward: { operands in
-        var result = operands[0]
-        result.withUnsafeMutableBufferPointer { x in
-          for index in x.indices {
-            let value = x[index]
-            x[index] = Swift.max(value, 0) + Scalar.log(onePlus: Scalar.exp(-Swift.abs(value)))
-          }
-        }
-        return result
-      },
-      pullback: { g, operands, _ in [g * sigmoid(operands[0])] },
-      tangent: { tangents, operands, _ in tangents[0]! * sigmoid(operands[0]) })
-  }
+  public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { softplus(input) }
 
   /// No parameters: always `[]`.
   ///
