@@ -219,12 +219,16 @@ struct Sweep<Scalar: TensorScalar> {
       let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
       guard wanted.lhs || wanted.rhs else { return }
       let (first, second) = (node.operands.first!, node.operands.count > 1 ? node.operands.second! : nil)
-      let (da, db) =
-        createGraph
-        ? operation.pullback(
-          g, value(of: first), second.map { value(of: $0) } ?? value(of: first),
-          output(of: node, at: index), wanted)
-        : operation.pullback(g, first.value, second?.value ?? first.value, node.output, wanted)
+      // A primitive of one operand takes its operand as `b` too, unused.
+      let (da, db): (Tensor<Scalar>?, Tensor<Scalar>?)
+      if createGraph {
+        let a = value(of: first)
+        (da, db) = operation.pullback(
+          g, a, second.map { value(of: $0) } ?? a, output(of: node, at: index), wanted)
+      } else {
+        (da, db) = operation.pullback(
+          g, first.value, second?.value ?? first.value, node.output, wanted)
+      }
       if let da { accumulate(da, into: lhs!, shape: first.value.shape) }
       if let db, let second { accumulate(db, into: rhs!, shape: second.value.shape) }
     case .custom(let rule):

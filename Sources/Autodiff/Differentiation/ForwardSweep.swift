@@ -43,10 +43,12 @@ struct ForwardSweep<Scalar: TensorScalar> {
       guard let node = tape.node(at: index, as: Scalar.self) else { continue }
       if let conversion = node.conversionTangent {
         guard crossesConversions else { continue }
-        let known = tangents
-        tangents[index - base] = conversion.push(
-          tape, base, { $0 >= base && $0 <= target ? known[$0 - base] : nil }, createGraph,
+        // Computed before it is stored: the closure reads `tangents`, and a copy of the array
+        // for it would copy every tangent pointer.
+        let tangent = conversion.push(
+          tape, base, { $0 >= base && $0 <= target ? tangents[$0 - base] : nil }, createGraph,
           location)
+        tangents[index - base] = tangent
         continue
       }
       let operandTangents = node.operands.map { operand -> Tensor<Scalar>? in

@@ -24,7 +24,7 @@ internal import CElementwise
 // the type at run time (see the "elementwise" benchmarks).
 
 /// A function of one element: a kernel of Modules/CElementwise, by the same name
-/// (`autodiff_` and the name in snake case; KernelTableTests compares the two lists).
+/// (`autodiff_` and the name in snake case; PrimitiveTableTests compares the two lists).
 enum UnaryFunction: CaseIterable {
   case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
   /// 1 where the element is positive, 0 where it is zero or negative, NaN where it is NaN:

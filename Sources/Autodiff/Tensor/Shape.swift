@@ -24,18 +24,18 @@ extension Array where Element == Int {
   /// The product of the extents, or `nil` when the product of the nonzero ones overflows an
   /// `Int`: such a shape has no row-major strides either, even when it holds no element.
   func countingElements() -> Int? {
-    var product = 1
-    var isEmpty = false
-    for extent in self {
-      if extent == 0 {
-        isEmpty = true
-        continue
-      }
+    productOfNonzeroExtents(times: 1).map { contains(0) ? 0 : $0 }
+  }
+
+  /// `factor` times the product of the nonzero extents, or `nil` when it overflows an `Int`.
+  func productOfNonzeroExtents(times factor: Int) -> Int? {
+    var product = factor
+    for extent in self where extent != 0 {
       let (next, overflow) = product.multipliedReportingOverflow(by: extent)
       if overflow { return nil }
       product = next
     }
-    return isEmpty ? 0 : product
+    return product
   }
 
   /// The row-major strides of a contiguous tensor with this shape.
@@ -103,15 +103,10 @@ func checkShape<Scalar>(
     shape.allSatisfy { $0 >= 0 },
     "\(operation): shape \(shape.shapeDescription) has a negative extent", at: location)
   let size = MemoryLayout<Scalar>.stride
-  var bytes = size
-  for extent in shape where extent > 0 {
-    let (next, overflow) = bytes.multipliedReportingOverflow(by: extent)
-    if overflow {
-      fail(
-        "\(operation): shape \(shape.shapeDescription) has more elements than an Int can count "
-          + "(its extents multiply past \(Int.max / size) elements of \(Scalar.self))", at: location)
-    }
-    bytes = next
+  guard let bytes = shape.productOfNonzeroExtents(times: size) else {
+    fail(
+      "\(operation): shape \(shape.shapeDescription) has more elements than an Int can count "
+        + "(its extents multiply past \(Int.max / size) elements of \(Scalar.self))", at: location)
   }
   guard !shape.contains(0) else { return 0 }
   check(
@@ -125,5 +120,7 @@ func checkShape<Scalar>(
 private let physicalMemoryBytes: Int = {
   let pages = sysconf(Int32(_SC_PHYS_PAGES))
   let pageSize = sysconf(Int32(_SC_PAGESIZE))
-  return pages > 0 && pageSize > 0 ? pages.multipliedReportingOverflow(by: pageSize).partialValue : .max
+  guard pages > 0, pageSize > 0 else { return .max }
+  let (bytes, overflow) = pages.multipliedReportingOverflow(by: pageSize)
+  return overflow ? .max : bytes
 }()
