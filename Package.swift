@@ -53,7 +53,8 @@ let package = Package(
     ),
     // exp, log, sin, cos, tanh and sigmoid over buffers, compiled for AVX-512, AVX2 and the
     // baseline, picked at load time (VectorMath.c says why).
-    .target(name: "CElementwise", path: "Modules/CElementwise", linkerSettings: [.linkedLibrary("m")]),
+    .target(
+      name: "CElementwise", path: "Modules/CElementwise", linkerSettings: [.linkedLibrary("m")]),
     .systemLibrary(
       name: "CZlib",
       path: "Modules/CZlib",

@@ -35,7 +35,9 @@ do {
   let o = a * b
   let f = 5 * o
   let g = tape.gradient(of: f, wrt: [f, o, a, b])
-  show("f = 5·(a·b) at a = 2, b = 3 (f = \(f))", [("df/df", g[0]), ("df/do", g[1]), ("df/da", g[2]), ("df/db", g[3])])
+  show(
+    "f = 5·(a·b) at a = 2, b = 3 (f = \(f))",
+    [("df/df", g[0]), ("df/do", g[1]), ("df/da", g[2]), ("df/db", g[3])])
 }
 
 // The diamond: h1 = xy, h2 = yz, h = h1·h2, o = h² at x = 3, y = 2, z = 1.
@@ -46,21 +48,28 @@ do {
   let h = h1 * h2
   let o = h.squared()
   let g = tape.gradient(of: o, wrt: [h, h1, h2, x, y, z])
-  show("o = (xy·yz)² at (3, 2, 1)", zip(["h", "h1", "h2", "x", "y", "z"], g).map { ("do/d\($0)", $1) })
+  show(
+    "o = (xy·yz)² at (3, 2, 1)", zip(["h", "h1", "h2", "x", "y", "z"], g).map { ("do/d\($0)", $1) })
 }
 
 // One sigmoid neuron with squared error against target 1.
 do {
   let tape = Tape()
-  let (x1, w1, x2, w2) = (tape.watch(T(2)), tape.watch(T(0.4)), tape.watch(T(3)), tape.watch(T(-0.2)))
+  let (x1, w1, x2, w2) = (
+    tape.watch(T(2)), tape.watch(T(0.4)), tape.watch(T(3)), tape.watch(T(-0.2))
+  )
   let loss = (sigmoid(x1 * w1 + x2 * w2) - 1).squared()
   let g = tape.gradient(of: loss, wrt: [w1, w2, x1, x2])
-  show("(σ(x1·w1 + x2·w2) − 1)², loss = \(loss)", zip(["w1", "w2", "x1", "x2"], g).map { ("d/d\($0)", $1) })
+  show(
+    "(σ(x1·w1 + x2·w2) − 1)², loss = \(loss)",
+    zip(["w1", "w2", "x1", "x2"], g).map { ("d/d\($0)", $1) })
 }
 
 // (x + σ(y)) / (σ(x) + (x + y)²) at x = 2, y = −4.
 do {
-  let (dx, dy) = gradient(at: T(2), T(-4)) { x, y in (x + sigmoid(y)) / (sigmoid(x) + (x + y).squared()) }
+  let (dx, dy) = gradient(at: T(2), T(-4)) { x, y in
+    (x + sigmoid(y)) / (sigmoid(x) + (x + y).squared())
+  }
   show("(x + σ(y)) / (σ(x) + (x + y)²) at (2, −4)", [("df/dx", dx), ("df/dy", dy)])
 }
 
@@ -84,5 +93,7 @@ do {
   let tape = Tape()
   let (tw, tx) = (tape.watch(w), tape.watch(x))
   let (dW, dX) = tape.gradient(of: matmul(tw, tx), wrt: tw, tx, seed: dD)
-  show("D = W·X with W 5×10, X 10×3", [("dW shape", T(dW.shape.map(Double.init))), ("dX shape", T(dX.shape.map(Double.init)))])
+  show(
+    "D = W·X with W 5×10, X 10×3",
+    [("dW shape", T(dW.shape.map(Double.init))), ("dX shape", T(dX.shape.map(Double.init)))])
 }

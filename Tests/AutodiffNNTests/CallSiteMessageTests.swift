@@ -8,7 +8,8 @@ import Testing
 @Suite struct CallSiteMessageTests {
   @Test("Dense, Adam, SGD and LabeledDataset's batches name their caller", arguments: 0..<4)
   func namesTheCaller(_ index: Int) async {
-    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [index] in
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      [index] in
       var rng = SeededGenerator(seed: 1)
       var layer = Dense<Float>(inputSize: 3, outputSize: 2, using: &rng)
       switch index {
@@ -20,12 +21,15 @@ import Testing
         var sgd = SGD(for: layer.parameters, learningRate: 0.1)
         sgd.update(&layer.parameters, along: [Tensor(zeros: [1])])
       default:
-        _ = LabeledDataset(inputs: Tensor<Float>(zeros: [3, 2]), labels: [1, 2, 0]).batches(ofSize: 0)
+        _ = LabeledDataset(inputs: Tensor<Float>(zeros: [3, 2]), labels: [1, 2, 0]).batches(
+          ofSize: 0)
       }
     }
     guard let result else { return }
     let message = String(decoding: result.standardErrorContent, as: UTF8.self)
     #expect(message.contains("(at swift-generated-sources/"), "\(message)")
-    #expect(message.contains(["Dense", "Adam.update", "SGD.update", "LabeledDataset"][index]), "\(message)")
+    #expect(
+      message.contains(["Dense", "Adam.update", "SGD.update", "LabeledDataset"][index]),
+      "\(message)")
   }
 }

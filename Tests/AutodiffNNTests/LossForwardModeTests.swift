@@ -23,7 +23,9 @@ import Testing
     }
   }
 
-  @Test("A Hessian-vector product through the fused softmax cross-entropy matches finite differences of its gradient")
+  @Test(
+    "A Hessian-vector product through the fused softmax cross-entropy matches finite differences of its gradient"
+  )
   func hessianVectorProductThroughSoftmaxCrossEntropy() {
     var rng = SeededGenerator(seed: 22)
     let x = Tensor<Double>(randomNormal: [6, 4], using: &rng)

@@ -457,9 +457,12 @@ private func documentedAdam(
     let (start, gradients) = parameterAndGradients(seed: 21)
     for (decoupled, decay) in [(false, Float(0)), (false, 0.01), (true, 0.01)] {
       var parameters = [start]
-      var adam = Adam<Float>(for: parameters, learningRate: 1e-3, weightDecay: decoupled ? 0 : decay)
+      var adam = Adam<Float>(
+        for: parameters, learningRate: 1e-3, weightDecay: decoupled ? 0 : decay)
       var adamW = AdamW<Float>(for: parameters, learningRate: 1e-3, weightDecay: decay)
-      var (p, m, v) = (start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+      var (p, m, v) = (
+        start.scalars, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count)
+      )
       for (index, gradient) in gradients.enumerated() {
         if decoupled {
           adamW.update(&parameters, along: [gradient])

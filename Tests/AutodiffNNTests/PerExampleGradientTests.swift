@@ -98,17 +98,17 @@ import Testing
       -(logSoftmax(logits, alongAxis: 1) * oneHot(Array(Self.labels[rows]), classes: 3))
         .sum(squeezingAxes: [1])
     }
-    let C: Float = 0.1
+    let bound: Float = 0.1
     let batch = x.shape[0]
     let norms = (0..<batch).map { i in gradients.map { $0[i..<(i + 1)] }.globalNorm() as Float }
-    let factors = Tensor(shape: [batch], scalars: norms.map { Swift.min(1, C / ($0 + 1e-6)) })
+    let factors = Tensor(shape: [batch], scalars: norms.map { Swift.min(1, bound / ($0 + 1e-6)) })
     let clipped = gradients.map { g in
       (g * factors.reshaped(to: [batch] + Array(repeating: 1, count: g.rank - 1)))
         .mean(squeezingAxes: [0])
     }
-    #expect(norms.contains { $0 > C })
-    // A mean of vectors of norm at most C has norm at most C.
-    #expect(clipped.globalNorm() <= C * 1.0001)
+    #expect(norms.contains { $0 > bound })
+    // A mean of vectors of norm at most bound has norm at most bound.
+    #expect(clipped.globalNorm() <= bound * 1.0001)
     #expect(clipped.map(\.shape) == model.parameters.map(\.shape))
   }
 

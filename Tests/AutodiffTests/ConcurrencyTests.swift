@@ -162,7 +162,8 @@ import Testing
     }
     guard let result else { return }
     let message = String(decoding: result.standardErrorContent, as: UTF8.self)
-    #expect(message.contains("another thread") && message.contains("one task at a time"), "\(message)")
+    #expect(
+      message.contains("another thread") && message.contains("one task at a time"), "\(message)")
   }
 
   @Test("Statistics and graphs read while another thread records, taking turns, see whole nodes")
@@ -183,11 +184,13 @@ import Testing
     let tape = Tape()
     let x = tape.watch(Tensor<Double>(1))
     let inPullback = DispatchSemaphore(value: 0)
-    let y = customOperation("hold", operands: [x], forward: { $0[0] }) { g, _, _ in
-      inPullback.signal()
-      DispatchSemaphore(value: 0).wait()
-      return [g]
-    }
+    let y = customOperation(
+      "hold", operands: [x], forward: { $0[0] },
+      pullback: { g, _, _ in
+        inPullback.signal()
+        DispatchSemaphore(value: 0).wait()
+        return [g]
+      })
     DispatchQueue.global().async { _ = tape.gradient(of: y, wrt: [x]) }
     inPullback.wait()
     return (tape, x)

@@ -101,18 +101,22 @@ import Testing
   /// A step of a chain of 3×3 matrices and scalars: the next register from one or two earlier
   /// ones. The linear-algebra steps return their operation's result itself, so that it can be a
   /// source on its own (the sweep then starts above its operand).
-  static let steps: [(name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>)] = [
-    ("sin", { a, _ in sin(a) }), ("tanh·b", { a, b in tanh(a) * b }),
-    ("a·b/2", { a, b in matmul(matrix(a), matrix(b)) * 0.5 }),
-    ("aᵀ·b/2", { a, b in matmul(matrix(a), transposed: true, matrix(b), transposed: false) * 0.5 }),
-    ("det", { a, _ in determinant(tanh(matrix(a)) + 3 * identity) }),
-    ("inverse", { a, _ in try! inverse(spd(a)) }),
-    ("cholesky", { a, _ in try! cholesky(spd(a)) }),
-    ("solve", { a, b in try! solve(spd(a), matrix(b)) }),
-    ("rows", { a, b in matrix(a).sum(alongAxes: [1]) * b * 0.5 }),
-    ("eigh", { a, _ in try! eigh(spd(a)).values }),
-    ("qr", { a, _ in qr(matrix(a) + 3 * identity).r }),
-  ]
+  static let steps:
+    [(name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>)] = [
+      ("sin", { a, _ in sin(a) }), ("tanh·b", { a, b in tanh(a) * b }),
+      ("a·b/2", { a, b in matmul(matrix(a), matrix(b)) * 0.5 }),
+      (
+        "aᵀ·b/2",
+        { a, b in matmul(matrix(a), transposed: true, matrix(b), transposed: false) * 0.5 }
+      ),
+      ("det", { a, _ in determinant(tanh(matrix(a)) + 3 * identity) }),
+      ("inverse", { a, _ in try! inverse(spd(a)) }),
+      ("cholesky", { a, _ in try! cholesky(spd(a)) }),
+      ("solve", { a, b in try! solve(spd(a), matrix(b)) }),
+      ("rows", { a, b in matrix(a).sum(alongAxes: [1]) * b * 0.5 }),
+      ("eigh", { a, _ in try! eigh(spd(a)).values }),
+      ("qr", { a, _ in qr(matrix(a) + 3 * identity).r }),
+    ]
   /// A register as a 3×3 matrix: a scalar, a vector or a column ([3, 1], from "rows") times the
   /// identity, broadcast.
   static func matrix(_ t: Tensor<Double>) -> Tensor<Double> {

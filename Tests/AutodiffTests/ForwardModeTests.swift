@@ -19,7 +19,9 @@ import Testing
     #expect(relativeError(forward, 122.045158140265) <= 1e-9)  // published in the tutorial
     #expect(relativeError(forward, reverse) <= 1e-14)
     // The tutorial's intermediate tangents: f3'(1) = 3.21828182845905, f2'(1) = 0.54030230586814.
-    #expect(relativeError(derivative(at: Tensor(1)) { sqrt($0) + exp($0) }.scalar, 3.21828182845905) <= 1e-12)
+    #expect(
+      relativeError(derivative(at: Tensor(1)) { sqrt($0) + exp($0) }.scalar, 3.21828182845905)
+        <= 1e-12)
     #expect(relativeError(derivative(at: Tensor(1)) { sin($0) }.scalar, 0.54030230586814) <= 1e-12)
   }
 
@@ -64,19 +66,22 @@ import Testing
     },
     Case(name: "max along axes", shapes: [[3, 4]]) { $0[0].max(alongAxes: [1]) },
     Case(name: "reshape transpose", shapes: [[2, 3, 4]]) {
-      $0[0].reshaped(to: [6, 4]).transposed() + $0[0].transposed(permutation: [2, 0, 1]).reshaped(to: [4, 6])
+      $0[0].reshaped(to: [6, 4]).transposed()
+        + $0[0].transposed(permutation: [2, 0, 1]).reshaped(to: [4, 6])
     },
     Case(name: "expand", shapes: [[3, 1]]) { $0[0].expanded(to: [2, 3, 4]) },
     Case(name: "slice and concatenate", shapes: [[5, 3], [2, 3]]) {
-      Tensor(concatenating: [$0[0][1..<4], $0[1]]) * Tensor(concatenating: [$0[1], $0[0].sliced(alongAxis: 0, 0..<3)])
+      Tensor(concatenating: [$0[0][1..<4], $0[1]])
+        * Tensor(concatenating: [$0[1], $0[0].sliced(alongAxis: 0, 0..<3)])
     },
     Case(name: "softmax logSoftmax", shapes: [[3, 5]]) {
       softmax($0[0]) + logSoftmax($0[0], alongAxis: 0)
     },
   ]
 
-  @Test("Each op's tangent matches central finite differences and is the adjoint of its pullback",
-        arguments: cases)
+  @Test(
+    "Each op's tangent matches central finite differences and is the adjoint of its pullback",
+    arguments: cases)
   func tangentRule(_ testCase: Case) {
     var rng = SeededGenerator(seed: 11)
     let inputs = testCase.shapes.map { shape in
@@ -96,8 +101,9 @@ import Testing
     let plus = testCase.f(zip(inputs, directions).map { $0 + h * $1 })
     let minus = testCase.f(zip(inputs, directions).map { $0 - h * $1 })
     let numeric = (plus - minus) / (2 * h)
-    #expect(tangent.isAlmostEqual(to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-7),
-            "\(testCase.name): tangent \(tangent) vs finite differences \(numeric)")
+    #expect(
+      tangent.isAlmostEqual(to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-7),
+      "\(testCase.name): tangent \(tangent) vs finite differences \(numeric)")
 
     // ⟨u, J·v⟩ = ⟨Jᵀ·u, v⟩: forward and reverse mode agree.
     let u = Tensor<Double>(randomNormal: y.shape, using: &rng)
@@ -135,21 +141,30 @@ import Testing
     .init(name: "sin", point: 0.7, f: { sin($0) }, second: { -Foundation.sin($0) }),
     .init(name: "exp", point: 0.3, f: { exp($0) }, second: { Foundation.exp($0) }),
     .init(name: "log", point: 1.7, f: { log($0) }, second: { -1 / ($0 * $0) }),
-    .init(name: "sigmoid", point: 0.4, f: { sigmoid($0) }, second: { x in
-      let s = 1 / (1 + Foundation.exp(-x))
-      return s * (1 - s) * (1 - 2 * s)
-    }),
-    .init(name: "tanh", point: -0.6, f: { tanh($0) }, second: { x in
-      let t = Foundation.tanh(x)
-      return -2 * t * (1 - t * t)
-    }),
+    .init(
+      name: "sigmoid", point: 0.4, f: { sigmoid($0) },
+      second: { x in
+        let s = 1 / (1 + Foundation.exp(-x))
+        return s * (1 - s) * (1 - 2 * s)
+      }),
+    .init(
+      name: "tanh", point: -0.6, f: { tanh($0) },
+      second: { x in
+        let t = Foundation.tanh(x)
+        return -2 * t * (1 - t * t)
+      }),
     .init(name: "x³", point: 1.3, f: { $0 * $0 * $0 }, second: { 6 * $0 }),
-    .init(name: "xʸ in x, y = 2.5", point: 1.9, f: { pow($0, 2.5) }, second: { 2.5 * 1.5 * Foundation.pow($0, 0.5) }),
-    .init(name: "xʸ in y, x = 3", point: 0.8, f: { pow(3, $0) }, second: { Foundation.pow(3, $0) * Foundation.log(3) * Foundation.log(3) }),
+    .init(
+      name: "xʸ in x, y = 2.5", point: 1.9, f: { pow($0, 2.5) },
+      second: { 2.5 * 1.5 * Foundation.pow($0, 0.5) }),
+    .init(
+      name: "xʸ in y, x = 3", point: 0.8, f: { pow(3, $0) },
+      second: { Foundation.pow(3, $0) * Foundation.log(3) * Foundation.log(3) }),
   ]
 
-  @Test("d²/dx² agrees with the closed form in all four nestings of forward and reverse mode",
-        arguments: secondDerivatives)
+  @Test(
+    "d²/dx² agrees with the closed form in all four nestings of forward and reverse mode",
+    arguments: secondDerivatives)
   func secondDerivative(_ testCase: SecondDerivativeCase) {
     let x = Tensor<Double>(testCase.point)
     let expected = testCase.second(testCase.point)
@@ -164,7 +179,9 @@ import Testing
       ("reverse over forward", reverseOverForward), ("reverse over reverse", reverseOverReverse),
       ("hessian", viaHessian),
     ] {
-      #expect(relativeError(value, expected) <= 1e-12, "\(testCase.name), \(mode): \(value) vs \(expected)")
+      #expect(
+        relativeError(value, expected) <= 1e-12,
+        "\(testCase.name), \(mode): \(value) vs \(expected)")
     }
   }
 
@@ -194,7 +211,9 @@ import Testing
       var e = [Double](repeating: 0, count: 24)
       e[j] = step
       let shift = Tensor(shape: [24], scalars: e)
-      let column = (gradient(at: w + shift, of: Self.mlpLoss) - gradient(at: w - shift, of: Self.mlpLoss)) / (2 * step)
+      let column =
+        (gradient(at: w + shift, of: Self.mlpLoss) - gradient(at: w - shift, of: Self.mlpLoss))
+        / (2 * step)
       numeric += column.scalars
     }
     // Column j of the numeric matrix is H·e_j, so it is transposed against h's row-major layout.
@@ -225,11 +244,14 @@ import Testing
       Self.mlpLoss(Tensor(concatenating: pieces))
     }
     let flat = hessianVectorProduct(at: w, direction: v, of: Self.mlpLoss)
-    #expect(Tensor(concatenating: hv).isAlmostEqual(to: flat, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
+    #expect(
+      Tensor(concatenating: hv).isAlmostEqual(
+        to: flat, relativeTolerance: 1e-12, absoluteTolerance: 1e-15))
   }
 
-  @Test("The Jacobians of matmul and softmax match finite differences, in both sweep directions",
-        arguments: [[2, 3], [5, 2]])
+  @Test(
+    "The Jacobians of matmul and softmax match finite differences, in both sweep directions",
+    arguments: [[2, 3], [5, 2]])
   func jacobians(shape: [Int]) {
     var rng = SeededGenerator(seed: 9)
     let x = Tensor<Double>(randomNormal: shape, using: &rng)
@@ -254,7 +276,8 @@ import Testing
         columns.append(((f(x + shift) - f(x - shift)) / 2e-6).reshaped(to: [y.scalarCount, 1]))
       }
       let numeric = Tensor(concatenating: columns, alongAxis: 1).reshaped(to: y.shape + x.shape)
-      #expect(j.isAlmostEqual(to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-8), "\(name)")
+      #expect(
+        j.isAlmostEqual(to: numeric, relativeTolerance: 1e-6, absoluteTolerance: 1e-8), "\(name)")
     }
   }
 
@@ -281,9 +304,13 @@ import Testing
   @Test func operationWithoutTangentRuleNamesItself() async {
     await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = jvp(at: Tensor<Double>(1), tangent: Tensor(1)) { x in
-        customOperation("myKernel", operands: [x]) { $0[0] * 2 } pullback: { g, _, _ in [2 * g] }
+        customOperation("myKernel", operands: [x]) {
+          $0[0] * 2
+        } pullback: { g, _, _ in
+          [2 * g]
+        }
       }
-    } .map { result in
+    }.map { result in
       let message = String(decoding: result.standardErrorContent, as: UTF8.self)
       #expect(message.contains("'myKernel' has no tangent rule"))
       #expect(message.contains("ForwardModeTests.swift"))

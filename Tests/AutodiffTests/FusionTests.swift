@@ -1,11 +1,12 @@
-// Elementwise fusion (Kernels/Fusion.swift): large elementwise results are pending expressions,
+// Elementwise fusion (Execution/Fusion/): large elementwise results are pending expressions,
 // computed block by block on first read. Fusion must change when the work happens, never what
 // it computes: each test compares a fused computation with the same one on pieces small enough
 // to run unfused, to the bit, or with the exact derivative.
 
-@testable import Autodiff
 import Foundation
 import Testing
+
+@testable import Autodiff
 
 @Suite struct FusionTests {
   /// Above `Fusion.minimumCount`, and not a multiple of a block, a chunk or a thread's range.
@@ -139,7 +140,9 @@ import Testing
     #expect(y.scalars == unfused(x, f))
   }
 
-  @Test("Writing to a tensor that a pending one reads copies it first: the pending result keeps the old value")
+  @Test(
+    "Writing to a tensor that a pending one reads copies it first: the pending result keeps the old value"
+  )
   func copyOnWrite() {
     var x = input(seed: 7)
     let first = x.scalars[0]
@@ -204,7 +207,9 @@ import Testing
 }
 
 @Suite struct FusedValueAndGradientTests {
-  @Test("A sum of a pending tensor is pending, and valueWithGradient computes it with the gradient, to the bit")
+  @Test(
+    "A sum of a pending tensor is pending, and valueWithGradient computes it with the gradient, to the bit"
+  )
   func valueWithGradient() {
     var rng = SeededGenerator(seed: 9)
     let x = Tensor<Float>(randomNormal: [3 * Fusion.minimumCount + 5], using: &rng)
@@ -229,14 +234,16 @@ import Testing
     let expected = xs.reduce(0, +) + y.scalars.map { Foundation.exp($0) * $0 }.reduce(0, +)
     #expect(abs(value.scalar - expected) <= 1e-9 * abs(expected))
     #expect(zip(dx.scalars, xs).allSatisfy { abs($0 - $1 * (1 - $1)) <= 1e-15 })
-    #expect(zip(dy.scalars, y.scalars).allSatisfy { d, v in
-      abs(d - Foundation.exp(v) * (1 + v)) <= 1e-12 * max(1, abs(d))
-    })
+    #expect(
+      zip(dy.scalars, y.scalars).allSatisfy { d, v in
+        abs(d - Foundation.exp(v) * (1 + v)) <= 1e-12 * max(1, abs(d))
+      })
   }
 }
 
 extension FusedValueAndGradientTests {
-  @Test("Gradients with respect to an input and to a pending value computed from it come out together")
+  @Test(
+    "Gradients with respect to an input and to a pending value computed from it come out together")
   func gradientThroughAnotherSource() {
     var rng = SeededGenerator(seed: 11)
     let tape = Tape()
@@ -278,7 +285,8 @@ extension FusedValueAndGradientTests {
         return u * dw
       }
       let g = gradient(at: z, of: f).scalars
-      #expect(zip(g, expected).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) }, "count \(count)")
+      #expect(
+        zip(g, expected).allSatisfy { abs($0 - $1) <= 1e-12 * max(1, abs($1)) }, "count \(count)")
       let values = (withoutDerivative(at: tanh(sigmoid(z))) * tanh(sigmoid(z)) * sigmoid(z)).scalars
       let expectedValues = z.scalars.map { z -> Double in
         let s = 1 / (1 + Foundation.exp(-z))

@@ -59,7 +59,8 @@ import Testing
     #expect(!text.contains("grad"))
     #expect(
       text.contains(
-        #"n6 [label="reshape #6\nscalar\nat AutodiffTests/GraphvizTests.swift:19\nvalue 41", shape=box, style="rounded,filled,bold""#))
+        #"n6 [label="reshape #6\nscalar\nat AutodiffTests/GraphvizTests.swift:19\nvalue 41", shape=box, style="rounded,filled,bold""#
+      ))
     #expect(text.contains(#"n0 [label="watch #0\nscalar\nvalue 3", shape=ellipse"#))
   }
 

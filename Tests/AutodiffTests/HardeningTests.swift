@@ -11,9 +11,12 @@ import Testing
 
   // MARK: Shapes past Int and past memory
 
-  @Test("Shapes whose element count overflows Int stop with the operation, the shape and the caller", arguments: 0..<9)
+  @Test(
+    "Shapes whose element count overflows Int stop with the operation, the shape and the caller",
+    arguments: 0..<9)
   func overflowingShapes(_ index: Int) async {
-    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [index] in
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      [index] in
       let empty = Tensor<Float>(zeros: [0, 4])
       switch index {
       case 0: _ = Tensor<Float>(zeros: [1 << 40, 1 << 40])
@@ -24,7 +27,8 @@ import Testing
       case 5: _ = Tensor<Float>(zeros: [1, 0]).expanded(to: [1 << 62, 0, 1 << 62])
       case 6: _ = Tensor<Float>(zeros: [0, 1 << 40, 1]) + Tensor<Float>(zeros: [0, 1, 1 << 40])
       case 7: _ = matmul(Tensor<Float>(zeros: [1 << 40, 0]), Tensor<Float>(zeros: [0, 1 << 40]))
-      default: _ = Tensor<Float>(zeros: [Int.max / 2, 0]).transposed().reshaped(to: [0, 1 << 62, 8])
+      default:
+        _ = Tensor<Float>(zeros: [Int.max / 2, 0]).transposed().reshaped(to: [0, 1 << 62, 8])
       }
     }
     guard let result else { return }
@@ -35,15 +39,18 @@ import Testing
       "\(message)")
   }
 
-  @Test("A shape that fits Int but not memory stops before allocating, naming the bytes and the caller")
+  @Test(
+    "A shape that fits Int but not memory stops before allocating, naming the bytes and the caller")
   func shapeLargerThanMemory() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor<Float>(zeros: [1 << 30, 1 << 30])
     }
     expectMessage(
       result,
-      contains: ["Tensor(repeating:shape:)", "[1073741824, 1073741824]", "4611686018427387904 bytes",
-        "memory", Self.callSite])
+      contains: [
+        "Tensor(repeating:shape:)", "[1073741824, 1073741824]", "4611686018427387904 bytes",
+        "memory", Self.callSite,
+      ])
   }
 
   @Test("Empty tensors with large extents that fit are fine")
@@ -56,13 +63,18 @@ import Testing
   @Test("A tensor of rank 100,000 prints without overflowing the stack")
   func deepRankPrints() {
     let x = Tensor<Float>(shape: Array(repeating: 1, count: 100_000), scalars: [2])
-    #expect(x.description.hasPrefix("rank 100000, shape [1, 1, ") && x.description.hasSuffix(": [2.0]"))
-    #expect(Tensor<Float>(shape: Array(repeating: 1, count: 64), scalars: [2]).description.hasPrefix("[[[["))
+    #expect(
+      x.description.hasPrefix("rank 100000, shape [1, 1, ") && x.description.hasSuffix(": [2.0]"))
+    #expect(
+      Tensor<Float>(shape: Array(repeating: 1, count: 64), scalars: [2]).description.hasPrefix(
+        "[[[["))
   }
 
   // MARK: Recorded tensors kept after their gradient call
 
-  @Test("A recorded tensor kept from a gradient call is a constant afterwards: nothing nests on its finished tape")
+  @Test(
+    "A recorded tensor kept from a gradient call is a constant afterwards: nothing nests on its finished tape"
+  )
   func escapedRecordedTensor() {
     nonisolated(unsafe) var saved: Tensor<Double>?
     _ = gradient(at: Tensor<Double>([1, 2, 3])) { x in
@@ -105,7 +117,8 @@ import Testing
 
   @Test("pow, max and min name themselves, the shapes and the caller", arguments: 0..<3)
   func namedBinaryFunctions(_ index: Int) async {
-    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [index] in
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      [index] in
       let (a, b) = (Tensor<Double>(zeros: [2, 3]), Tensor<Double>(zeros: [4]))
       switch index {
       case 0: _ = pow(a, b)
@@ -113,7 +126,8 @@ import Testing
       default: _ = min(a, b)
       }
     }
-    expectMessage(result, contains: [["pow", "max", "min"][index], "[2, 3]", "[4]", Self.callSite])
+    expectMessage(
+      result, contains: [["pow", "max", "min"][index], "[2, 3]", "[4]", Self.callSite])
   }
 
   @Test("softmax over an empty axis names softmax, not the maximum it starts with")
@@ -147,11 +161,13 @@ extension HardeningTests {
 
   @Test("An operator's message names its caller, found on the stack", arguments: 0..<2)
   func operatorNamesItsCaller(_ index: Int) async {
-    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [index] in
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      [index] in
       let (a, b) = (Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [4]))
       _ = index == 0 ? a .> b : a + b
     }
     // An exit test's body is compiled from a macro expansion: its caller's line is there.
-    expectMessage(result, contains: [[".>", "+"][index], "[2, 3]", "[4]", "(at swift-generated-sources/"])
+    expectMessage(
+      result, contains: [[".>", "+"][index], "[2, 3]", "[4]", "(at swift-generated-sources/"])
   }
 }

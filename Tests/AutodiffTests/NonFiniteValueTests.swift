@@ -7,7 +7,9 @@ import Foundation
 import Testing
 
 @Suite struct NonFiniteValueTests {
-  static let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -2, 0.5, .leastNonzeroMagnitude]
+  static let specials: [Double] = [
+    .nan, .infinity, -.infinity, 0, -0.0, 1, -2, 0.5, .leastNonzeroMagnitude,
+  ]
   /// Element counts below and above the fusion threshold (2¹⁵).
   static let counts = [Self.specials.count, 1 << 16]
 
@@ -23,14 +25,21 @@ import Testing
   }
 
   static let unary:
-    [(name: String, f: @Sendable (Tensor<Double>) -> Tensor<Double>, c: @Sendable (Double) -> Double, linear: Bool)] = [
+    [(
+      name: String, f: @Sendable (Tensor<Double>) -> Tensor<Double>,
+      c: @Sendable (Double) -> Double, linear: Bool
+    )] = [
       ("negate", { -$0 }, { -$0 }, true), ("exp", { exp($0) }, { Foundation.exp($0) }, false),
       ("log", { log($0) }, { Foundation.log($0) }, false),
       ("sqrt", { sqrt($0) }, { $0.squareRoot() }, false),
       ("sin", { sin($0) }, { Foundation.sin($0) }, false),
       ("cos", { cos($0) }, { Foundation.cos($0) }, false),
       ("tanh", { tanh($0) }, { Foundation.tanh($0) }, false),
-      ("sigmoid", { sigmoid($0) }, { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) }, false),
+      (
+        "sigmoid", { sigmoid($0) },
+        { $0 >= 0 ? 1 / (1 + Foundation.exp(-$0)) : Foundation.exp($0) / (1 + Foundation.exp($0)) },
+        false
+      ),
       ("relu", { relu($0) }, { $0.isNaN ? $0 : Swift.max($0, 0) }, false),
       ("abs", { abs($0) }, { Swift.abs($0) }, false),
       ("squared", { $0.squared() }, { $0 * $0 }, false),
@@ -43,7 +52,9 @@ import Testing
       for (name, f, c, linear) in Self.unary {
         let y = f(x).scalars
         for i in 0..<Self.specials.count {
-          #expect(Self.same(y[i], c(Self.specials[i])), "\(name)(\(Self.specials[i])) = \(y[i]), count \(count)")
+          #expect(
+            Self.same(y[i], c(Self.specials[i])),
+            "\(name)(\(Self.specials[i])) = \(y[i]), count \(count)")
         }
         #expect(zip(y, x.scalars).allSatisfy { !$1.isNaN || $0.isNaN }, "\(name), count \(count)")
         let g = gradient(at: x) { f($0).sum() }.scalars
@@ -53,14 +64,20 @@ import Testing
   }
 
   static let binary:
-    [(name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>, c: @Sendable (Double, Double) -> Double)] = [
-      ("+", { $0 + $1 }, { $0 + $1 }), ("-", { $0 - $1 }, { $0 - $1 }), ("*", { $0 * $1 }, { $0 * $1 }),
+    [(
+      name: String, f: @Sendable (Tensor<Double>, Tensor<Double>) -> Tensor<Double>,
+      c: @Sendable (Double, Double) -> Double
+    )] = [
+      ("+", { $0 + $1 }, { $0 + $1 }), ("-", { $0 - $1 }, { $0 - $1 }),
+      ("*", { $0 * $1 }, { $0 * $1 }),
       ("/", { $0 / $1 }, { $0 / $1 }), ("pow", { pow($0, $1) }, { Foundation.pow($0, $1) }),
       ("max", { max($0, $1) }, { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }),
       ("min", { min($0, $1) }, { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }),
     ]
 
-  @Test("Elementwise functions of two tensors: every pair of special values, both orders, as C and NumPy")
+  @Test(
+    "Elementwise functions of two tensors: every pair of special values, both orders, as C and NumPy"
+  )
   func binaryFunctions() {
     let pairs = Self.specials.flatMap { a in Self.specials.map { b in (a, b) } }
     for count in [pairs.count, 1 << 16] {
@@ -73,7 +90,9 @@ import Testing
         }
       }
       // max and min send NaN to both operands where either is NaN.
-      for f in [{ max($0, $1) }, { min($0, $1) }] as [(Tensor<Double>, Tensor<Double>) -> Tensor<Double>] {
+      for f in [{ max($0, $1) }, { min($0, $1) }]
+        as [(Tensor<Double>, Tensor<Double>) -> Tensor<Double>]
+      {
         let (ga, gb) = gradient(at: a, b) { f($0, $1).sum() }
         for (i, (p, q)) in pairs.enumerated() where p.isNaN || q.isNaN {
           #expect(ga.scalars[i].isNaN && gb.scalars[i].isNaN, "max/min gradient at (\(p), \(q))")
@@ -116,7 +135,9 @@ import Testing
     for (name, f) in operations {
       for matrix in [a, Tensor(shape: [2, 2], scalars: [2, 1, 0.5, .infinity])] {
         #expect(f(matrix).scalars.allSatisfy { $0.isNaN }, "\(name)")
-        #expect(gradient(at: matrix) { f($0).sum() }.scalars.allSatisfy { $0.isNaN }, "\(name)'s gradient")
+        #expect(
+          gradient(at: matrix) { f($0).sum() }.scalars.allSatisfy { $0.isNaN }, "\(name)'s gradient"
+        )
       }
     }
   }

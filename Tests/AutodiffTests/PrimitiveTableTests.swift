@@ -2,16 +2,19 @@
 // is checked here without a line of its own, except its reference function below, which the
 // exhaustive switch asks for. And the Swift and C tables of kernels name the same functions.
 
-@testable import Autodiff
 import Foundation
 import Testing
+
+@testable import Autodiff
 
 @Suite struct PrimitiveTableTests {
   static let primitives = ElementwiseOperation.allCases.filter { $0 != .watch }
 
   /// The primitive in Double as libm and IEEE arithmetic give it, and the ulps the kernel may
   /// differ by (0: the same bits).
-  static func reference(_ operation: ElementwiseOperation) -> (f: (Double, Double) -> Double, ulps: Double) {
+  static func reference(_ operation: ElementwiseOperation) -> (
+    f: (Double, Double) -> Double, ulps: Double
+  ) {
     switch operation {
     case .watch: ({ a, _ in a }, 0)
     case .add: ({ $0 + $1 }, 0)
@@ -26,7 +29,8 @@ import Testing
     case .cos: ({ a, _ in Foundation.cos(a) }, 2)
     case .tanh: ({ a, _ in Foundation.tanh(a) }, 3)
     case .sigmoid: ({ a, _ in 1 / (1 + Foundation.exp(-a)) }, 4)
-    case .softplus: ({ a, _ in Swift.max(a, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(a))) }, 2)
+    case .softplus:
+      ({ a, _ in Swift.max(a, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(a))) }, 2)
     case .relu: ({ a, _ in Swift.max(a, 0) }, 0)
     case .abs: ({ a, _ in Swift.abs(a) }, 0)
     case .square: ({ a, _ in a * a }, 0)
@@ -53,13 +57,19 @@ import Testing
     }
   }
 
-  static func apply(_ operation: ElementwiseOperation, _ a: Tensor<Double>, _ b: Tensor<Double>) -> Tensor<Double> {
+  static func apply(_ operation: ElementwiseOperation, _ a: Tensor<Double>, _ b: Tensor<Double>)
+    -> Tensor<Double>
+  {
     operation.arity == 1 ? Tensor.apply(operation, a) : Tensor.apply(operation, a, b)
   }
 
-  static let shapes: [([Int], [Int])] = [([], []), ([5], [5]), ([2, 3], [3]), ([3, 1], [1, 4]), ([], [2, 3])]
+  static let shapes: [([Int], [Int])] = [
+    ([], []), ([5], [5]), ([2, 3], [3]), ([3, 1], [1, 4]), ([], [2, 3]),
+  ]
 
-  @Test("Every primitive's gradient matches central differences over several shapes, broadcasting included", arguments: primitives)
+  @Test(
+    "Every primitive's gradient matches central differences over several shapes, broadcasting included",
+    arguments: primitives)
   func gradients(_ operation: ElementwiseOperation) {
     var rng = SeededGenerator(seed: UInt64(operation.rawValue) + 100)
     for (lhs, rhs) in Self.shapes {
@@ -73,26 +83,38 @@ import Testing
     }
   }
 
-  @Test("Every primitive's forward mode gives ⟨∇f, v⟩, and its second order matches differences of the gradient", arguments: primitives)
+  @Test(
+    "Every primitive's forward mode gives ⟨∇f, v⟩, and its second order matches differences of the gradient",
+    arguments: primitives)
   func forwardAndSecondOrder(_ operation: ElementwiseOperation) {
     var rng = SeededGenerator(seed: UInt64(operation.rawValue) + 200)
     let a = Self.operand(operation, side: 0, [2, 3], using: &rng)
     let b = Self.operand(operation, side: 1, [2, 3], using: &rng)
     let u = Tensor<Double>.uniform([2, 3], in: -1..<1, using: &rng)
     let v = Tensor<Double>.uniform([2, 3], in: -1..<1, using: &rng)
-    let f = { (a: Tensor<Double>) in (Self.apply(operation, a, operation.arity == 1 ? a : b) * u).sum() }
+    let f = { (a: Tensor<Double>) in
+      (Self.apply(operation, a, operation.arity == 1 ? a : b) * u).sum()
+    }
     let (_, tangent) = jvp(at: a, tangent: v, of: f)
     let expected = (gradient(at: a, of: f) * v).sum().scalar
-    #expect(Swift.abs(tangent.scalar - expected) <= 1e-12 * Swift.max(1, Swift.abs(expected)), "\(operation)")
+    #expect(
+      Swift.abs(tangent.scalar - expected) <= 1e-12 * Swift.max(1, Swift.abs(expected)),
+      "\(operation)")
     let h = 1e-5
     let difference = (gradient(at: a + h * v, of: f) - gradient(at: a - h * v, of: f)) / (2 * h)
     let hv = hessianVectorProduct(at: a, direction: v, of: f)
-    #expect(hv.isAlmostEqual(to: difference, relativeTolerance: 1e-6, absoluteTolerance: 1e-7), "\(operation): \(hv) vs \(difference)")
+    #expect(
+      hv.isAlmostEqual(to: difference, relativeTolerance: 1e-6, absoluteTolerance: 1e-7),
+      "\(operation): \(hv) vs \(difference)")
     let reverseOverReverse = gradient(at: a) { a in (gradient(at: a, of: f) * v).sum() }
-    #expect(hv.isAlmostEqual(to: reverseOverReverse, relativeTolerance: 1e-12, absoluteTolerance: 1e-14), "\(operation)")
+    #expect(
+      hv.isAlmostEqual(to: reverseOverReverse, relativeTolerance: 1e-12, absoluteTolerance: 1e-14),
+      "\(operation)")
   }
 
-  @Test("Every primitive gives the same bits on numbers, tensors and fused programs, in value and gradient, within its ulps of libm", arguments: primitives)
+  @Test(
+    "Every primitive gives the same bits on numbers, tensors and fused programs, in value and gradient, within its ulps of libm",
+    arguments: primitives)
   func sameBitsOnEveryPath(_ operation: ElementwiseOperation) {
     var rng = SeededGenerator(seed: UInt64(operation.rawValue) + 300)
     let count = Fusion.minimumCount + 5
@@ -105,14 +127,26 @@ import Testing
       let (x, y) = (a.scalars[i], b.scalars[i])
       let number = Self.apply(operation, Tensor(x), Tensor(y)).scalar
       let small = Self.apply(operation, Tensor([x, x]), Tensor([y, y])).scalars[0]
-      #expect(number.bitPattern == small.bitPattern && small.bitPattern == fused[i].bitPattern, "\(operation)(\(x), \(y))")
+      #expect(
+        number.bitPattern == small.bitPattern && small.bitPattern == fused[i].bitPattern,
+        "\(operation)(\(x), \(y))")
       let expected = reference(x, y)
-      #expect(Swift.abs(number - expected) <= ulps * expected.ulp, "\(operation)(\(x), \(y)) = \(number), libm \(expected)")
+      #expect(
+        Swift.abs(number - expected) <= ulps * expected.ulp,
+        "\(operation)(\(x), \(y)) = \(number), libm \(expected)")
       let (na, nb) = gradient(at: Tensor(x), Tensor(y)) { Self.apply(operation, $0, $1) }
-      let (sa, sb) = gradient(at: Tensor([x, x]), Tensor([y, y])) { Self.apply(operation, $0, $1).sum() }
-      #expect(na.scalar.bitPattern == sa.scalars[0].bitPattern && sa.scalars[0].bitPattern == ga.scalars[i].bitPattern, "\(operation)'s gradient at (\(x), \(y))")
+      let (sa, sb) = gradient(at: Tensor([x, x]), Tensor([y, y])) {
+        Self.apply(operation, $0, $1).sum()
+      }
+      #expect(
+        na.scalar.bitPattern == sa.scalars[0].bitPattern
+          && sa.scalars[0].bitPattern == ga.scalars[i].bitPattern,
+        "\(operation)'s gradient at (\(x), \(y))")
       if operation.arity == 2 {
-        #expect(nb.scalar.bitPattern == sb.scalars[0].bitPattern && sb.scalars[0].bitPattern == gb.scalars[i].bitPattern, "\(operation)'s second gradient at (\(x), \(y))")
+        #expect(
+          nb.scalar.bitPattern == sb.scalars[0].bitPattern
+            && sb.scalars[0].bitPattern == gb.scalars[i].bitPattern,
+          "\(operation)'s second gradient at (\(x), \(y))")
       }
     }
   }
@@ -121,7 +155,11 @@ import Testing
   func kernelTablesAgree() {
     func snakeCase(_ name: String) -> String {
       name.reduce(into: "") { result, character in
-        if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        if character.isUppercase {
+          result += "_" + character.lowercased()
+        } else {
+          result.append(character)
+        }
       }
     }
     #expect(UnaryFunction.allCases.count == UnaryFunction.kernelCount)

@@ -79,7 +79,8 @@ import Testing
     #expect(tape.gradient(of: inv.sum(), wrt: [inv])[0].scalars == [1, 1, 1, 1])
     let spd = matmul(a, transposed: false, a, transposed: true)
     let l = try cholesky(spd)
-    #expect(tape.gradient(of: (l * l).sum(), wrt: [l])[0].isAlmostEqual(to: 2 * withoutDerivative(at: l)))
+    #expect(
+      tape.gradient(of: (l * l).sum(), wrt: [l])[0].isAlmostEqual(to: 2 * withoutDerivative(at: l)))
   }
 
   // MARK: 4. Nested reverse mode over pending (fused) tensors
@@ -190,7 +191,8 @@ import Testing
     }
     let xd = Tensor<Double>(x)
     let expected = gradient(at: xd, of: fDouble)
-    #expect(Tensor<Double>(gradient(at: x, of: f)).isAlmostEqual(to: expected, relativeTolerance: 1e-5))
+    #expect(
+      Tensor<Double>(gradient(at: x, of: f)).isAlmostEqual(to: expected, relativeTolerance: 1e-5))
     let (_, tangent) = jvp(at: x, tangent: Tensor([1, 2, 3]), of: f)
     let (_, expectedTangent) = jvp(at: xd, tangent: Tensor([1, 2, 3]), of: fDouble)
     #expect(Swift.abs(Double(tangent.scalar) / expectedTangent.scalar - 1) < 1e-5)

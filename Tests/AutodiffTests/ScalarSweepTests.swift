@@ -120,7 +120,8 @@ import Testing
     #expect(abs(d2.scalar - (6 * x * s + 6 * x * x * s1 + x * x * x * s2)) < 1e-12)
   }
 
-  @Test("A tape is reused only when nothing refers to it: a recorded value kept from a gradient stays")
+  @Test(
+    "A tape is reused only when nothing refers to it: a recorded value kept from a gradient stays")
   func spareTape() {
     let f = Self.functions.last!.1
     let expected = gradient(at: Tensor(2.0), Tensor(-4.0), of: f)

@@ -26,10 +26,12 @@ import Testing
         for unitDiagonal in [false, true] {
           operations.append(
             Operation(
-              name: "triangularSolve(lower: \(lower), transposed: \(transposed), unit: \(unitDiagonal))",
+              name:
+                "triangularSolve(lower: \(lower), transposed: \(transposed), unit: \(unitDiagonal))",
               reads: { i, j in i == j ? !unitDiagonal : (lower ? j < i : j > i) }
             ) { a, b in
-              try! triangularSolve(a, b, lower: lower, transposed: transposed, unitDiagonal: unitDiagonal)
+              try! triangularSolve(
+                a, b, lower: lower, transposed: transposed, unitDiagonal: unitDiagonal)
             })
         }
       }
@@ -54,12 +56,15 @@ import Testing
     var garbage = clean
     for i in 0..<n {
       for j in 0..<n {
-        let value = i == j ? Double.random(in: 1.5..<2.5, using: &rng) : Double.random(in: -0.5..<0.5, using: &rng)
+        let value =
+          i == j
+          ? Double.random(in: 1.5..<2.5, using: &rng) : Double.random(in: -0.5..<0.5, using: &rng)
         if operation.reads(i, j) {
           clean[i * n + j] = value
           garbage[i * n + j] = value
         } else {
-          garbage[i * n + j] = [Double.random(in: -9..<9, using: &rng), .nan, .infinity][garbageKind]
+          garbage[i * n + j] =
+            [Double.random(in: -9..<9, using: &rng), .nan, .infinity][garbageKind]
         }
       }
     }
@@ -82,7 +87,8 @@ import Testing
       }
     }
     #expect(
-      jvp(at: messy, tangent: direction, of: loss).tangent == jvp(at: a, tangent: direction, of: loss).tangent,
+      jvp(at: messy, tangent: direction, of: loss).tangent
+        == jvp(at: a, tangent: direction, of: loss).tangent,
       "\(label): tangent")
     #expect(
       hessianVectorProduct(at: messy, direction: direction, of: loss)

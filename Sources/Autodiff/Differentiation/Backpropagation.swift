@@ -215,10 +215,14 @@ struct Sweep<Scalar: TensorScalar> {
       if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
       if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
     case .elementwise(let operation):
-      let (lhs, rhs) = (node.inputNodes.first!, node.inputNodes.count > 1 ? node.inputNodes.second! : nil)
+      let (lhs, rhs) = (
+        node.inputNodes.first!, node.inputNodes.count > 1 ? node.inputNodes.second! : nil
+      )
       let wanted = Sides(lhs: needsGradient(lhs), rhs: needsGradient(rhs))
       guard wanted.lhs || wanted.rhs else { return }
-      let (first, second) = (node.operands.first!, node.operands.count > 1 ? node.operands.second! : nil)
+      let (first, second) = (
+        node.operands.first!, node.operands.count > 1 ? node.operands.second! : nil
+      )
       // A primitive of one operand takes its operand as `b` too, unused.
       let (da, db): (Tensor<Scalar>?, Tensor<Scalar>?)
       if createGraph {

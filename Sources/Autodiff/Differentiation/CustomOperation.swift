@@ -41,9 +41,10 @@
 public func customOperation<Scalar>(
   _ name: StaticString, operands: [Tensor<Scalar>],
   forward: ([Tensor<Scalar>]) -> Tensor<Scalar>,
-  pullback: @escaping (
-    _ g: Tensor<Scalar>, _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>
-  ) -> [Tensor<Scalar>?],
+  pullback:
+    @escaping (
+      _ g: Tensor<Scalar>, _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>
+    ) -> [Tensor<Scalar>?],
   tangent: (
     (_ tangents: [Tensor<Scalar>?], _ operands: [Tensor<Scalar>], _ value: Tensor<Scalar>)
       -> Tensor<Scalar>

@@ -25,7 +25,8 @@ public func valueWithDifferential<Scalar>(
       return (value, { _ in Tensor(zeros: value.shape) })
     }
     let differential = { (v: Tensor<Scalar>) -> Tensor<Scalar> in
-      tape.tangent(of: value, wrt: [watched], along: [v], createGraph: nested, file: file, line: line)
+      tape.tangent(
+        of: value, wrt: [watched], along: [v], createGraph: nested, file: file, line: line)
     }
     return (nested ? value : value.detached, differential)
   }
@@ -96,7 +97,8 @@ public func hessianVectorProduct<Scalar>(
     let value = f(watched)
     guard value.trace?.tape === tape else { return Tensor(zeros: x.shape) }
     let g = tape.gradient(of: value, wrt: [watched], createGraph: true, file: file, line: line)[0]
-    return tape.tangent(of: g, wrt: [watched], along: [v], createGraph: nested, file: file, line: line)
+    return tape.tangent(
+      of: g, wrt: [watched], along: [v], createGraph: nested, file: file, line: line)
   }
 }
 

@@ -71,9 +71,11 @@ struct ForwardSweep<Scalar: TensorScalar> {
           + "mode (gradient), or give customOperation a tangent:", at: location)
     }
     let operands = node.operands.map { value(of: $0) }
-    let output = createGraph
-      ? Tensor(shape: node.output.shape, storage: node.output.storage,
-               trace: Trace(tape: tape, node: index))
+    let output =
+      createGraph
+      ? Tensor(
+        shape: node.output.shape, storage: node.output.storage,
+        trace: Trace(tape: tape, node: index))
       : node.output
     let result: Tensor<Scalar>
     switch (tangentRule, node.rule) {
@@ -104,8 +106,9 @@ struct ForwardSweep<Scalar: TensorScalar> {
   /// An operand's value; recorded as its node when the sweep records itself.
   private func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
     guard createGraph, let node = operand.node else { return operand.value }
-    return Tensor(shape: operand.value.shape, storage: operand.value.storage,
-                  trace: Trace(tape: tape, node: node))
+    return Tensor(
+      shape: operand.value.shape, storage: operand.value.storage,
+      trace: Trace(tape: tape, node: node))
   }
 }
 

@@ -160,8 +160,10 @@ enum Rule<Scalar: TensorScalar> {
   /// benchmark); it computes only the sides that `wanted` asks for and returns `nil` for the
   /// others. The sweep sums each back to its operand's shape.
   case binary(
-    (_ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>,
-     _ wanted: Sides) -> (Tensor<Scalar>?, Tensor<Scalar>?))
+    (
+      _ g: Tensor<Scalar>, _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ y: Tensor<Scalar>,
+      _ wanted: Sides
+    ) -> (Tensor<Scalar>?, Tensor<Scalar>?))
   /// A row of the table of elementwise primitives (ElementwiseOperation.swift), whose pullback
   /// the sweep calls with the node's operands and output.
   case elementwise(ElementwiseOperation)
@@ -203,9 +205,9 @@ enum TangentRule<Scalar: TensorScalar> {
 /// `a + b` where either may be missing (zero); `nil` when both are.
 func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<Scalar>? {
   switch (a, b) {
-  case let (a?, b?): a + b
-  case let (a?, nil): a
-  case let (nil, b?): b
+  case (let a?, let b?): a + b
+  case (let a?, nil): a
+  case (nil, let b?): b
   case (nil, nil): nil
   }
 }

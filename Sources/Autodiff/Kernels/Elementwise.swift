@@ -89,9 +89,13 @@ func unaryKernel<T: TensorScalar>(
 ) {
   assert(x.count == y.count)
   guard x.count > 0 else { return }
-  forEachRange(count: x.count, grain: function.isTranscendental ? transcendentalGrain : elementwiseGrain) {
+  forEachRange(
+    count: x.count, grain: function.isTranscendental ? transcendentalGrain : elementwiseGrain
+  ) {
     range in
-    unaryLoop(function, UnsafeBufferPointer(rebasing: x[range]), UnsafeMutableBufferPointer(rebasing: y[range]))
+    unaryLoop(
+      function, UnsafeBufferPointer(rebasing: x[range]),
+      UnsafeMutableBufferPointer(rebasing: y[range]))
   }
 }
 
@@ -203,7 +207,6 @@ extension BinaryFunction {
   }
 }
 
-
 extension BinaryFunction {
   /// The function of two single elements: the bits `binaryKernel` gives for them in tensors.
   @inline(__always)
@@ -272,7 +275,8 @@ func broadcastBinaryKernel<T: TensorScalar>(
 /// axpy cost about 250 instructions for one element, called 2-3 times per scalar-graph gradient.)
 @_specialize(where T == Float)
 @_specialize(where T == Double)
-func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutableBufferPointer<T>) {
+func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutableBufferPointer<T>)
+{
   assert(x.count == y.count)
   guard let a = x.baseAddress, let b = y.baseAddress else { return }
   binaryKernel(.add, a, strideA: 1, UnsafePointer(b), strideB: 1, b, count: x.count)

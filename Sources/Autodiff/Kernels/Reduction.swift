@@ -69,7 +69,9 @@ func firstMatchMaskKernel<T: TensorScalar>(
 /// The sum of `count` contiguous elements.
 func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
   chunkedSum(count: n) { chunk in
-    laneSum(count: chunk.count, blockCount: chunk.count) { offset, _ in x + chunk.lowerBound + offset }
+    laneSum(count: chunk.count, blockCount: chunk.count) { offset, _ in
+      x + chunk.lowerBound + offset
+    }
   }
 }
 
@@ -169,7 +171,9 @@ struct LaneSums<T: TensorScalar> {
     finished ? results[k] : total(lanes + Self.lanes * k, adding: lanes, count: 0)
   }
 
-  private func total(_ lanes: UnsafeMutablePointer<T>, adding tail: UnsafePointer<T>, count: Int) -> T {
+  private func total(_ lanes: UnsafeMutablePointer<T>, adding tail: UnsafePointer<T>, count: Int)
+    -> T
+  {
     var total = lanes[0]
     for j in 1..<Self.lanes { total += lanes[j] }
     for i in 0..<count { total += tail[i] }

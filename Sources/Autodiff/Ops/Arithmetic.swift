@@ -64,13 +64,19 @@ extension Tensor {
   public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.update(.add, rhs, "+=") { $0 + $1 } }
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.subtract, rhs, "-=") { $0 - $1 } }
+  public static func -= (lhs: inout Tensor, rhs: Tensor) {
+    lhs.update(.subtract, rhs, "-=") { $0 - $1 }
+  }
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func *= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.multiply, rhs, "*=") { $0 * $1 } }
+  public static func *= (lhs: inout Tensor, rhs: Tensor) {
+    lhs.update(.multiply, rhs, "*=") { $0 * $1 }
+  }
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func /= (lhs: inout Tensor, rhs: Tensor) { lhs.update(.divide, rhs, "/=") { $0 / $1 } }
+  public static func /= (lhs: inout Tensor, rhs: Tensor) {
+    lhs.update(.divide, rhs, "/=") { $0 / $1 }
+  }
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Scalar) { lhs += Tensor(rhs) }

@@ -14,7 +14,9 @@ extension Tensor {
   /// 1 where `lhs > rhs`, else 0, broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, lhs, rhs, ".>") }
+  public static func .> (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.greaterMask, lhs, rhs, ".>")
+  }
   /// 1 where `lhs ≥ rhs`, else 0, broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -24,7 +26,9 @@ extension Tensor {
   /// 1 where `lhs < rhs`, else 0, broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.greaterMask, rhs, lhs, ".<") }
+  public static func .< (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.greaterMask, rhs, lhs, ".<")
+  }
   /// 1 where `lhs ≤ rhs`, else 0, broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -34,7 +38,9 @@ extension Tensor {
   /// 1 where `lhs == rhs`, else 0, broadcast.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor { zipped(.equalMask, lhs, rhs, ".==") }
+  public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.equalMask, lhs, rhs, ".==")
+  }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)

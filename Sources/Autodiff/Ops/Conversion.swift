@@ -64,7 +64,8 @@ private func conversion<Scalar: TensorScalar, Other: TensorScalar>(
 
 /// `other`'s elements converted to `Scalar`; recorded as a conversion node when `other` is
 /// recorded, so that gradients and tangents cross back.
-func converted<Scalar: TensorScalar, Other: TensorScalar>(_ other: Tensor<Other>) -> Tensor<Scalar> {
+func converted<Scalar: TensorScalar, Other: TensorScalar>(_ other: Tensor<Other>) -> Tensor<Scalar>
+{
   if let same = other as? Tensor<Scalar> { return same }
   let storage = Storage<Scalar>.uninitialized(count: other.scalarCount)
   other.withUnsafeBufferPointer { source in
@@ -94,7 +95,8 @@ private func sweepRegion<Scalar: TensorScalar, Other: TensorScalar>(
   guard sweep.base <= input else { return }
   var boundaries: [(index: Int, input: Int)] = []
   for index in sweep.base..<input + 1 {
-    guard let boundaryInput = conversion(at: index, on: sweep.tape, to: Other.self, from: Scalar.self),
+    guard
+      let boundaryInput = conversion(at: index, on: sweep.tape, to: Other.self, from: Scalar.self),
       sweep.needsGradient(boundaryInput)
     else { continue }
     boundaries.append((index, boundaryInput))

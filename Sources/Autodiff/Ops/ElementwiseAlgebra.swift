@@ -1,7 +1,7 @@
 // What the elementwise rules are written in (ElementwiseOperation.swift), so that each rule is
 // written once and serves every path: plain numbers, for a first-order sweep of scalar records;
 // tensors, for nodes, whose operations record when a sweep records itself (second order), and
-// fuse when they are large (Kernels/Fusion.swift).
+// fuse when they are large (Execution/Fusion/).
 
 /// Numbers or tensors: the arithmetic, the primitives and the masks that elementwise rules use.
 protocol ElementwiseAlgebra {

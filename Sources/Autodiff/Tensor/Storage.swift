@@ -18,7 +18,8 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     let byteCount = count * MemoryLayout<Scalar>.stride
     let buffer: ManagedBuffer<StorageHeader<Scalar>, Scalar>
     if byteCount >= BufferCache.minimumByteCount {
-      let elements = BufferCache.take(byteCount: byteCount).bindMemory(to: Scalar.self, capacity: count)
+      let elements = BufferCache.take(byteCount: byteCount).bindMemory(
+        to: Scalar.self, capacity: count)
       buffer = Storage.create(minimumCapacity: 0) { _ in
         StorageHeader(count: count, cached: elements, pending: nil)
       }
@@ -35,7 +36,8 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   /// whatever its size, so that the header always has their address.
   static func pending(count: Int, _ operation: PendingElements<Scalar>) -> Storage {
     let byteCount = count * MemoryLayout<Scalar>.stride
-    let elements = BufferCache.take(byteCount: byteCount).bindMemory(to: Scalar.self, capacity: count)
+    let elements = BufferCache.take(byteCount: byteCount).bindMemory(
+      to: Scalar.self, capacity: count)
     let buffer = Storage.create(minimumCapacity: 0) { _ in
       StorageHeader(count: count, cached: elements, pending: operation)
     }
@@ -44,7 +46,8 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
 
   deinit {
     if let cached {
-      BufferCache.give(UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
+      BufferCache.give(
+        UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
     }
   }
 

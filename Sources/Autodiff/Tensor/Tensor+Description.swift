@@ -13,7 +13,9 @@ extension Tensor: CustomStringConvertible {
       text += "["
       let stride = shape[(axis + 1)...].reduce(1, *)
       for i in 0..<shape[axis] {
-        if i > 0 { text += axis == shape.count - 1 ? ", " : ",\n" + String(repeating: " ", count: axis + 1) }
+        if i > 0 {
+          text += axis == shape.count - 1 ? ", " : ",\n" + String(repeating: " ", count: axis + 1)
+        }
         if axis == shape.count - 1 {
           text += "\(elements[offset + i])"
         } else {
@@ -65,7 +67,8 @@ extension Tensor {
         zip(a, b).allSatisfy { x, y in
           x == y
             || Swift.abs(x - y)
-              <= Swift.max(absoluteTolerance, relativeTolerance * Swift.max(Swift.abs(x), Swift.abs(y)))
+              <= Swift.max(
+                absoluteTolerance, relativeTolerance * Swift.max(Swift.abs(x), Swift.abs(y)))
         }
       }
     }

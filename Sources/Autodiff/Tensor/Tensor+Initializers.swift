@@ -44,7 +44,9 @@ extension Tensor {
   public init(
     repeating value: Scalar, shape: [Int], file: StaticString = #fileID, line: UInt = #line
   ) {
-    checkShape(shape, of: Scalar.self, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line))
+    checkShape(
+      shape, of: Scalar.self, "Tensor(repeating:shape:)", at: SourceLocation(file: file, line: line)
+    )
     self.init(shape: shape, storage: .repeating(value, count: shape.elementCount))
   }
 
@@ -76,7 +78,8 @@ extension Tensor {
     randomNormal shape: [Int], mean: Scalar = 0, standardDeviation: Scalar = 1,
     using generator: inout G, file: StaticString = #fileID, line: UInt = #line
   ) {
-    checkShape(shape, of: Scalar.self, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
+    checkShape(
+      shape, of: Scalar.self, "Tensor(randomNormal:)", at: SourceLocation(file: file, line: line))
     let storage = Storage<Scalar>.uninitialized(count: shape.elementCount)
     storage.withUnsafeMutableBufferPointer { buffer in
       // Box-Muller: two uniform draws give two independent standard normal draws.
@@ -130,8 +133,6 @@ extension Tensor {
     self = converted(other)
   }
 }
-
-
 
 /// A fast, seedable random number generator (xoshiro256**), for reproducible tensors.
 ///

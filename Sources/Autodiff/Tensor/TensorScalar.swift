@@ -36,7 +36,8 @@ where RawSignificand: FixedWidthInteger {
 
   /// `partial[j] += x[16g + j]` for every group `g < groups` and lane `j < 16`: the running
   /// lanes of a long sum.
-  static func _addLanes(_ x: UnsafePointer<Self>, groups: Int, into partial: UnsafeMutablePointer<Self>)
+  static func _addLanes(
+    _ x: UnsafePointer<Self>, groups: Int, into partial: UnsafeMutablePointer<Self>)
 
   /// One Adam step over `count` parameters in place: p ← p·shrink; g ← g + l2·p;
   /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; p ← p − stepSize·m / (√v / correction2Root + ε).

@@ -82,7 +82,7 @@ final class CapturedBacktrace {
     /// The directory of Autodiff's sources, as this file's path tells it: `…/Sources/Autodiff/`.
     static let autodiffSources: String = {
       var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-      components.removeLast(2)  // Differentiation/CallSite.swift
+      components.removeLast(2)  // Inspection/CallSite.swift
       return components.joined(separator: "/") + "/"
     }()
 

@@ -13,7 +13,9 @@ import Dispatch
 /// a positive number (1 turns the splitting off). BLAS has its own setting,
 /// `OPENBLAS_NUM_THREADS`.
 let elementwiseThreadCount: Int = {
-  if let text = getenv("AUTODIFF_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 {
+  if let text = getenv("AUTODIFF_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text),
+    n > 0
+  {
     return n
   }
   return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
