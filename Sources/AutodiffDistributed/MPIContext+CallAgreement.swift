@@ -67,7 +67,7 @@ struct AgreementHash {
   /// Mixes in the scalar type (by name), the number of tensors, and each one's shape (its rank,
   /// then its dimensions, so that no two lists of shapes mix the same words).
   mutating func combine<Scalar: TensorScalar>(_ tensors: [Tensor<Scalar>]) {
-    for byte in Scalar._name.utf8 { combine(Int(byte)) }
+    for byte in "\(Scalar.self)".utf8 { combine(Int(byte)) }
     combine(tensors.count)
     for tensor in tensors {
       combine(tensor.shape.count)
@@ -113,7 +113,7 @@ extension MPIContext {
     hash.combine(tensors)
     return mismatches(call, hash) {
       [
-        ("collective", call.name), ("scalar type", Scalar._name),
+        ("collective", call.name), ("scalar type", "\(Scalar.self)"),
         ("tensor count", "\(tensors.count)"),
         (
           "shape list",

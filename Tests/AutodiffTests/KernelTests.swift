@@ -74,26 +74,73 @@ import Testing
 @Suite struct BLASKernelChoiceTests {
   @Test("A generic OpenBLAS kernel set on an AVX-512 or AVX2 CPU gets a faster one; others none")
   func fasterCoreType() {
-    let avx2: Set = ["sse3", "avx", "avx2", "fma"]
-    let avx512 = avx2.union(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
-    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: avx512) == "SkylakeX")
-    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: avx2) == "Haswell")
-    #expect(BLAS.fasterCoreType(than: "Prescott", cpuFlags: ["sse3", "avx"]) == nil)
-    #expect(BLAS.fasterCoreType(than: "Haswell", cpuFlags: avx512) == nil)
-    #expect(BLAS.fasterCoreType(than: "SkylakeX", cpuFlags: avx512) == nil)
+    #expect(BLAS.fasterCoreType(than: "Prescott", avx512: true, avx2: true) == "SkylakeX")
+    #expect(BLAS.fasterCoreType(than: "Prescott", avx512: false, avx2: true) == "Haswell")
+    #expect(BLAS.fasterCoreType(than: "Prescott", avx512: false, avx2: false) == nil)
+    #expect(BLAS.fasterCoreType(than: "Haswell", avx512: true, avx2: true) == nil)
+    #expect(BLAS.fasterCoreType(than: "SkylakeX", avx512: true, avx2: true) == nil)
     #expect(!BLAS.coreName.isEmpty)
   }
 
-  @Test("Once Autodiff has called BLAS, no faster kernel set is left unused, unless pinned")
+  @Test("Before any BLAS call the kernels in use are the upgraded ones, unless pinned")
   func kernelsInUse() {
+    let pinned = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil
+    if let replaced = BLAS.replacedCoreName {
+      #expect(!pinned)
+      #expect(replaced == "Prescott")
+      #expect(BLAS.coreName != replaced)
+    }
     let product = matmul(
       Tensor<Double>(shape: [1, 2], scalars: [1, 2]), Tensor(shape: [2, 1], scalars: [3, 4]))
     #expect(product.scalars == [11])
-    if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil {
-      #expect(BLAS.replacedCoreName == nil)
-    } else {
-      #expect(BLAS.fasterCoreType(than: BLAS.coreName, cpuFlags: BLAS.cpuFlags) == nil)
+  }
+
+  @Test("Restoring OpenBLAS's own choice puts back its kernels, and the answers stay")
+  func restoringLoadedKernels() async {
+    await #expect(processExitsWith: .success) {
+      let a = Tensor<Double>(shape: [2, 2], scalars: [1, 2, 3, 4])
+      let before = matmul(a, a).scalars
+      let replaced = BLAS.replacedCoreName
+      let restored = BLAS.restoreLoadedKernels()
+      guard restored == (replaced != nil), BLAS.replacedCoreName == nil,
+        replaced == nil || BLAS.coreName == replaced, matmul(a, a).scalars == before
+      else { exit(1) }
     }
-    if let replaced = BLAS.replacedCoreName { #expect(replaced != BLAS.coreName) }
+  }
+}
+
+@Suite struct ParallelismTests {
+  @Test("The available cores are the affinity mask's: at least one, at most the online cores")
+  func availableCores() {
+    let online = ProcessInfo.processInfo.activeProcessorCount
+    #expect((1...max(1, online)).contains(Parallelism.availableCoreCount))
+  }
+
+  @Test("Any thread count computes the same bits, and 1 turns the splitting off")
+  func threadCountKeepsResults() async {
+    // In a child process: the count is process-wide, and other suites run in parallel.
+    await #expect(processExitsWith: .success) {
+      var rng = SeededGenerator(seed: 7)
+      let x = Tensor<Float>(randomUniform: [1 << 18], in: -2..<2, using: &rng)
+      let (value, slope) = valueWithGradient(at: x) { (sigmoid($0) * $0).sum() }
+      let original = Parallelism.threadCount
+      Parallelism.threadCount = 1
+      let (one, slopeOne) = valueWithGradient(at: x) { (sigmoid($0) * $0).sum() }
+      Parallelism.threadCount = 3
+      let (three, slopeThree) = valueWithGradient(at: x) { (sigmoid($0) * $0).sum() }
+      Parallelism.threadCount = original
+      guard Parallelism.threadCount == original, value.scalars == one.scalars,
+        value.scalars == three.scalars, slope.scalars == slopeOne.scalars,
+        slope.scalars == slopeThree.scalars
+      else { exit(1) }
+    }
+  }
+
+  @Test("A thread count below 1 stops with a message")
+  func threadCountBelowOne() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      Parallelism.threadCount = 0
+    }
+    expectMessage(result, contains: ["Parallelism.threadCount: 0; it must be at least 1"])
   }
 }

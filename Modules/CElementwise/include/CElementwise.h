@@ -77,4 +77,17 @@ void autodiff_sgd_double(
     double *p, const double *g, double *b, ptrdiff_t count, double rate, double decay,
     double momentum, int nesterov);
 
+/// The number of CPUs in this process's affinity mask (taskset, cgroup cpusets, MPI binding), or
+/// 0 when the system does not say.
+int autodiff_affinity_core_count(void);
+
+/// The OpenBLAS kernel set to use instead of `core` on a CPU with AVX-512 (F, CD, BW, DQ, VL) or
+/// AVX2 with FMA: "SkylakeX" or "Haswell" for OpenBLAS's generic "Prescott", else NULL.
+const char *autodiff_faster_core_type(const char *core, int avx512, int avx2_fma);
+/// The kernel set OpenBLAS chose when it loaded, if the load-time upgrade replaced it; else NULL.
+const char *autodiff_openblas_replaced_core_name(void);
+/// Puts back the kernel set OpenBLAS chose when it loaded; 0 when there was nothing to put back.
+/// Not thread-safe (it sets and unsets OPENBLAS_CORETYPE).
+int autodiff_openblas_restore_loaded_kernels(void);
+
 #endif

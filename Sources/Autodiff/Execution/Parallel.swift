@@ -1,4 +1,5 @@
 import Dispatch
+internal import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -9,17 +10,38 @@ import Dispatch
 // results do not depend on the thread count. (Reductions stay on one thread: splitting a sum
 // would change its rounding with the thread count.)
 
-/// The threads elementwise kernels use: the online cores, or `AUTODIFF_NUM_THREADS` when set to
-/// a positive number (1 turns the splitting off). BLAS has its own setting,
-/// `OPENBLAS_NUM_THREADS`.
-let elementwiseThreadCount: Int = {
-  if let text = getenv("AUTODIFF_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text),
-    n > 0
-  {
-    return n
+/// The threads of Autodiff's own parallel loops: elementwise kernels, fused expressions and
+/// optimizer updates. (BLAS has its own pool: ``BLAS/setThreadCount(_:)``.)
+///
+/// Results never depend on the thread count: each thread computes its own range of elements,
+/// each element the same way.
+public enum Parallelism {
+  /// The cores this process may run on: the CPUs of its affinity mask, which `taskset`, cgroup
+  /// cpusets and MPI's core binding restrict, rather than every online core.
+  public static var availableCoreCount: Int {
+    let count = affinityCoreCount()
+    return count > 0 ? count : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
   }
-  return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-}()
+
+  /// The most threads a parallel loop uses; 1 turns the splitting off.
+  ///
+  /// It starts as `AUTODIFF_NUM_THREADS` when that is a positive number, else as
+  /// ``availableCoreCount``. Setting it takes effect from the next loop, from any thread.
+  ///
+  /// - Precondition: The new value is at least 1.
+  public static var threadCount: Int {
+    get { elementwiseThreadCount.load(ordering: .relaxed) }
+    set {
+      check(newValue >= 1, "Parallelism.threadCount: \(newValue); it must be at least 1")
+      elementwiseThreadCount.store(newValue, ordering: .relaxed)
+    }
+  }
+}
+
+/// ``Parallelism/threadCount``'s value.
+private let elementwiseThreadCount = Atomic<Int>(
+  getenv("AUTODIFF_NUM_THREADS").flatMap { Int(String(cString: $0)) }.flatMap { $0 > 0 ? $0 : nil }
+    ?? Parallelism.availableCoreCount)
 
 /// Calls `body` on consecutive ranges covering `0..<count`, concurrently when there is enough
 /// work: each range holds at least `grain` elements, and starts at a multiple of `alignment` (a
@@ -29,7 +51,7 @@ let elementwiseThreadCount: Int = {
 package func forEachRange(
   count: Int, grain: Int, alignment: Int = 64, _ body: (Range<Int>) -> Void
 ) {
-  let parts = min(elementwiseThreadCount, count / grain)
+  let parts = min(Parallelism.threadCount, count / grain)
   guard parts > 1 else {
     body(0..<count)
     return

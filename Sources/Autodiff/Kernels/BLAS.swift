@@ -1,16 +1,15 @@
 internal import CBLAS
+internal import CElementwise
 internal import Foundation
 import RealModule
 
 // The library's only calls into BLAS. Each routine is wrapped once, by a generic function that
-// takes the single- or double-precision C function; the conformances below only pick it. A
+// takes the single- or double-precision C function; the functions below only pick it. A
 // wrapper converts Swift `Int` sizes to BLAS's 32-bit `blasint` and checks that they fit, so no
-// caller handles C types. Every call converts its sizes first, so the conversion is also where
-// the one-time kernel check (`BLAS.replacedCoreName`) runs, before OpenBLAS computes anything.
+// caller handles C types.
 
 /// Converts a size to BLAS's index type, stopping with a message if it does not fit.
 private func blasInt(_ value: Int, _ what: StaticString) -> blasint {
-  _ = BLAS.replacedCoreName
   guard let converted = blasint(exactly: value) else {
     fatalError("BLAS: \(what) = \(value) does not fit in a 32-bit BLAS index")
   }
@@ -29,7 +28,7 @@ private typealias GEMM<T> = (
 ) -> Void
 
 private func gemm<T>(
-  _ function: GEMM<T>, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+  _ function: @escaping GEMM<T>, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
   alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
   beta: T, c: UnsafeMutablePointer<T>, ldc: Int
 ) {
@@ -45,7 +44,7 @@ private typealias TRSM<T> = (
 ) -> Void
 
 private func trsm<T>(
-  _ function: TRSM<T>, rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool,
+  _ function: @escaping TRSM<T>, rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool,
   m: Int, n: Int, alpha: T, a: UnsafePointer<T>, lda: Int, b: UnsafeMutablePointer<T>, ldb: Int
 ) {
   function(
@@ -54,52 +53,35 @@ private func trsm<T>(
     blasInt(m, "m"), blasInt(n, "n"), alpha, a, blasInt(lda, "lda"), b, blasInt(ldb, "ldb"))
 }
 
-// MARK: - Float and Double: each picks its routines
+// MARK: - The routines of the scalar type: each picks its precision's C function
 
-extension Float: TensorScalar {
-  public static func _gemm(
+extension TensorScalar {
+  /// Computes `c ← α·op(a)·op(b) + β·c` on row-major buffers (BLAS `gemm`), where `op(a)` is
+  /// `a` or its transpose. `op(a)` is `m×k`, `op(b)` is `k×n`, and `c` is `m×n`.
+  static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
   ) {
     gemm(
-      cblas_sgemm, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
       alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
 
-  public static func _trsm(
+  /// Solves `op(a)·x = α·b` (left side) or `x·op(a) = α·b` (right side) in place of the `m×n`
+  /// matrix `b`, for a triangular `a` (BLAS `trsm`), on row-major buffers. `a` is `m×m` on the
+  /// left side and `n×n` on the right; only its `lower` or upper triangle is read, and its
+  /// diagonal is taken as ones when `unitDiagonal`. A zero on the diagonal is not checked.
+  static func _trsm(
     rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
-    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafeMutablePointer<Float>, ldb: Int
+    alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafeMutablePointer<Self>, ldb: Int
   ) {
     trsm(
-      cblas_strsm, rightSide: rightSide, lower: lower, transposeA: transposeA,
+      pick(single: cblas_strsm as TRSM<Float>, double: cblas_dtrsm as TRSM<Double>),
+      rightSide: rightSide, lower: lower, transposeA: transposeA,
       unitDiagonal: unitDiagonal, m: m, n: n, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb)
   }
-
-  public static var _name: String { "Float" }
-}
-
-extension Double: TensorScalar {
-  public static func _gemm(
-    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
-    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
-  ) {
-    gemm(
-      cblas_dgemm, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-  }
-
-  public static func _trsm(
-    rightSide: Bool, lower: Bool, transposeA: Bool, unitDiagonal: Bool, m: Int, n: Int,
-    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafeMutablePointer<Double>, ldb: Int
-  ) {
-    trsm(
-      cblas_dtrsm, rightSide: rightSide, lower: lower, transposeA: transposeA,
-      unitDiagonal: unitDiagonal, m: m, n: n, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb)
-  }
-
-  public static var _name: String { "Double" }
 }
 
 /// BLAS's own thread pool, which gemm uses.
@@ -116,13 +98,10 @@ public enum BLAS {
   /// The kernel set OpenBLAS runs on this CPU: `"Haswell"`, `"SkylakeX"`, `"Prescott"`, ...
   /// (`OPENBLAS_CORETYPE` pins it; Autodiff replaces a generic choice, see
   /// ``replacedCoreName``).
-  public static var coreName: String {
-    _ = replacedCoreName
-    return String(cString: openblas_get_corename())
-  }
+  public static var coreName: String { String(cString: openblas_get_corename()) }
 
-  /// The kernel set OpenBLAS chose when it loaded, if Autodiff replaced it with a faster one
-  /// before its first BLAS or LAPACK call; otherwise `nil`.
+  /// The kernel set OpenBLAS chose when it loaded, if Autodiff replaced it with a faster one;
+  /// otherwise `nil`.
   ///
   /// OpenBLAS picks its kernels once, when it loads, and only `OPENBLAS_CORETYPE` overrides
   /// its choice. An OpenBLAS older than the CPU does not recognize it and picks its most generic
@@ -130,55 +109,32 @@ public enum BLAS {
   /// gemm then runs at about a third of the speed of its AVX2 (`Haswell`) kernels and a fifth
   /// of its AVX-512 (`SkylakeX`) ones. When the variable is not set and OpenBLAS took its
   /// generic kernels on a CPU that has AVX2 or AVX-512, Autodiff re-runs OpenBLAS's kernel
-  /// selection with the better set, once, before it first calls BLAS. Results stay the same up
-  /// to rounding. Set `OPENBLAS_CORETYPE` (to any kernel set, `Prescott` included) to keep
-  /// OpenBLAS's own choice.
+  /// selection with the better set when the program loads, before `main` and before any thread
+  /// exists (the selection reads `OPENBLAS_CORETYPE`, and setting a variable is not
+  /// thread-safe). Results stay the same up to rounding.
   ///
-  /// Evaluated once, thread-safely, before the library's first BLAS or LAPACK call (by the size
-  /// conversions every call makes) and by ``coreName``.
-  public static let replacedCoreName: String? = {
-    guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return nil }
-    let loaded = String(cString: openblas_get_corename())
-    guard let faster = fasterCoreType(than: loaded, cpuFlags: cpuFlags), selectKernels(faster),
-      String(cString: openblas_get_corename()) != loaded
-    else { return nil }
-    return loaded
-  }()
-
-  /// The kernel set to use instead of `coreName` on a CPU with `cpuFlags` (/proc/cpuinfo's).
-  static func fasterCoreType(than coreName: String, cpuFlags: Set<String>) -> String? {
-    guard coreName == "Prescott" else { return nil }
-    if cpuFlags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) {
-      return "SkylakeX"
-    }
-    if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
-    return nil
+  /// To keep OpenBLAS's own choice, set `OPENBLAS_CORETYPE` (to any kernel set, `Prescott`
+  /// included) before the program starts, or call ``restoreLoadedKernels()``.
+  public static var replacedCoreName: String? {
+    autodiff_openblas_replaced_core_name().map { String(cString: $0) }
   }
 
-  /// The flags of the first CPU in /proc/cpuinfo; empty where there is none.
-  static var cpuFlags: Set<String> {
-    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
-      .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
-      .map { Set($0.split(separator: " ").map(String.init)) } ?? []
+  /// Puts back the kernel set OpenBLAS chose when it loaded, undoing Autodiff's replacement
+  /// (``replacedCoreName``); does nothing when there was none.
+  ///
+  /// Call it at the start of the program, before any other thread runs: like OpenBLAS's own
+  /// selection, it sets and unsets `OPENBLAS_CORETYPE`, which races with any other thread that
+  /// reads or writes the environment, and no BLAS call may run meanwhile.
+  ///
+  /// - Returns: Whether it put a kernel set back.
+  @discardableResult
+  public static func restoreLoadedKernels() -> Bool {
+    autodiff_openblas_restore_loaded_kernels() != 0
   }
 
-  /// Re-runs the kernel selection of an OpenBLAS built for several CPUs (`DYNAMIC_ARCH`, as
-  /// Debian's is) with `OPENBLAS_CORETYPE` = `core`; false when this OpenBLAS cannot.
-  ///
-  /// `gotoblas_dynamic_init` is how OpenBLAS selects its kernels when it loads: it reads the
-  /// variable and sets the kernel table every routine dispatches through. It does nothing while
-  /// a table is set, hence `gotoblas_dynamic_quit` first. Both are looked up at run time, so a
-  /// single-CPU OpenBLAS, which has neither, is left as it is.
-  private static func selectKernels(_ core: String) -> Bool {
-    typealias Function = @convention(c) () -> Void
-    guard let process = dlopen(nil, RTLD_NOW),
-      let quit = dlsym(process, "gotoblas_dynamic_quit"),
-      let select = dlsym(process, "gotoblas_dynamic_init")
-    else { return false }
-    setenv("OPENBLAS_CORETYPE", core, 1)
-    unsafeBitCast(quit, to: Function.self)()
-    unsafeBitCast(select, to: Function.self)()
-    unsetenv("OPENBLAS_CORETYPE")
-    return true
+  /// The kernel set to use instead of `coreName` on a CPU with or without AVX-512 and AVX2:
+  /// the load-time upgrade's decision, for tests.
+  static func fasterCoreType(than coreName: String, avx512: Bool, avx2: Bool) -> String? {
+    autodiff_faster_core_type(coreName, avx512 ? 1 : 0, avx2 ? 1 : 0).map { String(cString: $0) }
   }
 }

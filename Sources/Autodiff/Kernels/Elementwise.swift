@@ -282,87 +282,48 @@ func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutab
   binaryKernel(.add, a, strideA: 1, UnsafePointer(b), strideB: 1, b, count: x.count)
 }
 
-// Each scalar type's bridge to its CElementwise kernels.
+// MARK: - The C kernels of the scalar type: each picks its precision's C function
 
-extension Float {
-  public static func _unary(
-    _ function: Int32, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
+private typealias Unary<T> = (Int32, UnsafePointer<T>?, UnsafeMutablePointer<T>?, Int) -> Void
+private typealias Binary<T> = (
+  Int32, UnsafePointer<T>?, Int, UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?, Int
+) -> Void
+private typealias AddLanes<T> = (UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?) -> Void
+
+// The kernels run one thread each: the callers split large buffers. `function` numbers a
+// CElementwise function (`UnaryFunction.kernel`, `BinaryFunction.kernel`).
+
+extension TensorScalar {
+  /// `y[i] = function(x[i])` for `count` elements; `y` may be `x`.
+  static func _unary(
+    _ function: Int32, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int
   ) {
-    autodiff_unary_float(function, x, y, count)
+    let kernel: Unary<Self> = pick(
+      single: autodiff_unary_float as Unary<Float>, double: autodiff_unary_double as Unary<Double>)
+    kernel(function, x, y, count)
   }
 
-  public static func _binary(
-    _ function: Int32, _ a: UnsafePointer<Float>, strideA: Int, _ b: UnsafePointer<Float>,
-    strideB: Int, _ c: UnsafeMutablePointer<Float>, count: Int
+  /// `c[i] = function(a[i·strideA], b[i·strideB])` for `count` elements, with strides of 0 (one
+  /// element repeated) or 1; `c` may be `a` or `b`.
+  static func _binary(
+    _ function: Int32, _ a: UnsafePointer<Self>, strideA: Int, _ b: UnsafePointer<Self>,
+    strideB: Int, _ c: UnsafeMutablePointer<Self>, count: Int
   ) {
-    autodiff_binary_float(function, a, strideA, b, strideB, c, count)
+    let kernel: Binary<Self> = pick(
+      single: autodiff_binary_float as Binary<Float>,
+      double: autodiff_binary_double as Binary<Double>)
+    kernel(function, a, strideA, b, strideB, c, count)
   }
 
-  public static func _addLanes(
-    _ x: UnsafePointer<Float>, groups: Int, into partial: UnsafeMutablePointer<Float>
+  /// `partial[j] += x[16g + j]` for every group `g < groups` and lane `j < 16`: the running
+  /// lanes of a long sum.
+  static func _addLanes(
+    _ x: UnsafePointer<Self>, groups: Int, into partial: UnsafeMutablePointer<Self>
   ) {
-    autodiff_add_lanes_float(x, groups, partial)
-  }
-
-  public static func _adam(
-    parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-    firstMoments: UnsafeMutablePointer<Float>, secondMoments: UnsafeMutablePointer<Float>,
-    count: Int, beta1: Float, beta2: Float, stepSize: Float, correction2Root: Float,
-    epsilon: Float, l2: Float, shrink: Float
-  ) {
-    autodiff_adam_float(
-      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
-      correction2Root, epsilon, l2, shrink)
-  }
-
-  public static func _sgd(
-    parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
-    momentumBuffer: UnsafeMutablePointer<Float>?, count: Int, rate: Float, decay: Float,
-    momentum: Float, nesterov: Bool
-  ) {
-    autodiff_sgd_float(
-      parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
-  }
-}
-
-extension Double {
-  public static func _unary(
-    _ function: Int32, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int
-  ) {
-    autodiff_unary_double(function, x, y, count)
-  }
-
-  public static func _binary(
-    _ function: Int32, _ a: UnsafePointer<Double>, strideA: Int, _ b: UnsafePointer<Double>,
-    strideB: Int, _ c: UnsafeMutablePointer<Double>, count: Int
-  ) {
-    autodiff_binary_double(function, a, strideA, b, strideB, c, count)
-  }
-
-  public static func _addLanes(
-    _ x: UnsafePointer<Double>, groups: Int, into partial: UnsafeMutablePointer<Double>
-  ) {
-    autodiff_add_lanes_double(x, groups, partial)
-  }
-
-  public static func _adam(
-    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>,
-    firstMoments: UnsafeMutablePointer<Double>, secondMoments: UnsafeMutablePointer<Double>,
-    count: Int, beta1: Double, beta2: Double, stepSize: Double, correction2Root: Double,
-    epsilon: Double, l2: Double, shrink: Double
-  ) {
-    autodiff_adam_double(
-      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
-      correction2Root, epsilon, l2, shrink)
-  }
-
-  public static func _sgd(
-    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>,
-    momentumBuffer: UnsafeMutablePointer<Double>?, count: Int, rate: Double, decay: Double,
-    momentum: Double, nesterov: Bool
-  ) {
-    autodiff_sgd_double(
-      parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
+    let kernel: AddLanes<Self> = pick(
+      single: autodiff_add_lanes_float as AddLanes<Float>,
+      double: autodiff_add_lanes_double as AddLanes<Double>)
+    kernel(x, groups, partial)
   }
 }
 

@@ -2,7 +2,7 @@ internal import CBLAS
 
 // The library's only calls into LAPACK, through LAPACKE's row-major interface. Each routine is
 // wrapped once, by a generic function below that takes the single- or double-precision C
-// function; the `Float` and `Double` conformances at the end only pick the function. A wrapper
+// function; the functions at the end only pick the single- or double-precision one. A wrapper
 // converts `Int` sizes and pivots to LAPACK's 32-bit `lapack_int`, and reads `info`:
 //
 // - info > 0 is a property of the data (a zero pivot, a failed minor, no convergence) and throws
@@ -21,10 +21,7 @@ internal import CBLAS
 // factorizations). The BLAS calls (`_trsm`, `_gemm`) take row-major buffers without copying.
 
 /// Converts a size to LAPACK's index type, stopping with a message if it does not fit.
-/// Every call converts its sizes here first, so this also runs the one-time kernel check
-/// (`BLAS.replacedCoreName`) before LAPACK's first call into BLAS.
 private func lapackInt(_ value: Int, _ what: StaticString, _ routine: StaticString) -> Int32 {
-  _ = BLAS.replacedCoreName
   guard let converted = Int32(exactly: value) else {
     fatalError("\(routine): \(what) = \(value) does not fit in a 32-bit LAPACK index")
   }
@@ -54,7 +51,7 @@ private typealias GETRF<T> = (
 ) -> Int32
 
 private func getrf<T>(
-  _ function: GETRF<T>, _ routine: StaticString, rows: Int, columns: Int,
+  _ function: @escaping GETRF<T>, _ routine: StaticString, rows: Int, columns: Int,
   a: UnsafeMutablePointer<T>, lda: Int, pivots: UnsafeMutablePointer<Int>
 ) throws(LinearAlgebraError) {
   assert(rows > 0 && columns > 0)
@@ -76,7 +73,8 @@ private typealias GETRS<T> = (
 ) -> Int32
 
 private func getrs<T>(
-  _ function: GETRS<T>, _ routine: StaticString, transpose: Bool, n: Int, rightHandSides: Int,
+  _ function: @escaping GETRS<T>, _ routine: StaticString, transpose: Bool, n: Int,
+  rightHandSides: Int,
   lu: UnsafePointer<T>, lda: Int, pivots: UnsafePointer<Int>, b: UnsafeMutablePointer<T>,
   ldb: Int
 ) {
@@ -94,7 +92,8 @@ private typealias GETRI<T> = (
 ) -> Int32
 
 private func getri<T>(
-  _ function: GETRI<T>, _ routine: StaticString, n: Int, lu: UnsafeMutablePointer<T>, lda: Int,
+  _ function: @escaping GETRI<T>, _ routine: StaticString, n: Int, lu: UnsafeMutablePointer<T>,
+  lda: Int,
   pivots: UnsafePointer<Int>
 ) throws(LinearAlgebraError) {
   assert(n > 0)
@@ -108,7 +107,8 @@ private func getri<T>(
 private typealias POTRF<T> = (Int32, CChar, Int32, UnsafeMutablePointer<T>?, Int32) -> Int32
 
 private func potrf<T>(
-  _ function: POTRF<T>, _ routine: StaticString, n: Int, a: UnsafeMutablePointer<T>, lda: Int
+  _ function: @escaping POTRF<T>, _ routine: StaticString, n: Int, a: UnsafeMutablePointer<T>,
+  lda: Int
 ) throws(LinearAlgebraError) {
   assert(n > 0)
   let info = function(
@@ -122,7 +122,7 @@ private typealias POTRS<T> = (
 ) -> Int32
 
 private func potrs<T>(
-  _ function: POTRS<T>, _ routine: StaticString, n: Int, rightHandSides: Int,
+  _ function: @escaping POTRS<T>, _ routine: StaticString, n: Int, rightHandSides: Int,
   l: UnsafePointer<T>, lda: Int, b: UnsafeMutablePointer<T>, ldb: Int
 ) {
   assert(n > 0 && rightHandSides > 0)
@@ -138,7 +138,7 @@ private typealias GEQRF<T> = (
 ) -> Int32
 
 private func geqrf<T>(
-  _ function: GEQRF<T>, _ routine: StaticString, rows: Int, columns: Int,
+  _ function: @escaping GEQRF<T>, _ routine: StaticString, rows: Int, columns: Int,
   a: UnsafeMutablePointer<T>, lda: Int, tau: UnsafeMutablePointer<T>
 ) {
   assert(rows > 0 && columns > 0)
@@ -153,7 +153,7 @@ private typealias ORGQR<T> = (
 ) -> Int32
 
 private func orgqr<T>(
-  _ function: ORGQR<T>, _ routine: StaticString, rows: Int, columns: Int, reflectors: Int,
+  _ function: @escaping ORGQR<T>, _ routine: StaticString, rows: Int, columns: Int, reflectors: Int,
   a: UnsafeMutablePointer<T>, lda: Int, tau: UnsafePointer<T>
 ) {
   assert(rows >= columns && columns >= reflectors && reflectors > 0)
@@ -168,7 +168,8 @@ private typealias SYEVD<T> = (
 ) -> Int32
 
 private func syevd<T>(
-  _ function: SYEVD<T>, _ routine: StaticString, n: Int, a: UnsafeMutablePointer<T>, lda: Int,
+  _ function: @escaping SYEVD<T>, _ routine: StaticString, n: Int, a: UnsafeMutablePointer<T>,
+  lda: Int,
   eigenvalues: UnsafeMutablePointer<T>
 ) throws(LinearAlgebraError) {
   assert(n > 0)
@@ -185,7 +186,7 @@ private typealias GESDD<T> = (
 ) -> Int32
 
 private func gesdd<T>(
-  _ function: GESDD<T>, _ routine: StaticString, rows: Int, columns: Int,
+  _ function: @escaping GESDD<T>, _ routine: StaticString, rows: Int, columns: Int,
   a: UnsafeMutablePointer<T>, lda: Int, singularValues: UnsafeMutablePointer<T>,
   u: UnsafeMutablePointer<T>, ldu: Int, vt: UnsafeMutablePointer<T>, ldvt: Int
 ) throws(LinearAlgebraError) {
@@ -199,148 +200,130 @@ private func gesdd<T>(
   if info > 0 { throw .didNotConverge(routine: "\(routine)") }
 }
 
-// MARK: - Float and Double
+// MARK: - The routines of the scalar type: each picks its precision's C function
 
-extension Float {
-  public static func _getrf(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Float>, lda: Int,
+extension TensorScalar {
+  /// Factors the `rows×columns` matrix `a` in place as `P·L·U` (LAPACK `getrf`): `L` unit lower
+  /// triangular below the diagonal, `U` upper triangular on and above it. `pivots` receives
+  /// `min(rows, columns)` row interchanges: row `i` was swapped with row `pivots[i]`.
+  ///
+  /// - Throws: ``LinearAlgebraError/singular(pivot:)`` when `U` has an exactly zero diagonal
+  ///   element; the factors are complete and valid even then.
+  static func _getrf(
+    rows: Int, columns: Int, a: UnsafeMutablePointer<Self>, lda: Int,
     pivots: UnsafeMutablePointer<Int>
   ) throws(LinearAlgebraError) {
     try getrf(
-      LAPACKE_sgetrf, "sgetrf", rows: rows, columns: columns, a: a, lda: lda, pivots: pivots)
+      pick(single: LAPACKE_sgetrf as GETRF<Float>, double: LAPACKE_dgetrf as GETRF<Double>),
+      pickName(single: "sgetrf", double: "dgetrf"), rows: rows, columns: columns, a: a, lda: lda,
+      pivots: pivots)
   }
 
-  public static func _getrs(
-    transpose: Bool, n: Int, rightHandSides: Int, lu: UnsafePointer<Float>, lda: Int,
-    pivots: UnsafePointer<Int>, b: UnsafeMutablePointer<Float>, ldb: Int
+  /// Solves `op(A)·x = b` in place of the `n×rightHandSides` matrix `b`, from the LU factors and
+  /// pivots `_getrf` left for the `n×n` matrix `A` (LAPACK `getrs`).
+  static func _getrs(
+    transpose: Bool, n: Int, rightHandSides: Int, lu: UnsafePointer<Self>, lda: Int,
+    pivots: UnsafePointer<Int>, b: UnsafeMutablePointer<Self>, ldb: Int
   ) {
     getrs(
-      LAPACKE_sgetrs_work, "sgetrs", transpose: transpose, n: n, rightHandSides: rightHandSides,
+      pick(
+        single: LAPACKE_sgetrs_work as GETRS<Float>, double: LAPACKE_dgetrs_work as GETRS<Double>),
+      pickName(single: "sgetrs", double: "dgetrs"), transpose: transpose, n: n,
+      rightHandSides: rightHandSides,
       lu: lu, lda: lda, pivots: pivots, b: b, ldb: ldb)
   }
 
-  public static func _getri(
-    n: Int, lu: UnsafeMutablePointer<Float>, lda: Int, pivots: UnsafePointer<Int>
+  /// Replaces the LU factors that `_getrf` left for the `n×n` matrix `A` by `A⁻¹` (LAPACK
+  /// `getri`).
+  ///
+  /// - Throws: ``LinearAlgebraError/singular(pivot:)`` when `U` has a zero diagonal element.
+  static func _getri(
+    n: Int, lu: UnsafeMutablePointer<Self>, lda: Int, pivots: UnsafePointer<Int>
   ) throws(LinearAlgebraError) {
-    try getri(LAPACKE_sgetri, "sgetri", n: n, lu: lu, lda: lda, pivots: pivots)
+    try getri(
+      pick(single: LAPACKE_sgetri as GETRI<Float>, double: LAPACKE_dgetri as GETRI<Double>),
+      pickName(single: "sgetri", double: "dgetri"), n: n, lu: lu, lda: lda, pivots: pivots)
   }
 
-  public static func _potrf(
-    n: Int, a: UnsafeMutablePointer<Float>, lda: Int
+  /// Replaces the lower triangle of the symmetric `n×n` matrix `a` by its Cholesky factor `L`,
+  /// `a = L·Lᵀ` (LAPACK `potrf`). The strict upper triangle is neither read nor written.
+  ///
+  /// - Throws: ``LinearAlgebraError/notPositiveDefinite(minor:)`` when `a` is not positive
+  ///   definite.
+  static func _potrf(
+    n: Int, a: UnsafeMutablePointer<Self>, lda: Int
   ) throws(LinearAlgebraError) {
-    try potrf(LAPACKE_spotrf, "spotrf", n: n, a: a, lda: lda)
+    try potrf(
+      pick(single: LAPACKE_spotrf as POTRF<Float>, double: LAPACKE_dpotrf as POTRF<Double>),
+      pickName(single: "spotrf", double: "dpotrf"), n: n, a: a, lda: lda)
   }
 
-  public static func _potrs(
-    n: Int, rightHandSides: Int, l: UnsafePointer<Float>, lda: Int,
-    b: UnsafeMutablePointer<Float>, ldb: Int
+  /// Solves `L·Lᵀ·x = b` in place of the `n×rightHandSides` matrix `b`, for the lower triangular
+  /// Cholesky factor `l` (LAPACK `potrs`).
+  static func _potrs(
+    n: Int, rightHandSides: Int, l: UnsafePointer<Self>, lda: Int,
+    b: UnsafeMutablePointer<Self>, ldb: Int
   ) {
     potrs(
-      LAPACKE_spotrs_work, "spotrs", n: n, rightHandSides: rightHandSides, l: l, lda: lda, b: b,
+      pick(
+        single: LAPACKE_spotrs_work as POTRS<Float>, double: LAPACKE_dpotrs_work as POTRS<Double>),
+      pickName(single: "spotrs", double: "dpotrs"), n: n, rightHandSides: rightHandSides, l: l,
+      lda: lda, b: b,
       ldb: ldb)
   }
 
-  public static func _geqrf(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-    tau: UnsafeMutablePointer<Float>
+  /// Factors the `rows×columns` matrix `a` in place as `Q·R` (LAPACK `geqrf`): `R` on and above
+  /// the diagonal, `Q` as `min(rows, columns)` Householder reflectors below it and in `tau`.
+  static func _geqrf(
+    rows: Int, columns: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+    tau: UnsafeMutablePointer<Self>
   ) {
-    geqrf(LAPACKE_sgeqrf, "sgeqrf", rows: rows, columns: columns, a: a, lda: lda, tau: tau)
+    geqrf(
+      pick(single: LAPACKE_sgeqrf as GEQRF<Float>, double: LAPACKE_dgeqrf as GEQRF<Double>),
+      pickName(single: "sgeqrf", double: "dgeqrf"), rows: rows, columns: columns, a: a, lda: lda,
+      tau: tau)
   }
 
-  public static func _orgqr(
-    rows: Int, columns: Int, reflectors: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-    tau: UnsafePointer<Float>
+  /// Overwrites the leading `rows×columns` block of `a`, which holds `reflectors` reflectors
+  /// from `_geqrf`, with the first `columns` columns of their product `Q` (LAPACK `orgqr`).
+  static func _orgqr(
+    rows: Int, columns: Int, reflectors: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+    tau: UnsafePointer<Self>
   ) {
     orgqr(
-      LAPACKE_sorgqr, "sorgqr", rows: rows, columns: columns, reflectors: reflectors, a: a,
+      pick(single: LAPACKE_sorgqr as ORGQR<Float>, double: LAPACKE_dorgqr as ORGQR<Double>),
+      pickName(single: "sorgqr", double: "dorgqr"), rows: rows, columns: columns,
+      reflectors: reflectors, a: a,
       lda: lda, tau: tau)
   }
 
-  public static func _syevd(
-    n: Int, a: UnsafeMutablePointer<Float>, lda: Int, eigenvalues: UnsafeMutablePointer<Float>
+  /// The eigenvalues of the symmetric `n×n` matrix `a` in ascending order, and its orthonormal
+  /// eigenvectors in place of `a`, as columns (LAPACK `syevd`, divide and conquer). Only the
+  /// lower triangle of `a` is read.
+  ///
+  /// - Throws: ``LinearAlgebraError/didNotConverge(routine:)``.
+  static func _syevd(
+    n: Int, a: UnsafeMutablePointer<Self>, lda: Int, eigenvalues: UnsafeMutablePointer<Self>
   ) throws(LinearAlgebraError) {
-    try syevd(LAPACKE_ssyevd, "ssyevd", n: n, a: a, lda: lda, eigenvalues: eigenvalues)
+    try syevd(
+      pick(single: LAPACKE_ssyevd as SYEVD<Float>, double: LAPACKE_dsyevd as SYEVD<Double>),
+      pickName(single: "ssyevd", double: "dsyevd"), n: n, a: a, lda: lda, eigenvalues: eigenvalues)
   }
 
-  public static func _gesdd(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Float>, lda: Int,
-    singularValues: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, ldu: Int,
-    vt: UnsafeMutablePointer<Float>, ldvt: Int
-  ) throws(LinearAlgebraError) {
-    try gesdd(
-      LAPACKE_sgesdd, "sgesdd", rows: rows, columns: columns, a: a, lda: lda,
-      singularValues: singularValues, u: u, ldu: ldu, vt: vt, ldvt: ldvt)
-  }
-}
-
-extension Double {
-  public static func _getrf(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-    pivots: UnsafeMutablePointer<Int>
-  ) throws(LinearAlgebraError) {
-    try getrf(
-      LAPACKE_dgetrf, "dgetrf", rows: rows, columns: columns, a: a, lda: lda, pivots: pivots)
-  }
-
-  public static func _getrs(
-    transpose: Bool, n: Int, rightHandSides: Int, lu: UnsafePointer<Double>, lda: Int,
-    pivots: UnsafePointer<Int>, b: UnsafeMutablePointer<Double>, ldb: Int
-  ) {
-    getrs(
-      LAPACKE_dgetrs_work, "dgetrs", transpose: transpose, n: n, rightHandSides: rightHandSides,
-      lu: lu, lda: lda, pivots: pivots, b: b, ldb: ldb)
-  }
-
-  public static func _getri(
-    n: Int, lu: UnsafeMutablePointer<Double>, lda: Int, pivots: UnsafePointer<Int>
-  ) throws(LinearAlgebraError) {
-    try getri(LAPACKE_dgetri, "dgetri", n: n, lu: lu, lda: lda, pivots: pivots)
-  }
-
-  public static func _potrf(
-    n: Int, a: UnsafeMutablePointer<Double>, lda: Int
-  ) throws(LinearAlgebraError) {
-    try potrf(LAPACKE_dpotrf, "dpotrf", n: n, a: a, lda: lda)
-  }
-
-  public static func _potrs(
-    n: Int, rightHandSides: Int, l: UnsafePointer<Double>, lda: Int,
-    b: UnsafeMutablePointer<Double>, ldb: Int
-  ) {
-    potrs(
-      LAPACKE_dpotrs_work, "dpotrs", n: n, rightHandSides: rightHandSides, l: l, lda: lda, b: b,
-      ldb: ldb)
-  }
-
-  public static func _geqrf(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-    tau: UnsafeMutablePointer<Double>
-  ) {
-    geqrf(LAPACKE_dgeqrf, "dgeqrf", rows: rows, columns: columns, a: a, lda: lda, tau: tau)
-  }
-
-  public static func _orgqr(
-    rows: Int, columns: Int, reflectors: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-    tau: UnsafePointer<Double>
-  ) {
-    orgqr(
-      LAPACKE_dorgqr, "dorgqr", rows: rows, columns: columns, reflectors: reflectors, a: a,
-      lda: lda, tau: tau)
-  }
-
-  public static func _syevd(
-    n: Int, a: UnsafeMutablePointer<Double>, lda: Int, eigenvalues: UnsafeMutablePointer<Double>
-  ) throws(LinearAlgebraError) {
-    try syevd(LAPACKE_dsyevd, "dsyevd", n: n, a: a, lda: lda, eigenvalues: eigenvalues)
-  }
-
-  public static func _gesdd(
-    rows: Int, columns: Int, a: UnsafeMutablePointer<Double>, lda: Int,
-    singularValues: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, ldu: Int,
-    vt: UnsafeMutablePointer<Double>, ldvt: Int
+  /// The reduced singular value decomposition `a = U·diag(s)·Vᵀ` of the `rows×columns` matrix
+  /// `a` (LAPACK `gesdd`, divide and conquer): with `k = min(rows, columns)`, `u` receives the
+  /// `rows×k` matrix `U`, `vt` the `k×columns` matrix `Vᵀ`, and `singularValues` the `k` values
+  /// in descending order. `a` is overwritten.
+  ///
+  /// - Throws: ``LinearAlgebraError/didNotConverge(routine:)``.
+  static func _gesdd(
+    rows: Int, columns: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+    singularValues: UnsafeMutablePointer<Self>, u: UnsafeMutablePointer<Self>, ldu: Int,
+    vt: UnsafeMutablePointer<Self>, ldvt: Int
   ) throws(LinearAlgebraError) {
     try gesdd(
-      LAPACKE_dgesdd, "dgesdd", rows: rows, columns: columns, a: a, lda: lda,
+      pick(single: LAPACKE_sgesdd as GESDD<Float>, double: LAPACKE_dgesdd as GESDD<Double>),
+      pickName(single: "sgesdd", double: "dgesdd"), rows: rows, columns: columns, a: a, lda: lda,
       singularValues: singularValues, u: u, ldu: ldu, vt: vt, ldvt: ldvt)
   }
 }

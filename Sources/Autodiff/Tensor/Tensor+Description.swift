@@ -31,7 +31,7 @@ extension Tensor: CustomStringConvertible {
 
 extension Tensor: CustomDebugStringConvertible {
   public var debugDescription: String {
-    "Tensor<\(Scalar._name)>(shape: \(shape.shapeDescription)\(isRecorded ? ", recorded" : ""), "
+    "Tensor<\(Scalar.self)>(shape: \(shape.shapeDescription)\(isRecorded ? ", recorded" : ""), "
       + "\(description))"
   }
 }

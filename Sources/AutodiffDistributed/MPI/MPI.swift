@@ -35,7 +35,7 @@ enum MPIElement {
   static func scalar<Scalar: TensorScalar>(_ type: Scalar.Type) -> MPIElement {
     if Scalar.self == Float.self { return .float }
     if Scalar.self == Double.self { return .double }
-    fatalError("AutodiffDistributed: no MPI datatype for \(Scalar._name); use Float or Double")
+    fatalError("AutodiffDistributed: no MPI datatype for \(Scalar.self); use Float or Double")
   }
 }
 

@@ -250,7 +250,7 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
               // Fashion-MNIST epoch).
               forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
                 let j = range.lowerBound
-                Scalar._adam(
+                Scalar.adamStep(
                   parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,
                   count: range.count, beta1: beta1, beta2: beta2, stepSize: stepSize,
                   correction2Root: correction2Root, epsilon: epsilon, l2: l2, shrink: shrink)

@@ -104,7 +104,7 @@ public struct SGD<Scalar: TensorScalar>: Optimizer, Sendable {
           func run(_ b: UnsafeMutablePointer<Scalar>?) {
             forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
               let j = range.lowerBound
-              Scalar._sgd(
+              Scalar.sgdStep(
                 parameters: p + j, gradients: g + j, momentumBuffer: b.map { $0 + j },
                 count: range.count, rate: rate, decay: decay, momentum: mu, nesterov: nesterov)
             }

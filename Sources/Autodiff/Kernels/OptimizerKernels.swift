@@ -1,0 +1,43 @@
+internal import CElementwise
+
+// The vectorized update steps of AutodiffNN's optimizers. They live beside the other C kernels
+// and are `package`: AutodiffNN calls them, and they are no part of Autodiff's public API.
+
+private typealias AdamStep<T> = (
+  UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?,
+  Int, T, T, T, T, T, T, T
+) -> Void
+private typealias SGDStep<T> = (
+  UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, Int, T, T, T, Int32
+) -> Void
+
+extension TensorScalar {
+  /// One Adam step over `count` parameters in place: p ← p·shrink; g ← g + l2·p;
+  /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; p ← p − stepSize·m / (√v / correction2Root + ε).
+  package static func adamStep(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    firstMoments: UnsafeMutablePointer<Self>, secondMoments: UnsafeMutablePointer<Self>,
+    count: Int, beta1: Self, beta2: Self, stepSize: Self, correction2Root: Self, epsilon: Self,
+    l2: Self, shrink: Self
+  ) {
+    let step: AdamStep<Self> = pick(
+      single: autodiff_adam_float as AdamStep<Float>,
+      double: autodiff_adam_double as AdamStep<Double>)
+    step(
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
+      correction2Root, epsilon, l2, shrink)
+  }
+
+  /// One SGD step over `count` parameters in place: d = g + decay·p; with momentum μ ≠ 0,
+  /// b ← μb + d and p ← p − rate·(nesterov ? d + μb : b); else p ← p − rate·d (`momentumBuffer`
+  /// unused, and may be `nil`).
+  package static func sgdStep(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    momentumBuffer: UnsafeMutablePointer<Self>?, count: Int, rate: Self, decay: Self,
+    momentum: Self, nesterov: Bool
+  ) {
+    let step: SGDStep<Self> = pick(
+      single: autodiff_sgd_float as SGDStep<Float>, double: autodiff_sgd_double as SGDStep<Double>)
+    step(parameters, gradients, momentumBuffer, count, rate, decay, momentum, nesterov ? 1 : 0)
+  }
+}
