@@ -22,7 +22,7 @@ struct Sweep<Scalar: TensorScalar> {
   ///
   /// A buffer, not an array: every access to a class's `var` array pays a dynamic exclusivity
   /// check, and the loop cannot hold one access open because the rules call back into
-  /// `accumulate(_:into:)` (scalar-graph benchmark: the checks were 12% of its instructions).
+  /// `accumulate(_:into:)`.
   /// Temporary (on the stack when it is small, as it is for a scalar graph: a heap block cost an
   /// allocation per gradient; mapped pages when large, see `withTapeScratch`) and owned by
   /// `withSweep`, rather than freed by a class's `deinit`:

@@ -40,9 +40,8 @@ public final class Tape {
   /// The recorded operations, in the order they ran. A node's operands come before it. Accessed
   /// only between `beginUse(_:)` and `endUse(_:)`.
   ///
-  /// `@exclusivity(unchecked)`: the runtime's check of each access (`swift_beginAccess`, a few
-  /// dozen instructions, several times per recorded operation: scalar-graph benchmark) cannot
-  /// find a conflict here. Other threads are kept out by `beginUse(_:)`, and on one thread no
+  /// `@exclusivity(unchecked)`: the runtime's check of each access (`swift_beginAccess`, several
+  /// times per recorded operation) cannot find a conflict here. Other threads are kept out by `beginUse(_:)`, and on one thread no
   /// access overlaps another: the only write is the `append` in `append(_:)`, which calls back
   /// into nothing, and every read copies an element out before going on.
   ///

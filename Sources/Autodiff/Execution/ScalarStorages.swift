@@ -10,7 +10,7 @@
 ///
 /// A computation on scalars (the gradient of a function of a few numbers) makes a storage for
 /// every result and frees it soon after. Each one went to the system allocator and back, with
-/// the object's release and deinitialization on the way: about 300 instructions, a quarter of a
+/// the object's release and deinitialization on the way, and that round trip was a quarter of a
 /// scalar-graph gradient. Swift frees an object when its last reference goes, so a freed storage
 /// cannot be caught and kept. Instead, each thread keeps a ring of the last storages it made;
 /// a new scalar takes the ring's next one when the ring is the only thing still referring to it,

@@ -271,8 +271,8 @@ func broadcastBinaryKernel<T: TensorScalar>(
   }
 }
 
-/// Adds `x` into `y` elementwise, in place: the accumulation of gradients at a fork. (BLAS's
-/// axpy cost about 250 instructions for one element, called 2-3 times per scalar-graph gradient.)
+/// Adds `x` into `y` elementwise, in place: the accumulation of gradients at a fork. (Not BLAS's
+/// axpy, whose call overhead dominates on the one-element tensors of a scalar graph.)
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 func addKernel<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, into y: UnsafeMutableBufferPointer<T>)
