@@ -4,6 +4,7 @@
 //   swift run -c release soak train          # 20,000 Adam steps of 784-256-128-10, RSS start/end
 //   swift run -c release soak graph          # a 1,000,000-op graph: record, sweep, free
 //   swift run -c release soak scalar-graph   # the tape's per-operation cost on scalars
+//   swift run -c release soak buffer-cache   # varying batch sizes with the buffer cache on, off
 //
 // Options: `--steps N`, `--batch N` (train), `--ops N` (graph), `--iterations N` (scalar-graph).
 
@@ -179,15 +180,87 @@ func scalarGraph() -> Bool {
   return sink.isFinite
 }
 
+/// The minor page faults of this thread so far (first touches of fresh pages).
+func threadMinorFaults() -> Int {
+  var usage = rusage()
+  getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD, which Swift's Glibc does not import
+  return usage.ru_minflt
+}
+
+/// Training steps of a 64-128-128-10 network on batches whose row count changes every step (the
+/// workload of Benchmarks/BufferCache's "mlp varying batch"), in rounds with the buffer cache on
+/// and off in turn, on one thread: thread CPU time (page faults included) and minor page faults
+/// per step, which a busy machine disturbs less than the wall clock.
+func bufferCache() -> Bool {
+  let steps = option("steps", 2048)
+  let rounds = option("rounds", 5)
+  let fixed = option("rows", 0)
+  Parallelism.threadCount = 1
+  BLAS.setThreadCount(1)
+  var rng = SeededGenerator(seed: 1)
+  let sizes = [64, 128, 128, 10]
+  let parameters = (1...3).flatMap { l -> [Tensor<Float>] in
+    let initialization: WeightInitialization = l == 3 ? .glorotUniform : .heNormal
+    return [
+      initialization.weight(fanIn: sizes[l - 1], fanOut: sizes[l], using: &rng),
+      Tensor(zeros: [sizes[l]]),
+    ]
+  }
+  let x = Tensor<Float>(randomNormal: [1056, sizes[0]], using: &rng)
+  let labels = (0..<1056).map { _ in Int.random(in: 0..<sizes[3], using: &rng) }
+  let defaultLimit = BufferCache.limit
+  var cpu: [Bool: [Double]] = [true: [], false: []]
+  var sink: Float = 0
+  for round in 0..<(2 * rounds + 2) {
+    let on = round % 2 == 0
+    BufferCache.limit = on ? defaultLimit : 0
+    var model = Sequential(
+      Dense(weight: parameters[0], bias: parameters[1], activation: relu),
+      Dense(weight: parameters[2], bias: parameters[3], activation: relu),
+      Dense(weight: parameters[4], bias: parameters[5]))
+    var optimizer = SGD(for: model.parameters, learningRate: 1e-3)
+    let (cpuStart, faultsStart) = (threadCPUSeconds(), threadMinorFaults())
+    for step in 0..<steps {
+      let count = fixed > 0 ? fixed : 32 + (step &* 37) % 1024
+      let batch = x[0..<count]
+      let batchLabels = Array(labels[0..<count])
+      let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
+        softmaxCrossEntropy(
+          logits: model.replacingParameters(with: parameters)(batch), labels: batchLabels)
+      }
+      optimizer.update(&model.parameters, along: gradients)
+      sink += loss.scalar
+    }
+    let perStep = (threadCPUSeconds() - cpuStart) / Double(steps) * 1e6
+    let faults = Double(threadMinorFaults() - faultsStart) / Double(steps)
+    guard round >= 2 else { continue }  // the first pair warms up
+    cpu[on]!.append(perStep)
+    print(
+      "buffer-cache round \(round / 2): cache \(on ? "on " : "off"): "
+        + String(format: "%.1f µs CPU, %.1f minor faults per step", perStep, faults)
+        + (on ? ", \(megabytes(BufferCache.cachedByteCount)) cached" : ""))
+    fflush(nil)
+  }
+  func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+  let (on, off) = (median(cpu[true]!), median(cpu[false]!))
+  print(
+    String(
+      format: "buffer-cache: median %.1f µs on, %.1f µs off per step: on/off %.3f", on, off,
+      on / off))
+  return sink.isFinite
+}
+
 let mode = CommandLine.arguments.dropFirst().first ?? ""
 let passed: Bool
 switch mode {
 case "train": passed = train()
 case "graph": passed = graph()
 case "scalar-graph": passed = scalarGraph()
+case "buffer-cache": passed = bufferCache()
 default:
   print(
-    "usage: soak train [--steps N] [--batch N] | graph [--ops N] | scalar-graph [--iterations N]")
+    "usage: soak train [--steps N] [--batch N] | graph [--ops N] | scalar-graph [--iterations N]"
+      + " | buffer-cache [--steps N] [--rounds N] [--rows N]")
   exit(2)
 }
 exit(passed ? 0 : 1)
