@@ -14,7 +14,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-    // `swift package generate-documentation`: the DocC catalogs of Autodiff and AutodiffNN.
+    // `swift package generate-documentation`: the DocC catalogs of the three libraries.
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
   ],
   targets: [
@@ -52,7 +52,7 @@ let package = Package(
       providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
     ),
     // exp, log, sin, cos, tanh and sigmoid over buffers, compiled for AVX-512, AVX2 and the
-    // baseline, picked at load time (VectorMath.c says why).
+    // baseline, picked at load time (Elementwise.c says why).
     .target(
       name: "CElementwise", path: "Modules/CElementwise", linkerSettings: [.linkedLibrary("m")]),
     .systemLibrary(

@@ -7,7 +7,7 @@
 
 /// The functions of one element, each declared once here: the enum and the names come from
 /// this list. Kernels/Elementwise.swift's `UnaryFunction` has a case of each name (in camel
-/// case), which KernelTableTests checks, and the kernels' switches have a case of each, which
+/// case), which PrimitiveTableTests checks, and the kernels' switches have a case of each, which
 /// the compiler checks (Elementwise.c makes a missing case an error).
 #define AUTODIFF_UNARY_FUNCTIONS(X) \
   X(negate) X(sqrt) X(relu) X(abs) X(square) X(positive_mask) X(sign) X(exp) X(log) X(sin) \

@@ -125,7 +125,7 @@ extension Tensor {
 }
 
 extension Tensor {
-  /// `function` applied to each element, unrecorded; pending when large (Fusion.swift).
+  /// `function` applied to each element, unrecorded; pending when large (Execution/Fusion/).
   func mapped(_ function: UnaryFunction) -> Tensor {
     if scalarCount >= Fusion.minimumCount {
       return .pending(shape: shape, .unary(function, storage))
@@ -171,7 +171,7 @@ extension Tensor {
 }
 
 /// `function` applied to `a` and `b` broadcast together, unrecorded; pending when large and each
-/// operand is of the result's count or a single element (Fusion.swift).
+/// operand is of the result's count or a single element (Execution/Fusion/).
 ///
 /// - Precondition: The shapes broadcast (see ``Tensor``); `name` names the operation.
 func zipped<Scalar>(

@@ -6,7 +6,7 @@
 /// the previous one instead of asking the system for fresh pages each time.
 ///
 /// A large buffer may also be *pending*: its elements are the result of an elementwise operation
-/// that has not run yet (Fusion.swift). The first access computes them, once, under a lock, so
+/// that has not run yet (Execution/Fusion/). The first access computes them, once, under a lock, so
 /// every reader sees the same elements whichever thread reads first.
 ///
 /// `Tensor` owns a `Storage` and copies it before a write when it is shared (copy-on-write), so

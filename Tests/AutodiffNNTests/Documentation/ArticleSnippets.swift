@@ -1,20 +1,25 @@
 import Foundation
 import Testing
 
-/// The articles of AutodiffNN's documentation show what the tests run.
+/// The articles of AutodiffNN's documentation, and the package's README, show what the tests run.
 ///
-/// Each article code block that follows a `<!-- snippet: name -->` comment is mirrored in a test
-/// of this folder between `// snippet: name` and `// end snippet` (`# snippet: name` and
-/// `# end snippet` inside a Python script), as Autodiff's DocumentationTests do; the test below
-/// checks that the two texts are identical.
+/// Each article (or README.md) code block that follows a `<!-- snippet: name -->` comment is
+/// mirrored in a test of this folder between `// snippet: name` and `// end snippet`
+/// (`# snippet: name` and `# end snippet` inside a Python script), as Autodiff's
+/// DocumentationTests do; the test below checks that the two texts are identical.
 @Suite struct ArticleSnippetTests {
-  @Test("Every snippet of the articles is identical to the code of its test, and vice versa")
+  @Test(
+    "Every snippet of the articles and the README is identical to the code of its test, and vice versa"
+  )
   func snippetsMatchArticles() throws {
     let catalog = Self.sourceRoot.appendingPathComponent("Sources/AutodiffNN/Documentation.docc")
+    let articles =
+      try FileManager.default.contentsOfDirectory(atPath: catalog.path)
+      .filter { $0.hasSuffix(".md") }.map { catalog.appendingPathComponent($0) }
+      + [Self.sourceRoot.appendingPathComponent("README.md")]
     var articleSnippets: [String: String] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: catalog.path)
-    where name.hasSuffix(".md") {
-      let text = try String(contentsOf: catalog.appendingPathComponent(name), encoding: .utf8)
+    for article in articles {
+      let text = try String(contentsOf: article, encoding: .utf8)
       for (snippet, code) in Self.articleSnippets(in: text) {
         #expect(articleSnippets[snippet] == nil, "snippet \(snippet) appears twice")
         articleSnippets[snippet] = code
