@@ -208,7 +208,7 @@ func bufferCache() -> Bool {
   }
   let x = Tensor<Float>(randomNormal: [1056, sizes[0]], using: &rng)
   let labels = (0..<1056).map { _ in Int.random(in: 0..<sizes[3], using: &rng) }
-  let defaultLimit = BufferCache.limit
+  let defaultLimit = option("limit", BufferCache.limit >> 20) << 20
   var cpu: [Bool: [Double]] = [true: [], false: []]
   var sink: Float = 0
   for round in 0..<(2 * rounds + 2) {
@@ -260,7 +260,7 @@ case "buffer-cache": passed = bufferCache()
 default:
   print(
     "usage: soak train [--steps N] [--batch N] | graph [--ops N] | scalar-graph [--iterations N]"
-      + " | buffer-cache [--steps N] [--rounds N] [--rows N]")
+      + " | buffer-cache [--steps N] [--rounds N] [--rows N] [--limit MiB]")
   exit(2)
 }
 exit(passed ? 0 : 1)
