@@ -27,22 +27,28 @@ extension Tensor: CustomStringConvertible {
   ///   shape (as ``description`` does); `false` prints every element.
   /// - Returns: The text.
   public func description(summarizing: Bool) -> String {
+    let summarized = summarizing && scalarCount > Self.summarizationThreshold
+    let header = summarized ? "Tensor<\(Scalar._name)> \(shape.shapeDescription)\n" : ""
+    return header + elementsDescription(summarized: summarized)
+  }
+
+  /// The elements nested by axis; when `summarized`, each axis longer than twice `edgeItems`
+  /// shows its first and last `edgeItems` entries around `...`.
+  func elementsDescription(summarized: Bool) -> String {
     let elements = scalars
     guard !shape.isEmpty else { return "\(elements[0])" }
-    let summarized = summarizing && scalarCount > Self.summarizationThreshold
     /// The positions of an axis of `extent` shown, `nil` standing for the ones left out.
     func shown(_ extent: Int) -> [Int?] {
       guard summarized && extent > 2 * Self.edgeItems else { return Array(0..<extent) }
       return Array(0..<Self.edgeItems) + [nil] + Array((extent - Self.edgeItems)..<extent)
     }
-    let header = summarized ? "Tensor<\(Scalar._name)> \(shape.shapeDescription)\n" : ""
     // Nested brackets of more axes than NumPy allows (64) would recurse as deep; the elements
     // flat, with the shape, read better anyway.
     guard rank <= 64 else {
       let flat = shown(elements.count).map { $0.map { "\(elements[$0])" } ?? "..." }
       return "rank \(rank), shape \(shape.shapeDescription): [\(flat.joined(separator: ", "))]"
     }
-    var text = header
+    var text = ""
     let strides = shape.rowMajorStrides
     func write(axis: Int, offset: Int) {
       text += "["
@@ -71,9 +77,11 @@ extension Tensor: CustomStringConvertible {
 }
 
 extension Tensor: CustomDebugStringConvertible {
+  /// The scalar type, the shape, whether the tensor is recorded, and the elements (summarized
+  /// as in ``description``): `Tensor<Float>(shape: [2], recorded, [1.0, 2.0])`.
   public var debugDescription: String {
     "Tensor<\(Scalar._name)>(shape: \(shape.shapeDescription)\(isRecorded ? ", recorded" : ""), "
-      + "\(description))"
+      + "\(elementsDescription(summarized: scalarCount > Self.summarizationThreshold)))"
   }
 }
 
