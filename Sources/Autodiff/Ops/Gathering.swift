@@ -21,6 +21,8 @@ extension Tensor {
   /// - Parameters:
   ///   - indices: Positions along `axis`; negative ones count from the end.
   ///   - axis: The axis to gather along, in `-rank..<rank`.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: A tensor of `self`'s shape with `indices.count` positions along `axis`.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, and each index is in
   ///   `-extent..<extent` of that axis.

@@ -10,7 +10,7 @@
 ///
 /// `Int` picks one position and removes the axis (negative positions count from the end, `-1`
 /// is the last); a range of `Int` (`1..<3`, `1...2`, `2...`, `..<2`) keeps the positions it
-/// covers; ``TensorIndex/all`` keeps the whole axis.
+/// covers; ``TensorIndexExpression/all`` keeps the whole axis.
 ///
 /// ```swift
 /// let x: Tensor<Float> = [[1, 2, 3], [4, 5, 6]]
@@ -25,7 +25,7 @@ public protocol TensorIndexExpression {
 
 /// An index along one axis: one position, a range of positions or the whole axis.
 ///
-/// You usually write an `Int`, a range or ``all`` in a subscript of ``Tensor``; see
+/// You usually write an `Int`, a range or ``TensorIndexExpression/all`` in a subscript of ``Tensor``; see
 /// ``TensorIndexExpression``.
 public struct TensorIndex: TensorIndexExpression, Hashable, Sendable, CustomStringConvertible {
   enum Kind: Hashable, Sendable {
@@ -124,8 +124,11 @@ extension Tensor {
   /// replaces the picked elements by `newValue`, broadcast to their shape; it changes `self` in
   /// place and is not differentiable.
   ///
-  /// - Parameter indices: At most `rank` indices: an `Int` (negative counts from the end), a
-  ///   range of `Int`, or ``TensorIndex/all``.
+  /// - Parameters:
+  ///   - indices: At most `rank` indices: an `Int` (negative counts from the end), a range of
+  ///     `Int`, or ``TensorIndexExpression/all``.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: Each position lies in `-extent..<extent` of its axis and each range
   ///   within `0...extent`. To write, `self` is not recorded on a tape that is still recording,
   ///   nor is `newValue`, and `newValue`'s shape broadcasts to the shape read.
@@ -175,8 +178,9 @@ extension Tensor {
     return region
   }
 
+  // The subscript, which cannot be specialized, calls the specialized forms below.
+
   /// The elements of `region`, recorded: the operation `index`.
-  // The subscript, which cannot be specialized, calls these specialized forms.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func indexed(_ region: IndexRegion, at location: SourceLocation?) -> Tensor {

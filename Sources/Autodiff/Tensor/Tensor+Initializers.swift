@@ -78,6 +78,8 @@ extension Tensor {
   ///   - start: The first element.
   ///   - end: The last element.
   ///   - count: The number of elements.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `count ≥ 0`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -112,6 +114,8 @@ extension Tensor {
   ///   - start: The first element.
   ///   - end: The bound the elements stop before.
   ///   - stride: The difference between consecutive elements; negative counts down.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `start`, `end` and `stride` are finite and `stride ≠ 0`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -144,7 +148,10 @@ extension Tensor {
   /// Tensor<Float>(eye: 2)   // [[1.0, 0.0], [0.0, 1.0]]
   /// ```
   ///
-  /// - Parameter n: The number of rows and of columns.
+  /// - Parameters:
+  ///   - n: The number of rows and of columns.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `n ≥ 0`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -165,6 +172,8 @@ extension Tensor {
   /// - Parameters:
   ///   - labels: The class of each row.
   ///   - classes: The number of classes, the number of columns.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: A tensor of shape `[labels.count, classes]`.
   /// - Precondition: Each label is in `0..<classes`.
   @_specialize(where Scalar == Float)
