@@ -82,6 +82,9 @@ import Testing
     var y = Self.x
     y[1..<3, 1..<3] = [[1], [2]]
     #expect(y == [[0, 1, 2, 3], [4, 1, 1, 7], [8, 2, 2, 11]])
+    var z = Self.x
+    z[1..<3] = Tensor(0)  // one range: the get-only x[a..<b] gives way to this subscript
+    #expect(z == [[0, 1, 2, 3], [0, 0, 0, 0], [0, 0, 0, 0]])
   }
 
   @Test("A tensor recorded on a finished tape may be assigned into: it is a constant")
