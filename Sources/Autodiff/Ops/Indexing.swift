@@ -154,6 +154,9 @@ extension Tensor {
       "\(operation): \(indices.count) indices \(indices) for a tensor of rank \(rank), shape "
         + shape.shapeDescription, at: location)
     var region = IndexRegion(starts: [], counts: [], kept: [])
+    region.starts.reserveCapacity(rank)
+    region.counts.reserveCapacity(rank)
+    region.kept.reserveCapacity(rank)
     for (axis, extent) in shape.enumerated() {
       switch axis < indices.count ? indices[axis].kind : .range(lower: nil, upper: nil) {
       case .position(let position):
@@ -186,13 +189,14 @@ extension Tensor {
   func indexed(_ region: IndexRegion, at location: SourceLocation?) -> Tensor {
     if region.kept.allSatisfy({ $0 }) && region.counts == shape { return self }
     let storage = Storage<Scalar>.uninitialized(count: region.counts.elementCount)
-    let offset = region.offset(strides: shape.rowMajorStrides)
+    let strides = shape.rowMajorStrides
+    let offset = region.offset(strides: strides)
     // An empty box may start past the end of the buffer; it reads nothing.
     if storage.count > 0 {
       withUnsafeBufferPointer { x in
         storage.withUnsafeMutableBufferPointer { y in
           gatherKernel(
-            UnsafeBufferPointer(rebasing: x[offset...]), strides: shape.rowMajorStrides, into: y,
+            UnsafeBufferPointer(rebasing: x[offset...]), strides: strides, into: y,
             shape: region.counts)
         }
       }
