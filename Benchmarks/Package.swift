@@ -54,6 +54,12 @@ let package = Package(
       path: "Elementwise",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    .executableTarget(
+      name: "Gather",
+      dependencies: ["Autodiff", .product(name: "Benchmark", package: "benchmark")],
+      path: "Gather",
+      plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
 
     .executableTarget(
       name: "BufferCache",

@@ -5,7 +5,8 @@ import Testing
 /// The code of the DocC articles, compiled and checked.
 ///
 /// Each article code block that follows a `<!-- snippet: name -->` comment is mirrored here
-/// between `// snippet: name` and `// end snippet`, in a test named after the article's section;
+/// between `// snippet: name` and `// end snippet`, in a test named after the article's section
+/// (in this file, or for a newer article in `DocumentationTests+Article.swift`);
 /// `snippetsMatchArticles` checks that the two texts are identical, so the article shows what the
 /// tests run. The expected numbers are the figures the backpropagation tutorials published.
 @Suite struct DocumentationTests {
@@ -280,8 +281,17 @@ import Testing
         articleSnippets[snippet] = code
       }
     }
-    let testText = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
-    let testSnippets = Self.testSnippets(in: testText)
+    // This file and its extensions by article, `DocumentationTests+Article.swift`.
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    var testSnippets: [String: String] = [:]
+    for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+    where name.hasPrefix("DocumentationTests") && name.hasSuffix(".swift") {
+      let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+      for (snippet, code) in Self.testSnippets(in: text) {
+        #expect(testSnippets[snippet] == nil, "snippet \(snippet) appears twice in the tests")
+        testSnippets[snippet] = code
+      }
+    }
     #expect(Set(articleSnippets.keys) == Set(testSnippets.keys))
     #expect(articleSnippets.count >= 12)
     for (name, code) in testSnippets {

@@ -1,25 +1,69 @@
 extension Tensor: CustomStringConvertible {
+  /// The number of elements above which ``description`` summarizes, as NumPy's `threshold`.
+  static var summarizationThreshold: Int { 1000 }
+
   /// The elements nested by axis, as NumPy prints them: `[[1.0, 2.0], [3.0, 4.0]]`.
-  public var description: String {
+  ///
+  /// A tensor of more than 1,000 elements is summarized, as NumPy does:
+  /// a header names the scalar type and the shape, and each axis longer than 6 shows its first
+  /// and last 3 entries around `...`. ``description(summarizing:)`` prints every element.
+  ///
+  /// ```swift
+  /// print(Tensor<Float>(rangeFrom: 0, to: 2000))
+  /// // Tensor<Float> [2000]
+  /// // [0.0, 1.0, 2.0, ..., 1997.0, 1998.0, 1999.0]
+  /// ```
+  public var description: String { description(summarizing: true) }
+
+  /// The elements nested by axis, summarized or in full.
+  ///
+  /// ```swift
+  /// let x = Tensor<Float>(zeros: [100, 100])
+  /// x.description(summarizing: false)   // all 10,000 elements, 100 rows
+  /// ```
+  ///
+  /// - Parameter summarizing: Whether a tensor of more than 1,000 elements shows only the
+  ///   first and last 3 entries of each axis, under a header that names its scalar type and
+  ///   shape (as ``description`` does); `false` prints every element.
+  /// - Returns: The text.
+  public func description(summarizing: Bool) -> String {
+    let summarized = summarizing && scalarCount > Self.summarizationThreshold
+    let header = summarized ? "Tensor<\(Scalar.self)> \(shape.shapeDescription)\n" : ""
+    return header + elementsDescription(summarized: summarized)
+  }
+
+  /// The elements nested by axis; when `summarized`, each axis longer than twice `edgeItems`
+  /// shows its first and last `edgeItems` entries around `...`.
+  func elementsDescription(summarized: Bool) -> String {
     let elements = scalars
     guard !shape.isEmpty else { return "\(elements[0])" }
+    /// The positions of an axis of `extent` shown, `nil` standing for the ones left out.
+    func shown(_ extent: Int) -> [Int?] {
+      guard summarized && extent > 2 * Self.edgeItems else { return Array(0..<extent) }
+      return Array(0..<Self.edgeItems) + [nil] + Array((extent - Self.edgeItems)..<extent)
+    }
     // Nested brackets of more axes than NumPy allows (64) would recurse as deep; the elements
     // flat, with the shape, read better anyway.
     guard rank <= 64 else {
-      return "rank \(rank), shape \(shape.shapeDescription): \(elements)"
+      let flat = shown(elements.count).map { $0.map { "\(elements[$0])" } ?? "..." }
+      return "rank \(rank), shape \(shape.shapeDescription): [\(flat.joined(separator: ", "))]"
     }
     var text = ""
+    let strides = shape.rowMajorStrides
     func write(axis: Int, offset: Int) {
       text += "["
-      let stride = shape[(axis + 1)...].reduce(1, *)
-      for i in 0..<shape[axis] {
-        if i > 0 {
+      for (n, i) in shown(shape[axis]).enumerated() {
+        if n > 0 {
           text += axis == shape.count - 1 ? ", " : ",\n" + String(repeating: " ", count: axis + 1)
+        }
+        guard let i else {
+          text += "..."
+          continue
         }
         if axis == shape.count - 1 {
           text += "\(elements[offset + i])"
         } else {
-          write(axis: axis + 1, offset: offset + i * stride)
+          write(axis: axis + 1, offset: offset + i * strides[axis])
         }
       }
       text += "]"
@@ -27,12 +71,17 @@ extension Tensor: CustomStringConvertible {
     write(axis: 0, offset: 0)
     return text
   }
+
+  /// The entries shown at each end of a summarized axis, as NumPy's `edgeitems`.
+  static var edgeItems: Int { 3 }
 }
 
 extension Tensor: CustomDebugStringConvertible {
+  /// The scalar type, the shape, whether the tensor is recorded, and the elements (summarized
+  /// as in ``description``): `Tensor<Float>(shape: [2], recorded, [1.0, 2.0])`.
   public var debugDescription: String {
     "Tensor<\(Scalar.self)>(shape: \(shape.shapeDescription)\(isRecorded ? ", recorded" : ""), "
-      + "\(description))"
+      + "\(elementsDescription(summarized: scalarCount > Self.summarizationThreshold)))"
   }
 }
 

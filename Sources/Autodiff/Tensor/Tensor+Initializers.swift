@@ -64,6 +64,135 @@ extension Tensor {
     self.init(repeating: 1, shape: shape, file: file, line: line)
   }
 
+  /// Creates a vector of `count` evenly spaced elements from `start` to `end`, both included, as
+  /// NumPy's `linspace` and PyTorch's `linspace` do.
+  ///
+  /// ```swift
+  /// Tensor<Float>(linearSpaceFrom: 0, to: 1, count: 5)   // [0.0, 0.25, 0.5, 0.75, 1.0]
+  /// ```
+  ///
+  /// Element `i` is `start + i · (end − start) / (count − 1)`, and the last is `end` exactly; a
+  /// count of 1 gives `[start]`.
+  ///
+  /// - Parameters:
+  ///   - start: The first element.
+  ///   - end: The last element.
+  ///   - count: The number of elements.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `count ≥ 0`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public init(
+    linearSpaceFrom start: Scalar, to end: Scalar, count: Int,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    checkShape(
+      [count], of: Scalar.self, "Tensor(linearSpaceFrom:to:count:)",
+      at: SourceLocation(file: file, line: line))
+    let step = count > 1 ? (end - start) / Scalar(count - 1) : 0
+    let storage = Storage<Scalar>.uninitialized(count: count)
+    storage.withUnsafeMutableBufferPointer { buffer in
+      for i in buffer.indices { buffer[i] = start + Scalar(i) * step }
+      if count > 1 { buffer[count - 1] = end }
+    }
+    self.init(shape: [count], storage: storage)
+  }
+
+  /// Creates a vector of the numbers from `start` up to, not including, `end`, `stride` apart,
+  /// as NumPy's `arange` and PyTorch's `arange` do.
+  ///
+  /// ```swift
+  /// Tensor<Float>(rangeFrom: 0, to: 5)                  // [0.0, 1.0, 2.0, 3.0, 4.0]
+  /// Tensor<Double>(rangeFrom: 1, to: 0, stride: -0.25)  // [1.0, 0.75, 0.5, 0.25]
+  /// ```
+  ///
+  /// Element `i` is `start + i · stride`; there are ⌈(end − start) / stride⌉ of them, none when
+  /// that is not positive.
+  ///
+  /// - Parameters:
+  ///   - start: The first element.
+  ///   - end: The bound the elements stop before.
+  ///   - stride: The difference between consecutive elements; negative counts down.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `start`, `end` and `stride` are finite and `stride ≠ 0`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public init(
+    rangeFrom start: Scalar, to end: Scalar, stride: Scalar = 1,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    let location = SourceLocation(file: file, line: line)
+    check(
+      start.isFinite && end.isFinite && stride.isFinite && stride != 0,
+      "Tensor(rangeFrom:to:stride:): from \(start) to \(end) by \(stride): the bounds and the "
+        + "stride must be finite and the stride nonzero", at: location)
+    let steps = ((end - start) / stride).rounded(.up)
+    check(
+      steps < Scalar(Int.max / 2),
+      "Tensor(rangeFrom:to:stride:): from \(start) to \(end) by \(stride) is more elements "
+        + "than an Int can count", at: location)
+    let count = Swift.max(0, Int(steps))
+    checkShape([count], of: Scalar.self, "Tensor(rangeFrom:to:stride:)", at: location)
+    let storage = Storage<Scalar>.uninitialized(count: count)
+    storage.withUnsafeMutableBufferPointer { buffer in
+      for i in buffer.indices { buffer[i] = start + Scalar(i) * stride }
+    }
+    self.init(shape: [count], storage: storage)
+  }
+
+  /// Creates the `n`×`n` identity matrix: ones on the diagonal, zeros elsewhere.
+  ///
+  /// ```swift
+  /// Tensor<Float>(eye: 2)   // [[1.0, 0.0], [0.0, 1.0]]
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - n: The number of rows and of columns.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `n ≥ 0`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public init(eye n: Int, file: StaticString = #fileID, line: UInt = #line) {
+    self.init(zeros: [n, n], file: file, line: line)
+    storage.withUnsafeMutableBufferPointer { buffer in
+      for i in 0..<n { buffer[i * n + i] = 1 }
+    }
+  }
+
+  /// Creates the one-hot encoding of class labels: row `i` is 1 at column `labels[i]` and 0
+  /// elsewhere.
+  ///
+  /// ```swift
+  /// Tensor<Float>(oneHot: [2, 0], classes: 3)   // [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - labels: The class of each row.
+  ///   - classes: The number of classes, the number of columns.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Returns: A tensor of shape `[labels.count, classes]`.
+  /// - Precondition: Each label is in `0..<classes`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public init(
+    oneHot labels: [Int], classes: Int, file: StaticString = #fileID, line: UInt = #line
+  ) {
+    let location = SourceLocation(file: file, line: line)
+    if let position = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+      fail(
+        "oneHot: label \(labels[position]) at position \(position) is out of range "
+          + "0..<\(classes)", at: location)
+    }
+    self.init(zeros: [labels.count, classes], file: file, line: line)
+    storage.withUnsafeMutableBufferPointer { buffer in
+      for (row, label) in labels.enumerated() { buffer[row * classes + label] = 1 }
+    }
+  }
+
   /// Creates a tensor whose elements are drawn from the normal distribution.
   ///
   /// Draws come from `generator`, so a seeded generator gives the same tensor on every run:

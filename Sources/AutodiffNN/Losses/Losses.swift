@@ -233,7 +233,8 @@ public func accuracy<Scalar>(
   return Double(correct) / Double(labels.count)
 }
 
-/// A `[labels.count, classes]` matrix that is 1 at each label's column and 0 elsewhere.
+/// A `[labels.count, classes]` matrix that is 1 at each label's column and 0 elsewhere:
+/// Autodiff's `Tensor(oneHot:classes:)`, with the scalar type named by an argument.
 ///
 /// ```swift
 /// oneHot([2, 0], classes: 3, as: Float.self)   // [[0, 0, 1], [1, 0, 0]]
@@ -244,16 +245,7 @@ public func oneHot<Scalar: TensorScalar>(
   _ labels: [Int], classes: Int, as type: Scalar.Type = Scalar.self,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  if let position = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
-    failNN(
-      "oneHot: label \(labels[position]) at position \(position) is out of range 0..<\(classes)",
-      at: SourceLocation(file: file, line: line))
-  }
-  var result = Tensor<Scalar>(zeros: [labels.count, classes])
-  result.withUnsafeMutableBufferPointer { buffer in
-    for (row, label) in labels.enumerated() { buffer[row * classes + label] = 1 }
-  }
-  return result
+  Tensor(oneHot: labels, classes: classes, file: file, line: line)
 }
 
 /// Stops with a message unless `logits` is `[batch, classes]` with `batch, classes ≥ 1` and

@@ -120,6 +120,17 @@ private let pythonEvaluator = #"""
   def reduce(function, x, a):
       return function(x, axis=tuple(a["axes"]), keepdims=bool(a["keep"]))
 
+  def index(x, text):
+      """x[...] for indices written in NumPy's syntax: `1,1:3,:,-1`."""
+      def part(p):
+          if p == ":":
+              return slice(None)
+          if ":" in p:
+              lower, upper = p.split(":")
+              return slice(int(lower), int(upper))
+          return int(p)
+      return x[tuple(part(p) for p in str(text).split(","))]
+
   def qr(x):
       return jnp.linalg.qr(x, mode="reduced")
 
@@ -162,6 +173,9 @@ private let pythonEvaluator = #"""
       "expand": lambda x, a: jnp.broadcast_to(x[0], a["shape"]),
       "slice": lambda x, a: jax.lax.slice_in_dim(x[0], a["lo"], a["hi"], axis=a["axis"]),
       "concat": lambda x, a: jnp.concatenate(x, axis=a["axis"]),
+      "index": lambda x, a: index(x[0], a["i"]),
+      "gather": lambda x, a: jnp.take(
+          x[0], np.array(a["idx"]) % x[0].shape[a["axis"]], axis=a["axis"]),
       "softmax": lambda x, a: jax.nn.softmax(x[0], axis=a["axis"]),
       "logsoftmax": lambda x, a: jax.nn.log_softmax(x[0], axis=a["axis"]),
       "matmul": lambda x, a: jnp.matmul(x[0].T if a["tA"] else x[0], x[1].T if a["tB"] else x[1]),

@@ -175,6 +175,31 @@ struct ProgramBuilder {
           && shape.indices.allSatisfy { $0 == axis || other.shape[$0] == shape[$0] }
       }
       return emit([x, y], [("axis", .int(axis))])
+    case .index:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let shape = registers[x].shape
+      guard !shape.isEmpty else { return false }
+      let parts = shape.prefix(Int.random(in: 1...shape.count, using: &rng)).map { extent in
+        switch Int.random(in: 0..<3, using: &rng) {
+        case 0:
+          let position = Int.random(in: 0..<extent, using: &rng)
+          return "\(Bool.random(using: &rng) ? position - extent : position)"
+        case 1:
+          let lower = Int.random(in: 0..<extent, using: &rng)
+          return "\(lower):\(Int.random(in: (lower + 1)...extent, using: &rng))"
+        default: return ":"
+        }
+      }
+      return emit([x], [("i", .word(parts.joined(separator: ",")))])
+    case .gather:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let shape = registers[x].shape
+      guard let axis = shape.indices.randomElement(using: &rng) else { return false }
+      let extent = shape[axis]
+      let indices = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
+        Int.random(in: -extent..<extent, using: &rng)
+      }
+      return emit([x], [("axis", .int(axis)), ("idx", .ints(indices))])
     case .softmax, .logSoftmax:
       let x = pick(using: &rng) { $0.rank >= 1 }
       let rank = registers[x].rank

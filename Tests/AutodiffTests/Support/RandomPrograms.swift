@@ -50,6 +50,9 @@ enum Operation: String, CaseIterable, Sendable {
   case reshape
   case transpose = "T"
   case permute, expand, slice, concat
+  // x[i, 1..<3, .all, -1]: the word attribute `i` in NumPy's syntax (`1,1:3,:,-1`); and
+  // x.gathering(atIndices: idx, alongAxis: axis), whose indices may repeat and be negative.
+  case index, gather
   case softmax
   case logSoftmax = "logsoftmax"
   // matmul(a, b) with transpose flags, and matmul(a, b, plus: bias).
@@ -221,6 +224,16 @@ extension Instruction {
       return int("axis") == 0 ? x[range] : x.sliced(alongAxis: int("axis"), range)
     case .concat:
       return Tensor(concatenating: operands.map { registers[$0] }, alongAxis: int("axis"))
+    case .index:
+      let i = tensorIndices(word("i"))
+      switch i.count {
+      case 1: return x[i[0]]
+      case 2: return x[i[0], i[1]]
+      case 3: return x[i[0], i[1], i[2]]
+      case 4: return x[i[0], i[1], i[2], i[3]]
+      case let count: fatalError("index: \(count) indices")
+      }
+    case .gather: return x.gathering(atIndices: ints("idx"), alongAxis: int("axis"))
     case .softmax: return Autodiff.softmax(x, alongAxis: int("axis"))
     case .logSoftmax: return Autodiff.logSoftmax(x, alongAxis: int("axis"))
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
@@ -268,6 +281,16 @@ extension Instruction {
     case "square": values.squared()
     case let f: fatalError("unknown spectral function \(f)")
     }
+  }
+}
+
+/// The indices written `1,1:3,:,-1` (NumPy's syntax, which the `index` operation's attribute
+/// uses): an integer, a range `lower:upper`, or `:` for the whole axis.
+func tensorIndices(_ text: String) -> [any TensorIndexExpression] {
+  text.split(separator: ",").map { part -> any TensorIndexExpression in
+    if part == ":" { return .all }
+    let bounds = part.split(separator: ":", omittingEmptySubsequences: false).map { Int($0)! }
+    return bounds.count == 1 ? bounds[0] : bounds[0]..<bounds[1]
   }
 }
 
