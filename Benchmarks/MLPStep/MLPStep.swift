@@ -7,6 +7,8 @@ import CBLASFloor
 // gradients of all parameters, SGD update (learning rate 10⁻³, no momentum), in Float, written
 // as AutodiffNN's documentation writes a step.
 //   mlp-small: 64-128-128-10, batch 64      mlp-wide: 784-512-512-10, batch 128
+//   mlp-large: 784-2048-2048-10, batch 512 (where the work between the products is large enough
+//   to run on every core)
 // Floor: the bare cblas_sgemm calls of one forward and backward pass on preallocated buffers,
 // 3 forward (Zₗ = Hₗ₋₁·Wₗ) and 5 backward (dWₗ = Hₗ₋₁ᵀ·dZₗ for each layer, dHₗ = dZₗ₊₁·Wₗ₊₁ᵀ for
 // the two hidden layers; the input needs no gradient). Bias, ReLU, loss and update are not in
@@ -49,6 +51,7 @@ struct MLP: Sendable {
 // once, not before every sample.
 let small = MLP(sizes: [64, 128, 128, 10], batch: 64)
 let wide = MLP(sizes: [784, 512, 512, 10], batch: 128)
+let large = MLP(sizes: [784, 2048, 2048, 10], batch: 512)
 
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
@@ -56,7 +59,7 @@ let benchmarks: @Sendable () -> Void = {
     units: [.mallocCountTotal: .count], warmupIterations: 10, maxDuration: .seconds(3),
     maxIterations: 20_000)
 
-  for (name, mlp) in [("mlp-small", { small }), ("mlp-wide", { wide })] {
+  for (name, mlp) in [("mlp-small", { small }), ("mlp-wide", { wide }), ("mlp-large", { large })] {
     Benchmark("\(name) step") { benchmark in
       let (x, labels) = (mlp().x, mlp().labels)
       var model = mlp().model()

@@ -48,6 +48,7 @@ WORKLOADS = {
     "matgrad 1024": ("matgrad Float 1024", "matgrad floor 1024"),
     "mlp-small step": ("mlp-small step", "mlp-small floor"),
     "mlp-wide step": ("mlp-wide step", "mlp-wide floor"),
+    "mlp-large step": ("mlp-large step", "mlp-large floor"),
     "scalar-graph": ("scalar-graph Double", None),
     "elementwise 1M": ("elementwise 1M", "elementwise floor 1M"),
 }

@@ -6,6 +6,7 @@ Each workload has the shapes, dtype and arithmetic of its Swift suite in Benchma
   matgrad N          D = W·X, then dW = dD·Xᵀ and dX = Wᵀ·dD, N×N Float32, N = 64, 256, 1024
   mlp-small step     64-128-128-10 ReLU, batch 64, softmax cross-entropy, SGD (lr 1e-3)
   mlp-wide step      784-512-512-10 ReLU, batch 128, same
+  mlp-large step     784-2048-2048-10 ReLU, batch 512, same
   scalar-graph       value and gradient of (x + σ(y)) / (σ(x) + (x+y)²) at (2, −4), Float64
   elementwise 1M     value and gradient of Σ relu(x)² + σ(x), 2²⁰ Float32 values
   fashion-mnist      one epoch (--fashion): 784-256-128-10 ReLU, batch 128, Adam (lr 1e-3)
@@ -41,6 +42,7 @@ FASHION_DIRECTORY = "/usr/share/datasets/fashion-mnist"
 MLP_SHAPES = {
     "mlp-small step": ([64, 128, 128, 10], 64),
     "mlp-wide step": ([784, 512, 512, 10], 128),
+    "mlp-large step": ([784, 2048, 2048, 10], 512),
 }
 ELEMENTWISE_COUNT = 1 << 20
 LEARNING_RATE = 1e-3
