@@ -136,6 +136,42 @@ import Testing
     }
   }
 
+  @Test("Reductions, broadcasts, transposes and bias rows split across threads give the same bits")
+  func splitKernelsKeepBits() async {
+    await #expect(processExitsWith: .success) {
+      var rng = SeededGenerator(seed: 11)
+      let x = Tensor<Float>(randomUniform: [512, 1024], in: -1..<1, using: &rng)
+      let b = Tensor<Float>(randomUniform: [1024], in: -1..<1, using: &rng)
+      let w = Tensor<Float>(randomUniform: [16, 1024], in: -1..<1, using: &rng)
+      let column = Tensor<Float>(randomUniform: [512, 1], in: -1..<1, using: &rng)
+      let cube = Tensor<Double>(randomUniform: [64, 96, 40], in: -1..<1, using: &rng)
+      func results() -> [[Double]] {
+        let float: [Tensor<Float>] = [
+          x.sum(alongAxes: [0]), x.sum(alongAxes: [1]), x.max(alongAxes: [0]),
+          x.max(alongAxes: [1]), x + b, x * column, x.transposed(),
+          matmul(w, x.transposed(), plus: Tensor(zeros: [512])), x.mean(alongAxes: [0, 1]),
+        ]
+        let double: [Tensor<Double>] = [
+          cube.sum(alongAxes: [1]), cube.sum(alongAxes: [0, 2]), cube.max(alongAxes: [2]),
+          cube.transposed(permutation: [2, 0, 1]),
+        ]
+        return float.map { $0.scalars.map(Double.init) } + double.map(\.scalars)
+      }
+      Parallelism.threadCount = 1
+      let serial = results()
+      // The column sums against a plain loop, in the same order.
+      let elements = x.scalars
+      let columnSums = (0..<1024).map { j in
+        (0..<512).reduce(Float(0)) { $0 + elements[$1 * 1024 + j] }
+      }
+      guard serial[0] == columnSums.map(Double.init) else { exit(2) }
+      for threads in [2, 3, 8] {
+        Parallelism.threadCount = threads
+        guard results() == serial else { exit(Int32(threads)) }
+      }
+    }
+  }
+
   @Test("A thread count below 1 stops with a message")
   func threadCountBelowOne() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -69,6 +69,48 @@ package func forEachRange(
   }
 }
 
+/// Calls `body` for every row of a row-major `shape` (every index of its axes but the last),
+/// with the row's number and its offset in each operand of `strides` (one list of strides per
+/// operand, an element's step along each axis of `shape`), concurrently when there is enough
+/// work: each thread takes consecutive rows worth at least `elementwiseGrain` elements, counting
+/// `rowWork` per row. Each thread walks its rows with a counter, so a row's offsets cost an add
+/// or two.
+@inline(__always)
+func forEachRow(
+  of shape: [Int], strides: [[Int]], grain rowWork: Int, _ body: (Int, [Int]) -> Void
+) {
+  let outer = shape.dropLast()
+  let rows = outer.reduce(1, *)
+  guard rows > 0 else { return }
+  let grain = rowWork == Int.max ? rows : max(1, elementwiseGrain / max(1, rowWork))
+  forEachRange(count: rows, grain: grain, alignment: 1) { range in
+    // The index and offsets of the range's first row.
+    var index = [Int](repeating: 0, count: outer.count)
+    var remainder = range.lowerBound
+    for axis in outer.indices.reversed() {
+      index[axis] = remainder % shape[axis]
+      remainder /= shape[axis]
+    }
+    var offsets = strides.map { strides in
+      outer.indices.reduce(0) { $0 + index[$1] * strides[$1] }
+    }
+    for row in range {
+      body(row, offsets)
+      var axis = outer.count - 1
+      while axis >= 0 {
+        index[axis] += 1
+        for operand in strides.indices { offsets[operand] += strides[operand][axis] }
+        if index[axis] < shape[axis] { break }
+        for operand in strides.indices {
+          offsets[operand] -= strides[operand][axis] * shape[axis]
+        }
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+  }
+}
+
 private struct UncheckedSendable<Value>: @unchecked Sendable {
   let value: Value
   init(_ value: Value) { self.value = value }

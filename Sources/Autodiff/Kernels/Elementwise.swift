@@ -230,7 +230,9 @@ extension BinaryFunction {
 /// Applies `function` to `a` and `b` broadcast to `shape`, writing the row-major result to `c`.
 ///
 /// `stridesA` and `stridesB` give each operand's step along each axis of `shape` (0 where it is
-/// repeated). The last axis runs in `binaryKernel`; the outer axes are walked with a counter.
+/// repeated). The last axis runs in the C kernel; the outer axes are walked with a counter. A
+/// large result is split by rows across threads (a bias added to a batch), or, when its rows
+/// are long, each row is (`binaryKernel`).
 func broadcastBinaryKernel<T: TensorScalar>(
   _ function: BinaryFunction,
   _ a: UnsafeBufferPointer<T>, stridesA: [Int],
@@ -243,31 +245,17 @@ func broadcastBinaryKernel<T: TensorScalar>(
   }
   let inner = shape[last]
   guard inner > 0, c.count > 0 else { return }
-  var index = [Int](repeating: 0, count: last)
-  var offsetA = 0
-  var offsetB = 0
-  var offsetC = 0
-  let baseA = a.baseAddress!
-  let baseB = b.baseAddress!
-  let baseC = c.baseAddress!
-  while true {
-    binaryKernel(
-      function, baseA + offsetA, strideA: stridesA[last], baseB + offsetB, strideB: stridesB[last],
-      baseC + offsetC, count: inner)
-    offsetC += inner
-    // Advance the counter over the outer axes, innermost first.
-    var axis = last - 1
-    while axis >= 0 {
-      index[axis] += 1
-      offsetA += stridesA[axis]
-      offsetB += stridesB[axis]
-      if index[axis] < shape[axis] { break }
-      offsetA -= stridesA[axis] * shape[axis]
-      offsetB -= stridesB[axis] * shape[axis]
-      index[axis] = 0
-      axis -= 1
+  let (baseA, baseB, baseC) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
+  let longRows = inner >= 2 * elementwiseGrain
+  forEachRow(of: shape, strides: [stridesA, stridesB], grain: longRows ? Int.max : inner) {
+    row, offsets in
+    let (a, b, c) = (baseA + offsets[0], baseB + offsets[1], baseC + row * inner)
+    if longRows {
+      binaryKernel(
+        function, a, strideA: stridesA[last], b, strideB: stridesB[last], c, count: inner)
+    } else {
+      binaryLoop(function, a, stridesA[last], b, stridesB[last], c, inner)
     }
-    if axis < 0 { return }
   }
 }
 

@@ -18,27 +18,15 @@ func gatherKernel<T: TensorScalar>(
   let inner = shape[last]
   let step = strides[last]
   guard inner > 0, y.count > 0 else { return }
-  var index = [Int](repeating: 0, count: last)
-  var offset = 0
-  var target = y.baseAddress!
-  let source = x.baseAddress!
-  while true {
+  let (source, target) = (x.baseAddress!, y.baseAddress!)
+  // Split by rows across threads when large: a transpose or a broadcast of a batch.
+  forEachRow(of: shape, strides: [strides], grain: inner) { row, offsets in
+    let (from, to) = (source + offsets[0], target + row * inner)
     if step == 1 {
-      target.update(from: source + offset, count: inner)
+      to.update(from: from, count: inner)
     } else {
-      for i in 0..<inner { target[i] = source[offset + i * step] }
+      for i in 0..<inner { to[i] = from[i * step] }
     }
-    target += inner
-    var axis = last - 1
-    while axis >= 0 {
-      index[axis] += 1
-      offset += strides[axis]
-      if index[axis] < shape[axis] { break }
-      offset -= strides[axis] * shape[axis]
-      index[axis] = 0
-      axis -= 1
-    }
-    if axis < 0 { return }
   }
 }
 

@@ -7,6 +7,11 @@ enum ReductionFunction {
 }
 
 /// Reduces `x`, viewed as `[outer, n, inner]`, along its middle axis into `y` (`[outer, inner]`).
+///
+/// Large reductions run on several threads, split by output elements: each thread reduces its
+/// own outputs (a range of `outer`, or of columns when `outer` is small, as for a bias gradient's
+/// column sums), each in the same order as on one thread, so the bits do not depend on the
+/// thread count.
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 func reduceKernel<T: TensorScalar>(
@@ -14,26 +19,52 @@ func reduceKernel<T: TensorScalar>(
   outer: Int, n: Int, inner: Int, into y: UnsafeMutableBufferPointer<T>
 ) {
   assert(x.count == outer * n * inner && y.count == outer * inner && n > 0)
-  for o in 0..<outer {
-    let source = x.baseAddress! + o * n * inner
-    let target = y.baseAddress! + o * inner
-    if inner == 1 {
-      switch function {
-      case .sum: target[0] = sumKernel(source, count: n)
-      case .max:
-        var accumulator = source[0]
-        for k in 1..<n where source[k] > accumulator || source[k].isNaN { accumulator = source[k] }
-        target[0] = accumulator
+  guard !y.isEmpty else { return }
+  let (x, y) = (x.baseAddress!, y.baseAddress!)
+  if inner > 1, n * inner >= 2 * elementwiseGrain {
+    // Few, long slabs: split each slab's columns.
+    for o in 0..<outer {
+      forEachRange(count: inner, grain: max(64, elementwiseGrain / n)) { columns in
+        reduceColumns(
+          function, x + o * n * inner + columns.lowerBound, n: n, inner: inner,
+          count: columns.count, into: y + o * inner + columns.lowerBound)
       }
-      continue
     }
-    target.update(from: source, count: inner)
-    for k in 1..<n {
-      let row = source + k * inner
-      switch function {
-      case .sum: for i in 0..<inner { target[i] += row[i] }
-      case .max: for i in 0..<inner where row[i] > target[i] || row[i].isNaN { target[i] = row[i] }
+    return
+  }
+  forEachRange(count: outer, grain: max(1, elementwiseGrain / (n * inner)), alignment: 1) { range in
+    for o in range {
+      let (source, target) = (x + o * n * inner, y + o * inner)
+      if inner == 1 {
+        switch function {
+        case .sum: target[0] = sumKernel(source, count: n)
+        case .max:
+          var accumulator = source[0]
+          for k in 1..<n where source[k] > accumulator || source[k].isNaN {
+            accumulator = source[k]
+          }
+          target[0] = accumulator
+        }
+      } else {
+        reduceColumns(function, source, n: n, inner: inner, count: inner, into: target)
       }
+    }
+  }
+}
+
+/// Reduces `count` columns of the `n×inner` row-major slab at `x` (the slab's first `count`
+/// columns from `x`) into `y`, row after row.
+@inline(__always)
+private func reduceColumns<T: TensorScalar>(
+  _ function: ReductionFunction, _ x: UnsafePointer<T>, n: Int, inner: Int, count: Int,
+  into y: UnsafeMutablePointer<T>
+) {
+  y.update(from: x, count: count)
+  for k in 1..<n {
+    let row = x + k * inner
+    switch function {
+    case .sum: for i in 0..<count { y[i] += row[i] }
+    case .max: for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
     }
   }
 }

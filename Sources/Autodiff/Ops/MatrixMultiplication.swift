@@ -143,7 +143,9 @@ public func matmul<Scalar>(
   storage.withUnsafeMutableBufferPointer { c in
     bias.withUnsafeBufferPointer { bias in
       guard n > 0 else { return }
-      for row in 0..<m { (c.baseAddress! + row * n).update(from: bias.baseAddress!, count: n) }
+      forEachRange(count: m, grain: max(1, elementwiseGrain / n), alignment: 1) { rows in
+        for row in rows { (c.baseAddress! + row * n).update(from: bias.baseAddress!, count: n) }
+      }
     }
   }
   var result = Tensor<Scalar>(shape: [m, n], storage: storage)
