@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs Autodiff's benchmark suites and the NumPy, PyTorch and JAX peers; prints one table.
+"""Runs Autodiff's benchmark suites and the NumPy, PyTorch, JAX and MLX peers; prints the tables.
 
     python3 Benchmarks/Peers/compare.py                  # 2 threads for everyone
+    python3 Benchmarks/Peers/compare.py --threads 1,2,all --json sweep.json   # one table per count
     OPENBLAS_CORETYPE=Haswell python3 Benchmarks/Peers/compare.py --fashion --json run.json
 
 Autodiff's side is `swift package benchmark` in Benchmarks/, exported with
@@ -11,16 +12,37 @@ the suites' own floor benchmarks, built into the same suite binary and run right
 workload (package-benchmark starts one process per benchmark). The peers run one framework per
 process (peers.py), each timed by its median over many calls after warm-up.
 
-Every process gets OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS = --threads, and
-PyTorch torch.set_num_threads(--threads); JAX (XLA) sizes its pool to the core count. They also
-get OMP_WAIT_POLICY=PASSIVE unless --omp-wait-policy says otherwise: on a machine whose cores
-other work keeps busy, PyTorch's spinning OpenMP threads otherwise lose up to 10×.
-OPENBLAS_CORETYPE, if set, is passed on as it is (it affects Autodiff and NumPy, whose BLAS is
-OpenBLAS; PyTorch and JAX bring their own kernels).
+Threads: --threads takes a comma list of counts ("all" = the cores this process may use, its
+affinity set), and runs everything once per count T, printing one table per T and then a summary
+(workload × T: Autodiff's time, Autodiff/floor and the fastest peer). For each T every process,
+Autodiff's suites and fashion-mnist, its floors and each peer, runs under `taskset -c` on the
+first T cores of the affinity set, and is told T: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS,
+MKL_NUM_THREADS and AUTODIFF_NUM_THREADS = T, PyTorch torch.set_num_threads(T). JAX (XLA) sizes
+its pool to the cores it may run on, so taskset is what sets its T: jax 0.10.2 accepts
+XLA_FLAGS=--xla_cpu_multi_thread_eigen=false (passed for T = 1) but a 2048² matmul still runs
+on two threads with it, and `intra_op_parallelism_threads=T` is no XLA flag at all (a TensorFlow
+session option; XLA reads a leading bare word as a flag file name). MLX runs each op on one
+stream thread whatever T is; only its BLAS may use more (see below). The first T's Autodiff run
+also builds the suites, pinned like the rest. A single count (the default, 2) prints one table
+and writes the --json run as before.
+
+MLX: its Linux CPU wheel (`pip install "mlx[cpu]"`) links a bundled reference BLAS, single-
+threaded and slow (a 1024² matmul 380 ms, against 21 ms on one OpenBLAS thread). "mlx" in
+--peers runs it twice: as installed ("MLX"), and with Debian's OpenBLAS (`ldconfig -p`'s
+libopenblas.so.0) in LD_PRELOAD ("MLX+OpenBLAS"), whose cblas_sgemm then comes first in symbol
+lookup and replaces the bundled one (and uses OPENBLAS_NUM_THREADS = T).
+
+Every process also gets OMP_WAIT_POLICY=PASSIVE unless --omp-wait-policy says otherwise: on a
+machine whose cores other work keeps busy, PyTorch's spinning OpenMP threads otherwise lose up to
+10×. OPENBLAS_CORETYPE, if set, is passed on as it is (it affects Autodiff, NumPy and
+MLX+OpenBLAS, whose BLAS is OpenBLAS; PyTorch and JAX bring their own kernels).
 
 Ratios: "Autodiff/floor" is Autodiff's time over the floor's (1.00 = nothing but BLAS, or the
 fused C loop); "best peer/Autodiff" is the fastest peer's time over Autodiff's (above 1:
 Autodiff is faster than every peer).
+
+--json writes one run (a single T) or {"runs": [one run per T]}, each with its "threads" and
+"cpus"; --show, --merge and --combine read either form (--combine and --merge match runs by T).
 """
 
 import argparse
@@ -38,7 +60,11 @@ import tempfile
 PEERS_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 BENCHMARKS_DIRECTORY = os.path.dirname(PEERS_DIRECTORY)
 ROOT_DIRECTORY = os.path.dirname(BENCHMARKS_DIRECTORY)
-FRAMEWORKS = [("numpy", "NumPy"), ("torch", "PyTorch"), ("jax", "JAX")]
+# --peers name → column title. "mlx" in --peers runs both MLX columns (see the module's doc).
+FRAMEWORKS = [
+    ("numpy", "NumPy"), ("torch", "PyTorch"), ("jax", "JAX"), ("mlx", "MLX"),
+    ("mlx+openblas", "MLX+OpenBLAS"),
+]
 ELEMENTWISE_BYTES = 8 * (1 << 20)  # read x, write dx: 4 + 4 bytes for each of 2²⁰ elements
 
 # Table row → (Autodiff benchmark, its floor benchmark or None).
@@ -66,13 +92,61 @@ def log(message):
 OMP_WAIT_POLICY = "PASSIVE"  # --omp-wait-policy changes it; see main()
 
 
-def environment(threads):
+def available_cpus():
+    """The CPUs this process may run on (its affinity set, which cpusets and taskset narrow)."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def thread_counts(text):
+    """--threads's comma list as counts: "1,2,all" → [1, 2, len(available_cpus())]."""
+    cores = len(available_cpus())
+    counts = []
+    for item in text.split(","):
+        item = item.strip()
+        count = cores if item == "all" else int(item) if item.isdigit() else None
+        if count is None or not 1 <= count <= cores:
+            sys.exit(f"--threads {text}: {item!r} is not 'all' nor a count from 1 to {cores}")
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
+def pinned_cpus(threads):
+    """The first `threads` CPUs of the affinity set: every system of one T runs on these."""
+    return available_cpus()[:threads]
+
+
+def pinned(command, threads):
+    """`command` under `taskset -c` on `pinned_cpus(threads)`."""
+    return ["taskset", "-c", ",".join(map(str, pinned_cpus(threads)))] + command
+
+
+def environment(threads, preload=None):
+    """The environment of every process of one thread count T (see the module's doc)."""
     env = dict(os.environ)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "AUTODIFF_NUM_THREADS")
+    for name in names:
         env[name] = str(threads)
+    if threads == 1:
+        flags = env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+        env["XLA_FLAGS"] = flags.strip()
     if OMP_WAIT_POLICY:
         env["OMP_WAIT_POLICY"] = OMP_WAIT_POLICY
+    if preload:
+        env["LD_PRELOAD"] = " ".join(filter(None, [preload, env.get("LD_PRELOAD")]))
     return env
+
+
+def openblas_library():
+    """The path of libopenblas.so.0 as `ldconfig -p` lists it, or None."""
+    try:
+        listing = subprocess.run(
+            ["ldconfig", "-p"], capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return None
+    match = re.search(r"^\s*libopenblas\.so\.0 \(.*?x86-64.*?\) => (\S+)$", listing, re.MULTILINE)
+    match = match or re.search(r"^\s*libopenblas\.so\.0 .*=> (\S+)$", listing, re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def parse_percentiles(path, is_time):
@@ -106,6 +180,7 @@ def run_autodiff(threads, filter_regex, output_directory):
     ]
     if filter_regex:
         command += ["--filter", filter_regex]
+    command = pinned(command, threads)
     log("$ (cd Benchmarks && " + " ".join(command) + ")")
     with open(log_path, "w") as output:
         status = subprocess.run(
@@ -137,11 +212,11 @@ def read_autodiff_export(export, log_path=None):
 
 def run_autodiff_fashion(threads, output_directory):
     """Seconds of one epoch as `swift run -c release fashion-mnist --epochs 1` prints it."""
-    command = [
+    command = pinned([
         "swift", "run", "-c", "release", "fashion-mnist", "--epochs", "1",
         "--checkpoint", os.path.join(output_directory, "fashion-mnist.safetensors"),
         "--chart", os.path.join(output_directory, "fashion-mnist.svg"),
-    ]
+    ], threads)
     log("$ " + " ".join(command))
     completed = subprocess.run(
         command, cwd=ROOT_DIRECTORY, env=environment(threads), capture_output=True, text=True)
@@ -153,19 +228,26 @@ def run_autodiff_fashion(threads, output_directory):
 
 
 def run_peer(framework, threads, fashion, seconds, rows, output_directory):
-    path = os.path.join(output_directory, f"{framework}.json")
-    command = [
-        sys.executable, os.path.join(PEERS_DIRECTORY, "peers.py"), "--framework", framework,
+    """Runs peers.py for one framework ("mlx+openblas": MLX with OpenBLAS preloaded), pinned."""
+    path = os.path.join(output_directory, f"{framework}-{threads}.json")
+    preload = None
+    if framework == "mlx+openblas":
+        preload = openblas_library()
+        if not preload:
+            return {"framework": framework, "missing": "no libopenblas.so.0 in `ldconfig -p`"}
+    command = pinned([
+        sys.executable, os.path.join(PEERS_DIRECTORY, "peers.py"),
+        "--framework", framework.removesuffix("+openblas"),
         "--threads", str(threads), "--json", path, "--seconds", str(seconds),
-    ]
+    ], threads)
     if fashion:
         command.append("--fashion")
     if rows:
         command += ["--workloads", rows]
-    log("$ " + " ".join(command[1:]))
+    log("$ " + (f"LD_PRELOAD={preload} " if preload else "") + " ".join(command))
     completed = subprocess.run(
-        command, env=environment(threads), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+        command, env=environment(threads, preload), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
     if completed.returncode != 0 or not os.path.exists(path):
         return {"framework": framework, "missing": f"failed: {completed.stderr.strip()[-300:]}"}
     with open(path) as file:
@@ -191,13 +273,24 @@ def format_time(seconds):
     return f"{seconds * 1e9:.3g} ns"
 
 
+def plural(count, noun):
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def format_ratio(ratio):
     return "—" if ratio is None else f"{ratio:.2f}×"
 
 
+def peer_titles(run):
+    """The peer columns of a run: the frameworks it ran or tried, in FRAMEWORKS's order."""
+    present = {f["title"] for f in run.get("frameworks", [])}
+    present |= {title for row in run["rows"].values() for title in row.get("peers", {})}
+    return [title for _, title in FRAMEWORKS if title in present]
+
+
 def table(run):
     """The markdown table of one run (see the module's doc for the columns)."""
-    peer_names = [title for _, title in FRAMEWORKS]
+    peer_names = peer_titles(run)
     lines = [
         "| workload | Autodiff | " + " | ".join(peer_names)
         + " | floor | Autodiff/floor | best peer/Autodiff | Autodiff mallocs/step |",
@@ -225,10 +318,18 @@ def table(run):
 
 
 def notes(run):
+    threads = run["threads"]
+    if "cpus" in run:  # a run from before --threads pinned everyone has no "cpus"
+        how = (
+            f"pinned to CPUs {','.join(map(str, run['cpus']))} (taskset); "
+            f"OPENBLAS/OMP/MKL/AUTODIFF_NUM_THREADS={threads}, torch.set_num_threads({threads}), "
+            f"XLA's pool = the pinned cores, MLX one stream thread")
+    else:
+        how = (
+            f"OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS={threads}, "
+            f"torch.set_num_threads({threads}), XLA's default pool = cores")
     lines = [
-        f"Date {run['date']}; {run['machine']}; {run['threads']} threads for everyone "
-        f"(OPENBLAS_NUM_THREADS/OMP_NUM_THREADS/MKL_NUM_THREADS={run['threads']}, "
-        f"torch.set_num_threads({run['threads']}), XLA's default pool = cores; "
+        f"Date {run['date']}; {run['machine']}; {plural(threads, 'thread')} for everyone ({how}; "
         f"OMP_WAIT_POLICY={run.get('omp_wait_policy') or 'unset'}); "
         f"OPENBLAS_CORETYPE={run['coretype'] or 'unset'}; load average (1, 5, 15 min) "
         f"{run['load_before']} before, {run['load_after']} after.",
@@ -255,14 +356,10 @@ def notes(run):
     return "\n".join(f"- {line}" for line in lines)
 
 
-def combine(paths, statistic="median"):
-    """One run whose every number is the median (or the lowest) of that number over the runs in
-    `paths`."""
+def combine(runs, statistic="median"):
+    """One run whose every number is the median (or the lowest) of that number over `runs`, runs
+    of one setting and thread count."""
     pick = statistics.median if statistic == "median" else min
-    runs = []
-    for path in paths:
-        with open(path) as file:
-            runs.append(json.load(file))
     for key in ("threads", "coretype", "omp_wait_policy"):
         if len({str(run.get(key)) for run in runs}) != 1:
             sys.exit(f"--combine: the runs differ in {key}")
@@ -292,12 +389,67 @@ def combine(paths, statistic="median"):
     return combined
 
 
+def summary(runs):
+    """Workload × thread count: Autodiff's time, Autodiff/floor and the fastest peer, per T."""
+    counts = [run["threads"] for run in runs]
+    lines = [
+        "| workload | " + " | ".join(
+            f"Autodiff {t} | Autodiff/floor {t} | fastest peer {t}" for t in counts) + " |",
+        "|---" * (1 + 3 * len(counts)) + "|",
+    ]
+    workloads = list(dict.fromkeys(w for run in runs for w in run["rows"]))
+    for workload in workloads:
+        cells = []
+        for run in runs:
+            row = run["rows"].get(workload, {})
+            autodiff, floor = row.get("autodiff"), row.get("floor")
+            peers = {title: t for title, t in row.get("peers", {}).items() if t}
+            fastest = min(peers, key=peers.get) if peers else None
+            cells += [
+                format_time(autodiff),
+                format_ratio(autodiff / floor if autodiff and floor else None),
+                f"{fastest} {format_time(peers[fastest])}" if fastest else "—",
+            ]
+        lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load_runs(path):
+    """The runs in a --json file: one run, or {"runs": [...]} from a --threads sweep."""
+    with open(path) as file:
+        data = json.load(file)
+    return data["runs"] if "runs" in data else [data]
+
+
+def save_runs(path, runs):
+    with open(path, "w") as file:
+        json.dump(runs[0] if len(runs) == 1 else {"runs": runs}, file, indent=1)
+        file.write("\n")
+
+
+def report(runs):
+    """Each run's table and notes, then the summary across thread counts when there are several."""
+    several = len(runs) > 1
+    text = "\n\n".join(
+        (f"### {plural(run['threads'], 'thread')}\n\n" if several else "")
+        + table(run) + "\n\n" + notes(run) for run in runs)
+    if several:
+        counts = ", ".join(str(run["threads"]) for run in runs)
+        text += f"\n\n### Summary: {counts} threads\n\n" + summary(runs)
+    return text
+
+
 def main():
     global OMP_WAIT_POLICY
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--peers", default="numpy,torch,jax", help="comma-separated, or ''")
+    parser.add_argument(
+        "--threads", default="2",
+        help="thread counts, comma-separated: '1,2,all' runs everything once per count, pinned "
+        "to that many cores ('all': the cores this process may use)")
+    parser.add_argument(
+        "--peers", default="numpy,torch,jax,mlx",
+        help="comma-separated, or ''; 'mlx' runs MLX as installed and with OpenBLAS preloaded")
     parser.add_argument(
         "--rows", help="rerun only these rows (a regex of whole row names: 'matgrad 256|scalar-graph'), "
         "Autodiff's benchmark and floor and each peer's, usually with --merge")
@@ -311,12 +463,14 @@ def main():
         help="OMP_WAIT_POLICY for everyone (PyTorch's OpenMP pool spins otherwise, which on a "
         "loaded machine costs it up to 10×); '' leaves the environment's")
     parser.add_argument("--json", help="write the run (all numbers) to this file")
-    parser.add_argument("--merge", help="start from this earlier --json run and replace what reruns")
+    parser.add_argument(
+        "--merge", help="start from this earlier --json run (or sweep, by thread count) and "
+        "replace what reruns")
     parser.add_argument("--show", help="print the table of this earlier --json run, run nothing")
     parser.add_argument(
         "--combine", nargs="+", metavar="RUN",
         help="print (and with --json save) the cell-by-cell median of these --json runs of one "
-        "setting, run nothing")
+        "setting (sweeps: thread count by thread count), run nothing")
     parser.add_argument(
         "--statistic", choices=["median", "min"], default="median",
         help="with --combine: the median of the runs' medians, or the lowest (the least disturbed "
@@ -324,27 +478,42 @@ def main():
     arguments = parser.parse_args()
     if arguments.show or arguments.combine:
         if arguments.show:
-            with open(arguments.show) as file:
-                run = json.load(file)
+            runs = load_runs(arguments.show)
         else:
-            run = combine(arguments.combine, arguments.statistic)
+            by_threads = {}
+            for path in arguments.combine:
+                for run in load_runs(path):
+                    by_threads.setdefault(run["threads"], []).append(run)
+            runs = [combine(group, arguments.statistic) for group in by_threads.values()]
             if arguments.json:
-                with open(arguments.json, "w") as file:
-                    json.dump(run, file, indent=1)
-                    file.write("\n")
-        print(table(run) + "\n\n" + notes(run))
+                save_runs(arguments.json, runs)
+        print(report(runs))
         return
     OMP_WAIT_POLICY = arguments.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY")
-
-    output_directory = tempfile.mkdtemp(prefix="autodiff-compare-")
+    counts = thread_counts(arguments.threads)
     previous = {}
     if arguments.merge:
-        with open(arguments.merge) as file:
-            previous = json.load(file)
+        previous = {run["threads"]: run for run in load_runs(arguments.merge)}
+    requested = [f for f in arguments.peers.split(",") if f]
+    if "mlx" in requested and "mlx+openblas" not in requested:
+        requested.append("mlx+openblas")
+    output_directory = tempfile.mkdtemp(prefix="autodiff-compare-")
+    runs = [
+        measure_run(arguments, threads, previous.get(threads, {}), requested, output_directory)
+        for threads in counts]
+    if arguments.json:
+        save_runs(arguments.json, runs)
+    print(report(runs))
+    log(f"(raw exports in {output_directory})")
+
+
+def measure_run(arguments, threads, previous, requested, output_directory):
+    """One thread count's run: Autodiff's suites and floors, then each requested peer."""
     run = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
-        "threads": arguments.threads,
+        "threads": threads,
+        "cpus": pinned_cpus(threads),
         "coretype": os.environ.get("OPENBLAS_CORETYPE"),
         "omp_wait_policy": OMP_WAIT_POLICY,
         "load_before": previous.get("load_before", [round(x, 2) for x in os.getloadavg()]),
@@ -353,6 +522,8 @@ def main():
         "rows": previous.get("rows", {}),
         "frameworks": previous.get("frameworks", []),
     }
+    output_directory = os.path.join(output_directory, f"threads-{threads}")
+    os.makedirs(output_directory, exist_ok=True)
     rows = run["rows"]
     for workload in list(WORKLOADS) + ([FASHION] if arguments.fashion else []):
         rows.setdefault(workload, {"peers": {}})
@@ -367,7 +538,7 @@ def main():
             results = {}
             if names:
                 pattern = "|".join(re.escape(name) for name in names)
-                results = run_autodiff(arguments.threads, pattern, output_directory)
+                results = run_autodiff(threads, pattern, output_directory)
         for workload, (name, floor) in WORKLOADS.items():
             if name in results:
                 rows[workload]["autodiff"] = results[name].get("seconds")
@@ -375,14 +546,13 @@ def main():
             if floor in results:
                 rows[workload]["floor"] = results[floor].get("seconds")
         if arguments.fashion and (not arguments.rows or re.fullmatch(arguments.rows, FASHION)):
-            rows[FASHION]["autodiff"] = run_autodiff_fashion(arguments.threads, output_directory)
+            rows[FASHION]["autodiff"] = run_autodiff_fashion(threads, output_directory)
 
-    requested = [f for f in arguments.peers.split(",") if f]
     for framework, title in FRAMEWORKS:
         if framework not in requested:
             continue
         result = run_peer(
-            framework, arguments.threads, arguments.fashion, arguments.seconds, arguments.rows,
+            framework, threads, arguments.fashion, arguments.seconds, arguments.rows,
             output_directory)
         run["frameworks"] = [f for f in run["frameworks"] if f["title"] != title]
         run["frameworks"].append(
@@ -397,15 +567,7 @@ def main():
         run["reruns"].append({"rows": arguments.rows or "all", "load_after": load})
     else:
         run["load_after"] = load
-    if arguments.json:
-        with open(arguments.json, "w") as file:
-            json.dump(run, file, indent=1)
-            file.write("\n")
-    print(table(run))
-    print()
-    print(notes(run))
-    log(f"(raw exports in {output_directory})")
-
+    return run
 
 if __name__ == "__main__":
     main()

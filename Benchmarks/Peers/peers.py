@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The Autodiff benchmark workloads in NumPy (hand-written backprop), PyTorch (eager) and JAX (jit).
+"""The Autodiff benchmark workloads in NumPy (hand-written backprop), PyTorch (eager), JAX (jit) and
+MLX (compiled, on its CPU device).
 
 Each workload has the shapes, dtype and arithmetic of its Swift suite in Benchmarks/:
 
@@ -17,10 +18,16 @@ too). The epoch is timed once, over the training steps only: the data is loaded,
 shuffled and cut into batches before the clock starts, as the fashion-mnist command does (JAX's
 two batch shapes are compiled before it too).
 
-Run one framework per process, so that its thread settings are in place before it loads:
+Run one framework per process, so that its thread settings are in place before it loads
+(compare.py also pins each process to --threads cores with taskset, and runs MLX a second time
+with OpenBLAS in LD_PRELOAD):
 
   python3 peers.py --framework torch --threads 2 [--fashion] [--json out.json]
                    [--workloads 'matgrad 256|scalar-graph']
+
+Checks before timing: each peer's scalar-graph gradient against the published one (MLX's to
+1e-6: its Float64 exp is Float32-accurate), and JAX's and MLX's loss and gradients of each MLP
+step against the hand-written NumPy ones.
 
 Prints one JSON object: {"framework", "version", "threads", "results": {workload: {...}}}, with
 times in nanoseconds (seconds for the epoch). A framework that is not installed prints
@@ -69,9 +76,16 @@ def timed(results, name, call, warmup=5, max_repeats=100_000):
 
 
 def measure(call, warmup=5, max_repeats=100_000):
-    """Median wall-clock nanoseconds of `call()` after `warmup` calls, and the sample count."""
+    """Median wall-clock nanoseconds of `call()` after `warmup` calls, and the sample count.
+
+    The warm-up stops early once it has taken SECONDS (a step of seconds, such as MLX's
+    mlp-large on its reference BLAS, needs one call to compile and warm up, not ten).
+    """
+    deadline = time.perf_counter() + SECONDS
     for _ in range(warmup):
         call()
+        if time.perf_counter() > deadline:
+            break
     samples = []
     deadline = time.perf_counter() + SECONDS
     while len(samples) < max_repeats and (len(samples) < 5 or time.perf_counter() < deadline):
@@ -110,6 +124,53 @@ def epoch_batches(count, batch, seed):
 # MARK: NumPy, hand-written backpropagation
 
 
+def numpy_mlp_gradients(params, x, labels):
+    """Loss and gradients of softmax cross-entropy of a ReLU MLP, by hand (NumPy arrays).
+
+    JAX's and MLX's differentiated steps are checked against it (`check_mlp_step`).
+    """
+    import numpy as np
+
+    w1, b1, w2, b2, w3, b3 = params
+    z1 = x @ w1 + b1
+    h1 = np.maximum(z1, 0)
+    z2 = h1 @ w2 + b2
+    h2 = np.maximum(z2, 0)
+    z3 = h2 @ w3 + b3
+    shifted = z3 - z3.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    total = e.sum(axis=1, keepdims=True)
+    rows = np.arange(len(labels))
+    loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
+    dz3 = e / total
+    dz3[rows, labels] -= 1
+    dz3 /= len(labels)
+    dh2 = dz3 @ w3.T
+    dz2 = dh2 * (z2 > 0)
+    dh1 = dz2 @ w2.T
+    dz1 = dh1 * (z1 > 0)
+    grads = [x.T @ dz1, dz1.sum(0), h1.T @ dz2, dz2.sum(0), h2.T @ dz3, dz3.sum(0)]
+    return loss, grads
+
+
+def check_mlp_step(framework, name, params, x, labels, loss, grads, tolerance=1e-4):
+    """Stops unless a peer's loss and gradients at `params` match the hand-written NumPy ones.
+
+    All arguments are converted with `numpy.asarray`; Float32 sums in a different order differ
+    by a few ulps of the largest entry, so the check is relative to each gradient's largest entry.
+    """
+    import numpy as np
+
+    params, grads = [np.asarray(p) for p in params], [np.asarray(g) for g in grads]
+    expected_loss, expected = numpy_mlp_gradients(params, np.asarray(x), np.asarray(labels))
+    errors = [abs(float(loss) - float(expected_loss)) / max(1.0, abs(float(expected_loss)))]
+    errors += [
+        float(np.max(np.abs(g - e))) / max(float(np.max(np.abs(e))), 1e-30)
+        for g, e in zip(grads, expected)]
+    if max(errors) > tolerance:
+        sys.exit(f"{framework} {name}: loss or gradients differ from NumPy's by {max(errors):.2e}")
+
+
 def numpy_workloads(fashion):
     import numpy as np
 
@@ -133,36 +194,13 @@ def numpy_workloads(fashion):
             params.append(np.zeros(fan_out, dtype=np.float32))
         return params
 
-    def gradients(params, x, labels):
-        """Loss and gradients of softmax cross-entropy of a ReLU MLP, by hand."""
-        w1, b1, w2, b2, w3, b3 = params
-        z1 = x @ w1 + b1
-        h1 = np.maximum(z1, 0)
-        z2 = h1 @ w2 + b2
-        h2 = np.maximum(z2, 0)
-        z3 = h2 @ w3 + b3
-        shifted = z3 - z3.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
-        dz3 = e / total
-        dz3[rows, labels] -= 1
-        dz3 /= len(labels)
-        dh2 = dz3 @ w3.T
-        dz2 = dh2 * (z2 > 0)
-        dh1 = dz2 @ w2.T
-        dz1 = dh1 * (z1 > 0)
-        grads = [x.T @ dz1, dz1.sum(0), h1.T @ dz2, dz2.sum(0), h2.T @ dz3, dz3.sum(0)]
-        return loss, grads
-
     for name, (sizes, batch) in MLP_SHAPES.items():
         params = init_mlp(sizes)
         x = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
         labels = rng.integers(0, sizes[-1], batch)
 
         def step(params=params, x=x, labels=labels):
-            loss, grads = gradients(params, x, labels)
+            loss, grads = numpy_mlp_gradients(params, x, labels)
             for p, g in zip(params, grads):
                 p -= LEARNING_RATE * g
             return loss
@@ -200,7 +238,7 @@ def numpy_workloads(fashion):
         batches = [(images[i], labels[i]) for i in epoch_batches(len(labels), 128, 42)]
         start = time.perf_counter()
         for t, (x, y) in enumerate(batches, start=1):
-            _, grads = gradients(params, x, y)
+            _, grads = numpy_mlp_gradients(params, x, y)
             for p, g, (m, v) in zip(params, grads, moments):
                 m *= beta1
                 m += (1 - beta1) * g
@@ -347,6 +385,10 @@ def jax_workloads(fashion):
             state["params"], loss = sgd_step(state["params"], x, labels)
             return ready(loss)
 
+        if wanted(name):
+            loss, grads = jax.value_and_grad(loss_function)(state["params"], x, labels)
+            check_mlp_step("JAX", name, state["params"], x, labels, loss, grads)
+
         timed(results, name, step, warmup=10, max_repeats=20_000)
 
     def f(x, y):
@@ -395,16 +437,153 @@ def jax_workloads(fashion):
     return jax.__version__, results
 
 
-def check_scalar_graph(gradient):
+# MARK: MLX, compiled
+
+
+def mlx_workloads(fashion):
+    """MLX on its CPU device: `mx.compile` of `mx.value_and_grad` (or `mx.vjp`), as JAX's jit.
+
+    MLX evaluates lazily, so each timed call ends in `mx.eval` of everything it returns. Its CPU
+    back end runs each op on one stream thread; only the BLAS behind matmul may use more (the
+    wheel's bundled reference BLAS does not; OpenBLAS, when compare.py preloads it, uses
+    OPENBLAS_NUM_THREADS). The scalar graph is Float64, which MLX's CPU back end supports, but its
+    `exp` and `sigmoid` are only Float32-accurate there (exp(2) = 7.3890557), so that gradient is
+    checked to 1e-6 rather than 1e-12.
+    """
+    import mlx.core as mx
+
+    mx.set_default_device(mx.cpu)
+    mx.random.seed(1)
+    results = {}
+
+    @mx.compile
+    def matgrad(w, x, dd):
+        (d,), (dw, dx) = mx.vjp(lambda w, x: w @ x, [w, x], [dd])
+        return d, dw, dx
+
+    for n in (64, 256, 1024):
+        w, x, dd = (mx.random.normal((n, n), mx.float32) for _ in range(3))
+        mx.eval(w, x, dd)
+        timed(results, f"matgrad {n}", lambda: mx.eval(matgrad(w, x, dd)), max_repeats=2_000)
+
+    def init_mlp(sizes):
+        params = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            params.append(mx.random.normal((fan_in, fan_out), mx.float32) * (2 / fan_in) ** 0.5)
+            params.append(mx.zeros((fan_out,), mx.float32))
+        mx.eval(params)
+        return params
+
+    def loss_function(params, x, labels):
+        w1, b1, w2, b2, w3, b3 = params
+        h = mx.maximum(x @ w1 + b1, 0)
+        h = mx.maximum(h @ w2 + b2, 0)
+        logits = h @ w3 + b3
+        log_probabilities = logits - mx.logsumexp(logits, axis=1, keepdims=True)
+        return -mx.mean(mx.take_along_axis(log_probabilities, labels[:, None], axis=1))
+
+    loss_and_gradients = mx.value_and_grad(loss_function)
+
+    @mx.compile
+    def sgd_step(params, x, labels):
+        loss, grads = loss_and_gradients(params, x, labels)
+        return [p - LEARNING_RATE * g for p, g in zip(params, grads)], loss
+
+    for name, (sizes, batch) in MLP_SHAPES.items():
+        state = {"params": init_mlp(sizes)}
+        x = mx.random.normal((batch, sizes[0]), mx.float32)
+        labels = mx.random.randint(0, sizes[-1], (batch,), mx.int32)
+        mx.eval(x, labels)
+
+        def step(state=state, x=x, labels=labels):
+            state["params"], loss = sgd_step(state["params"], x, labels)
+            mx.eval(state["params"], loss)
+            return loss
+
+        if wanted(name):
+            loss, grads = loss_and_gradients(state["params"], x, labels)
+            mx.eval(loss, grads)
+            check_mlp_step("MLX", name, state["params"], x, labels, loss, grads)
+        timed(results, name, step, warmup=10, max_repeats=20_000)
+
+    def f(x, y):
+        return (x + mx.sigmoid(y)) / (mx.sigmoid(x) + (x + y) ** 2)
+
+    scalar_graph = mx.compile(mx.value_and_grad(f, argnums=(0, 1)))
+    x0, y0 = mx.array(2.0, mx.float64), mx.array(-4.0, mx.float64)
+    _, gradient = scalar_graph(x0, y0)
+    check_scalar_graph([g.item() for g in gradient], tolerance=1e-6)
+    timed(
+        results, "scalar-graph", lambda: mx.eval(scalar_graph(x0, y0)), warmup=100,
+        max_repeats=1_000_000)
+
+    elementwise = mx.compile(
+        mx.value_and_grad(lambda x: mx.sum(mx.maximum(x, 0) ** 2 + mx.sigmoid(x))))
+    x = mx.random.normal((ELEMENTWISE_COUNT,), mx.float32)
+    mx.eval(x)
+    timed(results, "elementwise 1M", lambda: mx.eval(elementwise(x)), max_repeats=10_000)
+
+    if fashion and wanted("fashion-mnist epoch"):
+        images, labels = load_fashion()
+        params = init_mlp([784, 256, 128, 10])
+        moments = [(mx.zeros_like(p), mx.zeros_like(p)) for p in params]
+        beta1, beta2, epsilon = 0.9, 0.999, 1e-8
+
+        @mx.compile
+        def adam_step(params, moments, t, x, labels):
+            grads = mx.grad(loss_function)(params, x, labels)
+            new_params, new_moments = [], []
+            for p, g, (m, v) in zip(params, grads, moments):
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                step_size = LEARNING_RATE / (1 - beta1**t)
+                denominator = mx.sqrt(v) / mx.sqrt(1 - beta2**t) + epsilon
+                new_params.append(p - step_size * m / denominator)
+                new_moments.append((m, v))
+            return new_params, new_moments
+
+        batches = [
+            (mx.array(images[i]), mx.array(labels[i].astype("int32")))
+            for i in epoch_batches(len(labels), 128, 42)]
+        mx.eval(batches)
+        # Compile both batch shapes (128 and the last, 96) before the clock starts.
+        for x, y in (batches[0], batches[-1]):
+            mx.eval(adam_step(params, moments, mx.array(1.0), x, y))
+        start = time.perf_counter()
+        for t, (x, y) in enumerate(batches, start=1):
+            params, moments = adam_step(params, moments, mx.array(float(t)), x, y)
+            mx.eval(params, moments)
+        results["fashion-mnist epoch"] = {"seconds": time.perf_counter() - start}
+
+    return mx.__version__ + blas_in_use(), results
+
+
+def blas_in_use():
+    """", OpenBLAS 0.3.21 preloaded" when this process has OpenBLAS loaded (LD_PRELOAD), else "".
+
+    MLX's Linux wheel links a bundled reference BLAS; a preloaded OpenBLAS's `cblas_sgemm` comes
+    first in symbol lookup and replaces it (compare.py checks that with a matmul's time).
+    """
+    import ctypes
+
+    with open("/proc/self/maps") as file:
+        if "libopenblas" not in file.read():
+            return ""
+    library = ctypes.CDLL("libopenblas.so.0")
+    library.openblas_get_config.restype = ctypes.c_char_p
+    return ", " + " ".join(library.openblas_get_config().decode().split()[:2]) + " preloaded"
+
+
+def check_scalar_graph(gradient, tolerance=1e-12):
     """Stops unless a peer's scalar-graph gradient is the published one: same workload, checked."""
-    if any(abs(g - e) > 1e-12 for g, e in zip(gradient, SCALAR_GRAPH_EXPECTED)):
+    if any(abs(g - e) > tolerance for g, e in zip(gradient, SCALAR_GRAPH_EXPECTED)):
         sys.exit(f"scalar-graph gradient {gradient} differs from {SCALAR_GRAPH_EXPECTED}")
 
 
 def main():
     global SECONDS, WORKLOADS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--framework", choices=["numpy", "torch", "jax"], required=True)
+    parser.add_argument("--framework", choices=["numpy", "torch", "jax", "mlx"], required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
     parser.add_argument("--json", help="also write the JSON to this file")
@@ -421,8 +600,10 @@ def main():
             version, results = numpy_workloads(arguments.fashion)
         elif arguments.framework == "torch":
             version, results = torch_workloads(arguments.fashion, arguments.threads)
-        else:
+        elif arguments.framework == "jax":
             version, results = jax_workloads(arguments.fashion)
+        else:
+            version, results = mlx_workloads(arguments.fashion)
         output.update(version=version, results=results)
     except ImportError as error:
         output["missing"] = f"{error.name or arguments.framework} is not installed ({error})"
