@@ -46,10 +46,21 @@ enum Operation: String, CaseIterable, Sendable {
   case sumAll = "sumall"
   case meanAll = "meanall"
   case maxAll = "maxall"
+  case minAlong = "minalong"
+  // Products, variances and standard deviations (`ddof` as NumPy's), log-sum-exp along `axes`
+  // (kept when `keep=1`), and running sums along `axis`.
+  case product = "prod"
+  case variance = "var"
+  case standardDeviation = "std"
+  case logSumExp = "logsumexp"
+  case cumulativeSum = "cumsum"
   // Moving elements.
   case reshape
   case transpose = "T"
   case permute, expand, slice, concat
+  // Two tensors of one shape stacked along a new `axis`; piece `k` of `n` equal pieces along
+  // `axis`.
+  case stack, split
   case softmax
   case logSoftmax = "logsoftmax"
   // matmul(a, b) with transpose flags, and matmul(a, b, plus: bias).
@@ -212,6 +223,22 @@ extension Instruction {
     case .sumAll: return x.sum()
     case .meanAll: return x.mean()
     case .maxAll: return x.max()
+    case .minAlong: return x.min(alongAxes: ints("axes"))
+    case .product:
+      return flag("keep")
+        ? x.product(alongAxes: ints("axes")) : x.product(squeezingAxes: ints("axes"))
+    case .variance:
+      return flag("keep")
+        ? x.variance(alongAxes: ints("axes"), correction: int("ddof"))
+        : x.variance(squeezingAxes: ints("axes"), correction: int("ddof"))
+    case .standardDeviation:
+      return flag("keep")
+        ? x.standardDeviation(alongAxes: ints("axes"), correction: int("ddof"))
+        : x.standardDeviation(squeezingAxes: ints("axes"), correction: int("ddof"))
+    case .logSumExp:
+      return flag("keep")
+        ? x.logSumExp(alongAxes: ints("axes")) : x.logSumExp(squeezingAxes: ints("axes"))
+    case .cumulativeSum: return x.cumulativeSum(alongAxis: int("axis"))
     case .reshape: return x.reshaped(to: ints("shape"))
     case .transpose: return x.transposed()
     case .permute: return x.transposed(permutation: ints("perm"))
@@ -221,6 +248,9 @@ extension Instruction {
       return int("axis") == 0 ? x[range] : x.sliced(alongAxis: int("axis"), range)
     case .concat:
       return Tensor(concatenating: operands.map { registers[$0] }, alongAxis: int("axis"))
+    case .stack:
+      return Tensor(stacking: operands.map { registers[$0] }, alongAxis: int("axis"))
+    case .split: return x.split(into: int("n"), alongAxis: int("axis"))[int("k")]
     case .softmax: return Autodiff.softmax(x, alongAxis: int("axis"))
     case .logSoftmax: return Autodiff.logSoftmax(x, alongAxis: int("axis"))
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
