@@ -12,7 +12,10 @@ extension Tensor {
   ///
   /// On a tie the first index wins; a NaN beats every number, and the first NaN wins, as NumPy.
   ///
-  /// - Parameter axis: The axis to search; negative axes count from the end.
+  /// - Parameters:
+  ///   - axis: The axis to search; negative axes count from the end.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: `scalarCount / shape[axis]` indices in `0..<shape[axis]`, one per run, ordered
   ///   as the elements of the shape without `axis`.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, and `shape[axis] > 0`.
@@ -29,7 +32,10 @@ extension Tensor {
   /// Tensor<Double>(shape: [2, 2], scalars: [3, 1, 2, 4]).argmin(alongAxis: 0)   // [1, 0]
   /// ```
   ///
-  /// - Parameter axis: The axis to search; negative axes count from the end.
+  /// - Parameters:
+  ///   - axis: The axis to search; negative axes count from the end.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: One index per run along `axis`.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, and `shape[axis] > 0`.
   public func argmin(alongAxis axis: Int, file: StaticString = #fileID, line: UInt = #line)

@@ -85,6 +85,8 @@ extension Tensor {
   /// - Parameters:
   ///   - axes: The axes to reduce; negative axes count from the end.
   ///   - correction: Subtracted from the element count in the denominator (NumPy's `ddof`).
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: The variances, with the reduced axes kept with extent 1.
   /// - Precondition: Each axis is in `-rank..<rank`, and `correction ≥ 0`.
   @_specialize(where Scalar == Float)

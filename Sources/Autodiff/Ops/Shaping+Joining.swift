@@ -21,6 +21,8 @@ extension Tensor {
   ///   - tensors: The tensors to stack, all of one shape.
   ///   - axis: The new axis, in `-(rank + 1)...rank`; negative axes count from the end of the
   ///     result's shape (−1 stacks along a new last axis).
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Precondition: `tensors` is not empty, all have the same shape, and `axis` is in
   ///   `-(rank + 1)...rank`.
   @_specialize(where Scalar == Float)
@@ -62,6 +64,8 @@ extension Tensor {
   /// - Parameters:
   ///   - count: The number of pieces, which divides the extent of `axis`.
   ///   - axis: The axis to cut; negative axes count from the end.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: `count` tensors, each of `self`'s shape but `shape[axis] / count` along `axis`.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, `count ≥ 1`, and `count` divides
   ///   `shape[axis]`.
@@ -93,6 +97,8 @@ extension Tensor {
   /// - Parameters:
   ///   - sizes: The extent of each piece along `axis`, each ≥ 0, adding up to `shape[axis]`.
   ///   - axis: The axis to cut; negative axes count from the end.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: One tensor per size.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, and `sizes` are non-negative and
   ///   add up to `shape[axis]`.
@@ -121,6 +127,8 @@ extension Tensor {
   /// - Parameters:
   ///   - count: The largest number of pieces.
   ///   - axis: The axis to cut; negative axes count from the end.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
   /// - Returns: The pieces, in order.
   /// - Precondition: `rank ≥ 1`, `axis` is in `-rank..<rank`, and `count ≥ 1`.
   @_specialize(where Scalar == Float)
