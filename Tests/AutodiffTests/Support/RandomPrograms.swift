@@ -182,6 +182,29 @@ struct RandomProgram: Sendable {
   }
 }
 
+extension RandomProgram {
+  /// The program without the instructions its output does not depend on, its registers
+  /// renumbered: JAX's time grows with the program, and a dead instruction tests nothing.
+  var withoutDeadCode: RandomProgram {
+    let inputCount = inputShapes.count
+    var live = Set([inputCount + instructions.count - 1])
+    for (offset, instruction) in instructions.enumerated().reversed()
+    where live.contains(inputCount + offset) {
+      live.formUnion(instruction.operands)
+    }
+    var renumbered = Dictionary(uniqueKeysWithValues: (0..<inputCount).map { ($0, $0) })
+    var kept: [Instruction] = []
+    for (offset, instruction) in instructions.enumerated() where live.contains(inputCount + offset)
+    {
+      var copy = instruction
+      copy.operands = instruction.operands.map { renumbered[$0]! }
+      renumbered[inputCount + offset] = inputCount + kept.count
+      kept.append(copy)
+    }
+    return RandomProgram(inputShapes: inputShapes, instructions: kept, outputShape: outputShape)
+  }
+}
+
 extension Instruction {
   /// The instruction's result, computed by Autodiff from `registers`.
   func apply(to registers: [Tensor<Double>]) throws(LinearAlgebraError) -> Tensor<Double> {
