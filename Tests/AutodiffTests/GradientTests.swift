@@ -412,9 +412,18 @@ extension GradientTests {
     case meanAlong = "mean(alongAxes:)"
     case meanSqueezing = "mean(squeezingAxes:)"
     case maxAlong = "max(alongAxes:)"
+    case minAlong = "min(alongAxes:)"
+    case productAlong = "product(alongAxes:)"
+    case productSqueezing = "product(squeezingAxes:)"
+    case varianceAlong = "variance(alongAxes:)"
+    case varianceSqueezing = "variance(squeezingAxes:)"
+    case logSumExpAlong = "logSumExp(alongAxes:)"
+    case logSumExpSqueezing = "logSumExp(squeezingAxes:)"
 
     var testDescription: String { rawValue }
 
+    // standardDeviation is sqrt of variance: over an empty axis set the variance is 0, where the
+    // square root has no derivative; the JAX differential test covers it away from 0.
     func callAsFunction(_ x: Tensor<Double>, _ axes: [Int]) -> Tensor<Double> {
       switch self {
       case .sumAlong: x.sum(alongAxes: axes)
@@ -422,6 +431,13 @@ extension GradientTests {
       case .meanAlong: x.mean(alongAxes: axes)
       case .meanSqueezing: x.mean(squeezingAxes: axes)
       case .maxAlong: x.max(alongAxes: axes)
+      case .minAlong: x.min(alongAxes: axes)
+      case .productAlong: x.product(alongAxes: axes)
+      case .productSqueezing: x.product(squeezingAxes: axes)
+      case .varianceAlong: x.variance(alongAxes: axes)
+      case .varianceSqueezing: x.variance(squeezingAxes: axes)
+      case .logSumExpAlong: x.logSumExp(alongAxes: axes)
+      case .logSumExpSqueezing: x.logSumExp(squeezingAxes: axes)
       }
     }
   }
@@ -430,6 +446,10 @@ extension GradientTests {
     case sum = "sum()"
     case mean = "mean()"
     case max = "max()"
+    case min = "min()"
+    case product = "product()"
+    case variance = "variance()"
+    case logSumExp = "logSumExp()"
 
     var testDescription: String { rawValue }
 
@@ -438,6 +458,10 @@ extension GradientTests {
       case .sum: x.sum()
       case .mean: x.mean()
       case .max: x.max()
+      case .min: x.min()
+      case .product: x.product()
+      case .variance: x.variance()
+      case .logSumExp: x.logSumExp()
       }
     }
   }

@@ -3,7 +3,7 @@
 
 /// A reduction of a run of elements to one.
 enum ReductionFunction {
-  case sum, max
+  case sum, max, min
 }
 
 /// Reduces `x`, viewed as `[outer, n, inner]`, along its middle axis into `y` (`[outer, inner]`).
@@ -44,6 +44,12 @@ func reduceKernel<T: TensorScalar>(
             accumulator = source[k]
           }
           target[0] = accumulator
+        case .min:
+          var accumulator = source[0]
+          for k in 1..<n where source[k] < accumulator || source[k].isNaN {
+            accumulator = source[k]
+          }
+          target[0] = accumulator
         }
       } else {
         reduceColumns(function, source, n: n, inner: inner, count: inner, into: target)
@@ -65,6 +71,7 @@ private func reduceColumns<T: TensorScalar>(
     switch function {
     case .sum: for i in 0..<count { y[i] += row[i] }
     case .max: for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
+    case .min: for i in 0..<count where row[i] < y[i] || row[i].isNaN { y[i] = row[i] }
     }
   }
 }
@@ -95,6 +102,51 @@ func firstMatchMaskKernel<T: TensorScalar>(
       axis -= 1
     }
   }
+}
+
+/// Replaces `x`, viewed as `[outer, n, inner]`, by its running sums along the middle axis: from
+/// the first row when `reverse` is false, from the last when it is true.
+func cumulativeSumKernel<T: TensorScalar>(
+  _ x: UnsafeMutableBufferPointer<T>, outer: Int, n: Int, inner: Int, reverse: Bool
+) {
+  assert(x.count == outer * n * inner)
+  guard n > 1 else { return }
+  for o in 0..<outer {
+    let base = x.baseAddress! + o * n * inner
+    for step in 1..<n {
+      let (k, previous) = reverse ? (n - 1 - step, n - step) : (step, step - 1)
+      let (row, before) = (base + k * inner, base + previous * inner)
+      for i in 0..<inner { row[i] += before[i] }
+    }
+  }
+}
+
+/// The index along the middle axis of `x`, viewed as `[outer, n, inner]`, of the first maximum
+/// (or minimum) of each of its `outer · inner` runs, in row-major order: NumPy's `argmax` and
+/// `argmin`, where a NaN beats every number and the first NaN wins.
+func extremumIndexKernel<T: TensorScalar>(
+  _ x: UnsafeBufferPointer<T>, outer: Int, n: Int, inner: Int, maximum: Bool
+) -> [Int] {
+  assert(x.count == outer * n * inner && n > 0)
+  var result = [Int](repeating: 0, count: outer * inner)
+  for o in 0..<outer {
+    for i in 0..<inner {
+      let start = o * n * inner + i
+      var best = x[start]
+      var bestIndex = 0
+      if !best.isNaN {
+        for k in 1..<n {
+          let value = x[start + k * inner]
+          if value.isNaN || (maximum ? value > best : value < best) {
+            (best, bestIndex) = (value, k)
+            if value.isNaN { break }
+          }
+        }
+      }
+      result[o * inner + i] = bestIndex
+    }
+  }
+  return result
 }
 
 /// The sum of `count` contiguous elements.

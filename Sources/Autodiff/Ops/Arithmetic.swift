@@ -59,6 +59,68 @@ extension Tensor {
   @_specialize(where Scalar == Double)
   public static func / (lhs: Tensor, rhs: Scalar) -> Tensor { lhs / Tensor(rhs) }
 
+  // An integer with a tensor, as NumPy mixes them: `2 * x`, `1 - x`, `n * x` for an `Int` n. The
+  // integer converts to `Scalar` first, so the result is that of the `Scalar` forms above.
+  //
+  // These forms also keep long expressions quick to type-check: an integer literal takes its
+  // default type, `Int`, here, which Swift's solver tries first, instead of `Scalar`, a
+  // non-default type it reaches only after the other overloads of every operator around it.
+  // `1 / (1 + exp(-x)) * (1 - 1 / (1 + exp(-x))) + 2 * x - 3` type-checks in milliseconds
+  // instead of failing after seconds, without Foundation imported (the Performance article has
+  // the figures; .ci/typecheck-speed keeps them).
+
+  /// `Scalar(lhs) + rhs`: an integer and a tensor, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func + <Integer: BinaryInteger>(lhs: Integer, rhs: Tensor) -> Tensor {
+    Scalar(lhs) + rhs
+  }
+  /// `lhs + Scalar(rhs)`: a tensor with an integer, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func + <Integer: BinaryInteger>(lhs: Tensor, rhs: Integer) -> Tensor {
+    lhs + Scalar(rhs)
+  }
+
+  /// `Scalar(lhs) - rhs`: an integer and a tensor, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func - <Integer: BinaryInteger>(lhs: Integer, rhs: Tensor) -> Tensor {
+    Scalar(lhs) - rhs
+  }
+  /// `lhs - Scalar(rhs)`: a tensor with an integer, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func - <Integer: BinaryInteger>(lhs: Tensor, rhs: Integer) -> Tensor {
+    lhs - Scalar(rhs)
+  }
+
+  /// `Scalar(lhs) * rhs`: an integer and a tensor, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func * <Integer: BinaryInteger>(lhs: Integer, rhs: Tensor) -> Tensor {
+    Scalar(lhs) * rhs
+  }
+  /// `lhs * Scalar(rhs)`: a tensor with an integer, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func * <Integer: BinaryInteger>(lhs: Tensor, rhs: Integer) -> Tensor {
+    lhs * Scalar(rhs)
+  }
+
+  /// `Scalar(lhs) / rhs`: an integer and a tensor, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func / <Integer: BinaryInteger>(lhs: Integer, rhs: Tensor) -> Tensor {
+    Scalar(lhs) / rhs
+  }
+  /// `lhs / Scalar(rhs)`: a tensor with an integer, broadcast.
+  @_specialize(where Scalar == Float, Integer == Int)
+  @_specialize(where Scalar == Double, Integer == Int)
+  public static func / <Integer: BinaryInteger>(lhs: Tensor, rhs: Integer) -> Tensor {
+    lhs / Scalar(rhs)
+  }
+
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func += (lhs: inout Tensor, rhs: Tensor) { lhs.update(.add, rhs, "+=") { $0 + $1 } }

@@ -1,6 +1,6 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
-// Sums, means and maxima over axes. `…(alongAxes:)` keeps the reduced axes with extent 1, so the
+// Sums, means, maxima and minima over axes. `…(alongAxes:)` keeps the reduced axes with extent 1, so the
 // result broadcasts against the operand; `…(squeezingAxes:)` drops them.
 
 extension Tensor {
@@ -109,6 +109,45 @@ extension Tensor {
     max(alongAxes: Array(shape.indices), file: file, line: line).reshaped(
       to: [], file: file, line: line)
   }
+
+  /// The minimum over `axes`, which are kept with extent 1; NaN where a group holds a NaN, as
+  /// NumPy's `min`.
+  ///
+  /// ```swift
+  /// let x = Tensor<Float>(shape: [2, 3], scalars: [4, 1, 3, 2, 6, 2])
+  /// x.min(alongAxes: [1])   // [[1], [2]], shape [2, 1]
+  /// ```
+  ///
+  /// The gradient goes to the first minimal element of each reduced group, in row-major order;
+  /// the other elements that tie with it get 0 (JAX splits it between them instead).
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func min(
+    alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    let location = SourceLocation(file: file, line: line)
+    let axes = normalized(axes, "min(alongAxes:)", at: location)
+    check(
+      axes.allSatisfy { shape[$0] > 0 },
+      "min(alongAxes:): cannot take the minimum over an empty axis of shape "
+        + shape.shapeDescription, at: location)
+    return record(
+      "min", output: reduced(.min, alongAxes: axes), operands: self, at: location,
+      rule: .unary { g, x, y in g * x.firstMaximumMask(y) },
+      tangent: .unary { dx, x, y in (dx * x.firstMaximumMask(y)).sum(alongAxes: axes) })
+  }
+
+  /// The minimum of all elements, as a scalar tensor.
+  ///
+  /// - Precondition: The tensor is not empty.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func min(file: StaticString = #fileID, line: UInt = #line) -> Tensor {
+    min(alongAxes: Array(shape.indices), file: file, line: line).reshaped(
+      to: [], file: file, line: line)
+  }
 }
 
 extension Tensor {
@@ -169,8 +208,8 @@ extension Tensor {
     return result
   }
 
-  /// 1 at the first element of each group equal to the group's maximum `y` (kept rank), else 0;
-  /// unrecorded.
+  /// 1 at the first element of each group equal to the group's maximum (or minimum) `y` (kept
+  /// rank), else 0; unrecorded.
   func firstMaximumMask(_ y: Tensor) -> Tensor {
     let mask = Storage<Scalar>.uninitialized(count: scalarCount)
     withUnsafeBufferPointer { x in

@@ -105,6 +105,7 @@ private let pythonEvaluator = #"""
   jax.config.update("jax_enable_x64", True)
   import jax.numpy as jnp
   from jax.scipy.linalg import cho_solve, solve_triangular
+  from jax.scipy.special import logsumexp
 
   def shifted(m, c, g):
       d = np.zeros(m.shape)
@@ -167,6 +168,14 @@ private let pythonEvaluator = #"""
       "sumall": lambda x, a: jnp.sum(x[0]),
       "meanall": lambda x, a: jnp.mean(x[0]),
       "maxall": lambda x, a: jnp.max(x[0]),
+      "minalong": lambda x, a: jnp.min(x[0], axis=tuple(a["axes"]), keepdims=True),
+      "prod": lambda x, a: reduce(jnp.prod, x[0], a),
+      "var": lambda x, a: jnp.var(
+          x[0], axis=tuple(a["axes"]), keepdims=bool(a["keep"]), ddof=a["ddof"]),
+      "std": lambda x, a: jnp.std(
+          x[0], axis=tuple(a["axes"]), keepdims=bool(a["keep"]), ddof=a["ddof"]),
+      "logsumexp": lambda x, a: reduce(logsumexp, x[0], a),
+      "cumsum": lambda x, a: jnp.cumsum(x[0], axis=a["axis"]),
       "reshape": lambda x, a: jnp.reshape(x[0], a["shape"]),
       "T": lambda x, a: jnp.transpose(x[0]),
       "permute": lambda x, a: jnp.transpose(x[0], a["perm"]),
@@ -176,6 +185,8 @@ private let pythonEvaluator = #"""
       "index": lambda x, a: index(x[0], a["i"]),
       "gather": lambda x, a: jnp.take(
           x[0], np.array(a["idx"]) % x[0].shape[a["axis"]], axis=a["axis"]),
+      "stack": lambda x, a: jnp.stack(x, axis=a["axis"]),
+      "split": lambda x, a: jnp.split(x[0], a["n"], axis=a["axis"])[a["k"]],
       "softmax": lambda x, a: jax.nn.softmax(x[0], axis=a["axis"]),
       "logsoftmax": lambda x, a: jax.nn.log_softmax(x[0], axis=a["axis"]),
       "matmul": lambda x, a: jnp.matmul(x[0].T if a["tA"] else x[0], x[1].T if a["tB"] else x[1]),

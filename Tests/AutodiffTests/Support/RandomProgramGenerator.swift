@@ -125,18 +125,33 @@ struct ProgramBuilder {
         return false
       }
       return emit([any], [("c", .number(c))])
-    case .sum, .mean, .maxAlong:
+    case .sum, .mean, .maxAlong, .minAlong, .product, .variance, .standardDeviation, .logSumExp:
       let x = pick(using: &rng) { $0.rank >= 1 }
       let rank = registers[x].rank
       guard rank >= 1 else { return false }
       var axes = (0..<rank).filter { _ in Bool.random(using: &rng) }
       if axes.isEmpty { axes = [Int.random(in: 0..<rank, using: &rng)] }
       axes = axes.map { Bool.random(using: &rng) ? $0 - rank : $0 }
-      if operation == .maxAlong {
-        guard hasUniqueMaxima(registers[x], alongAxes: axes) else { return false }
+      if operation == .maxAlong || operation == .minAlong {
+        let sign: Double = operation == .maxAlong ? 1 : -1
+        guard hasUniqueMaxima(sign * registers[x], alongAxes: axes) else { return false }
         return emit([x], [("axes", .ints(axes))])
       }
-      return emit([x], [("axes", .ints(axes)), ("keep", .int(Int.random(in: 0...1, using: &rng)))])
+      var attributes: [(name: String, value: Attribute)] = [
+        ("axes", .ints(axes)), ("keep", .int(Int.random(in: 0...1, using: &rng))),
+      ]
+      if operation == .variance || operation == .standardDeviation {
+        // n > ddof, and a standard deviation away from its kink at a variance of 0.
+        let count = axes.reduce(1) { $0 * registers[x].shape[($1 + rank) % rank] }
+        let ddof = Int.random(in: 0...1, using: &rng)
+        guard count > ddof else { return false }
+        if operation == .standardDeviation {
+          let variance = registers[x].variance(alongAxes: axes, correction: ddof)
+          guard variance.scalars.allSatisfy({ $0 >= 0.01 }) else { return false }
+        }
+        attributes.append(("ddof", .int(ddof)))
+      }
+      return emit([x], attributes)
     case .sumAll, .meanAll:
       return emit([any])
     case .maxAll:
@@ -200,6 +215,28 @@ struct ProgramBuilder {
         Int.random(in: -extent..<extent, using: &rng)
       }
       return emit([x], [("axis", .int(axis)), ("idx", .ints(indices))])
+    case .stack:
+      let x = any
+      let y = pick(using: &rng) { $0.shape == registers[x].shape }
+      guard registers[y].shape == registers[x].shape else { return false }
+      let rank = registers[x].rank
+      return emit([x, y], [("axis", .int(Int.random(in: -(rank + 1)...rank, using: &rng)))])
+    case .split:
+      let x = pick(using: &rng) { $0.shape.contains { $0 >= 2 } }
+      guard
+        let axis = registers[x].shape.indices.filter({ registers[x].shape[$0] >= 2 })
+          .randomElement(using: &rng)
+      else { return false }
+      let extent = registers[x].shape[axis]
+      let n = (1...extent).filter { extent % $0 == 0 }.randomElement(using: &rng)!
+      return emit(
+        [x],
+        [("axis", .int(axis)), ("n", .int(n)), ("k", .int(Int.random(in: 0..<n, using: &rng)))])
+    case .cumulativeSum:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let rank = registers[x].rank
+      guard rank >= 1 else { return false }
+      return emit([x], [("axis", .int(Int.random(in: -rank..<rank, using: &rng)))])
     case .softmax, .logSoftmax:
       let x = pick(using: &rng) { $0.rank >= 1 }
       let rank = registers[x].rank
@@ -377,27 +414,4 @@ private func randomShape(count: Int, _ random: inout SeededGenerator) -> [Int] {
   var shape = [Int](repeating: 1, count: rank)
   for factor in factors { shape[Int.random(in: 0..<rank, using: &random)] *= factor }
   return shape
-}
-
-extension RandomProgram {
-  /// The program without the instructions its output does not depend on, its registers
-  /// renumbered: JAX's time grows with the program, and a dead instruction tests nothing.
-  var withoutDeadCode: RandomProgram {
-    let inputCount = inputShapes.count
-    var live = Set([inputCount + instructions.count - 1])
-    for (offset, instruction) in instructions.enumerated().reversed()
-    where live.contains(inputCount + offset) {
-      live.formUnion(instruction.operands)
-    }
-    var renumbered = Dictionary(uniqueKeysWithValues: (0..<inputCount).map { ($0, $0) })
-    var kept: [Instruction] = []
-    for (offset, instruction) in instructions.enumerated() where live.contains(inputCount + offset)
-    {
-      var copy = instruction
-      copy.operands = instruction.operands.map { renumbered[$0]! }
-      renumbered[inputCount + offset] = inputCount + kept.count
-      kept.append(copy)
-    }
-    return RandomProgram(inputShapes: inputShapes, instructions: kept, outputShape: outputShape)
-  }
 }

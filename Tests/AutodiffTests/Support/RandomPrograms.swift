@@ -46,6 +46,14 @@ enum Operation: String, CaseIterable, Sendable {
   case sumAll = "sumall"
   case meanAll = "meanall"
   case maxAll = "maxall"
+  case minAlong = "minalong"
+  // Products, variances and standard deviations (`ddof` as NumPy's), log-sum-exp along `axes`
+  // (kept when `keep=1`), and running sums along `axis`.
+  case product = "prod"
+  case variance = "var"
+  case standardDeviation = "std"
+  case logSumExp = "logsumexp"
+  case cumulativeSum = "cumsum"
   // Moving elements.
   case reshape
   case transpose = "T"
@@ -53,6 +61,9 @@ enum Operation: String, CaseIterable, Sendable {
   // x[i, 1..<3, .all, -1]: the word attribute `i` in NumPy's syntax (`1,1:3,:,-1`); and
   // x.gathering(atIndices: idx, alongAxis: axis), whose indices may repeat and be negative.
   case index, gather
+  // Two tensors of one shape stacked along a new `axis`; piece `k` of `n` equal pieces along
+  // `axis`.
+  case stack, split
   case softmax
   case logSoftmax = "logsoftmax"
   // matmul(a, b) with transpose flags, and matmul(a, b, plus: bias).
@@ -174,6 +185,29 @@ struct RandomProgram: Sendable {
   }
 }
 
+extension RandomProgram {
+  /// The program without the instructions its output does not depend on, its registers
+  /// renumbered: JAX's time grows with the program, and a dead instruction tests nothing.
+  var withoutDeadCode: RandomProgram {
+    let inputCount = inputShapes.count
+    var live = Set([inputCount + instructions.count - 1])
+    for (offset, instruction) in instructions.enumerated().reversed()
+    where live.contains(inputCount + offset) {
+      live.formUnion(instruction.operands)
+    }
+    var renumbered = Dictionary(uniqueKeysWithValues: (0..<inputCount).map { ($0, $0) })
+    var kept: [Instruction] = []
+    for (offset, instruction) in instructions.enumerated() where live.contains(inputCount + offset)
+    {
+      var copy = instruction
+      copy.operands = instruction.operands.map { renumbered[$0]! }
+      renumbered[inputCount + offset] = inputCount + kept.count
+      kept.append(copy)
+    }
+    return RandomProgram(inputShapes: inputShapes, instructions: kept, outputShape: outputShape)
+  }
+}
+
 extension Instruction {
   /// The instruction's result, computed by Autodiff from `registers`.
   func apply(to registers: [Tensor<Double>]) throws(LinearAlgebraError) -> Tensor<Double> {
@@ -215,6 +249,22 @@ extension Instruction {
     case .sumAll: return x.sum()
     case .meanAll: return x.mean()
     case .maxAll: return x.max()
+    case .minAlong: return x.min(alongAxes: ints("axes"))
+    case .product:
+      return flag("keep")
+        ? x.product(alongAxes: ints("axes")) : x.product(squeezingAxes: ints("axes"))
+    case .variance:
+      return flag("keep")
+        ? x.variance(alongAxes: ints("axes"), correction: int("ddof"))
+        : x.variance(squeezingAxes: ints("axes"), correction: int("ddof"))
+    case .standardDeviation:
+      return flag("keep")
+        ? x.standardDeviation(alongAxes: ints("axes"), correction: int("ddof"))
+        : x.standardDeviation(squeezingAxes: ints("axes"), correction: int("ddof"))
+    case .logSumExp:
+      return flag("keep")
+        ? x.logSumExp(alongAxes: ints("axes")) : x.logSumExp(squeezingAxes: ints("axes"))
+    case .cumulativeSum: return x.cumulativeSum(alongAxis: int("axis"))
     case .reshape: return x.reshaped(to: ints("shape"))
     case .transpose: return x.transposed()
     case .permute: return x.transposed(permutation: ints("perm"))
@@ -234,6 +284,9 @@ extension Instruction {
       case let count: fatalError("index: \(count) indices")
       }
     case .gather: return x.gathering(atIndices: ints("idx"), alongAxis: int("axis"))
+    case .stack:
+      return Tensor(stacking: operands.map { registers[$0] }, alongAxis: int("axis"))
+    case .split: return x.split(into: int("n"), alongAxis: int("axis"))[int("k")]
     case .softmax: return Autodiff.softmax(x, alongAxis: int("axis"))
     case .logSoftmax: return Autodiff.logSoftmax(x, alongAxis: int("axis"))
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
