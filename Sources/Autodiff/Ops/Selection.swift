@@ -22,6 +22,8 @@
 ///   - x: The tensor to clamp.
 ///   - min: The lower bound, or `nil` for none.
 ///   - max: The upper bound, or `nil` for none.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A tensor of the broadcast shape of `x` and the bounds.
 /// - Precondition: At least one bound is given, and the shapes broadcast (see ``Tensor``).
 @_specialize(where Scalar == Float)
@@ -53,6 +55,8 @@ public func clamp<Scalar>(
 ///   - x: The tensor to clamp.
 ///   - min: The lower bound, or `nil` for none.
 ///   - max: The upper bound, or `nil` for none.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A tensor of `x`'s shape.
 /// - Precondition: At least one bound is given.
 @_specialize(where Scalar == Float)
@@ -65,8 +69,8 @@ public func clamp<Scalar>(
 }
 
 /// The elements of `a` where `mask` is not 0 and those of `b` where it is, broadcast: NumPy's,
-/// PyTorch's and JAX's `where`. `where` is a Swift keyword: call it as `` `where`(m, a, b) `` or
-/// `Autodiff.where(m, a, b)`.
+/// PyTorch's and JAX's `where`. `where` is a Swift keyword: call the function with the name in
+/// backticks, as below, or as `Autodiff.where(m, a, b)`.
 ///
 /// ```swift
 /// let x = Tensor<Double>([-1, 2, -3])
@@ -86,6 +90,8 @@ public func clamp<Scalar>(
 ///   - mask: Where to choose `a` (not 0) or `b` (0).
 ///   - a: The elements where `mask` is not 0.
 ///   - b: The elements where `mask` is 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A tensor of the broadcast shape of `mask`, `a` and `b`.
 /// - Precondition: The three shapes broadcast together (see ``Tensor``).
 @_specialize(where Scalar == Float)
@@ -119,6 +125,8 @@ public func `where`<Scalar>(
 ///   - mask: Where to choose `a` (not 0) or `b` (0).
 ///   - a: The elements where `mask` is not 0.
 ///   - b: The value where `mask` is 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A tensor of the broadcast shape of `mask` and `a`.
 /// - Precondition: The shapes broadcast (see ``Tensor``).
 @_specialize(where Scalar == Float)
@@ -141,6 +149,8 @@ public func `where`<Scalar>(
 ///   - mask: Where to choose `a` (not 0) or `b` (0).
 ///   - a: The value where `mask` is not 0.
 ///   - b: The elements where `mask` is 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Returns: A tensor of the broadcast shape of `mask` and `b`.
 /// - Precondition: The shapes broadcast (see ``Tensor``).
 @_specialize(where Scalar == Float)
