@@ -4,10 +4,12 @@
 //
 // - domains: log, sqrt, the base of pow and a divisor get a register whose elements are
 //   ≥ 0.1 (or, for a divisor, ≥ 0.1 in magnitude), else the program first makes one, x² + c;
-// - kinks: relu and abs get elements at least `kinkMargin` from 0, max and min operands at
-//   least that far apart, and a maximum over axes a group whose largest element leads the
-//   next by that much (broadcast copies tie exactly, and the tie rules differ: Autodiff gives
-//   a reduction's gradient to the first maximum, JAX splits it);
+// - kinks: relu, abs, sign, leaky ReLU and ELU get elements at least `kinkMargin` from 0,
+//   floor and ceil from the integers, round from the halves between them; max, min, clamp and
+//   the comparisons get operands at least that far apart, and a maximum over axes a group whose
+//   largest element leads the next by that much (broadcast copies tie exactly, and the tie rules
+//   differ: Autodiff gives a reduction's gradient to the first maximum, JAX splits it); `where`
+//   gets a mask of 0s and 1s, made by a comparison when no register is one;
 // - conditioning: each matrix a decomposition or a solve reads is M + diag(c + g·i) with
 //   c ≥ ‖M‖_F + 1, so its singular values are ≥ 1 (Weyl), and for eigh and svd g ≥ 2‖M‖_F + 1,
 //   so the eigen- and singular values lie ≥ 1 apart and their second derivatives are tame;
