@@ -12,7 +12,8 @@ import Testing
   func documentedExamples() {
     let x = Tensor<Double>([-1, 0, 1])
     #expect(log1p(Tensor<Double>([1e-10, 0, 1])) == Tensor([9.999999999500001e-11, 0, M_LN2]))
-    #expect(expm1(Tensor<Double>([1e-10, 0, 1])) == Tensor([1.00000000005e-10, 0, M_E - 1]))
+    #expect(
+      expm1(Tensor<Double>([1e-10, 0, -1])) == Tensor([1.00000000005e-10, 0, -0.6321205588285577]))
     #expect(
       erf(Tensor<Double>([-1, 0, 0.5])) == Tensor([-0.8427007929497149, 0, 0.5204998778130465]))
     #expect(gelu(x) == Tensor([-0.15865525393145702, 0, 0.841344746068543]))

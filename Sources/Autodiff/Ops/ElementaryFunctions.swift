@@ -52,7 +52,8 @@ public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise
 public func softplus<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.softplus, x) }
 
 /// `log(1 + x)` elementwise, exact to the last bits where x is small (where `log(1 + x)` loses
-/// the digits of x to the rounding of 1 + x): C's `log1p`.
+/// the digits of x to the rounding of 1 + x): within an ulp of C's `log1p`, vectorized as `log`
+/// is.
 ///
 /// ```swift
 /// log1p(Tensor<Double>([1e-10, 0, 1]))   // [9.999999999500001e-11, 0.0, 0.6931471805599453]
@@ -68,10 +69,10 @@ public func softplus<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwis
 public func log1p<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.log1p, x) }
 
 /// `eˣ − 1` elementwise, exact to the last bits where x is small (where `exp(x) − 1` cancels to
-/// a few digits): C's `expm1`.
+/// a few digits): within 2 ulps of C's `expm1`, vectorized as `exp` is.
 ///
 /// ```swift
-/// expm1(Tensor<Double>([1e-10, 0, 1]))   // [1.00000000005e-10, 0.0, 1.718281828459045]
+/// expm1(Tensor<Double>([1e-10, 0, -1]))   // [1.00000000005e-10, 0.0, -0.6321205588285577]
 /// ```
 ///
 /// ∂/∂x = v·eˣ = v·(y + 1).
