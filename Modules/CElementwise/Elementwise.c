@@ -1,6 +1,6 @@
 // The elementwise kernels of Autodiff: the arithmetic of Kernels/Elementwise.swift's unary and
-// binary functions (Elementwise.inc), and exp, log, sin, cos, tanh and the logistic function as
-// branch-free arithmetic that the compiler vectorizes, in place of a call to libm per element
+// binary functions (Elementwise.inc), and exp, expm1, log, log1p, sin, cos, tanh and the logistic
+// function as branch-free arithmetic that the compiler vectorizes, in place of a call to libm per element
 // (VectorMath.inc).
 //
 // Each function reduces its argument with the usual identities (eˣ = 2ᵏ·eʳ, log x = k·ln 2 +

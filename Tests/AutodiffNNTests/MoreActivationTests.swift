@@ -12,6 +12,10 @@ import Testing
     ("Softplus", Softplus(), { Foundation.log(1 + Foundation.exp($0)) }),
     ("GELU", GELU(), gelu),
     ("SiLU", SiLU(), { $0 / (1 + Foundation.exp(-$0)) }),
+    (
+      "GELU(approximation: .exact)", GELU(approximation: .exact),
+      { $0 * 0.5 * (1 + Foundation.erf($0 / 2.0.squareRoot())) }
+    ),
   ]
 
   /// x/2 · (1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -20,7 +24,7 @@ import Testing
     return 0.5 * x * (1 + Foundation.tanh(inner))
   }
 
-  @Test("LeakyReLU, Softplus, GELU and SiLU compute their formulas", arguments: 0..<4)
+  @Test("LeakyReLU, Softplus, GELU and SiLU compute their formulas", arguments: cases.indices)
   func forward(index: Int) {
     let (name, layer, formula) = Self.cases[index]
     let expected = Tensor(Self.x.scalars.map(formula))
@@ -28,7 +32,7 @@ import Testing
     #expect(layer.parameters.isEmpty && layer.parameterNames.isEmpty)
   }
 
-  @Test("Their gradients match finite differences", arguments: 0..<4)
+  @Test("Their gradients match finite differences", arguments: cases.indices)
   func gradients(index: Int) {
     let layer = Self.cases[index].1
     let analytic = gradient(at: Self.x) { (layer($0) * $0).sum() }

@@ -151,6 +151,10 @@ extension GradientTests {
 extension GradientTests {
   enum ElementaryFunction: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, squared
+    case softplus, gelu, silu, elu
+    case geluTanh = "gelu(approximation: .tanh)"
+    case leakyRelu = "leakyRelu(negativeSlope: 0.2)"
+    case clamp = "clamp(min: -0.5, max: 1)"
 
     var testDescription: String { rawValue }
 
@@ -166,6 +170,13 @@ extension GradientTests {
       case .relu: Autodiff.relu(x)
       case .abs: Autodiff.abs(x)
       case .squared: x.squared()
+      case .softplus: Autodiff.softplus(x)
+      case .gelu: Autodiff.gelu(x)
+      case .geluTanh: Autodiff.gelu(x, approximation: .tanh)
+      case .silu: Autodiff.silu(x)
+      case .elu: Autodiff.elu(x, alpha: 1.5)
+      case .leakyRelu: Autodiff.leakyRelu(x, negativeSlope: 0.2)
+      case .clamp: Autodiff.clamp(x, min: -0.5, max: 1)
       }
     }
 
@@ -173,10 +184,13 @@ extension GradientTests {
     func input(_ shape: [Int], using rng: inout SeededGenerator) -> Tensor<Double> {
       switch self {
       case .log, .sqrt: .uniform(shape, in: 0.2..<3, using: &rng)
-      case .relu, .abs: .awayFromZero(shape, magnitudes: 0.1..<2, using: &rng)
+      case .relu, .abs, .elu, .leakyRelu:
+        .awayFromZero(shape, magnitudes: 0.1..<2, using: &rng)
       case .sin, .cos: .uniform(shape, in: -3..<3, using: &rng)
-      case .sigmoid: .uniform(shape, in: -4..<4, using: &rng)
+      case .sigmoid, .softplus, .gelu, .geluTanh, .silu: .uniform(shape, in: -4..<4, using: &rng)
       case .exp, .tanh, .squared: .uniform(shape, in: -2..<2, using: &rng)
+      // Inside, below and above [−0.5, 1], away from the bounds.
+      case .clamp: .distinct(shape, spacing: 0.3, jitter: 0.02, offset: -1.35, using: &rng)
       }
     }
   }

@@ -79,6 +79,31 @@ import Testing
     expectMessage(result, contains: ["scalar", "[2]"])
   }
 
+  @Test("where with shapes that do not broadcast names the three shapes and the call site")
+  func whereNonBroadcastable() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Autodiff.where(
+        Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [3]), Tensor<Float>(zeros: [4]))
+    }
+    expectMessage(result, contains: ["where:", "[2, 3]", "[3]", "[4]", "broadcast", Self.callSite])
+  }
+
+  @Test("clamp with bounds that do not broadcast names both shapes and the call site")
+  func clampNonBroadcastable() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = clamp(Tensor<Float>(zeros: [2, 3]), min: Tensor<Float>(zeros: [2]))
+    }
+    expectMessage(result, contains: ["clamp:", "[2, 3]", "[2]", "broadcast", Self.callSite])
+  }
+
+  @Test("clamp without a bound says so, with the call site")
+  func clampWithoutBounds() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = clamp(Tensor<Float>(zeros: [2]), min: Float?.none, max: Float?.none)
+    }
+    expectMessage(result, contains: ["clamp:", "neither min nor max", Self.callSite])
+  }
+
   // MARK: Axes and ranges
 
   @Test("sum(alongAxes:) with an axis out of range names the axis, the shape and the call site")

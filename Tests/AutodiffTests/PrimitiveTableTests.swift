@@ -34,9 +34,17 @@ import Testing
     case .relu: ({ a, _ in Swift.max(a, 0) }, 0)
     case .abs: ({ a, _ in Swift.abs(a) }, 0)
     case .square: ({ a, _ in a * a }, 0)
+    case .log1p: ({ a, _ in Foundation.log1p(a) }, 2)
+    case .expm1: ({ a, _ in Foundation.expm1(a) }, 2)
+    case .erf: ({ a, _ in Foundation.erf(a) }, 0)
+    case .sign: ({ a, _ in a > 0 ? 1 : (a < 0 ? -1 : a) }, 0)
+    case .floor: ({ a, _ in a.rounded(.down) }, 0)
+    case .ceil: ({ a, _ in a.rounded(.up) }, 0)
+    case .round: ({ a, _ in a.rounded(.toNearestOrEven) }, 0)
     case .pow: ({ Foundation.pow($0, $1) }, 0)
-    case .maximum: ({ Swift.max($0, $1) }, 0)
-    case .minimum: ({ Swift.min($0, $1) }, 0)
+    case .maximum, .clampMin: ({ Swift.max($0, $1) }, 0)
+    case .minimum, .clampMax: ({ Swift.min($0, $1) }, 0)
+    case .select: ({ $0 != 0 ? $1 : -0.0 }, 0)
     }
   }
 
@@ -45,8 +53,14 @@ import Testing
     _ operation: ElementwiseOperation, side: Int, _ shape: [Int], using rng: inout SeededGenerator
   ) -> Tensor<Double> {
     switch (operation.domain, side) {
-    case (.real, _), (.nonzeroDivisor, 0), (.positiveBase, 1):
+    case (.real, _), (.nonzeroDivisor, 0), (.positiveBase, 1), (.maskFirst, 1):
       Tensor.uniform(shape, in: -2..<2, using: &rng)
+    case (.aboveMinusOne, _):
+      Tensor.uniform(shape, in: -0.7..<2, using: &rng)
+    case (.betweenSteps, _):
+      Tensor.betweenSteps(shape, using: &rng)
+    case (.maskFirst, _):
+      Tensor.uniform(shape, in: 0..<1, using: &rng) .> 0.5
     case (.positive, _), (.positiveBase, _):
       Tensor.uniform(shape, in: 0.3..<2, using: &rng)
     case (.awayFromZero, _), (.nonzeroDivisor, _):

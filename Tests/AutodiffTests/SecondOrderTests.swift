@@ -15,6 +15,9 @@ import Testing
     case powInteger = "pow(x, 3)"
     case powFractional = "pow(x, 2.5)"
     case powBase = "pow(2, x)"
+    case log1p, expm1, erf, softplus, silu, gelu
+    case geluTanh = "gelu(approximation: .tanh)"
+    case elu = "elu(alpha: 1.5)"
 
     var testDescription: String { rawValue }
 
@@ -32,6 +35,14 @@ import Testing
       case .powInteger: Autodiff.pow(x, 3)
       case .powFractional: Autodiff.pow(x, 2.5)
       case .powBase: Autodiff.pow(2, x)
+      case .log1p: Autodiff.log1p(x)
+      case .expm1: Autodiff.expm1(x)
+      case .erf: Autodiff.erf(x)
+      case .softplus: Autodiff.softplus(x)
+      case .silu: Autodiff.silu(x)
+      case .gelu: Autodiff.gelu(x)
+      case .geluTanh: Autodiff.gelu(x, approximation: .tanh)
+      case .elu: Autodiff.elu(x, alpha: 1.5)
       }
     }
 
@@ -53,6 +64,27 @@ import Testing
       case .squared: 2
       case .powFractional: 2.5 * 1.5 * x.squareRoot()
       case .powBase: Foundation.log(2) * Foundation.log(2) * Foundation.pow(2, x)
+      case .log1p: -1 / ((1 + x) * (1 + x))
+      case .expm1: Foundation.exp(x)
+      // erf' = 2/√π·e^(−x²), so erf'' = −2x·erf'.
+      case .erf: -2 * x * 2 / Double.pi.squareRoot() * Foundation.exp(-x * x)
+      case .softplus: { s in s * (1 - s) }(1 / (1 + Foundation.exp(-x)))
+      case .silu:
+        // (xσ)' = σ + xσ', so (xσ)'' = 2σ' + xσ'', with σ' = σ(1 − σ), σ'' = σ'(1 − 2σ).
+        { s in 2 * s * (1 - s) + x * s * (1 - s) * (1 - 2 * s) }(1 / (1 + Foundation.exp(-x)))
+      case .gelu:
+        // (xΦ)' = Φ + xφ, so (xΦ)'' = 2φ + xφ' = φ·(2 − x²), φ the standard normal density.
+        Foundation.exp(-x * x / 2) / (2 * Double.pi).squareRoot() * (2 - x * x)
+      case .geluTanh:
+        // f = x(1 + t)/2 with t = tanh u, u = c(x + kx³): f' = (1 + t)/2 + x(1 − t²)u'/2, and
+        // f'' = (1 − t²)u' + x((1 − t²)u'' − 2t(1 − t²)u'²)/2.
+        {
+          let (c, k) = ((2 / Double.pi).squareRoot(), 0.044715)
+          let t = Foundation.tanh(c * (x + k * x * x * x))
+          let (u1, u2) = (c * (1 + 3 * k * x * x), 6 * c * k * x)
+          return (1 - t * t) * u1 + x * ((1 - t * t) * u2 - 2 * t * (1 - t * t) * u1 * u1) / 2
+        }()
+      case .elu: x > 0 ? 0 : 1.5 * Foundation.exp(x)
       }
     }
 
@@ -60,7 +92,9 @@ import Testing
     func input(_ shape: [Int], using rng: inout SeededGenerator) -> Tensor<Double> {
       switch self {
       case .log, .sqrt, .powFractional: .uniform(shape, in: 0.2..<3, using: &rng)
-      case .sigmoid: .uniform(shape, in: -4..<4, using: &rng)
+      case .sigmoid, .softplus, .silu, .gelu, .geluTanh: .uniform(shape, in: -4..<4, using: &rng)
+      case .log1p: .uniform(shape, in: -0.5..<2, using: &rng)
+      case .elu: .awayFromZero(shape, magnitudes: 0.1..<2, using: &rng)
       default: .uniform(shape, in: -2..<2, using: &rng)
       }
     }

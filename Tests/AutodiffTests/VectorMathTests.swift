@@ -1,4 +1,4 @@
-// The vectorized exp, log, sin, cos, tanh and sigmoid against the C library, element by element,
+// The vectorized exp, expm1, log, log1p, sin, cos, tanh and sigmoid against the C library, element by element,
 // in ulps of the C library's answer, over seeded inputs across each function's range, the edges
 // of the vectorized forms' domains and the special values (which must match C's exactly).
 
@@ -97,6 +97,12 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
         x >= 0 ? 1 / (1 + Scalar.exp(-x)) : Scalar.exp(x) / (1 + Scalar.exp(x))
       },
       ranges: [(-1, 1), (-expLimit, expLimit), (-expLimit - 30, -expLimit)]),
+    ElementaryCase(
+      name: "expm1", tensor: { expm1($0) }, reference: { Scalar.expMinusOne($0) },
+      ranges: [(-1e-6, 1e-6), (-1, 1), (-expLimit, expLimit), (-expLimit - 20, -expLimit)]),
+    ElementaryCase(
+      name: "log1p", tensor: { log1p($0) }, reference: { Scalar.log(onePlus: $0) },
+      ranges: [(-1e-6, 1e-6), (-1, 1), (-1, -0.999), (1, 100), (100, 1e30)]),
   ]
 }
 

@@ -27,6 +27,9 @@ internal import CElementwise
 /// (`autodiff_` and the name in snake case; PrimitiveTableTests compares the two lists).
 enum UnaryFunction: CaseIterable {
   case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
+  case log1p, expm1, erf, floor, ceil
+  /// To the nearest integer, a tie to the even one (NumPy's `round`).
+  case round
   /// 1 where the element is positive, 0 where it is zero or negative, NaN where it is NaN:
   /// relu's derivative, with 0 at 0.
   case positiveMask
@@ -44,9 +47,17 @@ enum BinaryFunction: CaseIterable {
   case greaterMask
   /// 1 where `a == b`, else 0.
   case equalMask
+  /// 1 where `a != b` (NaN included), else 0.
+  case notEqualMask
   /// 1 where `a > b`, ½ where `a == b`, 0 where `a < b`, NaN where either is NaN: which share of
   /// `max(a, b)`'s gradient goes to `a` (a tie splits it, as in PyTorch and JAX).
   case selectionMask
+  /// 1 where `a >= b`, 0 where `a < b`, NaN where either is NaN: which share of a clamp's
+  /// gradient goes to the clamped value (all of it at the bound, as in PyTorch).
+  case clampMask
+  /// `b` where `a` is not 0, else −0 (which adds to any number as that number exactly): one side
+  /// of `where(mask, x, y)`.
+  case select
   // Pullbacks of elementwise functions, fused: `a` is the upstream gradient, `b` the operand or
   // the output. Each computes what the rule's tensor expression computes, in the same order.
   /// `a·b·(1 − b)`: sigmoid's, from its output.
@@ -103,8 +114,8 @@ extension UnaryFunction {
   /// Whether the function costs a vectorized exp, log, sin or cos per element.
   var isTranscendental: Bool {
     switch self {
-    case .exp, .log, .sin, .cos, .tanh, .sigmoid, .softplus: true
-    case .negate, .sqrt, .relu, .abs, .square, .positiveMask, .sign: false
+    case .exp, .log, .sin, .cos, .tanh, .sigmoid, .softplus, .log1p, .expm1, .erf: true
+    case .negate, .sqrt, .relu, .abs, .square, .positiveMask, .sign, .floor, .ceil, .round: false
     }
   }
 }
@@ -143,6 +154,12 @@ extension UnaryFunction {
       case .relu: autodiff_relu
       case .abs: autodiff_abs
       case .square: autodiff_square
+      case .log1p: autodiff_log1p
+      case .expm1: autodiff_expm1
+      case .erf: autodiff_erf
+      case .floor: autodiff_floor
+      case .ceil: autodiff_ceil
+      case .round: autodiff_round
       case .positiveMask: autodiff_positive_mask
       case .sign: autodiff_sign
       }
@@ -197,7 +214,10 @@ extension BinaryFunction {
       case .greaterOrEqualMask: autodiff_greater_or_equal_mask
       case .greaterMask: autodiff_greater_mask
       case .equalMask: autodiff_equal_mask
+      case .notEqualMask: autodiff_not_equal_mask
       case .selectionMask: autodiff_selection_mask
+      case .clampMask: autodiff_clamp_mask
+      case .select: autodiff_select
       case .sigmoidGradient: autodiff_sigmoid_gradient
       case .tanhGradient: autodiff_tanh_gradient
       case .reluGradient: autodiff_relu_gradient
@@ -218,8 +238,9 @@ extension BinaryFunction {
     case .multiply: return a * b
     case .divide: return a / b
     case .pow: return T.power(a, b)
-    case .maximum, .minimum, .greaterOrEqualMask, .greaterMask, .equalMask, .selectionMask,
-      .sigmoidGradient, .tanhGradient, .reluGradient, .squareGradient:
+    case .maximum, .minimum, .greaterOrEqualMask, .greaterMask, .equalMask, .notEqualMask,
+      .selectionMask, .clampMask, .select, .sigmoidGradient, .tanhGradient, .reluGradient,
+      .squareGradient:
       var (x, y, z) = (a, b, T.zero)
       T._binary(kernel!, &x, strideA: 0, &y, strideB: 0, &z, count: 1)
       return z

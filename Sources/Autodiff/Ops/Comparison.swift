@@ -9,6 +9,7 @@ infix operator .>= : ComparisonPrecedence
 infix operator .< : ComparisonPrecedence
 infix operator .<= : ComparisonPrecedence
 infix operator .== : ComparisonPrecedence
+infix operator .!= : ComparisonPrecedence
 
 extension Tensor {
   /// 1 where `lhs > rhs`, else 0, broadcast.
@@ -41,6 +42,16 @@ extension Tensor {
   public static func .== (lhs: Tensor, rhs: Tensor) -> Tensor {
     zipped(.equalMask, lhs, rhs, ".==")
   }
+  /// 1 where `lhs != rhs`, else 0, broadcast; 1 where either is NaN, as in IEEE 754 and NumPy.
+  ///
+  /// ```swift
+  /// Tensor<Double>([1, 2, .nan]) .!= Tensor([1, 3, .nan])   // [0.0, 1.0, 1.0]
+  /// ```
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public static func .!= (lhs: Tensor, rhs: Tensor) -> Tensor {
+    zipped(.notEqualMask, lhs, rhs, ".!=")
+  }
 
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -57,4 +68,7 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public static func .== (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .== Tensor(rhs) }
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public static func .!= (lhs: Tensor, rhs: Scalar) -> Tensor { lhs .!= Tensor(rhs) }
 }

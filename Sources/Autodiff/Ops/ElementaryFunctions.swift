@@ -51,6 +51,52 @@ public func sigmoid<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise
 @_specialize(where Scalar == Double)
 public func softplus<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.softplus, x) }
 
+/// `log(1 + x)` elementwise, exact to the last bits where x is small (where `log(1 + x)` loses
+/// the digits of x to the rounding of 1 + x): within an ulp of C's `log1p`, vectorized as `log`
+/// is.
+///
+/// ```swift
+/// log1p(Tensor<Double>([1e-10, 0, 1]))   // [9.999999999500001e-11, 0.0, 0.6931471805599453]
+/// ```
+///
+/// ∂/∂x = v/(1 + x).
+///
+/// - Parameter x: The tensor, whose elements are above −1 for a finite result (−1 gives −∞,
+///   below it NaN).
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func log1p<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.log1p, x) }
+
+/// `eˣ − 1` elementwise, exact to the last bits where x is small (where `exp(x) − 1` cancels to
+/// a few digits): within 2 ulps of C's `expm1`, vectorized as `exp` is.
+///
+/// ```swift
+/// expm1(Tensor<Double>([1e-10, 0, -1]))   // [1.00000000005e-10, 0.0, -0.6321205588285577]
+/// ```
+///
+/// ∂/∂x = v·eˣ = v·(y + 1).
+///
+/// - Parameter x: The tensor.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func expm1<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.expm1, x) }
+
+/// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt` elementwise: C's `erf`.
+///
+/// ```swift
+/// erf(Tensor<Double>([-1, 0, 0.5]))   // [-0.8427007929497149, 0.0, 0.5204998778130465]
+/// ```
+///
+/// ∂/∂x = v·(2/√π)·e^(−x²).
+///
+/// - Parameter x: The tensor.
+/// - Returns: A tensor of `x`'s shape, with elements in [−1, 1].
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func erf<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.erf, x) }
+
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)

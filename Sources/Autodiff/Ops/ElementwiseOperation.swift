@@ -32,7 +32,15 @@ enum ElementwiseOperation: UInt8, CaseIterable {
   case watch
   case add, subtract, multiply, divide, negate
   case exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
+  case log1p, expm1, erf
+  /// Piecewise constant: their derivative is 0 wherever it exists (and taken as 0 at the jumps).
+  case sign, floor, ceil, round
   case pow, maximum, minimum
+  /// `max(x, low)` and `min(x, high)`, as in NumPy (NaN where either is NaN), with PyTorch's
+  /// gradient: all of it to `x` at the bound.
+  case clampMin, clampMax
+  /// `x` where the mask (the first operand) is not 0, else −0: one side of `where`.
+  case select
 
   /// The node's name, as in messages and graphs.
   var name: StaticString {
@@ -54,9 +62,19 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .relu: "relu"
     case .abs: "abs"
     case .square: "square"
+    case .log1p: "log1p"
+    case .expm1: "expm1"
+    case .erf: "erf"
+    case .sign: "sign"
+    case .floor: "floor"
+    case .ceil: "ceil"
+    case .round: "round"
     case .pow: "pow"
     case .maximum: "maximum"
     case .minimum: "minimum"
+    case .clampMin: "clamp_min"
+    case .clampMax: "clamp_max"
+    case .select: "select"
     }
   }
 
@@ -80,9 +98,17 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .relu: .unary(.relu)
     case .abs: .unary(.abs)
     case .square: .unary(.square)
+    case .log1p: .unary(.log1p)
+    case .expm1: .unary(.expm1)
+    case .erf: .unary(.erf)
+    case .sign: .unary(.sign)
+    case .floor: .unary(.floor)
+    case .ceil: .unary(.ceil)
+    case .round: .unary(.round)
     case .pow: .binary(.pow)
-    case .maximum: .binary(.maximum)
-    case .minimum: .binary(.minimum)
+    case .maximum, .clampMin: .binary(.maximum)
+    case .minimum, .clampMax: .binary(.minimum)
+    case .select: .binary(.select)
     }
   }
 
@@ -90,13 +116,16 @@ enum ElementwiseOperation: UInt8, CaseIterable {
   var domain: Domain {
     switch self {
     case .watch, .add, .subtract, .multiply, .negate, .exp, .sin, .cos, .tanh, .sigmoid,
-      .softplus, .square:
+      .softplus, .square, .expm1, .erf:
       .real
     case .divide: .nonzeroDivisor
     case .log, .sqrt: .positive
-    case .relu, .abs: .awayFromZero
+    case .log1p: .aboveMinusOne
+    case .relu, .abs, .sign: .awayFromZero
+    case .floor, .ceil, .round: .betweenSteps
     case .pow: .positiveBase
-    case .maximum, .minimum: .distinctOperands
+    case .maximum, .minimum, .clampMin, .clampMax: .distinctOperands
+    case .select: .maskFirst
     }
   }
 
@@ -129,6 +158,14 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .relu: return (A.fused(.reluGradient, g, a) { g * A.mask(.positiveMask, a) }, nil)
     case .abs: return (g * A.mask(.sign, a), nil)
     case .square: return (A.fused(.squareGradient, g, a) { A.constant(2) * g * a }, nil)
+    case .log1p: return (g / (A.constant(1) + a), nil)
+    // eˣ = y + 1: no second exponential.
+    case .expm1: return (g * (y + A.constant(1)), nil)
+    case .erf:
+      // erf′(x) = 2/√π · e^(−x²).
+      let twoOverRootPi = A.constant(1.1283791670955126)
+      return (g * twoOverRootPi * A.apply(.exp, -A.apply(.square, a)), nil)
+    case .sign, .floor, .ceil, .round: return (Self.zeros(like: g), nil)
     case .pow:
       // ∂/∂x = g·y·x^(y−1), with the exponent y − 1 replaced by 1 where y = 0: the term is 0
       // either way, and this keeps 0·0⁻¹ from making a NaN at x = 0. ∂/∂y = g·xʸ·log x, with
@@ -150,7 +187,24 @@ enum ElementwiseOperation: UInt8, CaseIterable {
         wanted.lhs ? g * A.mask(.selectionMask, b, a) : nil,
         wanted.rhs ? g * A.mask(.selectionMask, a, b) : nil
       )
+    case .clampMin:
+      // The clamp mask: 1 where x ≥ low (the bound included), 0 below, NaN where either is NaN.
+      let toX = A.mask(.clampMask, a, b)
+      return (wanted.lhs ? g * toX : nil, wanted.rhs ? g * (A.constant(1) - toX) : nil)
+    case .clampMax:
+      let toX = A.mask(.clampMask, b, a)
+      return (wanted.lhs ? g * toX : nil, wanted.rhs ? g * (A.constant(1) - toX) : nil)
+    case .select:
+      // The mask is piecewise constant; the selected elements get g, the others nothing.
+      return (wanted.lhs ? Self.zeros(like: g) : nil, wanted.rhs ? A.apply(.select, a, g) : nil)
     }
+  }
+
+  /// Zeros of `g`'s shape, even where `g` is NaN or infinite (as a piecewise-constant
+  /// function's gradient is in PyTorch and JAX): `g > g` is false everywhere.
+  @inline(__always)
+  private static func zeros<A: ElementwiseAlgebra>(like g: A) -> A {
+    A.mask(.greaterMask, g, g)
   }
 
   /// The primitive's value at `a` and `b` (`b` unused by a primitive of one operand): the bits
@@ -194,6 +248,12 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case positiveBase
     /// Where its operands differ.
     case distinctOperands
+    /// Where its operand is above −1.
+    case aboveMinusOne
+    /// Away from the integers and the halves between them, where floor, ceil and round jump.
+    case betweenSteps
+    /// Everywhere, with a first operand of 0s and 1s (a mask, which it is constant in).
+    case maskFirst
   }
 }
 

@@ -4,8 +4,8 @@
 /// A layer that applies the leaky rectifier elementwise: `x` for `x > 0`, `a·x` otherwise, as
 /// PyTorch's `nn.LeakyReLU(a)`.
 ///
-/// Written `a·x + (1 − a)·relu(x)`, so the derivative is 1 for `x > 0` and `a` for `x ≤ 0`
-/// (PyTorch's choice at 0).
+/// Autodiff's `leakyRelu(_:negativeSlope:)`: the derivative is 1 for `x > 0` and `a` for
+/// `x ≤ 0` (PyTorch's choice at 0), and NaN where x is NaN.
 public struct LeakyReLU<Scalar: TensorScalar>: Layer {
   /// The slope a for negative inputs (PyTorch's default 0.01).
   public let negativeSlope: Scalar
@@ -15,7 +15,7 @@ public struct LeakyReLU<Scalar: TensorScalar>: Layer {
 
   /// `max(x, 0) + negativeSlope·min(x, 0)` elementwise.
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-    negativeSlope * input + (1 - negativeSlope) * relu(input)
+    leakyRelu(input, negativeSlope: negativeSlope)
   }
 
   /// No parameters: always `[]`.
@@ -54,24 +54,28 @@ public struct Softplus<Scalar: TensorScalar>: Layer {
   public var parameterNames: [String] { [] }
 }
 
-/// A layer that applies the Gaussian error linear unit elementwise, in its tanh approximation
-/// (Hendrycks and Gimpel, 2016), as PyTorch's `nn.GELU(approximate="tanh")`:
+/// A layer that applies the Gaussian error linear unit `x·Φ(x)` elementwise (Hendrycks and
+/// Gimpel, 2016), Φ the standard normal distribution function: Autodiff's
+/// `gelu(_:approximation:)`.
+///
+/// By default in its tanh approximation, as PyTorch's `nn.GELU(approximate="tanh")`:
 ///
 /// ```
 /// gelu(x) ≈ x/2 · (1 + tanh(√(2/π) · (x + 0.044715·x³)))
 /// ```
 ///
-/// The approximation is within 10⁻³ of the exact `x·Φ(x)` everywhere (Φ the standard normal
-/// distribution function); the exact form needs an `erf` primitive, which Autodiff lacks.
+/// which is within 10⁻³ of the exact form everywhere. `GELU(approximation: .exact)` computes
+/// `x/2 · (1 + erf(x/√2))`, PyTorch's default `nn.GELU()`.
 public struct GELU<Scalar: TensorScalar>: Layer {
-  /// Creates the layer.
-  public init() {}
+  /// How Φ is computed: `.tanh` or `.exact`.
+  public let approximation: GELUApproximation
 
-  /// `input/2 · (1 + tanh(√(2/π)·(input + 0.044715·input³)))` elementwise.
+  /// Creates the layer, in the tanh approximation unless `approximation` says `.exact`.
+  public init(approximation: GELUApproximation = .tanh) { self.approximation = approximation }
+
+  /// `input·Φ(input)` elementwise, Φ as `approximation` says.
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
-    let root2OverPi = Scalar(0.7978845608028654)  // √(2/π)
-    let inner = root2OverPi * (input + Scalar(0.044715) * input * input.squared())
-    return Scalar(0.5) * input * (1 + tanh(inner))
+    gelu(input, approximation: approximation)
   }
 
   /// No parameters: always `[]`.
@@ -93,7 +97,7 @@ public struct SiLU<Scalar: TensorScalar>: Layer {
   public init() {}
 
   /// `input · σ(input)` elementwise.
-  public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input * sigmoid(input) }
+  public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { silu(input) }
 
   /// No parameters: always `[]`.
   ///

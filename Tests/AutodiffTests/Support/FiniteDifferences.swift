@@ -204,6 +204,17 @@ extension Tensor where Scalar == Double {
     return Tensor(shape: shape, scalars: scalars)
   }
 
+  /// Elements in [−3, 3) at least 0.1 from every integer and every half between two: inputs
+  /// where floor, ceil and round are constant within reach of a finite difference.
+  static func betweenSteps(_ shape: [Int], using generator: inout SeededGenerator) -> Tensor {
+    let scalars = (0..<shape.reduce(1, *)).map { _ in
+      let fraction = Double.random(in: 0.1..<0.3, using: &generator)
+      let step = Double(Int.random(in: -6..<6, using: &generator)) / 2
+      return step + fraction
+    }
+    return Tensor(shape: shape, scalars: scalars)
+  }
+
   /// Elements that differ pairwise by at least `spacing − 2·jitter`: a shuffled progression
   /// `offset + spacing·k`, each element moved by up to ±jitter. For maxima without ties.
   static func distinct(

@@ -106,6 +106,7 @@ private let pythonEvaluator = #"""
   import jax.numpy as jnp
   from jax.scipy.linalg import cho_solve, solve_triangular
   from jax.scipy.special import logsumexp
+  import jax.scipy.special
 
   def shifted(m, c, g):
       d = np.zeros(m.shape)
@@ -147,6 +148,28 @@ private let pythonEvaluator = #"""
       "relu": lambda x, a: jax.nn.relu(x[0]),
       "abs": lambda x, a: jnp.abs(x[0]),
       "square": lambda x, a: jnp.square(x[0]),
+      "log1p": lambda x, a: jnp.log1p(x[0]),
+      "expm1": lambda x, a: jnp.expm1(x[0]),
+      "erf": lambda x, a: jax.scipy.special.erf(x[0]),
+      "softplus": lambda x, a: jax.nn.softplus(x[0]),
+      "silu": lambda x, a: jax.nn.silu(x[0]),
+      "gelu": lambda x, a: jax.nn.gelu(x[0], approximate=False),
+      "gelu_tanh": lambda x, a: jax.nn.gelu(x[0], approximate=True),
+      "sign": lambda x, a: jnp.sign(x[0]),
+      "floor": lambda x, a: jnp.floor(x[0]),
+      "ceil": lambda x, a: jnp.ceil(x[0]),
+      "round": lambda x, a: jnp.round(x[0]),
+      "leaky_relu": lambda x, a: jax.nn.leaky_relu(x[0], negative_slope=a["c"]),
+      "elu": lambda x, a: jax.nn.elu(x[0], alpha=a["c"]),
+      "clamp": lambda x, a: jnp.clip(x[0], x[1], x[2]),
+      "clamps": lambda x, a: jnp.clip(x[0], a["lo"], a["hi"]),
+      "gt": lambda x, a: jnp.where(x[0] > x[1], 1.0, 0.0),
+      "ge": lambda x, a: jnp.where(x[0] >= x[1], 1.0, 0.0),
+      "lt": lambda x, a: jnp.where(x[0] < x[1], 1.0, 0.0),
+      "le": lambda x, a: jnp.where(x[0] <= x[1], 1.0, 0.0),
+      "eq": lambda x, a: jnp.where(x[0] == x[1], 1.0, 0.0),
+      "ne": lambda x, a: jnp.where(x[0] != x[1], 1.0, 0.0),
+      "where": lambda x, a: jnp.where(x[0] != 0, x[1], x[2]),
       "add": lambda x, a: x[0] + x[1],
       "sub": lambda x, a: x[0] - x[1],
       "mul": lambda x, a: x[0] * x[1],

@@ -3,12 +3,15 @@
 //
 // - a tie in max(a, b) or min(a, b), tensors or a tensor and a scalar, gives each side half the
 //   gradient and half the tangent;
-// - relu has derivative 0 at 0.
+// - relu has derivative 0 at 0, and ELU the negative side's, α (first and second);
+// - floor, round and sign have derivative 0 at their jumps, and agree on their values there
+//   (round takes a tie to the even integer).
 //
 // The inputs hold exact ties (equal elements, elements equal to the scalar, zeros), which both
 // sides receive bit for bit. Kinks where the two choose differently are left out: the maximum
 // over axes gives a tie's whole gradient to the first maximal element (JAX splits it), abs has
-// derivative 0 at 0 (JAX 1), and a NaN operand of relu, max or min gets a NaN gradient (JAX 0).
+// derivative 0 at 0 (JAX 1), leaky ReLU's at 0 is its slope (JAX 1), clamp's at a bound is 1 (JAX
+// ½), and a NaN operand of relu, max or min gets a NaN gradient (JAX 0).
 
 import Autodiff
 
@@ -48,6 +51,19 @@ extension DifferentialCase {
         [tied { _ in 0 }],
         [instruction(.relu, [0]), instruction(.exp, [0]), instruction(.multiply, [1, 2])]
       ),
+      // elu(x)·eˣ, x zero in half its elements: elu'(0) = α, elu''(0) = α in both.
+      (
+        [tied { _ in 0 }],
+        [
+          instruction(.elu, [0], [("c", .number(1.5))]), instruction(.exp, [0]),
+          instruction(.multiply, [1, 2]),
+        ]
+      ),
+      // floor(x)·x, x an integer in half its elements; sign(x)·x, x zero there.
+      ([tied { Double($0 - 2) }], [instruction(.floor, [0]), instruction(.multiply, [1, 0])]),
+      ([tied { _ in 0 }], [instruction(.sign, [0]), instruction(.multiply, [1, 0])]),
+      // round(x)·x, x halfway between two integers in half its elements.
+      ([tied { Double($0) - 1.5 }], [instruction(.round, [0]), instruction(.multiply, [1, 0])]),
     ]
     return programs.map { inputs, instructions in
       let program = RandomProgram(

@@ -4,10 +4,12 @@
 //
 // - domains: log, sqrt, the base of pow and a divisor get a register whose elements are
 //   ≥ 0.1 (or, for a divisor, ≥ 0.1 in magnitude), else the program first makes one, x² + c;
-// - kinks: relu and abs get elements at least `kinkMargin` from 0, max and min operands at
-//   least that far apart, and a maximum over axes a group whose largest element leads the
-//   next by that much (broadcast copies tie exactly, and the tie rules differ: Autodiff gives
-//   a reduction's gradient to the first maximum, JAX splits it);
+// - kinks: relu, abs, sign, leaky ReLU and ELU get elements at least `kinkMargin` from 0,
+//   floor and ceil from the integers, round from the halves between them; max, min, clamp and
+//   the comparisons get operands at least that far apart, and a maximum over axes a group whose
+//   largest element leads the next by that much (broadcast copies tie exactly, and the tie rules
+//   differ: Autodiff gives a reduction's gradient to the first maximum, JAX splits it); `where`
+//   gets a mask of 0s and 1s, made by a comparison when no register is one;
 // - conditioning: each matrix a decomposition or a solve reads is M + diag(c + g·i) with
 //   c ≥ ‖M‖_F + 1, so its singular values are ≥ 1 (Weyl), and for eigh and svd g ≥ 2‖M‖_F + 1,
 //   so the eigen- and singular values lie ≥ 1 apart and their second derivatives are tame;
@@ -91,12 +93,71 @@ struct ProgramBuilder {
     }
     let any = pick(using: &rng) { _ in true }
     switch operation {
-    case .negate, .exp, .sin, .cos, .tanh, .sigmoid, .square:
+    case .negate, .exp, .sin, .cos, .tanh, .sigmoid, .square, .expm1, .erf, .softplus, .silu,
+      .gelu, .geluTanh:
       return emit([any])
-    case .relu, .abs:
+    case .relu, .abs, .sign:
       return registers[any].scalars.allSatisfy { Swift.abs($0) >= Self.kinkMargin } && emit([any])
+    case .leakyRelu, .elu:
+      // JAX's leaky_relu takes the positive side's derivative at 0, Autodiff PyTorch's negative.
+      return registers[any].scalars.allSatisfy { Swift.abs($0) >= Self.kinkMargin }
+        && emit([any], [("c", .number(scalar(1...8)))])
+    case .floor, .ceil:
+      return registers[any].scalars.allSatisfy {
+        Swift.abs($0 - $0.rounded()) >= Self.kinkMargin
+      } && emit([any])
+    case .round:
+      return registers[any].scalars.allSatisfy {
+        Swift.abs($0 - $0.rounded(.down) - 0.5) >= Self.kinkMargin
+      } && emit([any])
     case .log, .sqrt:
       return emit([positive(any, using: &rng)])
+    case .log1p:
+      let x = registers[any].scalars.allSatisfy { $0 >= -0.9 } ? any : positive(any, using: &rng)
+      return emit([x])
+    case .greater, .greaterOrEqual, .less, .lessOrEqual, .equal, .notEqual:
+      guard let (x, y) = distinctPair(any, using: &rng) else { return false }
+      return emit([x, y])
+    case .clamp:
+      // Bounds apart from x and from each other (clip's tie rules differ: JAX splits the
+      // gradient, Autodiff gives it to x as PyTorch); min > max is allowed, max wins in both.
+      let low = pick(excluding: any, using: &rng) { broadcasts(registers[any].shape, $0.shape) }
+      let high = pick(excluding: any, using: &rng) {
+        broadcasts(registers[any].shape, $0.shape) && broadcasts(registers[low].shape, $0.shape)
+      }
+      let operands = [any, low, high]
+      for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+        let (a, b) = (registers[operands[i]], registers[operands[j]])
+        guard broadcasts(a.shape, b.shape),
+          Autodiff.abs(a - b).scalars.allSatisfy({ $0 >= Self.kinkMargin })
+        else { return false }
+      }
+      return emit(operands)
+    case .clampScalar:
+      let (low, high) = (scalar(-6...6), scalar(-6...6))
+      guard
+        registers[any].scalars.allSatisfy({
+          Swift.abs($0 - low) >= Self.kinkMargin && Swift.abs($0 - high) >= Self.kinkMargin
+        })
+      else { return false }
+      return emit([any], [("lo", .number(low)), ("hi", .number(high))])
+    case .where:
+      var mask = pick(using: &rng) { $0.scalars.allSatisfy { $0 == 0 || $0 == 1 } }
+      if !registers[mask].scalars.allSatisfy({ $0 == 0 || $0 == 1 }) {
+        guard let (x, y) = distinctPair(any, using: &rng),
+          broadcastCount(registers[x].shape, registers[y].shape) <= 64
+        else { return false }
+        mask = emitted(.greater, [x, y])
+      }
+      let a = pick(using: &rng) { broadcasts(registers[mask].shape, $0.shape) }
+      let b = pick(excluding: a, using: &rng) {
+        broadcasts(registers[mask].shape, $0.shape) && broadcasts(registers[a].shape, $0.shape)
+      }
+      guard broadcasts(registers[mask].shape, registers[a].shape),
+        broadcasts(registers[mask].shape, registers[b].shape),
+        broadcasts(registers[a].shape, registers[b].shape)
+      else { return false }
+      return emit([mask, a, b])
     case .add, .subtract, .multiply, .divide, .pow, .max, .min:
       // max(x, x) ties everywhere: its operands differ.
       let excluded = operation == .max || operation == .min ? any : nil
@@ -340,6 +401,17 @@ struct ProgramBuilder {
     return candidates.randomElement(using: &random) ?? registers.count - 1
   }
 
+  /// `x` and another register that broadcasts with it, in a random order, whose elements differ
+  /// by at least `kinkMargin` (a comparison of the two is the same in both libraries); `nil`
+  /// when the one picked does not.
+  private func distinctPair(_ x: Int, using random: inout SeededGenerator) -> (Int, Int)? {
+    let y = pick(excluding: x, using: &random) { broadcasts(registers[x].shape, $0.shape) }
+    guard y != x, broadcasts(registers[x].shape, registers[y].shape),
+      Autodiff.abs(registers[x] - registers[y]).scalars.allSatisfy({ $0 >= Self.kinkMargin })
+    else { return nil }
+    return Bool.random(using: &random) ? (x, y) : (y, x)
+  }
+
   /// `x` if its elements are ≥ 0.1, else a new register x² + c with c in {0.25, 0.5, 1}.
   private mutating func positive(_ x: Int, using random: inout SeededGenerator) -> Int {
     if registers[x].scalars.allSatisfy({ $0 >= 0.1 }) { return x }
@@ -387,6 +459,15 @@ struct ProgramBuilder {
 /// Whether NumPy's broadcasting rules join `a` and `b`.
 func broadcasts(_ a: [Int], _ b: [Int]) -> Bool {
   zip(a.reversed(), b.reversed()).allSatisfy { $0 == $1 || $0 == 1 || $1 == 1 }
+}
+
+/// The number of elements of the broadcast of `a` and `b`, which broadcast.
+func broadcastCount(_ a: [Int], _ b: [Int]) -> Int {
+  let rank = Swift.max(a.count, b.count)
+  let (a, b) = (
+    [Int](repeating: 1, count: rank - a.count) + a, [Int](repeating: 1, count: rank - b.count) + b
+  )
+  return zip(a, b).reduce(1) { $0 * Swift.max($1.0, $1.1) }
 }
 
 /// Whether the largest element of each group reduced by `max(alongAxes: axes)` exceeds the

@@ -25,6 +25,23 @@ enum Operation: String, CaseIterable, Sendable {
   // Elementwise functions of one tensor.
   case negate = "neg"
   case exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, square
+  case log1p, expm1, erf, softplus, silu, gelu
+  case geluTanh = "gelu_tanh"
+  case sign, floor, ceil, round
+  // With the scalar attribute `c`: leaky ReLU's negative slope, ELU's α.
+  case leakyRelu = "leaky_relu"
+  case elu
+  // clamp(x, min: y, max: z) with tensor bounds; with the scalar attributes `lo` and `hi`.
+  case clamp
+  case clampScalar = "clamps"
+  // Comparisons, which give masks of 0s and 1s, and where(mask, a, b).
+  case greater = "gt"
+  case greaterOrEqual = "ge"
+  case less = "lt"
+  case lessOrEqual = "le"
+  case equal = "eq"
+  case notEqual = "ne"
+  case `where`
   // Elementwise functions of two tensors that broadcast.
   case add
   case subtract = "sub"
@@ -226,6 +243,28 @@ extension Instruction {
     case .relu: return Autodiff.relu(x)
     case .abs: return Autodiff.abs(x)
     case .square: return x.squared()
+    case .log1p: return Autodiff.log1p(x)
+    case .expm1: return Autodiff.expm1(x)
+    case .erf: return Autodiff.erf(x)
+    case .softplus: return Autodiff.softplus(x)
+    case .silu: return Autodiff.silu(x)
+    case .gelu: return Autodiff.gelu(x)
+    case .geluTanh: return Autodiff.gelu(x, approximation: .tanh)
+    case .sign: return Autodiff.sign(x)
+    case .floor: return Autodiff.floor(x)
+    case .ceil: return Autodiff.ceil(x)
+    case .round: return Autodiff.round(x)
+    case .leakyRelu: return Autodiff.leakyRelu(x, negativeSlope: c)
+    case .elu: return Autodiff.elu(x, alpha: c)
+    case .clamp: return Autodiff.clamp(x, min: y, max: registers[operands[2]])
+    case .clampScalar: return Autodiff.clamp(x, min: number("lo"), max: number("hi"))
+    case .greater: return x .> y
+    case .greaterOrEqual: return x .>= y
+    case .less: return x .< y
+    case .lessOrEqual: return x .<= y
+    case .equal: return x .== y
+    case .notEqual: return x .!= y
+    case .where: return Autodiff.where(x, y, registers[operands[2]])
     case .add: return x + y
     case .subtract: return x - y
     case .multiply: return x * y
