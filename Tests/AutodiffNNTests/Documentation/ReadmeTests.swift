@@ -5,6 +5,25 @@ import Testing
 /// The quick start of README.md, compiled and run (see ArticleSnippets.swift, which compares each
 /// snippet here with the README's code block of the same name).
 @Suite struct ReadmeTests {
+  @Test("README: tensors from literals, indexed, reduced, gathered and stacked")
+  func tensors() {
+    // snippet: readme-tensors
+    let x = Tensor<Float>([[1, -2, 3], [4, 5, -6]])
+    print(x[1], x[-1, 0..<2], x[.all, 2])    // [4.0, 5.0, -6.0] [4.0, 5.0] [3.0, -6.0]
+    print(x.argmax(alongAxis: 1), x.sum(squeezingAxes: [0]))   // [2, 1] [5.0, 3.0, -3.0]
+    let rows = x.gathering(atIndices: [1, 1, 0], alongAxis: 0)   // shape [3, 3]
+    let both = Tensor(stacking: [x, clamp(x, min: -1, max: 1)], alongAxis: 0)   // shape [2, 2, 3]
+    print(rows.shape, both.shape, Tensor<Double>(linearSpaceFrom: 0, to: 1, count: 5))
+    // end snippet
+    #expect(x[1].scalars == [4, 5, -6])
+    #expect(x[-1, 0..<2].scalars == [4, 5])
+    #expect(x[.all, 2].scalars == [3, -6])
+    #expect(x.argmax(alongAxis: 1) == [2, 1])
+    #expect(x.sum(squeezingAxes: [0]).scalars == [5, 3, -3])
+    #expect(rows.shape == [3, 3] && rows.scalars == [4, 5, -6, 4, 5, -6, 1, -2, 3])
+    #expect(both.shape == [2, 2, 3] && both[1].scalars == [1, -1, 1, 1, 1, -1])
+  }
+
   @Test("README: the gradient of a function of two scalars")
   func gradientOfAFunction() {
     // snippet: readme-gradient
