@@ -9,10 +9,10 @@ import Testing
   func tensors() {
     // snippet: readme-tensors
     let x = Tensor<Float>([[1, -2, 3], [4, 5, -6]])
-    print(x[1], x[-1, 0..<2], x[.all, 2])    // [4.0, 5.0, -6.0] [4.0, 5.0] [3.0, -6.0]
-    print(x.argmax(alongAxis: 1), x.sum(squeezingAxes: [0]))   // [2, 1] [5.0, 3.0, -3.0]
-    let rows = x.gathering(atIndices: [1, 1, 0], alongAxis: 0)   // shape [3, 3]
-    let both = Tensor(stacking: [x, clamp(x, min: -1, max: 1)], alongAxis: 0)   // shape [2, 2, 3]
+    print(x[1], x[-1, 0..<2], x[.all, 2])  // [4.0, 5.0, -6.0] [4.0, 5.0] [3.0, -6.0]
+    print(x.argmax(alongAxis: 1), x.sum(squeezingAxes: [0]))  // [2, 1] [5.0, 3.0, -3.0]
+    let rows = x.gathering(atIndices: [1, 1, 0], alongAxis: 0)  // shape [3, 3]
+    let both = Tensor(stacking: [x, clamp(x, min: -1, max: 1)], alongAxis: 0)  // shape [2, 2, 3]
     print(rows.shape, both.shape, Tensor<Double>(linearSpaceFrom: 0, to: 1, count: 5))
     // end snippet
     #expect(x[1].scalars == [4, 5, -6])
