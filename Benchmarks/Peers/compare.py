@@ -220,7 +220,9 @@ def run_autodiff_fashion(threads, output_directory):
     log("$ " + " ".join(command))
     completed = subprocess.run(
         command, cwd=ROOT_DIRECTORY, env=environment(threads), capture_output=True, text=True)
-    match = re.search(r"^epoch 1/1 .*?([\d.]+) s$", completed.stdout, re.MULTILINE)
+    # The epoch's row: "1/1  <train loss> <train acc> <test loss> <test acc> <lr>  0.45 s" (or,
+    # before the table, "epoch 1/1 ... 0.45 s").
+    match = re.search(r"^(?:epoch )?1/1 .*?([\d.]+) s$", completed.stdout, re.MULTILINE)
     if completed.returncode != 0 or not match:
         log(f"fashion-mnist failed ({completed.returncode}):\n{completed.stdout}{completed.stderr}")
         return None
