@@ -48,6 +48,7 @@ struct Sweep<Scalar: TensorScalar> {
 
   /// Calls `body` with a sweep from `target` towards the `sources` nodes, not yet run, whose
   /// state lives as long as the call.
+  @inline(__always)
   static func withSweep<R>(
     tape: Tape, target: Int, sources: some Collection<Int>, createGraph: Bool,
     stopsAtSources: Bool = false, _ body: (Sweep) -> R
