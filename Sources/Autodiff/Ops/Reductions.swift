@@ -88,16 +88,7 @@ extension Tensor {
   public func max(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let location = SourceLocation(file: file, line: line)
-    let axes = normalized(axes, "max(alongAxes:)", at: location)
-    check(
-      axes.allSatisfy { shape[$0] > 0 },
-      "max(alongAxes:): cannot take the maximum over an empty axis of shape "
-        + shape.shapeDescription, at: location)
-    return record(
-      "max", output: reduced(.max, alongAxes: axes), operands: self, at: location,
-      rule: .unary { g, x, y in g * x.firstMaximumMask(y) },
-      tangent: .unary { dx, x, y in (dx * x.firstMaximumMask(y)).sum(alongAxes: axes) })
+    extremum(.max, "max", "maximum", alongAxes: axes, at: SourceLocation(file: file, line: line))
   }
 
   /// The maximum of all elements, as a scalar tensor.
@@ -127,16 +118,24 @@ extension Tensor {
   public func min(
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let location = SourceLocation(file: file, line: line)
-    let axes = normalized(axes, "min(alongAxes:)", at: location)
+    extremum(.min, "min", "minimum", alongAxes: axes, at: SourceLocation(file: file, line: line))
+  }
+
+  /// The maximum or minimum over `axes` (`function`), kept with extent 1, recorded as `name`:
+  /// the gradient goes to the first extremal element of each group.
+  private func extremum(
+    _ function: ReductionFunction, _ name: StaticString, _ noun: String, alongAxes axes: [Int],
+    at location: SourceLocation
+  ) -> Tensor {
+    let axes = normalized(axes, "\(name)(alongAxes:)", at: location)
     check(
       axes.allSatisfy { shape[$0] > 0 },
-      "min(alongAxes:): cannot take the minimum over an empty axis of shape "
+      "\(name)(alongAxes:): cannot take the \(noun) over an empty axis of shape "
         + shape.shapeDescription, at: location)
     return record(
-      "min", output: reduced(.min, alongAxes: axes), operands: self, at: location,
-      rule: .unary { g, x, y in g * x.firstMaximumMask(y) },
-      tangent: .unary { dx, x, y in (dx * x.firstMaximumMask(y)).sum(alongAxes: axes) })
+      name, output: reduced(function, alongAxes: axes), operands: self, at: location,
+      rule: .unary { g, x, y in g * x.firstExtremumMask(y) },
+      tangent: .unary { dx, x, y in (dx * x.firstExtremumMask(y)).sum(alongAxes: axes) })
   }
 
   /// The minimum of all elements, as a scalar tensor.
@@ -210,7 +209,7 @@ extension Tensor {
 
   /// 1 at the first element of each group equal to the group's maximum (or minimum) `y` (kept
   /// rank), else 0; unrecorded.
-  func firstMaximumMask(_ y: Tensor) -> Tensor {
+  func firstExtremumMask(_ y: Tensor) -> Tensor {
     let mask = Storage<Scalar>.uninitialized(count: scalarCount)
     withUnsafeBufferPointer { x in
       y.withUnsafeBufferPointer { y2 in
