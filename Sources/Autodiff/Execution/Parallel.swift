@@ -70,40 +70,44 @@ package func forEachRange(
 }
 
 /// Calls `body` for every row of a row-major `shape` (every index of its axes but the last),
-/// with the row's number and its offset in each operand of `strides` (one list of strides per
-/// operand, an element's step along each axis of `shape`), concurrently when there is enough
-/// work: each thread takes consecutive rows worth at least `elementwiseGrain` elements, counting
-/// `rowWork` per row. Each thread walks its rows with a counter, so a row's offsets cost an add
-/// or two.
+/// with the row's number and its offsets in one or two operands whose `strides` give an
+/// element's step along each axis of `shape` (`stridesB` empty: one operand, offset 0).
+///
+/// With a `rowWork` (the elements of one row), rows run concurrently when there is enough work:
+/// each thread takes consecutive rows worth at least `elementwiseGrain` elements. Without, they
+/// run on this thread (rows long enough to split themselves). Each thread walks its rows with a
+/// counter, so a row's offsets cost an add or two.
 @inline(__always)
 func forEachRow(
-  of shape: [Int], strides: [[Int]], grain rowWork: Int, _ body: (Int, [Int]) -> Void
+  of shape: [Int], strides stridesA: [Int], _ stridesB: [Int] = [], splittingRowsOf rowWork: Int?,
+  _ body: (_ row: Int, _ offsetA: Int, _ offsetB: Int) -> Void
 ) {
-  let outer = shape.dropLast()
-  let rows = outer.reduce(1, *)
+  let axes = shape.count - 1
+  let rows = shape.dropLast().reduce(1, *)
   guard rows > 0 else { return }
-  let grain = rowWork == Int.max ? rows : max(1, elementwiseGrain / max(1, rowWork))
+  let grain = rowWork.map { max(1, elementwiseGrain / max(1, $0)) } ?? rows
   forEachRange(count: rows, grain: grain, alignment: 1) { range in
     // The index and offsets of the range's first row.
-    var index = [Int](repeating: 0, count: outer.count)
+    var index = [Int](repeating: 0, count: axes)
+    var (offsetA, offsetB) = (0, 0)
     var remainder = range.lowerBound
-    for axis in outer.indices.reversed() {
+    for axis in (0..<axes).reversed() {
       index[axis] = remainder % shape[axis]
       remainder /= shape[axis]
-    }
-    var offsets = strides.map { strides in
-      outer.indices.reduce(0) { $0 + index[$1] * strides[$1] }
+      offsetA += index[axis] * stridesA[axis]
+      if !stridesB.isEmpty { offsetB += index[axis] * stridesB[axis] }
     }
     for row in range {
-      body(row, offsets)
-      var axis = outer.count - 1
+      body(row, offsetA, offsetB)
+      var axis = axes - 1
       while axis >= 0 {
         index[axis] += 1
-        for operand in strides.indices { offsets[operand] += strides[operand][axis] }
+        let stepB = stridesB.isEmpty ? 0 : stridesB[axis]
+        offsetA += stridesA[axis]
+        offsetB += stepB
         if index[axis] < shape[axis] { break }
-        for operand in strides.indices {
-          offsets[operand] -= strides[operand][axis] * shape[axis]
-        }
+        offsetA -= stridesA[axis] * shape[axis]
+        offsetB -= stepB * shape[axis]
         index[axis] = 0
         axis -= 1
       }

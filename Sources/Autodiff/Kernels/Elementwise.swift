@@ -268,9 +268,9 @@ func broadcastBinaryKernel<T: TensorScalar>(
   guard inner > 0, c.count > 0 else { return }
   let (baseA, baseB, baseC) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
   let longRows = inner >= 2 * elementwiseGrain
-  forEachRow(of: shape, strides: [stridesA, stridesB], grain: longRows ? Int.max : inner) {
-    row, offsets in
-    let (a, b, c) = (baseA + offsets[0], baseB + offsets[1], baseC + row * inner)
+  forEachRow(of: shape, strides: stridesA, stridesB, splittingRowsOf: longRows ? nil : inner) {
+    row, offsetA, offsetB in
+    let (a, b, c) = (baseA + offsetA, baseB + offsetB, baseC + row * inner)
     if longRows {
       binaryKernel(
         function, a, strideA: stridesA[last], b, strideB: stridesB[last], c, count: inner)

@@ -20,8 +20,8 @@ func gatherKernel<T: TensorScalar>(
   guard inner > 0, y.count > 0 else { return }
   let (source, target) = (x.baseAddress!, y.baseAddress!)
   // Split by rows across threads when large: a transpose or a broadcast of a batch.
-  forEachRow(of: shape, strides: [strides], grain: inner) { row, offsets in
-    let (from, to) = (source + offsets[0], target + row * inner)
+  forEachRow(of: shape, strides: strides, splittingRowsOf: inner) { row, offset, _ in
+    let (from, to) = (source + offset, target + row * inner)
     if step == 1 {
       to.update(from: from, count: inner)
     } else {
