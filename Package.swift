@@ -70,11 +70,16 @@ let package = Package(
 
     // MARK: Tests
 
+    // Reads the documentation's code blocks and the tests that run them, for both test targets.
+    .target(name: "DocumentationSnippets", path: "Tests/DocumentationSnippets"),
     .testTarget(
       name: "AutodiffTests",
-      dependencies: ["Autodiff", .product(name: "PropertyBased", package: "swift-property-based")]
+      dependencies: [
+        "Autodiff", "DocumentationSnippets",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
     ),
-    .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN"]),
+    .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN", "DocumentationSnippets"]),
     // The scenarios run by AutodiffDistributedTests under `mpirun -np 2`, one process per rank.
     .executableTarget(name: "mpi-tests", dependencies: ["AutodiffDistributed"]),
     .testTarget(name: "AutodiffDistributedTests", dependencies: ["AutodiffDistributed"]),

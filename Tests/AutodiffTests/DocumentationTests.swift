@@ -1,4 +1,5 @@
 import Autodiff
+import DocumentationSnippets
 import Foundation
 import Testing
 
@@ -272,78 +273,22 @@ import Testing
   @Test("Every snippet of the articles is identical to the code of its test, and vice versa")
   func snippetsMatchArticles() throws {
     let catalog = Self.sourceRoot.appendingPathComponent("Sources/Autodiff/Documentation.docc")
-    var articleSnippets: [String: String] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: catalog.path)
-    where name.hasSuffix(".md") {
-      let text = try String(contentsOf: catalog.appendingPathComponent(name), encoding: .utf8)
-      for (snippet, code) in Self.articleSnippets(in: text) {
-        #expect(articleSnippets[snippet] == nil, "snippet \(snippet) appears twice")
-        articleSnippets[snippet] = code
-      }
-    }
     // This file and its extensions by article, `DocumentationTests+Article.swift`.
     let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    var testSnippets: [String: String] = [:]
-    for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
-    where name.hasPrefix("DocumentationTests") && name.hasSuffix(".swift") {
-      let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
-      for (snippet, code) in Self.testSnippets(in: text) {
-        #expect(testSnippets[snippet] == nil, "snippet \(snippet) appears twice in the tests")
-        testSnippets[snippet] = code
-      }
-    }
-    #expect(Set(articleSnippets.keys) == Set(testSnippets.keys))
-    #expect(articleSnippets.count >= 12)
-    for (name, code) in testSnippets {
-      #expect(articleSnippets[name] == code, "snippet \(name) differs from the article")
+    let snippets = try DocumentationSnippets(
+      articles: DocumentationSnippets.files(in: catalog) { $0.hasSuffix(".md") },
+      tests: DocumentationSnippets.files(in: directory) {
+        $0.hasPrefix("DocumentationTests") && $0.hasSuffix(".swift")
+      })
+    #expect(snippets.duplicates.isEmpty, "snippets that appear twice: \(snippets.duplicates)")
+    #expect(Set(snippets.articles.keys) == Set(snippets.tests.keys))
+    #expect(snippets.articles.count >= 12)
+    for (name, code) in snippets.tests {
+      #expect(snippets.articles[name] == code, "snippet \(name) differs from the article")
     }
   }
 
   // MARK: Helpers
-
-  /// The code blocks that follow `<!-- snippet: name -->` in a DocC article.
-  static func articleSnippets(in text: String) -> [(String, String)] {
-    var result: [(String, String)] = []
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
-    while let line = lines.popFirst() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      guard trimmed.hasPrefix("<!-- snippet: "), trimmed.hasSuffix(" -->") else { continue }
-      let name = String(trimmed.dropFirst("<!-- snippet: ".count).dropLast(" -->".count))
-      guard lines.popFirst()?.hasPrefix("```swift") == true else { continue }
-      var code: [Substring] = []
-      while let next = lines.popFirst(), !next.hasPrefix("```") { code.append(next) }
-      result.append((name, dedented(code)))
-    }
-    return result
-  }
-
-  /// The regions between `// snippet: name` and `// end snippet` in this file.
-  static func testSnippets(in text: String) -> [String: String] {
-    var result: [String: String] = [:]
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
-    while let line = lines.popFirst() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      guard trimmed.hasPrefix("// snippet: ") else { continue }
-      let name = String(trimmed.dropFirst("// snippet: ".count))
-      var code: [Substring] = []
-      while let next = lines.popFirst(),
-        next.trimmingCharacters(in: .whitespaces) != "// end snippet"
-      {
-        code.append(next)
-      }
-      result[name] = dedented(code)
-    }
-    return result
-  }
-
-  /// The lines joined, with the indentation they all share removed.
-  static func dedented(_ lines: [Substring]) -> String {
-    let indent =
-      lines.filter { !$0.allSatisfy(\.isWhitespace) }
-      .map { $0.prefix(while: { $0 == " " }).count }.min() ?? 0
-    return lines.map { $0.allSatisfy(\.isWhitespace) ? "" : String($0.dropFirst(indent)) }
-      .joined(separator: "\n")
-  }
 
   /// The package's root directory, from this file's path.
   static let sourceRoot = URL(fileURLWithPath: #filePath)

@@ -1,3 +1,4 @@
+import DocumentationSnippets
 import Foundation
 import Testing
 
@@ -13,79 +14,17 @@ import Testing
   )
   func snippetsMatchArticles() throws {
     let catalog = Self.sourceRoot.appendingPathComponent("Sources/AutodiffNN/Documentation.docc")
-    let articles =
-      try FileManager.default.contentsOfDirectory(atPath: catalog.path)
-      .filter { $0.hasSuffix(".md") }.map { catalog.appendingPathComponent($0) }
-      + [Self.sourceRoot.appendingPathComponent("README.md")]
-    var articleSnippets: [String: String] = [:]
-    for article in articles {
-      let text = try String(contentsOf: article, encoding: .utf8)
-      for (snippet, code) in Self.articleSnippets(in: text) {
-        #expect(articleSnippets[snippet] == nil, "snippet \(snippet) appears twice")
-        articleSnippets[snippet] = code
-      }
-    }
-    var testSnippets: [String: String] = [:]
     let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path)
-    where name.hasSuffix(".swift") {
-      let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
-      testSnippets.merge(Self.testSnippets(in: text)) { first, _ in first }
+    let snippets = try DocumentationSnippets(
+      articles: DocumentationSnippets.files(in: catalog) { $0.hasSuffix(".md") }
+        + [Self.sourceRoot.appendingPathComponent("README.md")],
+      tests: DocumentationSnippets.files(in: folder) { $0.hasSuffix(".swift") })
+    #expect(snippets.duplicates.isEmpty, "snippets that appear twice: \(snippets.duplicates)")
+    #expect(Set(snippets.articles.keys) == Set(snippets.tests.keys))
+    #expect(snippets.articles.count >= 8)
+    for (name, code) in snippets.tests {
+      #expect(snippets.articles[name] == code, "snippet \(name) differs from the article")
     }
-    #expect(Set(articleSnippets.keys) == Set(testSnippets.keys))
-    #expect(articleSnippets.count >= 8)
-    for (name, code) in testSnippets {
-      #expect(articleSnippets[name] == code, "snippet \(name) differs from the article")
-    }
-  }
-
-  /// The code blocks (Swift or Python) that follow `<!-- snippet: name -->` in an article.
-  static func articleSnippets(in text: String) -> [(String, String)] {
-    var result: [(String, String)] = []
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
-    while let line = lines.popFirst() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      guard trimmed.hasPrefix("<!-- snippet: "), trimmed.hasSuffix(" -->") else { continue }
-      let name = String(trimmed.dropFirst("<!-- snippet: ".count).dropLast(" -->".count))
-      guard let fence = lines.popFirst(),
-        fence.hasPrefix("```swift") || fence.hasPrefix("```python")
-      else { continue }
-      var code: [Substring] = []
-      while let next = lines.popFirst(), !next.hasPrefix("```") { code.append(next) }
-      result.append((name, dedented(code)))
-    }
-    return result
-  }
-
-  /// The regions between `// snippet: name` and `// end snippet` (or `# snippet: name` and
-  /// `# end snippet`) in a test file.
-  static func testSnippets(in text: String) -> [String: String] {
-    var result: [String: String] = [:]
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
-    while let line = lines.popFirst() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      let marker =
-        trimmed.hasPrefix("// snippet: ") ? "// " : trimmed.hasPrefix("# snippet: ") ? "# " : nil
-      guard let marker else { continue }
-      let name = String(trimmed.dropFirst((marker + "snippet: ").count))
-      var code: [Substring] = []
-      while let next = lines.popFirst(),
-        next.trimmingCharacters(in: .whitespaces) != marker + "end snippet"
-      {
-        code.append(next)
-      }
-      result[name] = dedented(code)
-    }
-    return result
-  }
-
-  /// The lines joined, with the indentation they all share removed.
-  static func dedented(_ lines: [Substring]) -> String {
-    let indent =
-      lines.filter { !$0.allSatisfy(\.isWhitespace) }
-      .map { $0.prefix(while: { $0 == " " }).count }.min() ?? 0
-    return lines.map { $0.allSatisfy(\.isWhitespace) ? "" : String($0.dropFirst(indent)) }
-      .joined(separator: "\n")
   }
 
   /// The package's root directory, from this file's path.
