@@ -137,12 +137,7 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
   /// - Precondition: A new value holds two tensors of shape `[featureCount]`.
   public var parameters: [Tensor<Scalar>] {
     get { [weight, bias] }
-    set {
-      requireNN(
-        newValue.count == 2,
-        "BatchNorm.parameters: expected 2 tensors (weight, bias), got \(newValue.count)")
-      (weight, bias) = (newValue[0], newValue[1])
-    }
+    set { (weight, bias) = affineParameters(newValue, "BatchNorm") }
   }
 
   /// `["weight", "bias"]`.

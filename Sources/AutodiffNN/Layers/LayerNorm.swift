@@ -73,16 +73,22 @@ public struct LayerNorm<Scalar: TensorScalar>: Layer {
   /// - Precondition: A new value holds two tensors of shape `[featureCount]`.
   public var parameters: [Tensor<Scalar>] {
     get { [weight, bias] }
-    set {
-      requireNN(
-        newValue.count == 2,
-        "LayerNorm.parameters: expected 2 tensors (weight, bias), got \(newValue.count)")
-      (weight, bias) = (newValue[0], newValue[1])
-    }
+    set { (weight, bias) = affineParameters(newValue, "LayerNorm") }
   }
 
   /// `["weight", "bias"]`.
   public var parameterNames: [String] { ["weight", "bias"] }
+}
+
+/// A normalization layer's γ and β from a new value of its `parameters`, or a stop with a
+/// message unless it holds two tensors (their shapes are checked as they are set).
+func affineParameters<Scalar>(
+  _ parameters: [Tensor<Scalar>], _ layer: String
+) -> (weight: Tensor<Scalar>, bias: Tensor<Scalar>) {
+  requireNN(
+    parameters.count == 2,
+    "\(layer).parameters: expected 2 tensors (weight, bias), got \(parameters.count)")
+  return (parameters[0], parameters[1])
 }
 
 /// Stops with a message unless a normalization layer's new γ or β has shape `[featureCount]`.
