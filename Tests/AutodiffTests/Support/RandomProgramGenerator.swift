@@ -233,11 +233,7 @@ struct ProgramBuilder {
       }
       return emit([any], [("shape", .ints(shape))])
     case .slice:
-      let x = pick(using: &rng) { $0.shape.contains { $0 >= 2 } }
-      guard
-        let axis = registers[x].shape.indices.filter({ registers[x].shape[$0] >= 2 })
-          .randomElement(using: &rng)
-      else { return false }
+      guard let (x, axis) = pickLongAxis(using: &rng) else { return false }
       let extent = registers[x].shape[axis]
       let lo = Int.random(in: 0..<extent, using: &rng)
       let hi = Int.random(in: (lo + 1)...extent, using: &rng)
@@ -283,11 +279,7 @@ struct ProgramBuilder {
       let rank = registers[x].rank
       return emit([x, y], [("axis", .int(Int.random(in: -(rank + 1)...rank, using: &rng)))])
     case .split:
-      let x = pick(using: &rng) { $0.shape.contains { $0 >= 2 } }
-      guard
-        let axis = registers[x].shape.indices.filter({ registers[x].shape[$0] >= 2 })
-          .randomElement(using: &rng)
-      else { return false }
+      guard let (x, axis) = pickLongAxis(using: &rng) else { return false }
       let extent = registers[x].shape[axis]
       let n = (1...extent).filter { extent % $0 == 0 }.randomElement(using: &rng)!
       return emit(
@@ -399,6 +391,14 @@ struct ProgramBuilder {
       return last
     }
     return candidates.randomElement(using: &random) ?? registers.count - 1
+  }
+
+  /// A register with an axis of extent 2 or more (see `pick`), and one such axis at random;
+  /// `nil` when the register picked has none.
+  private func pickLongAxis(using random: inout SeededGenerator) -> (register: Int, axis: Int)? {
+    let x = pick(using: &random) { $0.shape.contains { $0 >= 2 } }
+    let axes = registers[x].shape.indices.filter { registers[x].shape[$0] >= 2 }
+    return axes.randomElement(using: &random).map { (x, $0) }
   }
 
   /// `x` and another register that broadcasts with it, in a random order, whose elements differ
