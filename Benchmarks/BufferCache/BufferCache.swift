@@ -121,50 +121,35 @@ let benchmarks: @Sendable () -> Void = {
       }
     }
 
-    Benchmark(
-      "distinct sizes 100k cache \(cache)",
-      configuration: .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .milliseconds,
-        units: [.mallocCountTotal: .count], warmupIterations: 0, maxDuration: .seconds(10),
-        maxIterations: 5)
-    ) { benchmark in
-      setCache(cache == "on")
-      benchmark.startMeasurement()
-      for _ in benchmark.scaledIterations {
-        for i in 0..<100_000 {
-          blackHole(Tensor<Float>(repeating: 1, shape: [4096 + i]))
-        }
-      }
-    }
-
-    Benchmark(
-      "distinct sizes written 100k cache \(cache)",
-      configuration: .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .milliseconds,
-        units: [.mallocCountTotal: .count], warmupIterations: 0, maxDuration: .seconds(10),
-        maxIterations: 5)
-    ) { benchmark in
-      setCache(cache == "on")
-      benchmark.startMeasurement()
-      for _ in benchmark.scaledIterations {
-        for i in 0..<100_000 {
-          blackHole((Tensor<Float>(repeating: 1, shape: [4096 + i]) + 1).scalars[i])
-        }
-      }
-    }
-
-    Benchmark(
-      "four sizes 100k cache \(cache)",
-      configuration: .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .milliseconds,
-        units: [.mallocCountTotal: .count], warmupIterations: 1, maxDuration: .seconds(10),
-        maxIterations: 10)
-    ) { benchmark in
-      setCache(cache == "on")
-      benchmark.startMeasurement()
-      for _ in benchmark.scaledIterations {
-        for i in 0..<100_000 {
-          blackHole(Tensor<Float>(repeating: 1, shape: [4096 * (1 + i % 4)]))
+    // Tensors made and freed in turn: each workload's `make(i)` makes the i-th of 100,000.
+    let hundredThousand:
+      [(name: String, warmup: Int, samples: Int, make: @Sendable (Int) -> Void)] =
+        [
+          (
+            "distinct sizes", 0, 5,
+            { i in blackHole(Tensor<Float>(repeating: 1, shape: [4096 + i])) }
+          ),
+          (
+            "distinct sizes written", 0, 5,
+            { i in blackHole((Tensor<Float>(repeating: 1, shape: [4096 + i]) + 1).scalars[i]) }
+          ),
+          (
+            "four sizes", 1, 10,
+            { i in blackHole(Tensor<Float>(repeating: 1, shape: [4096 * (1 + i % 4)])) }
+          ),
+        ]
+    for (name, warmup, samples, make) in hundredThousand {
+      Benchmark(
+        "\(name) 100k cache \(cache)",
+        configuration: .init(
+          metrics: [.wallClock, .cpuTotal, .mallocCountTotal], timeUnits: .milliseconds,
+          units: [.mallocCountTotal: .count], warmupIterations: warmup, maxDuration: .seconds(10),
+          maxIterations: samples)
+      ) { benchmark in
+        setCache(cache == "on")
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+          for i in 0..<100_000 { make(i) }
         }
       }
     }
