@@ -104,7 +104,9 @@ struct Sweep<Scalar: TensorScalar> {
   }
 
   /// Sweeps from the target, whose gradient is `seed`; `nil` stands for 1, for a scalar target.
-  func run(seed: Tensor<Scalar>?) {
+  /// A `watcher` hears of each source's gradient as soon as it is final.
+  func run(seed: Tensor<Scalar>?, watcher: SweepWatcher<Scalar>? = nil) {
+    defer { watcher?.sweepDidEnd(self) }
     guard slots[target - base].isRelevant else { return }
     if let seed { slots[target - base].gradient = seed } else { accumulate(1, into: target) }
     // Anomaly detection (AnomalyDetection.swift); `nil`, one branch per node, when off.
@@ -116,6 +118,8 @@ struct Sweep<Scalar: TensorScalar> {
     for index in stride(from: target, through: base, by: -1) {
       let slot = index - base
       guard slots[slot].isRelevant else { continue }
+      if let watcher { watcher.willVisit(index, in: self) }
+      defer { if let watcher { watcher.didVisit() } }
       // A source keeps its gradient (it is the answer); another node's moves out of its slot.
       let keeps = slots[slot].isSource
       if sweepsRecords, case .scalar(let position) = tape.entries[index] {

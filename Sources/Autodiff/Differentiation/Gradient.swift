@@ -142,6 +142,15 @@ public func valueWithGradient<Scalar>(
   at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
   file: StaticString = #fileID, line: UInt = #line
 ) -> (value: Tensor<Scalar>, gradient: [Tensor<Scalar>]) {
+  valueWithGradient(at: inputs, of: f, watcher: nil, file: file, line: line)
+}
+
+/// The array form's value and gradients, with a watcher of the sweep (or none).
+@inline(__always)
+private func valueWithGradient<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  watcher: SweepWatcher<Scalar>?, file: StaticString, line: UInt
+) -> (value: Tensor<Scalar>, gradient: [Tensor<Scalar>]) {
   differentiating(inputs) { tape, nested in
     let watched = inputs.map { tape.watch($0) }
     let value = f(watched)
@@ -149,9 +158,63 @@ public func valueWithGradient<Scalar>(
       return (value, inputs.map { Tensor(zeros: $0.shape) })
     }
     let gradient = tape.pendingGradients(
-      of: value, wrt: watched, createGraph: nested, file: file, line: line)
+      of: value, wrt: watched, createGraph: nested, watcher: watcher, file: file, line: line)
     materializeTogether([value] + gradient)
     return (nested ? value : value.detached, gradient)
+  }
+}
+
+/// The value of `f` at `inputs` and its gradient with respect to each input, reporting each
+/// input's gradient to `ready` as soon as the backward sweep has finished it.
+///
+/// The sweep finishes the gradients of a network's last layer first; a caller can start using
+/// them (sending them to other processes, say) while the sweep computes the rest, as
+/// AutodiffDistributed does to overlap communication with the backward pass:
+///
+/// ```swift
+/// let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
+///   softmaxCrossEntropy(
+///     logits: model.replacingParameters(with: parameters)(images), labels: labels)
+/// } whenReady: { index, gradient in
+///   print("parameter \(index) is done: \(gradient.shape)")
+/// }
+/// ```
+///
+/// - Parameters:
+///   - inputs: The tensors to differentiate with respect to.
+///   - f: The function, which returns a scalar.
+///   - ready: Called once for each input, with its position in `inputs` and its final gradient
+///     (the same tensor the result holds), in the order the sweep finishes them; the gradients
+///     of inputs the value does not depend on (zeros) come last, in input order. It runs during
+///     the sweep, so it must not differentiate or record on the tape.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Returns: The value and the gradients, as the form without `ready` returns them.
+/// - Precondition: `f` returns a scalar (one element).
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func valueWithGradient<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  whenReady ready: (_ index: Int, _ gradient: Tensor<Scalar>) -> Void,
+  file: StaticString = #fileID, line: UInt = #line
+) -> (value: Tensor<Scalar>, gradient: [Tensor<Scalar>]) {
+  valueWithGradient(
+    at: inputs, of: f, whenReady: ready, afterEachNode: nil, file: file, line: line)
+}
+
+/// ``valueWithGradient(at:of:whenReady:file:line:)``, calling `afterEachNode` after each node the
+/// sweep visits: AutodiffDistributed drives its nonblocking reductions forward there.
+package func valueWithGradient<Scalar>(
+  at inputs: [Tensor<Scalar>], of f: ([Tensor<Scalar>]) -> Tensor<Scalar>,
+  whenReady ready: (_ index: Int, _ gradient: Tensor<Scalar>) -> Void,
+  afterEachNode: (() -> Void)?, file: StaticString, line: UInt
+) -> (value: Tensor<Scalar>, gradient: [Tensor<Scalar>]) {
+  withoutActuallyEscaping(ready) { ready in
+    let watcher = SweepWatcher<Scalar>(
+      sourceCount: inputs.count, ready: ready, afterEachNode: afterEachNode)
+    let result = valueWithGradient(at: inputs, of: f, watcher: watcher, file: file, line: line)
+    watcher.finish(with: result.gradient)
+    return result
   }
 }
 

@@ -225,9 +225,10 @@ public final class Tape {
 
   /// The gradients of `gradient(of:wrt:seed:createGraph:file:line:)`, their elements possibly
   /// pending, for a caller that computes them together with other results.
+  /// A `watcher` hears of each gradient as soon as the sweep has finished it.
   func pendingGradients<Scalar>(
     of target: Tensor<Scalar>, wrt sources: [Tensor<Scalar>], seed: Tensor<Scalar>? = nil,
-    createGraph: Bool, file: StaticString, line: UInt
+    createGraph: Bool, watcher: SweepWatcher<Scalar>? = nil, file: StaticString, line: UInt
   ) -> [Tensor<Scalar>] {
     let taken = beginUse("computing a gradient")
     defer { endUse(taken) }
@@ -236,7 +237,8 @@ public final class Tape {
       node(of: sources[position], "gradient", "source \(position)", at: location)
     }
     return sweep(
-      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, at: location
+      from: target, to: sourceNodes, seed: seed, createGraph: createGraph, watcher: watcher,
+      at: location
     ) { sweep in
       sources.indices.map { position in
         sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
@@ -314,7 +316,8 @@ public final class Tape {
   @inline(__always)  // Specialized with its caller: a generic call cost a fifth of a scalar graph.
   private func sweep<Scalar, R>(
     from target: Tensor<Scalar>, to sources: some Collection<Int>, seed: Tensor<Scalar>?,
-    createGraph: Bool, at location: SourceLocation, _ read: (Sweep<Scalar>) -> R
+    createGraph: Bool, watcher: SweepWatcher<Scalar>? = nil, at location: SourceLocation,
+    _ read: (Sweep<Scalar>) -> R
   ) -> R? {
     guard target.trace != nil else {
       _ = upstream(of: target, seed: seed, keepingRecorded: false, "gradient", at: location)
@@ -330,7 +333,8 @@ public final class Tape {
     return Sweep<Scalar>.withSweep(
       tape: self, target: targetNode, sources: sources, createGraph: createGraph
     ) { sweep in
-      sweep.run(seed: upstream)
+      watcher?.plan(tape: self, sourceNodes: Array(sources), base: sweep.base, target: targetNode)
+      sweep.run(seed: upstream, watcher: watcher)
       return read(sweep)
     }
   }
