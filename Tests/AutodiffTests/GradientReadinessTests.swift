@@ -45,7 +45,8 @@ import Testing
   func constantFunctionReportsZeros() {
     var reported: [Int: Tensor<Double>] = [:]
     let inputs = [Tensor<Double>([1, 2]), Tensor<Double>(3)]
-    _ = valueWithGradient(at: inputs, of: { _ in Tensor(7) }) { index, gradient in
+    func constant(_: [Tensor<Double>]) -> Tensor<Double> { Tensor(7) }
+    _ = valueWithGradient(at: inputs, of: constant) { index, gradient in
       #expect(reported[index] == nil)
       reported[index] = gradient
     }
@@ -58,9 +59,8 @@ import Testing
     let w = Tensor<Double>(3)
     let outer = gradient(at: Tensor<Double>([1, 2])) { x in
       var count = 0
-      let (_, inner) = valueWithGradient(at: [w], of: { p in ((p[0] * x) * (p[0] * x)).sum() }) {
-        _, _ in count += 1
-      }
+      func square(_ p: [Tensor<Double>]) -> Tensor<Double> { ((p[0] * x) * (p[0] * x)).sum() }
+      let (_, inner) = valueWithGradient(at: [w], of: square) { _, _ in count += 1 }
       #expect(count == 1)
       return inner[0]
     }
