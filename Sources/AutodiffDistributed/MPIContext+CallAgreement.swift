@@ -11,7 +11,11 @@ import AutodiffNN
 
 /// A collective as the ranks compare it: the routine, and its root for a broadcast.
 enum CollectiveCall {
-  case allreduceSum, allreduceMean, allreduceMeanWithLoss, valueWithGradient
+  case allreduceSum, allreduceMean, allreduceMeanWithLoss
+  case valueWithGradient(bucketCapacity: Int)
+  case shardedStep(bucketCapacity: Int)
+  case shardedUpdate(bucketCapacity: Int)
+  case shardedState
   case broadcast(root: Int)
   case broadcastText(root: Int)
   case allgather, requireAgreement, barrier
@@ -22,7 +26,13 @@ enum CollectiveCall {
     case .allreduceSum: "allreduceSum"
     case .allreduceMean: "allreduceMean"
     case .allreduceMeanWithLoss: "allreduceMean(loss:gradients:weight:)"
-    case .valueWithGradient: "valueWithGradient(at:on:of:)"
+    case .valueWithGradient(let capacity):
+      "valueWithGradient(at:on:bucketCapacity:of:) with buckets of \(capacity) bytes"
+    case .shardedStep(let capacity):
+      "ShardedOptimizer.step(_:on:of:) with buckets of \(capacity) bytes"
+    case .shardedUpdate(let capacity):
+      "ShardedOptimizer.update(_:along:) with buckets of \(capacity) bytes"
+    case .shardedState: "ShardedOptimizer.wholeOptimizer()"
     case .broadcast(let root): "broadcast from rank \(root)"
     case .broadcastText(let root): "broadcast of text from rank \(root)"
     case .allgather: "allgather"
@@ -37,7 +47,10 @@ enum CollectiveCall {
     case .allreduceSum: hash.combine(1)
     case .allreduceMean: hash.combine(2)
     case .allreduceMeanWithLoss: hash.combine(3)
-    case .valueWithGradient: hash.combine(4)
+    case .valueWithGradient(let capacity): hash.combine(4, capacity)
+    case .shardedStep(let capacity): hash.combine(10, capacity)
+    case .shardedUpdate(let capacity): hash.combine(11, capacity)
+    case .shardedState: hash.combine(12)
     case .broadcast(let root): hash.combine(5, root)
     case .broadcastText(let root): hash.combine(6, root)
     case .allgather: hash.combine(7)

@@ -198,7 +198,7 @@ extension MPIContext {
     } else {
       pack(tensors, extras, weight: 1, into: buffer)
     }
-    countAllreduce()
+    countReductions()
     MPI.allreduceSum(UnsafeMutableRawBufferPointer(buffer), of: .scalar(Scalar.self))
     var divisor: Scalar = 1
     if weight != nil {

@@ -55,9 +55,17 @@ extension MPIContext {
     return (batch.inputs[rows], Array(batch.labels[rows]))
   }
 
+  /// The default size of a bucket of gradients, in bytes: 1 MiB.
+  ///
+  /// A bucket's reduction starts once the backward sweep has finished all its gradients; smaller
+  /// buckets start sooner but each costs a message's latency. PyTorch's DistributedDataParallel
+  /// uses 25 MiB, sized for GPUs and large models; the networks this package trains on CPUs
+  /// have a few MiB of parameters, which 1 MiB cuts into a few buckets.
+  public static let defaultBucketCapacity = 1 << 20
+
   /// The loss and its gradient on a whole batch, computed by the ranks together: each rank
-  /// differentiates `loss` on its rows of `batch` (``shard(of:)``), then one `MPI_Allreduce`
-  /// averages the losses and gradients weighted by row counts.
+  /// differentiates `loss` on its rows of `batch` (``shard(of:)``), and the ranks average the
+  /// losses and gradients weighted by row counts, while the backward sweep runs.
   ///
   /// The result is the same on every rank and equals, up to rounding, what
   /// `valueWithGradient(at:of:)` gives for the whole batch in one process, as long as `loss` is
@@ -73,34 +81,97 @@ extension MPIContext {
   /// optimizer.update(&model.parameters, along: gradients)
   /// ```
   ///
+  /// The gradients travel in buckets of about `bucketCapacity` bytes, last layer first: each
+  /// bucket's nonblocking `MPI_Iallreduce` starts as soon as the sweep has finished its
+  /// gradients, so that it travels while the sweep computes the earlier layers' (as PyTorch's
+  /// DistributedDataParallel does). The bucket size changes when data travels, not the results:
+  /// every element is summed by the same reduction whatever its bucket.
+  ///
   /// A rank whose share is empty (a batch smaller than the job) does not call `loss`.
   ///
   /// - Parameters:
   ///   - parameters: The parameters to differentiate with respect to; the same on every rank.
   ///   - batch: The whole global batch, the same on every rank.
+  ///   - bucketCapacity: The least size of a bucket in bytes, > 0; the last bucket may be
+  ///     smaller, and one parameter is never split. ``defaultBucketCapacity`` unless given.
   ///   - loss: The mean loss of some rows: given the parameters, those rows' inputs and labels.
   /// - Returns: The whole batch's loss and its gradient with respect to each parameter.
-  /// - Complexity: A forward and backward pass on this rank's rows, and one `MPI_Allreduce`.
+  /// - Precondition: Every rank passes parameters of the same shapes and the same bucket
+  ///   capacity; when not, every rank stops with a message naming what differs.
+  /// - Complexity: A forward and backward pass on this rank's rows; one `MPI_Iallreduce` per
+  ///   bucket and one for the loss.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func valueWithGradient<Scalar: TensorScalar>(
     at parameters: [Tensor<Scalar>], on batch: (inputs: Tensor<Scalar>, labels: [Int]),
+    bucketCapacity: Int = MPIContext.defaultBucketCapacity,
     of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
   ) -> (value: Scalar, gradient: [Tensor<Scalar>]) {
+    let buckets = gradientBuckets(
+      for: parameters, .allreduce, bucketCapacity: bucketCapacity,
+      .valueWithGradient(bucketCapacity: bucketCapacity))
+    var (value, gradients) = reduceGradients(
+      at: parameters, on: batch, through: buckets, of: loss)
+    if let buckets { buckets.unpack(into: &gradients) }
+    return (value, gradients)
+  }
+
+  /// The buckets for a step over `parameters`, after checking that every rank makes the same
+  /// call (`call`, with the capacity, and the shapes); `nil` in a job of one.
+  func gradientBuckets<Scalar: TensorScalar>(
+    for parameters: [Tensor<Scalar>], _ reduction: GradientBuckets<Scalar>.Reduction,
+    bucketCapacity: Int, _ call: CollectiveCall
+  ) -> GradientBuckets<Scalar>? {
+    guard bucketCapacity > 0 else {
+      fatalError("MPIContext.\(call.name): bucketCapacity must be > 0, got \(bucketCapacity)")
+    }
+    guard size > 1 else { return nil }
+    requireSameCall(call, parameters)
+    let shapes = parameters.map(\.shape)
+    if let planned = gradientBuckets as? GradientBuckets<Scalar>,
+      planned.fits(shapes: shapes, reduction: reduction, bucketCapacity: bucketCapacity)
+    {
+      return planned
+    }
+    let planned = GradientBuckets<Scalar>(
+      shapes: shapes, reduction: reduction, bucketCapacity: bucketCapacity, rank: rank,
+      size: size)
+    gradientBuckets = planned
+    return planned
+  }
+
+  /// This rank's loss and gradients on its rows of `batch`, and their reduction through
+  /// `buckets` started during the backward sweep and finished: returns the mean loss over the
+  /// batch and this rank's own gradients (the reduced ones are in `buckets`). In a job of one
+  /// (`buckets` nil), the loss and gradients of the whole batch.
+  func reduceGradients<Scalar: TensorScalar>(
+    at parameters: [Tensor<Scalar>], on batch: (inputs: Tensor<Scalar>, labels: [Int]),
+    through buckets: GradientBuckets<Scalar>?,
+    of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
+  ) -> (value: Scalar, gradient: [Tensor<Scalar>]) {
+    guard let buckets else {
+      let (value, gradients) = Autodiff.valueWithGradient(at: parameters) { parameters in
+        loss(parameters, batch.inputs, batch.labels)
+      }
+      return (value.scalar, gradients)
+    }
     let mine = shard(of: batch)
-    let value: Tensor<Scalar>
+    buckets.begin(weight: mine.labels.count)
+    var value: Scalar = 0
     var gradients: [Tensor<Scalar>]
     if mine.labels.isEmpty {
-      (value, gradients) = (Tensor(0), parameters.map { Tensor(zeros: $0.shape) })
+      gradients = parameters.map { Tensor(zeros: $0.shape) }
     } else {
-      // Destructured, so that the gradients' storage is unshared and takes the averages in place.
-      (value, gradients) = Autodiff.valueWithGradient(at: parameters) { parameters in
-        loss(parameters, mine.inputs, mine.labels)
-      }
+      let result = Autodiff.valueWithGradient(
+        at: parameters, of: { loss($0, mine.inputs, mine.labels) },
+        whenReady: { index, gradient in buckets.add(gradient, of: index) },
+        afterEachNode: { buckets.poll() }, file: #fileID, line: #line)
+      // Destructured, so that the gradients' storage is unshared and takes the means in place.
+      (value, gradients) = (result.value.scalar, result.gradient)
     }
-    var losses = [value.scalar]
-    combineInPlace(&gradients, &losses, weight: mine.labels.count, .valueWithGradient)
-    return (losses[0], gradients)
+    countReductions(buckets.buckets.count + 1, overlapped: buckets.startedCount)
+    value = buckets.finish(loss: value, totalWeight: batch.labels.count)
+    return (value, gradients)
   }
 
   /// Makes every rank's model equal `root`'s: its parameters travel in one `MPI_Bcast`.

@@ -49,10 +49,20 @@ public final class MPIContext {
   /// The number of the job's processes on this machine, which share its cores.
   public let localSize: Int
 
-  /// The number of `MPI_Allreduce` calls on tensors' elements this context has made: one per
-  /// training step in a job of several ranks. The check before each collective that the ranks
-  /// agree (an `MPI_Allreduce` of two integers) is not counted.
-  public private(set) var allreduceCount = 0
+  /// The number of reductions of tensors' elements this context has started: one per
+  /// ``allreduceSum(_:)`` or ``allreduceMean(_:weight:)``, and in a training step one per bucket
+  /// of gradients and one for the loss. The check before each collective that the ranks agree
+  /// (an `MPI_Allreduce` of two integers) is not counted, nor is anything in a job of one.
+  public private(set) var reductionCount = 0
+
+  /// How many of the reductions counted in ``reductionCount`` started while the backward sweep
+  /// was still running: buckets of gradients sent on their way before the sweep had finished
+  /// the rest (see ``valueWithGradient(at:on:bucketCapacity:of:)``).
+  public private(set) var overlappedReductionCount = 0
+
+  /// The gradient buckets of the last data-parallel step, reused while the parameters' shapes
+  /// and the settings stay the same.
+  var gradientBuckets: AnyObject?
 
   /// The memory the collectives pack their tensors into.
   let scratch = ScratchBuffer()
@@ -130,8 +140,12 @@ public final class MPIContext {
     MPI.barrier()
   }
 
-  /// Counts one `MPI_Allreduce` of elements, for ``allreduceCount``.
-  func countAllreduce() { allreduceCount += 1 }
+  /// Counts `count` reductions of elements, `overlapped` of them started during a backward
+  /// sweep, for ``reductionCount`` and ``overlappedReductionCount``.
+  func countReductions(_ count: Int = 1, overlapped: Int = 0) {
+    reductionCount += count
+    overlappedReductionCount += overlapped
+  }
 
   private func printError(_ message: String) {
     FileHandle.standardError.write(Data((message.hasSuffix("\n") ? message : message + "\n").utf8))

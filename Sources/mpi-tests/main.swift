@@ -29,6 +29,7 @@ struct Scenarios {
     switch scenario {
     case "collectives": collectives()
     case "equivalence": equivalence()
+    case "sharded": sharded()
     case "mismatch-shapes": mismatchedShapes()
     case "mismatch-seed": mismatchedConfiguration(field: "seed")
     case "mismatch-batch-size": mismatchedConfiguration(field: "batch size")
@@ -38,7 +39,7 @@ struct Scenarios {
     default:
       if context.isRoot {
         print(
-          "usage: mpi-tests collectives | equivalence | mismatch-shapes | mismatch-seed | "
+          "usage: mpi-tests collectives | equivalence | sharded | mismatch-shapes | mismatch-seed | "
             + "mismatch-batch-size | rank-dies | disagree-shape | disagree-type | "
             + "disagree-count | disagree-collective")
       }
@@ -56,7 +57,7 @@ struct Scenarios {
     let doubles = Tensor<Double>(
       shape: [3, 4], scalars: (0..<12).map { (rank + 1) * Double($0 + 1) })
     let floats = Tensor<Float>(repeating: Float(rank) + 0.5, shape: [5])
-    let before = context.allreduceCount
+    let before = context.reductionCount
     let summedDoubles = context.allreduceSum([doubles, doubles * 2])
     let summedFloats = context.allreduceSum([floats])
     let triangle = size * (size + 1) / 2
@@ -73,7 +74,7 @@ struct Scenarios {
       "got \(summedFloats[0].scalars)")
     checks.expect(
       "allreduceSum makes one MPI_Allreduce per call, whatever the number of tensors",
-      context.allreduceCount - before == 2, "\(context.allreduceCount - before) calls for 2")
+      context.reductionCount - before == 2, "\(context.reductionCount - before) calls for 2")
 
     // Rank r holds the value r with weight r + 1: the mean is Σ r(r + 1) / Σ (r + 1).
     let weighted = context.allreduceMean(
@@ -121,7 +122,7 @@ struct Scenarios {
       var distributed = model(seed: 100 + UInt64(context.rank))
       var optimizer = makeOptimizer(optimizerName, for: distributed)
       try! context.synchronize(&distributed, optimizer: &optimizer)
-      let allreducesBefore = context.allreduceCount
+      let reductionsBefore = context.reductionCount
       let losses = train(
         &distributed, &optimizer, data, epochs: 0..<2, batchSize: batchSize, context: context)
       let steps = losses.count
@@ -137,9 +138,9 @@ struct Scenarios {
         losses.count == referenceLosses.count && lossDifference <= 1e-12,
         "max |Δloss| = \(lossDifference)")
       checks.expect(
-        "\(optimizerName): one MPI_Allreduce per step",
-        context.allreduceCount - allreducesBefore == steps,
-        "\(context.allreduceCount - allreducesBefore) allreduces for \(steps) steps")
+        "\(optimizerName): one reduction of the gradients (one bucket) and one of the loss per step",
+        context.reductionCount - reductionsBefore == 2 * steps,
+        "\(context.reductionCount - reductionsBefore) reductions for \(steps) steps")
       let rootParameters = try! context.broadcast(distributed.parameters, from: 0)
       let spread = maxDifference(distributed.parameters, rootParameters)
       checks.expect(
@@ -182,6 +183,127 @@ struct Scenarios {
       "a checkpoint of single-process training resumes on \(context.size) ranks "
         + "(max difference \(difference))",
       difference <= 1e-6, "max |Δparameter| = \(difference)")
+  }
+
+  /// Steps whose gradients travel in many small buckets, and sharded steps, give the parameters
+  /// of steps with one bucket; a sharded optimizer's gathered state is one process's, and it
+  /// resumes from a checkpoint.
+  mutating func sharded() {
+    let data = syntheticData(count: 22)
+    // Batches of 7: on 3 ranks, shares of 2, 2 and 3, and a last batch of 1 that leaves two
+    // ranks nothing.
+    let batchSize = 7
+    shardedEquivalence("SGD", data, batchSize) { SGD(for: $0, learningRate: 0.1, momentum: 0.9) }
+    shardedEquivalence("Adam", data, batchSize) { Adam(for: $0, learningRate: 0.01) }
+
+    // The whole state after one sharded epoch is one process's after one epoch.
+    var reference = model(seed: 100)
+    var referenceOptimizer: any Optimizer<Double> = Adam(
+      for: reference.parameters, learningRate: 0.01)
+    _ = train(
+      &reference, &referenceOptimizer, data, epochs: 0..<1, batchSize: batchSize, context: nil)
+    var distributed = model(seed: 100)
+    let optimizer = ShardedOptimizer(context, for: distributed.parameters, bucketCapacity: 64) {
+      Adam(for: $0, learningRate: 0.01)
+    }
+    trainSharded(&distributed, optimizer, data, epochs: 0..<1, batchSize: batchSize)
+    let whole = optimizer.wholeOptimizer()
+    let referenceState = referenceOptimizer.state
+    let stateDifference =
+      whole.state.map { key, tensor in
+        referenceState[key].map { maxDifference([tensor], [$0]) } ?? .infinity
+      }.max() ?? .infinity
+    checks.expect(
+      "the gathered Adam state equals one process's (max difference \(stateDifference))",
+      whole.state.keys.sorted() == referenceState.keys.sorted() && stateDifference <= 1e-12,
+      "keys \(whole.state.keys.sorted()), max difference \(stateDifference)")
+
+    // Resume: rank 0 writes the whole optimizer; fresh models and sharded optimizers on every
+    // rank resume from it for a second epoch, which equals two epochs in one process.
+    let path = context.broadcast(
+      FileManager.default.temporaryDirectory
+        .appendingPathComponent(
+          "mpi-tests-sharded-\(ProcessInfo.processInfo.processIdentifier).safetensors"
+        )
+        .path)
+    if context.isRoot {
+      try! Checkpoint.save(
+        model: distributed, optimizer: whole, metadata: ["epochs": "1"],
+        to: URL(fileURLWithPath: path))
+    }
+    _ = train(
+      &reference, &referenceOptimizer, data, epochs: 1..<2, batchSize: batchSize, context: nil)
+    var resumed = model(seed: 200 + UInt64(context.rank))
+    var loaded = Adam(for: resumed.parameters, learningRate: 0.01)
+    if context.isRoot {
+      try! Checkpoint.load(into: &resumed, optimizer: &loaded, from: URL(fileURLWithPath: path))
+      try? FileManager.default.removeItem(atPath: path)
+    }
+    try! context.synchronize(&resumed, optimizer: &loaded)
+    let resumedOptimizer = ShardedOptimizer(context, for: resumed.parameters, bucketCapacity: 64) {
+      Adam(for: $0, learningRate: 0.01)
+    }
+    try! resumedOptimizer.restore(from: loaded)
+    trainSharded(&resumed, resumedOptimizer, data, epochs: 1..<2, batchSize: batchSize)
+    let difference = maxDifference(resumed.parameters, reference.parameters)
+    checks.expect(
+      "a sharded Adam resumes from a checkpoint on \(context.size) ranks "
+        + "(max difference \(difference))",
+      difference <= 1e-12, "max |Δparameter| = \(difference)")
+  }
+
+  /// Two epochs with one bucket, with buckets of 64 bytes, and sharded, compared.
+  mutating func shardedEquivalence<Base: Optimizer<Double>>(
+    _ name: String, _ data: LabeledDataset<Double>, _ batchSize: Int,
+    _ makeOptimizer: @escaping ([Tensor<Double>]) -> Base
+  ) {
+    var oneBucket = model(seed: 100)
+    var oneBucketOptimizer: any Optimizer<Double> = makeOptimizer(oneBucket.parameters)
+    _ = train(
+      &oneBucket, &oneBucketOptimizer, data, epochs: 0..<2, batchSize: batchSize,
+      context: context)
+    var smallBuckets = model(seed: 100)
+    var smallBucketsOptimizer: any Optimizer<Double> = makeOptimizer(smallBuckets.parameters)
+    let (reductionsBefore, overlappedBefore) = (
+      context.reductionCount, context.overlappedReductionCount
+    )
+    let steps = train(
+      &smallBuckets, &smallBucketsOptimizer, data, epochs: 0..<2, batchSize: batchSize,
+      context: context, bucketCapacity: 64
+    ).count
+    let bucketDifference = maxDifference(smallBuckets.parameters, oneBucket.parameters)
+    checks.expect(
+      "\(name): buckets of 64 bytes give the parameters of one bucket on \(context.size) ranks "
+        + "(max difference \(bucketDifference), "
+        + "\((context.reductionCount - reductionsBefore) / steps) reductions per step)",
+      bucketDifference == 0 && context.reductionCount - reductionsBefore > 3 * steps,
+      "max |Δparameter| = \(bucketDifference), "
+        + "\(context.reductionCount - reductionsBefore) reductions in \(steps) steps")
+
+    // Every bucket of a step starts before the sweep ends, except on a rank with no rows,
+    // which runs no sweep (twice on 3 ranks: the last batch of each epoch has 1 row).
+    let overlapped = context.overlappedReductionCount - overlappedBefore
+    let bucketCount = (context.reductionCount - reductionsBefore) / steps - 1
+    checks.expect(
+      "\(name): \(overlapped) of \(bucketCount * steps) buckets started during the sweep",
+      overlapped >= bucketCount * (steps - 2), "only \(overlapped)")
+
+    var sharded = model(seed: 100)
+    let optimizer = ShardedOptimizer(
+      context, for: sharded.parameters, bucketCapacity: 64, makeOptimizer)
+    trainSharded(&sharded, optimizer, data, epochs: 0..<2, batchSize: batchSize)
+    // On 2 ranks each sum has one order, so the results agree bit for bit; with more, MPI's
+    // reduce-scatter may add in another order than its allreduce.
+    let shardedDifference = maxDifference(sharded.parameters, oneBucket.parameters)
+    let bound = context.size == 2 ? 0 : 1e-14
+    checks.expect(
+      "\(name): sharded steps give the parameters of allreduced steps on \(context.size) ranks "
+        + "(max difference \(shardedDifference), bound \(bound))",
+      shardedDifference <= bound, "max |Δparameter| = \(shardedDifference)")
+    let rootParameters = try! context.broadcast(sharded.parameters, from: 0)
+    checks.expect(
+      "\(name): after sharded steps every rank holds rank 0's parameters exactly",
+      maxDifference(sharded.parameters, rootParameters) == 0, "they differ")
   }
 
   /// Ranks whose models differ stop together, each with the same message naming the shapes.
@@ -281,7 +403,8 @@ func makeOptimizer(_ name: String, for model: Sequential<Double>) -> any Optimiz
 /// process when `context` is nil, else split over the ranks. Returns each step's loss.
 func train(
   _ model: inout Sequential<Double>, _ optimizer: inout any Optimizer<Double>,
-  _ data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int, context: MPIContext?
+  _ data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int, context: MPIContext?,
+  bucketCapacity: Int = MPIContext.defaultBucketCapacity
 ) -> [Double] {
   var losses: [Double] = []
   for epoch in epochs {
@@ -296,7 +419,8 @@ func train(
       }
       let (value, gradients): (Double, [Tensor<Double>])
       if let context {
-        (value, gradients) = context.valueWithGradient(at: model.parameters, on: batch, of: loss)
+        (value, gradients) = context.valueWithGradient(
+          at: model.parameters, on: batch, bucketCapacity: bucketCapacity, of: loss)
       } else {
         let result = valueWithGradient(at: model.parameters) {
           loss($0, batch.inputs, batch.labels)
@@ -308,6 +432,23 @@ func train(
     }
   }
   return losses
+}
+
+/// Trains `model` as `train` does on every rank, with `optimizer`'s sharded steps.
+func trainSharded<Base: Optimizer<Double>>(
+  _ model: inout Sequential<Double>, _ optimizer: ShardedOptimizer<Base>,
+  _ data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int
+) {
+  for epoch in epochs {
+    var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
+    for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
+      let current = model
+      _ = optimizer.step(&model.parameters, on: batch) { parameters, inputs, labels in
+        softmaxCrossEntropy(
+          logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
+      }
+    }
+  }
 }
 
 func maxDifference(_ a: [Tensor<Double>], _ b: [Tensor<Double>]) -> Double {

@@ -33,6 +33,27 @@ struct MPIJobTests {
   }
 
   @Test(
+    "Sharded and overlapped steps on 2 and 3 ranks equal the blocking allreduce and one process",
+    arguments: [2, 3])
+  func shardedAndOverlappedSteps(ranks: Int) async throws {
+    let job = try await MPIJob.run("sharded", ranks: ranks)
+    #expect(job.status == 0, "\(job.output)")
+    for optimizer in ["SGD", "Adam"] {
+      #expect(
+        job.output.contains(
+          "PASS \(optimizer): buckets of 64 bytes give the parameters of one bucket on \(ranks) "
+            + "ranks"), "\(job.output)")
+      #expect(
+        job.output.contains(
+          "PASS \(optimizer): sharded steps give the parameters of allreduced steps on "
+            + "\(ranks) ranks"), "\(job.output)")
+    }
+    #expect(job.output.contains("PASS the gathered Adam state equals one process's"))
+    #expect(job.output.contains("PASS a sharded Adam resumes from a checkpoint on \(ranks) ranks"))
+    #expect(!job.output.contains("FAIL"), "\(job.output)")
+  }
+
+  @Test(
     "Ranks with different configurations stop together, each naming the field",
     arguments: [
       ("mismatch-shapes", "model parameters differs across ranks: 0.weight [5, 8]"),
@@ -115,9 +136,11 @@ struct MPIJob {
     var description: String
   }
 
-  /// Runs `scenario` on 2 ranks; kills the job and throws when it has not ended after
+  /// Runs `scenario` on `ranks` ranks; kills the job and throws when it has not ended after
   /// `timeLimit` seconds.
-  static func run(_ scenario: String, timeLimit: Double = 120) async throws -> MPIJob {
+  static func run(_ scenario: String, ranks: Int = 2, timeLimit: Double = 120) async throws
+    -> MPIJob
+  {
     guard let mpirun else { throw Failure(description: "mpirun is not installed") }
     guard FileManager.default.isExecutableFile(atPath: scenarios.path) else {
       throw Failure(
@@ -132,10 +155,10 @@ struct MPIJob {
 
     let process = Process()
     process.executableURL = mpirun
-    // Root may run MPI only when it says so (CI runs as root); --oversubscribe lets 2 ranks
+    // Root may run MPI only when it says so (CI runs as root); --oversubscribe lets the ranks
     // share fewer cores.
     process.arguments =
-      ["-np", "2", "--oversubscribe"] + (getuid() == 0 ? ["--allow-run-as-root"] : [])
+      ["-np", "\(ranks)", "--oversubscribe"] + (getuid() == 0 ? ["--allow-run-as-root"] : [])
       + [scenarios.path, scenario]
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = "1"

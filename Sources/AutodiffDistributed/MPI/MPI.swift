@@ -189,6 +189,71 @@ enum MPI {
     return Array(gathered.prefix(total))
   }
 
+  // MARK: Nonblocking collectives
+
+  /// `MPI_Iallreduce` with `MPI_SUM`, in place, started as request `slot` of `requests`.
+  ///
+  /// `buffer` must stay untouched until the request completes.
+  static func startAllreduceSum(
+    _ buffer: UnsafeMutableRawBufferPointer, of element: MPIElement,
+    as slot: Int, of requests: MPIRequests
+  ) {
+    check(
+      MPI_Iallreduce(
+        autodiff_mpi_in_place(), buffer.baseAddress,
+        cCount(buffer.count / element.byteCount, "MPI_Iallreduce"), element.datatype,
+        autodiff_mpi_sum(), world, requests.handles + slot),
+      "MPI_Iallreduce")
+  }
+
+  /// `MPI_Ireduce_scatter` with `MPI_SUM`, started as request `slot` of `requests`: rank `r`
+  /// gets, in `receive`, the sums of the `counts[r]` elements of `send` that follow the first
+  /// `counts[0] + … + counts[r − 1]`.
+  ///
+  /// `send`, `receive` and `counts` must stay untouched until the request completes.
+  static func startReduceScatterSum(
+    _ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer,
+    counts: UnsafePointer<Int32>, of element: MPIElement, as slot: Int, of requests: MPIRequests
+  ) {
+    check(
+      MPI_Ireduce_scatter(
+        send.baseAddress, receive.baseAddress, counts, element.datatype, autodiff_mpi_sum(),
+        world, requests.handles + slot),
+      "MPI_Ireduce_scatter")
+  }
+
+  /// `MPI_Iallgatherv` in place, started as request `slot` of `requests`: rank `r`'s
+  /// `counts[r]` elements at `displacements[r]` of `buffer` reach every rank's `buffer` there.
+  ///
+  /// `buffer`, `counts` and `displacements` must stay untouched until the request completes.
+  static func startAllgather(
+    inPlace buffer: UnsafeMutableRawBufferPointer, counts: UnsafePointer<Int32>,
+    displacements: UnsafePointer<Int32>, of element: MPIElement, as slot: Int,
+    of requests: MPIRequests
+  ) {
+    check(
+      MPI_Iallgatherv(
+        autodiff_mpi_in_place(), 0, element.datatype, buffer.baseAddress, counts, displacements,
+        element.datatype, world, requests.handles + slot),
+      "MPI_Iallgatherv")
+  }
+
+  /// `MPI_Testall` over the first `count` requests: lets MPI move them forward, and tells
+  /// whether all have completed (completed ones become null requests).
+  @discardableResult
+  static func test(_ requests: MPIRequests, count: Int) -> Bool {
+    guard count > 0 else { return true }
+    var done: Int32 = 0
+    check(MPI_Testall(Int32(count), requests.handles, &done, nil), "MPI_Testall")
+    return done != 0
+  }
+
+  /// `MPI_Waitall` over the first `count` requests.
+  static func wait(_ requests: MPIRequests, count: Int) {
+    guard count > 0 else { return }
+    check(MPI_Waitall(Int32(count), requests.handles, nil), "MPI_Waitall")
+  }
+
   /// `MPI_Barrier`.
   static func barrier() {
     check(MPI_Barrier(world), "MPI_Barrier")
@@ -232,4 +297,18 @@ enum MPI {
     _ = message.withCString { write(STDERR_FILENO, $0, strlen($0)) }
     abort(code: 1)
   }
+}
+
+/// Handles of nonblocking collectives, in memory that does not move while they are in flight.
+final class MPIRequests {
+  fileprivate let handles: UnsafeMutablePointer<MPI_Request?>
+  let capacity: Int
+
+  init(capacity: Int) {
+    self.capacity = capacity
+    handles = .allocate(capacity: max(capacity, 1))
+    handles.initialize(repeating: autodiff_mpi_request_null(), count: max(capacity, 1))
+  }
+
+  deinit { handles.deallocate() }
 }

@@ -1,0 +1,312 @@
+import AutodiffNN
+
+/// An optimizer whose state is split across the ranks: each rank updates only its shard of the
+/// parameters, with only its shard of the state (ZeRO stage 1, as PyTorch's
+/// `ZeroRedundancyOptimizer` and DeepSpeed do).
+///
+/// A step differentiates the loss on this rank's rows of the batch. During the backward sweep the
+/// gradients travel in buckets, last layer first, each bucket reduce-scattered
+/// (`MPI_Ireduce_scatter`) as soon as the sweep has finished it, so that each rank receives the
+/// batch's mean gradient for its block of every bucket. Each rank then updates its blocks of the
+/// parameters with the wrapped optimizer, and the updated blocks are all-gathered
+/// (`MPI_Iallgatherv`), leaving every rank with the whole updated model.
+///
+/// ```swift
+/// var model = Sequential<Float>(
+///   Dense(inputSize: 784, outputSize: 512, activation: relu, using: &rng),
+///   Dense(inputSize: 512, outputSize: 10, using: &rng))
+/// try context.synchronize(&model)
+/// let optimizer = ShardedOptimizer(context, for: model.parameters) { shard in
+///   Adam(for: shard, learningRate: 1e-3)
+/// }
+/// for batch in batches {
+///   let loss = optimizer.step(&model.parameters, on: batch) { parameters, inputs, labels in
+///     softmaxCrossEntropy(
+///       logits: model.replacingParameters(with: parameters)(inputs), labels: labels)
+///   }
+/// }
+/// ```
+///
+/// Compared with ``MPIContext/valueWithGradient(at:on:bucketCapacity:of:)`` followed by a whole
+/// optimizer's update on every rank, each rank does 1/N of the update and holds 1/N of its
+/// state; the data that travels is the same (a reduce-scatter and an all-gather are the two
+/// halves of an allreduce).
+///
+/// The results are those of the unsharded update: the wrapped optimizer runs the same
+/// arithmetic on each element, and each gradient element is reduced by one MPI reduction
+/// either way. On two ranks, whose sums have one order, they agree bit for bit (the tests check
+/// this); with more ranks, MPI may add in another order, so they agree to rounding.
+///
+/// The wrapped optimizer must update each element from that element's parameter, gradient and
+/// state alone, as ``SGD``, ``Adam``, ``AdamW`` and ``RMSprop`` do: it is created over this
+/// rank's pieces of the parameters, as vectors.
+///
+/// A checkpoint holds the whole optimizer (``wholeOptimizer()``), so it resumes on any number of
+/// ranks (``restore(from:)``).
+public final class ShardedOptimizer<Base: Optimizer> {
+  public typealias Scalar = Base.Scalar
+
+  /// The job the state is split across.
+  public let context: MPIContext
+
+  /// The least size of a bucket of gradients in bytes (see
+  /// ``MPIContext/valueWithGradient(at:on:bucketCapacity:of:)``).
+  public let bucketCapacity: Int
+
+  /// The optimizer of this rank's shard, created over its pieces of the parameters: one vector
+  /// per run of a parameter's elements in the shard. In a job of one, the whole optimizer.
+  public private(set) var shardOptimizer: Base
+
+  /// The step size of the next update.
+  public var learningRate: Scalar {
+    get { shardOptimizer.learningRate }
+    set { shardOptimizer.learningRate = newValue }
+  }
+
+  private let makeOptimizer: ([Tensor<Scalar>]) -> Base
+  private let shapes: [[Int]]
+  /// The layout and the buffers of the exchange; `nil` in a job of one.
+  private let buckets: GradientBuckets<Scalar>?
+  private let pieces: [Piece]
+  private var pieceParameters: [Tensor<Scalar>]
+  private var pieceGradients: [Tensor<Scalar>]
+  /// The prefixes of the wrapped optimizer's state entries that hold one value per element
+  /// (`"m"` and `"v"` for Adam, whose entries are `"m.0"`, `"m.1"`, ...).
+  private let elementStatePrefixes: [String]
+
+  /// A run of one parameter's elements in this rank's shard.
+  private struct Piece {
+    let parameter: Int
+    /// The elements, in the parameter's row-major order.
+    let elements: Range<Int>
+    /// Where they start in the buckets' buffer and in this rank's shard.
+    let flatStart: Int
+    let shardStart: Int
+  }
+
+  /// An optimizer for `parameters` whose state is split across `context`'s ranks.
+  ///
+  /// - Parameters:
+  ///   - context: The job; every rank creates the optimizer, with the same shapes.
+  ///   - parameters: The model's parameters, in the order steps pass them.
+  ///   - bucketCapacity: The least size of a bucket of gradients in bytes, > 0.
+  ///   - makeOptimizer: Creates the wrapped optimizer for the tensors it is given (this rank's
+  ///     pieces of the parameters), with its hyperparameters.
+  public init(
+    _ context: MPIContext, for parameters: [Tensor<Scalar>],
+    bucketCapacity: Int = MPIContext.defaultBucketCapacity,
+    _ makeOptimizer: @escaping ([Tensor<Scalar>]) -> Base
+  ) {
+    guard bucketCapacity > 0 else {
+      fatalError("ShardedOptimizer: bucketCapacity must be > 0, got \(bucketCapacity)")
+    }
+    self.context = context
+    self.bucketCapacity = bucketCapacity
+    self.makeOptimizer = makeOptimizer
+    shapes = parameters.map(\.shape)
+    elementStatePrefixes = makeOptimizer([Tensor(zeros: [1])]).state
+      .filter { $0.key.hasSuffix(".0") && $0.value.shape == [1] }
+      .map { String($0.key.dropLast(2)) }.sorted()
+    guard context.size > 1 else {
+      buckets = nil
+      pieces = []
+      (pieceParameters, pieceGradients) = ([], [])
+      shardOptimizer = makeOptimizer(parameters.map { Tensor(zeros: $0.shape) })
+      return
+    }
+    let buckets = GradientBuckets<Scalar>(
+      shapes: shapes, reduction: .reduceScatter, bucketCapacity: bucketCapacity,
+      rank: context.rank, size: context.size)
+    var pieces: [Piece] = []
+    for bucket in buckets.buckets {
+      let start = bucket.range.lowerBound
+      let block = (start + bucket.myBlock.lowerBound)..<(start + bucket.myBlock.upperBound)
+      for parameter in bucket.parameters {
+        let start = buckets.offsets[parameter]
+        let elements = start..<(start + shapes[parameter].reduce(1, *))
+        let overlap = elements.clamped(to: block)
+        guard !overlap.isEmpty else { continue }
+        pieces.append(
+          Piece(
+            parameter: parameter,
+            elements: (overlap.lowerBound - start)..<(overlap.upperBound - start),
+            flatStart: overlap.lowerBound,
+            shardStart: bucket.shardOffset + overlap.lowerBound - block.lowerBound))
+      }
+    }
+    self.buckets = buckets
+    self.pieces = pieces
+    pieceParameters = pieces.map { Tensor(zeros: [$0.elements.count]) }
+    pieceGradients = pieceParameters
+    shardOptimizer = makeOptimizer(pieceParameters)
+  }
+
+  // MARK: Steps
+
+  /// One training step on a whole batch: each rank differentiates `loss` on its rows of `batch`,
+  /// the gradients are reduce-scattered while the backward sweep runs, each rank updates its
+  /// shard, and the parameters are all-gathered. Returns the loss of the whole batch.
+  ///
+  /// - Parameters:
+  ///   - parameters: The model's parameters, the same on every rank; updated in place.
+  ///   - batch: The whole global batch, the same on every rank.
+  ///   - loss: The mean loss of some rows: given the parameters, those rows' inputs and labels.
+  /// - Precondition: `parameters` have the shapes the optimizer was created for, on every rank.
+  public func step(
+    _ parameters: inout [Tensor<Scalar>], on batch: (inputs: Tensor<Scalar>, labels: [Int]),
+    of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
+  ) -> Scalar {
+    checkShapes(parameters, "step(_:on:of:)")
+    if buckets != nil {
+      context.requireSameCall(.shardedStep(bucketCapacity: bucketCapacity), parameters)
+    }
+    let (value, gradients) = context.reduceGradients(
+      at: parameters, on: batch, through: buckets, of: loss)
+    if let buckets {
+      for (index, piece) in pieces.enumerated() {
+        pieceGradients[index].withUnsafeMutableBufferPointer { target in
+          copyElements(
+            target.count, from: buckets.shard.baseAddress! + piece.shardStart,
+            to: target.baseAddress)
+        }
+      }
+      updateShard(&parameters, buckets)
+    } else {
+      shardOptimizer.update(&parameters, along: gradients)
+    }
+    return value
+  }
+
+  /// Updates `parameters` along `gradients`, the batch's mean gradients, the same on every rank
+  /// (from ``MPIContext/valueWithGradient(at:on:bucketCapacity:of:)``, say, then clipped): each
+  /// rank updates its shard, then the parameters are all-gathered.
+  ///
+  /// - Precondition: `parameters` and `gradients` have the shapes the optimizer was created
+  ///   for, on every rank.
+  public func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]) {
+    checkShapes(parameters, "update(_:along:)")
+    checkShapes(gradients, "update(_:along:)")
+    guard let buckets else {
+      shardOptimizer.update(&parameters, along: gradients)
+      return
+    }
+    context.requireSameCall(.shardedUpdate(bucketCapacity: bucketCapacity), parameters)
+    for (index, piece) in pieces.enumerated() {
+      copy(piece, of: gradients, into: &pieceGradients[index])
+    }
+    updateShard(&parameters, buckets)
+  }
+
+  /// Updates this rank's pieces along `pieceGradients`, then gathers every rank's pieces into
+  /// `parameters`.
+  private func updateShard(_ parameters: inout [Tensor<Scalar>], _ buckets: GradientBuckets<Scalar>)
+  {
+    for (index, piece) in pieces.enumerated() {
+      copy(piece, of: parameters, into: &pieceParameters[index])
+    }
+    shardOptimizer.update(&pieceParameters, along: pieceGradients)
+    for (index, piece) in pieces.enumerated() {
+      pieceParameters[index].withUnsafeBufferPointer { source in
+        copyElements(
+          source.count, from: source.baseAddress, to: buckets.flat.baseAddress! + piece.flatStart)
+      }
+    }
+    buckets.allgatherBlocks()
+    buckets.unpack(into: &parameters)
+  }
+
+  /// Copies `piece`'s elements of `tensors[piece.parameter]` into `target`.
+  private func copy(_ piece: Piece, of tensors: [Tensor<Scalar>], into target: inout Tensor<Scalar>)
+  {
+    tensors[piece.parameter].withUnsafeBufferPointer { source in
+      target.withUnsafeMutableBufferPointer { target in
+        copyElements(
+          target.count, from: source.baseAddress! + piece.elements.lowerBound,
+          to: target.baseAddress)
+      }
+    }
+  }
+
+  private func checkShapes(_ tensors: [Tensor<Scalar>], _ function: String) {
+    guard tensors.map(\.shape) != shapes else { return }
+    fatalError(
+      "ShardedOptimizer.\(function): the optimizer was created for shapes \(shapes), got "
+        + "\(tensors.map(\.shape))")
+  }
+
+  // MARK: Whole state
+
+  /// The whole optimizer, as one process training the whole model would hold it: every rank's
+  /// shard of the state gathered, on every rank. Save it in a checkpoint with
+  /// `Checkpoint.save(model:optimizer:metadata:to:)`; it resumes on any number of ranks.
+  ///
+  /// Every rank must call it (it all-gathers the state), even if only one writes the file:
+  ///
+  /// ```swift
+  /// let whole = optimizer.wholeOptimizer()
+  /// if context.isRoot {
+  ///   try Checkpoint.save(model: model, optimizer: whole, metadata: [:], to: url)
+  /// }
+  /// ```
+  public func wholeOptimizer() -> Base {
+    guard let buckets else { return shardOptimizer }
+    var whole = makeOptimizer(shapes.map { Tensor(zeros: $0) })
+    context.requireSameCall(.shardedState)
+    let shardState = shardOptimizer.state
+    var state = shardState.filter { entry in
+      !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
+    }
+    for prefix in elementStatePrefixes {
+      for (index, piece) in pieces.enumerated() {
+        shardState["\(prefix).\(index)"]!.withUnsafeBufferPointer { source in
+          copyElements(
+            source.count, from: source.baseAddress, to: buckets.flat.baseAddress! + piece.flatStart)
+        }
+      }
+      buckets.allgatherBlocks()
+      var tensors = shapes.map { Tensor<Scalar>(zeros: $0) }
+      buckets.unpack(into: &tensors)
+      for (index, tensor) in tensors.enumerated() { state["\(prefix).\(index)"] = tensor }
+    }
+    do {
+      try whole.restore(state: state)
+    } catch {
+      fatalError(
+        "ShardedOptimizer.wholeOptimizer: the optimizer rejected its gathered state: \(error)")
+    }
+    return whole
+  }
+
+  /// Takes this rank's shard of a whole optimizer's state: one read from a checkpoint, say,
+  /// written by any number of ranks.
+  ///
+  /// - Throws: ``CheckpointError`` when a state entry is missing or has the wrong shape; the
+  ///   optimizer is then unchanged.
+  public func restore(from whole: Base) throws {
+    let state = whole.state
+    guard buckets != nil else {
+      try shardOptimizer.restore(state: state)
+      return
+    }
+    var shardState = state.filter { entry in
+      !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
+    }
+    for prefix in elementStatePrefixes {
+      let tensors = try shapes.indices.map { index in
+        let name = "\(prefix).\(index)"
+        guard let tensor = state[name] else { throw CheckpointError.missingTensor(name: name) }
+        guard tensor.shape == shapes[index] else {
+          throw CheckpointError.shapeMismatch(
+            name: name, expected: shapes[index], found: tensor.shape)
+        }
+        return tensor
+      }
+      for (index, piece) in pieces.enumerated() {
+        var part = Tensor<Scalar>(zeros: [piece.elements.count])
+        copy(piece, of: tensors, into: &part)
+        shardState["\(prefix).\(index)"] = part
+      }
+    }
+    try shardOptimizer.restore(state: shardState)
+  }
+}
