@@ -1,38 +1,78 @@
-// The step time of data-parallel training: a 784-512-512-10 ReLU network in Float with Adam and
-// softmax cross-entropy, at a global batch of 128 split over the ranks, on random inputs.
+// The step time of data-parallel training and its parts: a ReLU network in Float with Adam and
+// softmax cross-entropy, a global batch split over the ranks, on random inputs.
 //
 //   swift build -c release --package-path Benchmarks --product DistributedStep
-//   OPENBLAS_NUM_THREADS=2 Benchmarks/.build/release/DistributedStep              # 1 process
-//   OPENBLAS_NUM_THREADS=1 mpirun -np 2 Benchmarks/.build/release/DistributedStep
+//   Benchmarks/.build/release/DistributedStep                         # 1 process, no MPI calls
+//   OPENBLAS_NUM_THREADS=1 AUTODIFF_NUM_THREADS=1 \
+//     mpirun -np 2 Benchmarks/.build/release/DistributedStep [options]
 //
-// A step is AutodiffDistributed's `valueWithGradient(at:on:of:)` (forward and backward on this
-// rank's rows, then one MPI_Allreduce of the gradients: 670k Floats, 2.7 MB) and Adam's update.
-// Beside it: forward and backward alone on this rank's rows, and the allreduce alone after a
-// barrier (so without waiting for a slower rank), and the check that the ranks agree on the
-// shapes, which the allreduce makes first, alone. Run as a job of one, it also times the plain
-// single-process step (no MPI at all). Rank 0 prints medians over the measured steps, after 20
-// warm-up steps; an optional argument sets their number (default 200).
+// Options (every rank gets the same):
+//   --batch N          the global batch (default 1024)
+//   --layers A,B,...   the layer widths (default 784,1024,1024,10)
+//   --steps N          measured steps per round and mode (default 30), after 5 warm-up steps
+//   --rounds N         rounds; each runs every mode once, so that they share the noise (default 3)
+//   --bucket-kib N     the bucket capacity of the overlapped and sharded modes (default 1024)
+//
+// The modes, each a whole training step:
+//   blocking    MPIContext.valueWithGradient with one bucket, which starts when the sweep ends
+//               (the former single MPI_Allreduce), then Adam over the whole model on every rank
+//   overlapped  the same with buckets that travel during the backward sweep
+//   sharded     ShardedOptimizer: buckets reduce-scattered during the sweep, Adam on this rank's
+//               shard, parameters all-gathered
+//
+// And the parts, each timed alone: forward and backward on this rank's rows (no MPI); Adam over
+// the whole model and over 1/ranks of it; the allreduce of all gradients after a barrier. The
+// exposed communication of a mode is its step minus the forward and backward and its update:
+// the time the step spends on communication that nothing hides. Rank 0 prints medians.
 
 import AutodiffDistributed
 import AutodiffNN
 import Foundation
 
 let context = MPIContext.initialize()
-let measuredSteps = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 200
-let warmUpSteps = 20
-let globalBatch = 128
+
+/// The value of `--name`, or `default`.
+@MainActor
+func option(_ name: String, _ default: String) -> String {
+  let arguments = CommandLine.arguments
+  guard let index = arguments.firstIndex(of: "--\(name)") else { return `default` }
+  guard index + 1 < arguments.count else { context.exit(failure: "--\(name) needs a value") }
+  return arguments[index + 1]
+}
+
+@MainActor
+func integer(_ name: String, _ default: Int) -> Int {
+  guard let value = Int(option(name, "\(`default`)")), value > 0 else {
+    context.exit(failure: "--\(name) takes a whole number > 0")
+  }
+  return value
+}
+
+let globalBatch = integer("batch", 1024)
+let widths = option("layers", "784,1024,1024,10").split(separator: ",").compactMap { Int($0) }
+let measuredSteps = integer("steps", 30)
+let rounds = integer("rounds", 3)
+let bucketCapacity = integer("bucket-kib", 1024) * 1024
+let warmUpSteps = 5
+guard widths.count >= 2 else { context.exit(failure: "--layers needs two widths or more") }
 
 var rng = SeededGenerator(seed: 42)
 var model = Sequential<Float>(
-  Dense(inputSize: 784, outputSize: 512, activation: relu, using: &rng),
-  Dense(inputSize: 512, outputSize: 512, activation: relu, using: &rng),
-  Dense(inputSize: 512, outputSize: 10, initialization: .glorotUniform, using: &rng))
-var optimizer = Adam(for: model.parameters, learningRate: 1e-3)
-try! context.synchronize(&model, optimizer: &optimizer)
-let batches = (0..<8).map { _ in
+  (0..<(widths.count - 1)).map { index -> any Layer<Float> in
+    index == widths.count - 2
+      ? Dense(
+        inputSize: widths[index], outputSize: widths[index + 1], initialization: .glorotUniform,
+        using: &rng)
+      : Dense(
+        inputSize: widths[index], outputSize: widths[index + 1], activation: relu, using: &rng)
+  })
+try! context.synchronize(&model)
+let initialParameters = model.parameters
+let parameterCount = initialParameters.reduce(0) { $0 + $1.scalarCount }
+let batches = (0..<4).map { _ in
   (
-    inputs: Tensor<Float>(randomNormal: [globalBatch, 784], using: &rng),
-    labels: (0..<globalBatch).map { _ in Int(rng.next() % 10) }
+    inputs: Tensor<Float>(randomNormal: [globalBatch, widths[0]], using: &rng),
+    labels: (0..<globalBatch).map { _ in Int(rng.next() % UInt64(widths.last!)) }
   )
 }
 
@@ -40,9 +80,7 @@ let batches = (0..<8).map { _ in
 func loss(_ parameters: [Tensor<Float>], _ inputs: Tensor<Float>, _ labels: [Int])
   -> Tensor<Float>
 {
-  var model = model
-  model.parameters = parameters
-  return softmaxCrossEntropy(logits: model(inputs), labels: labels)
+  softmaxCrossEntropy(logits: model.replacingParameters(with: parameters)(inputs), labels: labels)
 }
 
 /// Seconds since `start`.
@@ -52,77 +90,110 @@ func elapsed(since start: DispatchTime) -> Double {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-func milliseconds(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
+func milliseconds(_ seconds: Double) -> String { String(format: "%7.2f ms", seconds * 1000) }
 
-/// The median time of `body` over the measured steps, after the warm-up steps.
+/// Times `body` over the measured steps after the warm-up steps, appending to `times`; every
+/// rank starts each step together.
 @MainActor
-func medianTime(_ body: (Int) -> Void) -> Double {
-  var times: [Double] = []
+func time(into times: inout [Double], _ body: (Int) -> Void) {
   for step in 0..<(warmUpSteps + measuredSteps) {
+    context.barrier()
     let start = DispatchTime.now()
     body(step)
     if step >= warmUpSteps { times.append(elapsed(since: start)) }
   }
-  return median(times)
 }
 
-let plainStep =
-  context.size == 1
-  ? medianTime { step in
-    let batch = batches[step % batches.count]
-    let (_, gradients) = valueWithGradient(at: model.parameters) {
-      loss($0, batch.inputs, batch.labels)
+let modes = context.size == 1 ? ["plain"] : ["blocking", "overlapped", "sharded"]
+var stepTimes = Dictionary(uniqueKeysWithValues: modes.map { ($0, [Double]()) })
+var (computeTimes, wholeUpdateTimes, shardUpdateTimes, allreduceTimes) = (
+  [Double](), [Double](), [Double](), [Double]()
+)
+var bucketsPerStep = 0
+for _ in 0..<rounds {
+  for mode in modes {
+    var parameters = initialParameters
+    switch mode {
+    case "plain":
+      var optimizer = Adam(for: parameters, learningRate: 1e-3)
+      time(into: &stepTimes[mode]!) { step in
+        let batch = batches[step % batches.count]
+        let (_, gradients) = valueWithGradient(at: parameters) {
+          loss($0, batch.inputs, batch.labels)
+        }
+        optimizer.update(&parameters, along: gradients)
+      }
+    case "blocking", "overlapped":
+      var optimizer = Adam(for: parameters, learningRate: 1e-3)
+      let capacity = mode == "blocking" ? Int.max : bucketCapacity
+      let reductionsBefore = context.reductionCount
+      time(into: &stepTimes[mode]!) { step in
+        let (_, gradients) = context.valueWithGradient(
+          at: parameters, on: batches[step % batches.count], bucketCapacity: capacity, of: loss)
+        optimizer.update(&parameters, along: gradients)
+      }
+      // Each step reduces its buckets and the loss.
+      bucketsPerStep =
+        (context.reductionCount - reductionsBefore) / (warmUpSteps + measuredSteps) - 1
+    default:
+      let optimizer = ShardedOptimizer(context, for: parameters, bucketCapacity: bucketCapacity) {
+        Adam(for: $0, learningRate: 1e-3)
+      }
+      time(into: &stepTimes[mode]!) { step in
+        _ = optimizer.step(&parameters, on: batches[step % batches.count], of: loss)
+      }
     }
-    optimizer.update(&model.parameters, along: gradients)
-  } : nil
-let step = medianTime { step in
-  let (_, gradients) = context.valueWithGradient(
-    at: model.parameters, on: batches[step % batches.count], of: loss)
-  optimizer.update(&model.parameters, along: gradients)
+  }
+  time(into: &computeTimes) { step in
+    let mine = context.shard(of: batches[step % batches.count])
+    _ = valueWithGradient(at: initialParameters) { loss($0, mine.inputs, mine.labels) }
+  }
+  var parameters = initialParameters
+  var whole = Adam(for: parameters, learningRate: 1e-3)
+  let small = parameters.map { $0 * 1e-6 }
+  time(into: &wholeUpdateTimes) { _ in whole.update(&parameters, along: small) }
+  var shardParameters = [Tensor<Float>(zeros: [parameterCount / context.size])]
+  var shard = Adam(for: shardParameters, learningRate: 1e-3)
+  let shardGradients = shardParameters.map { $0 + 1e-6 }
+  time(into: &shardUpdateTimes) { _ in shard.update(&shardParameters, along: shardGradients) }
+  if context.size > 1 {
+    time(into: &allreduceTimes) { _ in
+      _ = context.allreduceMean(initialParameters.map { $0 * 1 }, weight: 1)
+    }
+  }
 }
-let computeAlone = medianTime { step in
-  let mine = context.shard(of: batches[step % batches.count])
-  _ = valueWithGradient(at: model.parameters) { loss($0, mine.inputs, mine.labels) }
-}
-let update = medianTime { _ in
-  optimizer.update(&model.parameters, along: model.parameters.map { $0 * 1e-6 })
-}
-var allreduceTimes: [Double] = []
-for step in 0..<(warmUpSteps + measuredSteps) {
-  let gradients = model.parameters.map { $0 * 1 }  // Unshared, as fresh gradients are.
-  context.barrier()  // So that no rank waits for another in the allreduce.
-  let start = DispatchTime.now()
-  _ = context.allreduceMean(consume gradients, weight: globalBatch / context.size)
-  if step >= warmUpSteps { allreduceTimes.append(elapsed(since: start)) }
-}
-let allreduceAlone = median(allreduceTimes)
-// The check that the ranks pass the same shapes and scalar type, which every collective makes
-// first (one MPI_Allreduce of two integers): alone, it is an allreduceSum of no tensors.
-var checkTimes: [Double] = []
-for step in 0..<(warmUpSteps + measuredSteps) {
-  context.barrier()
-  let start = DispatchTime.now()
-  _ = context.allreduceSum([Tensor<Float>]())
-  if step >= warmUpSteps { checkTimes.append(elapsed(since: start)) }
-}
-let checkAlone = median(checkTimes)
 
 if context.isRoot {
   let load =
     (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?
     .split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+  let environment = ProcessInfo.processInfo.environment
   print(
-    "784-512-512-10 Float, Adam, global batch \(globalBatch) over \(context.size) rank(s) "
-      + "(\(globalBatch / context.size) rows each), \(BLAS.threadCount) BLAS thread(s) per rank, "
-      + "\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load); "
-      + "medians of \(measuredSteps) steps")
-  if let plainStep { print("  plain single-process step (no MPI):  \(milliseconds(plainStep))") }
-  print("  data-parallel step:                  \(milliseconds(step))")
-  print("    forward+backward on this rank's rows: \(milliseconds(computeAlone))")
-  print("    allreduce alone, after a barrier:     \(milliseconds(allreduceAlone))")
-  print(
-    "      of which the agreement check:         "
-      + String(format: "%.1f µs", checkAlone * 1e6))
-  print("    Adam's update:                        \(milliseconds(update))")
+    "\(widths.map(String.init).joined(separator: "-")) Float (\(parameterCount) parameters), "
+      + "Adam, global batch \(globalBatch) over \(context.size) rank(s) "
+      + "(\(globalBatch / context.size) rows each); per rank \(BLAS.threadCount) BLAS and "
+      + "\(Parallelism.threadCount) elementwise thread(s) (OPENBLAS_NUM_THREADS="
+      + "\(environment["OPENBLAS_NUM_THREADS"] ?? "unset"), AUTODIFF_NUM_THREADS="
+      + "\(environment["AUTODIFF_NUM_THREADS"] ?? "unset")), \(Parallelism.availableCoreCount) "
+      + "cores available to rank 0; buckets of \(bucketCapacity / 1024) KiB; load average "
+      + "\(load); medians of \(rounds)×\(measuredSteps) steps")
+  let compute = median(computeTimes)
+  let (wholeUpdate, shardUpdate) = (median(wholeUpdateTimes), median(shardUpdateTimes))
+  print("  forward+backward on this rank's rows: \(milliseconds(compute))")
+  print("  Adam over the whole model:            \(milliseconds(wholeUpdate))")
+  if context.size > 1 {
+    print("  Adam over 1/\(context.size) of it:                \(milliseconds(shardUpdate))")
+    print("  allreduce of all gradients, alone:    \(milliseconds(median(allreduceTimes)))")
+  }
+  print("  mode         step        exposed communication (step − compute − update)")
+  for mode in modes {
+    let step = median(stepTimes[mode]!)
+    let update = mode == "sharded" ? shardUpdate : wholeUpdate
+    let exposed = context.size == 1 ? "" : milliseconds(step - compute - update)
+    print(
+      "  \(mode.padding(toLength: 11, withPad: " ", startingAt: 0))\(milliseconds(step))  \(exposed)"
+    )
+  }
+  if context.size > 1 { print("  buckets per step (overlapped, sharded): \(bucketsPerStep)") }
 }
 context.finalize()

@@ -6,21 +6,22 @@ import AutodiffNN
 /// The parameters lie end to end in one buffer, last parameter first: the order in which a
 /// backward sweep finishes a network's layers. The buffer is cut at parameter boundaries into
 /// buckets of at least `bucketCapacity` bytes (the last may be smaller). During the sweep each
-/// gradient, times this rank's weight, is copied to its place as soon as it is final
-/// (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start their
-/// nonblocking reductions, in bucket order on every rank (MPI matches nonblocking collectives by
-/// the order they start), and MPI moves them forward after each node of the sweep. Without
-/// those polls, Open MPI's shared-memory transport makes no progress until the wait.
+/// gradient is copied to its place as soon as it is final (`valueWithGradient(at:of:whenReady:)`);
+/// the buckets whose gradients are all in start their nonblocking reductions, in bucket order on
+/// every rank (MPI matches nonblocking collectives by the order they start), and MPI moves them
+/// forward after each node of the sweep. Without those polls, Open MPI's shared-memory transport
+/// makes no progress until the wait.
 ///
-/// With `.allreduce`, every rank ends with the weighted mean of every gradient. With
-/// `.reduceScatter`, each bucket is cut into one block per rank, rank r's block being
+/// The ranks' gradients come scaled already: each rank differentiates its mean loss times its
+/// share of the batch, nᵣ/B (`MPIContext.reduceGradients`), so that the sums are the batch's mean
+/// gradients, with no pass over the elements before or after the reduction.
+///
+/// With `.allreduce`, every rank ends with every sum. With `.reduceScatter`, each bucket is cut
+/// into one block per rank, rank r's block being
 /// `MPIContext.shardRange(ofBatchOf: bucket size, rank: r, size: ranks)`, and rank r ends with
-/// the means of its blocks only: its shard, which ``ShardedOptimizer`` updates.
-///
-/// The arithmetic is the blocking allreduce's: each rank sends `weight·g`, and the sums are
-/// divided by the sum of the weights. Every element is reduced by the same MPI algorithm
-/// whichever way it travels, so for two ranks (where a sum has one order) the results are the
-/// same bit for bit.
+/// the sums of its blocks only: its shard, which ``ShardedOptimizer`` updates. Every element is
+/// summed by one MPI reduction whichever way it travels, so for two ranks (where a sum has one
+/// order) the results are the same bit for bit.
 final class GradientBuckets<Scalar: TensorScalar> {
   enum Reduction { case allreduce, reduceScatter }
 
@@ -55,11 +56,12 @@ final class GradientBuckets<Scalar: TensorScalar> {
   private let displacements: UnsafeMutablePointer<Int32>
   /// One request per bucket, and the loss's after them.
   private let requests: MPIRequests
-  /// The weighted loss, reduced beside the buckets.
+  /// The scaled loss, reduced beside the buckets.
   private let lossBuffer: UnsafeMutableBufferPointer<Scalar>
 
   // The step in progress.
-  private var weight: Scalar = 0
+  /// Whether this rank sends zeros (it has no rows), whatever its gradients hold.
+  private var sendsZeros = false
   private var isIn: [Bool]
   private var missing: [Int]
   private var started = 0
@@ -139,9 +141,9 @@ final class GradientBuckets<Scalar: TensorScalar> {
 
   // MARK: One step
 
-  /// Starts a step in which this rank's gradients count with `weight` (its number of rows).
-  func begin(weight: Int) {
-    self.weight = Scalar(weight)
+  /// Starts a step; a rank with no rows sends zeros.
+  func begin(hasRows: Bool) {
+    sendsZeros = !hasRows
     for index in isIn.indices { isIn[index] = false }
     for index in buckets.indices { missing[index] = buckets[index].parameters.count }
     started = 0
@@ -149,9 +151,12 @@ final class GradientBuckets<Scalar: TensorScalar> {
 
   /// Takes parameter `index`'s final gradient, and starts the buckets that are now complete.
   func add(_ gradient: Tensor<Scalar>, of index: Int) {
-    let target = UnsafeMutableBufferPointer(
-      rebasing: flat[offsets[index]..<(offsets[index] + gradient.scalarCount)])
-    gradient.withUnsafeBufferPointer { scaleElements($0, by: weight, into: target) }
+    let target = flat.baseAddress! + offsets[index]
+    if sendsZeros {
+      target.update(repeating: 0, count: gradient.scalarCount)
+    } else {
+      gradient.withUnsafeBufferPointer { copyElements($0.count, from: $0.baseAddress, to: target) }
+    }
     isIn[index] = true
     missing[bucketOf[index]] -= 1
     while started < buckets.count, missing[started] == 0 {
@@ -166,26 +171,20 @@ final class GradientBuckets<Scalar: TensorScalar> {
   }
 
   /// Ends the step: zeros for the gradients this rank did not produce, the loss reduced beside
-  /// them, every reduction waited for, and the sums divided by `totalWeight`. Returns the
-  /// weighted mean of the ranks' losses.
-  func finish(loss: Scalar, totalWeight: Int) -> Scalar {
-    let savedWeight = weight
-    weight = 0
+  /// them, and every reduction waited for. Returns the sum of the ranks' (scaled) losses.
+  func finish(loss: Scalar) -> Scalar {
     for index in isIn.indices where !isIn[index] {
       add(Tensor(zeros: shapes[index]), of: index)
     }
-    weight = savedWeight
-    lossBuffer[0] = weight == 0 ? 0 : weight * loss
+    lossBuffer[0] = sendsZeros ? 0 : loss
     MPI.startAllreduceSum(
       UnsafeMutableRawBufferPointer(lossBuffer), of: .scalar(Scalar.self), as: buckets.count,
       of: requests)
     MPI.wait(requests, count: buckets.count + 1)
-    let divisor = Scalar(totalWeight)
-    divideElements(reduction == .allreduce ? flat : shard, by: divisor)
-    return lossBuffer[0] / divisor
+    return lossBuffer[0]
   }
 
-  /// Replaces `gradients` (which must have the plan's shapes) by the means in `flat`.
+  /// Replaces `tensors` (which must have the plan's shapes) by their elements in `flat`.
   func unpack(into tensors: inout [Tensor<Scalar>]) {
     for index in tensors.indices {
       tensors[index].withUnsafeMutableBufferPointer { target in
@@ -222,37 +221,6 @@ final class GradientBuckets<Scalar: TensorScalar> {
         counts: counts + index * size, of: .scalar(Scalar.self), as: index, of: requests)
     }
   }
-}
-
-// The element loops, with Float and Double copies: a step called from a training program runs
-// the generic code of this module, where each arithmetic operation on an element would be a
-// protocol-witness call (see the note at the top of MPIContext+Collectives.swift).
-
-/// `target[i] = factor·source[i]` for every element of `source`; zeros when `factor` is 0
-/// (whatever `source` holds: a rank with no rows may have NaN there), a copy when it is 1.
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
-func scaleElements<Scalar: TensorScalar>(
-  _ source: UnsafeBufferPointer<Scalar>, by factor: Scalar,
-  into target: UnsafeMutableBufferPointer<Scalar>
-) {
-  if factor == 0 {
-    target.update(repeating: 0)
-  } else if factor == 1 {
-    copyElements(source.count, from: source.baseAddress, to: target.baseAddress)
-  } else {
-    for index in source.indices { target[index] = factor * source[index] }
-  }
-}
-
-/// `elements[i] /= divisor` for every element; nothing when `divisor` is 1.
-@_specialize(where Scalar == Float)
-@_specialize(where Scalar == Double)
-func divideElements<Scalar: TensorScalar>(
-  _ elements: UnsafeMutableBufferPointer<Scalar>, by divisor: Scalar
-) {
-  guard divisor != 1 else { return }
-  for index in elements.indices { elements[index] /= divisor }
 }
 
 /// Copies `count` elements from `source` to `target`, as bytes.

@@ -1,15 +1,17 @@
 import AutodiffNN
 
 // Data parallelism: every rank holds the whole model and sees every global batch, differentiates
-// the loss on its own rows of the batch, and the ranks average their gradients, each weighted by
-// its row count. For a loss that is a mean over rows, L = (1/B)·Σᵢ ℓᵢ, and rank r's rows Rᵣ
+// the loss on its own rows of the batch, and the ranks add their gradients, each scaled by its
+// share of the rows. For a loss that is a mean over rows, L = (1/B)·Σᵢ ℓᵢ, and rank r's rows Rᵣ
 // (|Rᵣ| = nᵣ, Σ nᵣ = B):
 //
-//   ∇L = (1/B)·Σᵣ Σᵢ∈Rᵣ ∇ℓᵢ = (1/B)·Σᵣ nᵣ·∇Lᵣ,   where Lᵣ = (1/nᵣ)·Σᵢ∈Rᵣ ℓᵢ
+//   ∇L = (1/B)·Σᵣ Σᵢ∈Rᵣ ∇ℓᵢ = Σᵣ ∇((nᵣ/B)·Lᵣ),   where Lᵣ = (1/nᵣ)·Σᵢ∈Rᵣ ℓᵢ
 //
-// which is ``MPIContext/allreduceMean(loss:gradients:weight:)`` with weight nᵣ: the full batch's
-// gradient, up to rounding, however unevenly B divides. Every rank then applies the same update
-// to the same parameters, so the ranks stay equal without exchanging parameters again.
+// the full batch's gradient, up to rounding, however unevenly B divides. Each rank
+// differentiates (nᵣ/B)·Lᵣ, and the sum travels in buckets during the backward sweep
+// (GradientBuckets.swift). Every rank then applies the same update to the same parameters, so
+// the ranks stay equal without exchanging parameters again; or each updates its shard and the
+// ranks exchange parameters (ShardedOptimizer.swift).
 //
 // On `@_specialize`, see the note at the top of MPIContext+Collectives.swift.
 
@@ -141,9 +143,13 @@ extension MPIContext {
   }
 
   /// This rank's loss and gradients on its rows of `batch`, and their reduction through
-  /// `buckets` started during the backward sweep and finished: returns the mean loss over the
-  /// batch and this rank's own gradients (the reduced ones are in `buckets`). In a job of one
+  /// `buckets`, started during the backward sweep and finished: returns the batch's mean loss
+  /// and this rank's own gradients (the reduced ones are in `buckets`). In a job of one
   /// (`buckets` nil), the loss and gradients of the whole batch.
+  ///
+  /// Rank r differentiates its rows' mean loss times nᵣ/B, its share of the batch, so that the
+  /// sums over the ranks are the batch's means (the formula at the top of this file) and no pass
+  /// over the gradients scales them: the factor enters the backward sweep with the seed.
   func reduceGradients<Scalar: TensorScalar>(
     at parameters: [Tensor<Scalar>], on batch: (inputs: Tensor<Scalar>, labels: [Int]),
     through buckets: GradientBuckets<Scalar>?,
@@ -156,22 +162,21 @@ extension MPIContext {
       return (value.scalar, gradients)
     }
     let mine = shard(of: batch)
-    buckets.begin(weight: mine.labels.count)
+    buckets.begin(hasRows: !mine.labels.isEmpty)
     var value: Scalar = 0
     var gradients: [Tensor<Scalar>]
     if mine.labels.isEmpty {
       gradients = parameters.map { Tensor(zeros: $0.shape) }
     } else {
+      let share = Tensor(Scalar(mine.labels.count) / Scalar(batch.labels.count))
       let result = Autodiff.valueWithGradient(
-        at: parameters, of: { loss($0, mine.inputs, mine.labels) },
+        at: parameters, of: { loss($0, mine.inputs, mine.labels) * share },
         whenReady: { index, gradient in buckets.add(gradient, of: index) },
         afterEachNode: { buckets.poll() }, file: #fileID, line: #line)
-      // Destructured, so that the gradients' storage is unshared and takes the means in place.
       (value, gradients) = (result.value.scalar, result.gradient)
     }
     countReductions(buckets.buckets.count + 1, overlapped: buckets.startedCount)
-    value = buckets.finish(loss: value, totalWeight: batch.labels.count)
-    return (value, gradients)
+    return (buckets.finish(loss: value), gradients)
   }
 
   /// Makes every rank's model equal `root`'s: its parameters travel in one `MPI_Bcast`.

@@ -131,7 +131,7 @@ struct Scenarios {
       checks.expect(
         "\(optimizerName): \(steps) steps of batch \(batchSize) on \(context.size) ranks equal "
           + "single-process training to 1e-6 (max difference \(difference))",
-        difference <= 1e-6, "max |Δparameter| = \(difference)")
+        difference <= 1e-12, "max |Δparameter| = \(difference)")
       let lossDifference = zip(losses, referenceLosses).map { abs($0 - $1) }.max() ?? .infinity
       checks.expect(
         "\(optimizerName): the averaged losses equal the single-process losses",
@@ -182,7 +182,7 @@ struct Scenarios {
     checks.expect(
       "a checkpoint of single-process training resumes on \(context.size) ranks "
         + "(max difference \(difference))",
-      difference <= 1e-6, "max |Δparameter| = \(difference)")
+      difference <= 1e-12, "max |Δparameter| = \(difference)")
   }
 
   /// Steps whose gradients travel in many small buckets, and sharded steps, give the parameters
