@@ -12,6 +12,7 @@
 //   --steps N          measured steps per round and mode (default 30), after 5 warm-up steps
 //   --rounds N         rounds; each runs every mode once, so that they share the noise (default 3)
 //   --bucket-kib N     the bucket capacity of the overlapped and sharded modes (default 1024)
+//   --modes A,B,...    which of the modes below to run (default all three)
 //
 // The modes, each a whole training step:
 //   blocking    MPIContext.valueWithGradient with one bucket, which starts when the sweep ends
@@ -20,7 +21,8 @@
 //   sharded     ShardedOptimizer: buckets reduce-scattered during the sweep, Adam on this rank's
 //               shard, parameters all-gathered
 //
-// And the parts, each timed alone: forward and backward on this rank's rows (no MPI); Adam over
+// And the parts, each timed alone: forward and backward on each rank's rows, until the slowest
+// rank is done (no MPI but a barrier); Adam over
 // the whole model and over 1/ranks of it; the allreduce of all gradients after a barrier. The
 // exposed communication of a mode is its step minus the forward and backward and its update:
 // the time the step spends on communication that nothing hides. Rank 0 prints medians.
@@ -104,7 +106,9 @@ func time(into times: inout [Double], _ body: (Int) -> Void) {
   }
 }
 
-let modes = context.size == 1 ? ["plain"] : ["blocking", "overlapped", "sharded"]
+let modes =
+  context.size == 1
+  ? ["plain"] : option("modes", "blocking,overlapped,sharded").split(separator: ",").map(String.init)
 var stepTimes = Dictionary(uniqueKeysWithValues: modes.map { ($0, [Double]()) })
 var (computeTimes, wholeUpdateTimes, shardUpdateTimes, allreduceTimes) = (
   [Double](), [Double](), [Double](), [Double]()
@@ -144,9 +148,12 @@ for _ in 0..<rounds {
       }
     }
   }
+  // Followed by a barrier, as a step ends only when the slowest rank's part is in: the
+  // baseline of the exposed communication.
   time(into: &computeTimes) { step in
     let mine = context.shard(of: batches[step % batches.count])
     _ = valueWithGradient(at: initialParameters) { loss($0, mine.inputs, mine.labels) }
+    context.barrier()
   }
   var parameters = initialParameters
   var whole = Adam(for: parameters, learningRate: 1e-3)
@@ -179,7 +186,7 @@ if context.isRoot {
       + "\(load); medians of \(rounds)×\(measuredSteps) steps")
   let compute = median(computeTimes)
   let (wholeUpdate, shardUpdate) = (median(wholeUpdateTimes), median(shardUpdateTimes))
-  print("  forward+backward on this rank's rows: \(milliseconds(compute))")
+  print("  forward+backward on each rank's rows: \(milliseconds(compute)) (until the slowest is done)")
   print("  Adam over the whole model:            \(milliseconds(wholeUpdate))")
   if context.size > 1 {
     print("  Adam over 1/\(context.size) of it:                \(milliseconds(shardUpdate))")

@@ -3,14 +3,16 @@ import AutodiffNN
 /// The gradients of a data-parallel step on their way between the ranks, in buckets that travel
 /// while the backward sweep still runs.
 ///
-/// The parameters lie end to end in one buffer, last parameter first: the order in which a
-/// backward sweep finishes a network's layers. The buffer is cut at parameter boundaries into
-/// buckets of at least `bucketCapacity` bytes (the last may be smaller). During the sweep each
-/// gradient is copied to its place as soon as it is final (`valueWithGradient(at:of:whenReady:)`);
-/// the buckets whose gradients are all in start their nonblocking reductions, in bucket order on
-/// every rank (MPI matches nonblocking collectives by the order they start), and MPI moves them
-/// forward after each node of the sweep. Without those polls, Open MPI's shared-memory transport
-/// makes no progress until the wait.
+/// The parameters are taken last first: the order in which a backward sweep finishes a network's
+/// layers. A parameter of `bucketCapacity` bytes or more is a bucket of its own, which MPI reads
+/// from the gradient's own elements and writes into the result's: no copy. Smaller ones are
+/// gathered into buckets of at least `bucketCapacity` bytes (or what is left at the end), whose
+/// gradients are copied end to end into one buffer, `flat`, so that one message carries them.
+/// During the sweep each gradient is taken as soon as it is final
+/// (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start their
+/// nonblocking reductions, in bucket order on every rank (MPI matches nonblocking collectives by
+/// the order they start), and MPI moves them forward after each node of the sweep. Without those
+/// polls, Open MPI's shared-memory transport makes no progress until the wait.
 ///
 /// The ranks' gradients come scaled already: each rank differentiates its mean loss times its
 /// share of the batch, nᵣ/B (`MPIContext.reduceGradients`), so that the sums are the batch's mean
@@ -26,7 +28,8 @@ final class GradientBuckets<Scalar: TensorScalar> {
   enum Reduction { case allreduce, reduceScatter }
 
   struct Bucket {
-    /// Its elements in `flat`.
+    /// Its elements' place in `flat` (used only when it holds several parameters, and to gather
+    /// state).
     let range: Range<Int>
     /// The parameters in it, in layout order (descending).
     let parameters: [Int]
@@ -34,26 +37,28 @@ final class GradientBuckets<Scalar: TensorScalar> {
     let myBlock: Range<Int>
     /// Where this rank's block lies in `shard`.
     let shardOffset: Int
+
+    /// Whether MPI reads and writes the one parameter's tensors directly, without `flat`.
+    var isDirect: Bool { parameters.count == 1 }
   }
 
   let shapes: [[Int]]
   let reduction: Reduction
   let bucketCapacity: Int
-  let rank: Int
-  let size: Int
   /// Where each parameter's elements start in `flat`.
   let offsets: [Int]
   let buckets: [Bucket]
   /// The bucket of each parameter.
-  private let bucketOf: [Int]
-  /// Every parameter's elements, laid out as above.
+  let bucketOf: [Int]
+  /// Every parameter's elements, laid out bucket after bucket.
   let flat: UnsafeMutableBufferPointer<Scalar>
   /// This rank's blocks of the buckets, end to end (`.reduceScatter` only).
   let shard: UnsafeMutableBufferPointer<Scalar>
-  /// Each bucket's block counts and displacements, `size` of each per bucket, for MPI; they must
-  /// not move while a collective is in flight.
+  /// Each bucket's block counts and displacements (relative to the bucket's start), `size` of
+  /// each per bucket, for MPI; they must not move while a collective is in flight.
   private let counts: UnsafeMutablePointer<Int32>
   private let displacements: UnsafeMutablePointer<Int32>
+  private let size: Int
   /// One request per bucket, and the loss's after them.
   private let requests: MPIRequests
   /// The scaled loss, reduced beside the buckets.
@@ -62,32 +67,33 @@ final class GradientBuckets<Scalar: TensorScalar> {
   // The step in progress.
   /// Whether this rank sends zeros (it has no rows), whatever its gradients hold.
   private var sendsZeros = false
-  private var isIn: [Bool]
   private var missing: [Int]
   private var started = 0
+  /// The gradients that direct buckets send, held until their reductions complete.
+  private var sent: [Tensor<Scalar>?]
+  /// The tensors that direct buckets receive into: sums (`.allreduce`) or parameters
+  /// (``allgather(into:directSources:)``).
+  private var received: [Tensor<Scalar>?]
 
   /// How many buckets of the step in progress have started their reductions.
   var startedCount: Int { started }
 
-  /// Plans the buckets of parameters of `shapes` over `size` ranks.
-  init(
-    shapes: [[Int]], reduction: Reduction, bucketCapacity: Int, rank: Int, size: Int
-  ) {
+  /// Plans the buckets of parameters of `shapes` for this `rank` of `size`.
+  init(shapes: [[Int]], reduction: Reduction, bucketCapacity: Int, rank: Int, size: Int) {
     self.shapes = shapes
     self.reduction = reduction
     self.bucketCapacity = bucketCapacity
-    self.rank = rank
     self.size = size
-    let sizes = shapes.map { $0.reduce(1, *) }
+    let stride = MemoryLayout<Scalar>.stride
     var offsets = Array(repeating: 0, count: shapes.count)
     var bucketOf = offsets
     var buckets: [Bucket] = []
     var members: [Int] = []
-    var start = 0
-    var end = 0
-    var shardOffset = 0
+    var (start, end, shardOffset) = (0, 0, 0)
     func close() {
+      guard !members.isEmpty else { return }
       let myBlock = MPIContext.shardRange(ofBatchOf: end - start, rank: rank, size: size)
+      for member in members { bucketOf[member] = buckets.count }
       buckets.append(
         Bucket(
           range: start..<end, parameters: members, myBlock: myBlock, shardOffset: shardOffset))
@@ -96,13 +102,14 @@ final class GradientBuckets<Scalar: TensorScalar> {
       start = end
     }
     for parameter in shapes.indices.reversed() {
+      let count = shapes[parameter].reduce(1, *)
+      if count * stride >= bucketCapacity { close() }
       offsets[parameter] = end
-      bucketOf[parameter] = buckets.count
       members.append(parameter)
-      end += sizes[parameter]
-      if (end - start) * MemoryLayout<Scalar>.stride >= bucketCapacity { close() }
+      end += count
+      if (end - start) * stride >= bucketCapacity { close() }
     }
-    if !members.isEmpty || buckets.isEmpty { close() }
+    close()
     self.offsets = offsets
     self.bucketOf = bucketOf
     self.buckets = buckets
@@ -110,20 +117,21 @@ final class GradientBuckets<Scalar: TensorScalar> {
     flat.initialize(repeating: 0)
     shard = .allocate(capacity: max(shardOffset, 1))
     shard.initialize(repeating: 0)
-    counts = .allocate(capacity: buckets.count * size)
-    displacements = .allocate(capacity: buckets.count * size)
+    counts = .allocate(capacity: max(buckets.count * size, 1))
+    displacements = .allocate(capacity: max(buckets.count * size, 1))
     for (index, bucket) in buckets.enumerated() {
       for other in 0..<size {
         let block = MPIContext.shardRange(ofBatchOf: bucket.range.count, rank: other, size: size)
         counts[index * size + other] = Int32(block.count)
-        displacements[index * size + other] = Int32(bucket.range.lowerBound + block.lowerBound)
+        displacements[index * size + other] = Int32(block.lowerBound)
       }
     }
     requests = MPIRequests(capacity: buckets.count + 1)
     lossBuffer = .allocate(capacity: 1)
     lossBuffer.initialize(repeating: 0)
-    isIn = Array(repeating: false, count: shapes.count)
     missing = buckets.map(\.parameters.count)
+    sent = Array(repeating: nil, count: shapes.count)
+    received = sent
   }
 
   deinit {
@@ -144,21 +152,23 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Starts a step; a rank with no rows sends zeros.
   func begin(hasRows: Bool) {
     sendsZeros = !hasRows
-    for index in isIn.indices { isIn[index] = false }
     for index in buckets.indices { missing[index] = buckets[index].parameters.count }
     started = 0
   }
 
   /// Takes parameter `index`'s final gradient, and starts the buckets that are now complete.
   func add(_ gradient: Tensor<Scalar>, of index: Int) {
-    let target = flat.baseAddress! + offsets[index]
-    if sendsZeros {
-      target.update(repeating: 0, count: gradient.scalarCount)
+    let bucket = bucketOf[index]
+    if buckets[bucket].isDirect {
+      sent[index] = sendsZeros ? Tensor(zeros: shapes[index]) : gradient
+    } else if sendsZeros {
+      (flat.baseAddress! + offsets[index]).update(repeating: 0, count: gradient.scalarCount)
     } else {
-      gradient.withUnsafeBufferPointer { copyElements($0.count, from: $0.baseAddress, to: target) }
+      gradient.withUnsafeBufferPointer {
+        copyElements($0.count, from: $0.baseAddress, to: flat.baseAddress! + offsets[index])
+      }
     }
-    isIn[index] = true
-    missing[bucketOf[index]] -= 1
+    missing[bucket] -= 1
     while started < buckets.count, missing[started] == 0 {
       start(started)
       started += 1
@@ -173,52 +183,107 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Ends the step: zeros for the gradients this rank did not produce, the loss reduced beside
   /// them, and every reduction waited for. Returns the sum of the ranks' (scaled) losses.
   func finish(loss: Scalar) -> Scalar {
-    for index in isIn.indices where !isIn[index] {
-      add(Tensor(zeros: shapes[index]), of: index)
+    for (bucket, count) in missing.enumerated() where count > 0 {
+      for parameter in buckets[bucket].parameters {
+        add(Tensor(zeros: shapes[parameter]), of: parameter)
+      }
     }
     lossBuffer[0] = sendsZeros ? 0 : loss
     MPI.startAllreduceSum(
-      UnsafeMutableRawBufferPointer(lossBuffer), of: .scalar(Scalar.self), as: buckets.count,
-      of: requests)
+      from: nil, into: lossBuffer.baseAddress!, count: 1, of: .scalar(Scalar.self),
+      as: buckets.count, of: requests)
     MPI.wait(requests, count: buckets.count + 1)
+    for index in sent.indices { sent[index] = nil }
     return lossBuffer[0]
   }
 
-  /// Replaces `tensors` (which must have the plan's shapes) by their elements in `flat`.
-  func unpack(into tensors: inout [Tensor<Scalar>]) {
-    for index in tensors.indices {
-      tensors[index].withUnsafeMutableBufferPointer { target in
-        copyElements(target.count, from: flat.baseAddress! + offsets[index], to: target.baseAddress)
+  /// Replaces `gradients` by the sums (`.allreduce`): the tensors MPI wrote for direct buckets,
+  /// copies out of `flat` for the others.
+  func takeSums(into gradients: inout [Tensor<Scalar>]) {
+    for index in gradients.indices {
+      if let sums = received[index].take() {
+        gradients[index] = sums
+      } else {
+        copy(parameter: index, into: &gradients[index])
       }
     }
   }
 
-  /// Gathers every rank's blocks of `flat` into every rank's `flat`: one nonblocking
-  /// `MPI_Iallgatherv` per bucket, all in flight together.
-  func allgatherBlocks() {
-    for index in buckets.indices {
-      MPI.startAllgather(
-        inPlace: UnsafeMutableRawBufferPointer(flat), counts: counts + index * size,
-        displacements: displacements + index * size, of: .scalar(Scalar.self), as: index,
-        of: requests)
+  /// Gathers every rank's block of every bucket into `tensors`: for a direct bucket, this rank's
+  /// block is `directSources[bucket]`, and the parameter's tensor is replaced by one MPI writes;
+  /// for the others, and for every bucket when `directSources` is nil, this rank's block is
+  /// already in `flat`, where the others' arrive. One nonblocking `MPI_Iallgatherv` per bucket,
+  /// all in flight together.
+  func allgather(into tensors: inout [Tensor<Scalar>], directSources: [Int: Tensor<Scalar>]?) {
+    for (index, bucket) in buckets.enumerated() {
+      let (counts, displacements) = (counts + index * size, displacements + index * size)
+      if let directSources, bucket.isDirect {
+        let parameter = bucket.parameters[0]
+        let source =
+          directSources[index].map { elements(of: $0) } ?? UnsafeRawPointer(lossBuffer.baseAddress!)
+        let target = Tensor<Scalar>(uninitializedShape: shapes[parameter])
+        received[parameter] = target
+        MPI.startAllgather(
+          from: source, into: UnsafeMutableRawPointer(mutating: elements(of: target)),
+          counts: counts, displacements: displacements, of: .scalar(Scalar.self), as: index,
+          of: requests)
+      } else {
+        MPI.startAllgather(
+          from: nil, into: flat.baseAddress! + bucket.range.lowerBound, counts: counts,
+          displacements: displacements, of: .scalar(Scalar.self), as: index, of: requests)
+      }
     }
     MPI.wait(requests, count: buckets.count)
+    for index in tensors.indices {
+      if let gathered = received[index].take() {
+        tensors[index] = gathered
+      } else {
+        copy(parameter: index, into: &tensors[index])
+      }
+    }
   }
 
   private func start(_ index: Int) {
     let bucket = buckets[index]
-    let elements = UnsafeMutableBufferPointer(rebasing: flat[bucket.range])
+    let element = MPIElement.scalar(Scalar.self)
+    // A direct bucket sends from the gradient's elements, held in `sent` until `finish`.
+    let source =
+      bucket.isDirect
+      ? elements(of: sent[bucket.parameters[0]]!)
+      : UnsafeRawPointer(flat.baseAddress! + bucket.range.lowerBound)
     switch reduction {
     case .allreduce:
-      MPI.startAllreduceSum(
-        UnsafeMutableRawBufferPointer(elements), of: .scalar(Scalar.self), as: index,
-        of: requests)
+      if bucket.isDirect {
+        let sums = Tensor<Scalar>(uninitializedShape: shapes[bucket.parameters[0]])
+        received[bucket.parameters[0]] = sums
+        MPI.startAllreduceSum(
+          from: source, into: UnsafeMutableRawPointer(mutating: elements(of: sums)),
+          count: bucket.range.count, of: element, as: index, of: requests)
+      } else {
+        MPI.startAllreduceSum(
+          from: nil, into: flat.baseAddress! + bucket.range.lowerBound,
+          count: bucket.range.count, of: element, as: index, of: requests)
+      }
     case .reduceScatter:
-      let mine = UnsafeMutableBufferPointer(
-        rebasing: shard[bucket.shardOffset..<(bucket.shardOffset + bucket.myBlock.count)])
       MPI.startReduceScatterSum(
-        UnsafeRawBufferPointer(elements), into: UnsafeMutableRawBufferPointer(mine),
-        counts: counts + index * size, of: .scalar(Scalar.self), as: index, of: requests)
+        from: source, into: shard.baseAddress! + bucket.shardOffset,
+        counts: counts + index * size, of: element, as: index, of: requests)
+    }
+  }
+
+  /// The address of `tensor`'s elements, which stays valid while `tensor` (or a copy) lives and
+  /// nothing writes to it through the tensor: a tensor's storage never moves. Here a held
+  /// tensor (in `sent` or `received`) is MPI's buffer while a collective is in flight.
+  private func elements(of tensor: Tensor<Scalar>) -> UnsafeRawPointer {
+    tensor.withUnsafeBufferPointer {
+      UnsafeRawPointer($0.baseAddress ?? UnsafePointer(lossBuffer.baseAddress!))
+    }
+  }
+
+  /// Copies parameter `index`'s elements out of `flat` into `tensor`.
+  private func copy(parameter index: Int, into tensor: inout Tensor<Scalar>) {
+    tensor.withUnsafeMutableBufferPointer { target in
+      copyElements(target.count, from: flat.baseAddress! + offsets[index], to: target.baseAddress)
     }
   }
 }

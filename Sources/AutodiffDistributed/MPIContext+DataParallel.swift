@@ -114,7 +114,7 @@ extension MPIContext {
       .valueWithGradient(bucketCapacity: bucketCapacity))
     var (value, gradients) = reduceGradients(
       at: parameters, on: batch, through: buckets, of: loss)
-    if let buckets { buckets.unpack(into: &gradients) }
+    if let buckets { buckets.takeSums(into: &gradients) }
     return (value, gradients)
   }
 

@@ -77,6 +77,8 @@ public final class ShardedOptimizer<Base: Optimizer> {
   /// A run of one parameter's elements in this rank's shard.
   private struct Piece {
     let parameter: Int
+    /// Its bucket.
+    let bucket: Int
     /// The elements, in the parameter's row-major order.
     let elements: Range<Int>
     /// Where they start in the buckets' buffer and in this rank's shard.
@@ -118,7 +120,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
       shapes: shapes, reduction: .reduceScatter, bucketCapacity: bucketCapacity,
       rank: context.rank, size: context.size)
     var pieces: [Piece] = []
-    for bucket in buckets.buckets {
+    for (bucketIndex, bucket) in buckets.buckets.enumerated() {
       let start = bucket.range.lowerBound
       let block = (start + bucket.myBlock.lowerBound)..<(start + bucket.myBlock.upperBound)
       for parameter in bucket.parameters {
@@ -128,7 +130,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
         guard !overlap.isEmpty else { continue }
         pieces.append(
           Piece(
-            parameter: parameter,
+            parameter: parameter, bucket: bucketIndex,
             elements: (overlap.lowerBound - start)..<(overlap.upperBound - start),
             flatStart: overlap.lowerBound,
             shardStart: bucket.shardOffset + overlap.lowerBound - block.lowerBound))
@@ -205,14 +207,21 @@ public final class ShardedOptimizer<Base: Optimizer> {
       copy(piece, of: parameters, into: &pieceParameters[index])
     }
     shardOptimizer.update(&pieceParameters, along: pieceGradients)
+    // A bucket of one parameter holds one piece at most, which MPI reads where it is; the
+    // pieces of the others go to their places in the buckets' buffer.
+    var directSources: [Int: Tensor<Scalar>] = [:]
     for (index, piece) in pieces.enumerated() {
-      pieceParameters[index].withUnsafeBufferPointer { source in
-        copyElements(
-          source.count, from: source.baseAddress, to: buckets.flat.baseAddress! + piece.flatStart)
+      if buckets.buckets[piece.bucket].isDirect {
+        directSources[piece.bucket] = pieceParameters[index]
+      } else {
+        pieceParameters[index].withUnsafeBufferPointer { source in
+          copyElements(
+            source.count, from: source.baseAddress,
+            to: buckets.flat.baseAddress! + piece.flatStart)
+        }
       }
     }
-    buckets.allgatherBlocks()
-    buckets.unpack(into: &parameters)
+    buckets.allgather(into: &parameters, directSources: directSources)
   }
 
   /// Copies `piece`'s elements of `tensors[piece.parameter]` into `target`.
@@ -263,9 +272,8 @@ public final class ShardedOptimizer<Base: Optimizer> {
             source.count, from: source.baseAddress, to: buckets.flat.baseAddress! + piece.flatStart)
         }
       }
-      buckets.allgatherBlocks()
       var tensors = shapes.map { Tensor<Scalar>(zeros: $0) }
-      buckets.unpack(into: &tensors)
+      buckets.allgather(into: &tensors, directSources: nil)
       for (index, tensor) in tensors.enumerated() { state["\(prefix).\(index)"] = tensor }
     }
     do {

@@ -218,12 +218,8 @@ struct FashionMNISTCommand: ParsableCommand {
     context.announceTermination(
       "fashion-mnist: \(context.name): stopped by mpirun: another rank failed (its message is "
         + "above) or the job was interrupted")
-    // The ranks on one machine share its cores: one BLAS thread per core and rank, unless the
-    // user chose.
-    if ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
-      BLAS.setThreadCount(
-        max(1, ProcessInfo.processInfo.activeProcessorCount / context.localSize))
-    }
+    // The ranks on one machine share its cores, unless the user chose the thread counts.
+    context.shareCores()
     do {
       try train(context: context)
     } catch  where error.status == 0 {

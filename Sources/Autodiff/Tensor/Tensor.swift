@@ -61,6 +61,12 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     self.trace = trace
   }
 
+  /// A tensor of `shape` whose elements are not initialized: for AutodiffDistributed, where MPI
+  /// writes them. Every element must be written before any is read.
+  package init(uninitializedShape shape: [Int]) {
+    self.init(shape: shape, storage: .uninitialized(count: shape.elementCount))
+  }
+
   /// The number of axes.
   public var rank: Int { shape.count }
 

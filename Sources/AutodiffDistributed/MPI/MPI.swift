@@ -191,18 +191,20 @@ enum MPI {
 
   // MARK: Nonblocking collectives
 
-  /// `MPI_Iallreduce` with `MPI_SUM`, in place, started as request `slot` of `requests`.
+  /// `MPI_Iallreduce` with `MPI_SUM` of `count` elements, started as request `slot` of
+  /// `requests`: every rank's `receive` becomes the sum of all ranks' `send`; in place (`send`
+  /// read from `receive`) when `send` is nil.
   ///
-  /// `buffer` must stay untouched until the request completes.
+  /// The buffers must stay untouched until the request completes.
   static func startAllreduceSum(
-    _ buffer: UnsafeMutableRawBufferPointer, of element: MPIElement,
-    as slot: Int, of requests: MPIRequests
+    from send: UnsafeRawPointer?, into receive: UnsafeMutableRawPointer, count: Int,
+    of element: MPIElement, as slot: Int, of requests: MPIRequests
   ) {
     check(
       MPI_Iallreduce(
-        autodiff_mpi_in_place(), buffer.baseAddress,
-        cCount(buffer.count / element.byteCount, "MPI_Iallreduce"), element.datatype,
-        autodiff_mpi_sum(), world, requests.handles + slot),
+        send ?? UnsafeRawPointer(autodiff_mpi_in_place()), receive,
+        cCount(count, "MPI_Iallreduce"), element.datatype, autodiff_mpi_sum(), world,
+        requests.handles + slot),
       "MPI_Iallreduce")
   }
 
@@ -212,29 +214,31 @@ enum MPI {
   ///
   /// `send`, `receive` and `counts` must stay untouched until the request completes.
   static func startReduceScatterSum(
-    _ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer,
+    from send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer,
     counts: UnsafePointer<Int32>, of element: MPIElement, as slot: Int, of requests: MPIRequests
   ) {
     check(
       MPI_Ireduce_scatter(
-        send.baseAddress, receive.baseAddress, counts, element.datatype, autodiff_mpi_sum(),
-        world, requests.handles + slot),
+        send, receive, counts, element.datatype, autodiff_mpi_sum(), world,
+        requests.handles + slot),
       "MPI_Ireduce_scatter")
   }
 
-  /// `MPI_Iallgatherv` in place, started as request `slot` of `requests`: rank `r`'s
-  /// `counts[r]` elements at `displacements[r]` of `buffer` reach every rank's `buffer` there.
+  /// `MPI_Iallgatherv`, started as request `slot` of `requests`: rank `r`'s `counts[r]`
+  /// elements reach every rank's `receive` at `displacements[r]`. This rank's come from `send`
+  /// (`counts[rank]` of them), or are read in place from `receive` when `send` is nil.
   ///
-  /// `buffer`, `counts` and `displacements` must stay untouched until the request completes.
+  /// The buffers, `counts` and `displacements` must stay untouched until the request completes.
   static func startAllgather(
-    inPlace buffer: UnsafeMutableRawBufferPointer, counts: UnsafePointer<Int32>,
-    displacements: UnsafePointer<Int32>, of element: MPIElement, as slot: Int,
-    of requests: MPIRequests
+    from send: UnsafeRawPointer?, into receive: UnsafeMutableRawPointer,
+    counts: UnsafePointer<Int32>, displacements: UnsafePointer<Int32>, of element: MPIElement,
+    as slot: Int, of requests: MPIRequests
   ) {
     check(
       MPI_Iallgatherv(
-        autodiff_mpi_in_place(), 0, element.datatype, buffer.baseAddress, counts, displacements,
-        element.datatype, world, requests.handles + slot),
+        send ?? UnsafeRawPointer(autodiff_mpi_in_place()), send == nil ? 0 : counts[rank],
+        element.datatype, receive, counts, displacements, element.datatype, world,
+        requests.handles + slot),
       "MPI_Iallgatherv")
   }
 
