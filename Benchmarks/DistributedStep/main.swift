@@ -21,11 +21,11 @@
 //   sharded     ShardedOptimizer: buckets reduce-scattered during the sweep, Adam on this rank's
 //               shard, parameters all-gathered
 //
-// And the parts, each timed alone: forward and backward on each rank's rows, until the slowest
-// rank is done (no MPI but a barrier); Adam over
-// the whole model and over 1/ranks of it; the allreduce of all gradients after a barrier. The
-// exposed communication of a mode is its step minus the forward and backward and its update:
-// the time the step spends on communication that nothing hides. Rank 0 prints medians.
+// And the parts, each timed alone: forward and backward on each rank's rows until the slowest
+// rank is done (no MPI but a barrier); Adam over the whole model and over 1/ranks of it; the
+// allreduce of all gradients after a barrier. The exposed communication of a mode is its step
+// minus the forward and backward and its update: the time the step spends on communication that
+// nothing hides. Rank 0 prints medians.
 
 import AutodiffDistributed
 import AutodiffNN
@@ -106,9 +106,10 @@ func time(into times: inout [Double], _ body: (Int) -> Void) {
   }
 }
 
+let allModes = "blocking,overlapped,sharded"
 let modes =
   context.size == 1
-  ? ["plain"] : option("modes", "blocking,overlapped,sharded").split(separator: ",").map(String.init)
+  ? ["plain"] : option("modes", allModes).split(separator: ",").map(String.init)
 var stepTimes = Dictionary(uniqueKeysWithValues: modes.map { ($0, [Double]()) })
 var (computeTimes, wholeUpdateTimes, shardUpdateTimes, allreduceTimes) = (
   [Double](), [Double](), [Double](), [Double]()
@@ -186,10 +187,10 @@ if context.isRoot {
       + "\(load); medians of \(rounds)×\(measuredSteps) steps")
   let compute = median(computeTimes)
   let (wholeUpdate, shardUpdate) = (median(wholeUpdateTimes), median(shardUpdateTimes))
-  print("  forward+backward on each rank's rows: \(milliseconds(compute)) (until the slowest is done)")
+  print("  forward+backward, slowest rank:       \(milliseconds(compute))")
   print("  Adam over the whole model:            \(milliseconds(wholeUpdate))")
   if context.size > 1 {
-    print("  Adam over 1/\(context.size) of it:                \(milliseconds(shardUpdate))")
+    print("  Adam over 1/\(context.size) of it:                 \(milliseconds(shardUpdate))")
     print("  allreduce of all gradients, alone:    \(milliseconds(median(allreduceTimes)))")
   }
   print("  mode         step        exposed communication (step − compute − update)")
