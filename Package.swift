@@ -82,7 +82,9 @@ let package = Package(
     .testTarget(name: "AutodiffNNTests", dependencies: ["AutodiffNN", "DocumentationSnippets"]),
     // The scenarios run by AutodiffDistributedTests under `mpirun -np 2`, one process per rank.
     .executableTarget(name: "mpi-tests", dependencies: ["AutodiffDistributed"]),
-    .testTarget(name: "AutodiffDistributedTests", dependencies: ["AutodiffDistributed"]),
+    .testTarget(
+      name: "AutodiffDistributedTests",
+      dependencies: ["AutodiffDistributed", "DocumentationSnippets"]),
     // Runs the built `fashion-mnist` on synthetic data, and tests its parts (@testable import).
     .testTarget(
       name: "FashionMNISTCommandTests", dependencies: ["fashion-mnist", "AutodiffNN"],

@@ -12,7 +12,7 @@ extension MPIContext {
   /// thread; `mpirun -np 2 --map-by socket --bind-to socket` on two 8-core sockets gives each
   /// eight; and ranks that are not bound at all split the machine.
   ///
-  /// It sets ``BLAS/setThreadCount(_:)`` and ``Parallelism/threadCount`` for the whole process,
+  /// It sets Autodiff's `BLAS.setThreadCount(_:)` and `Parallelism.threadCount` for the whole process,
   /// except where you chose: `OPENBLAS_NUM_THREADS` or `AUTODIFF_NUM_THREADS` set in the
   /// environment keep their library's count.
   ///

@@ -20,9 +20,8 @@ import AutodiffNN
 ///   Adam(for: shard, learningRate: 1e-3)
 /// }
 /// for batch in batches {
-///   let loss = optimizer.step(&model.parameters, on: batch) { parameters, inputs, labels in
-///     softmaxCrossEntropy(
-///       logits: model.replacingParameters(with: parameters)(inputs), labels: labels)
+///   let loss = optimizer.step(&model, on: batch) { model, inputs, labels in
+///     softmaxCrossEntropy(logits: model(inputs), labels: labels)
 ///   }
 /// }
 /// ```
@@ -38,7 +37,7 @@ import AutodiffNN
 /// this); with more ranks, MPI may add in another order, so they agree to rounding.
 ///
 /// The wrapped optimizer must update each element from that element's parameter, gradient and
-/// state alone, as ``SGD``, ``Adam``, ``AdamW`` and ``RMSprop`` do: it is created over this
+/// state alone, as `SGD`, `Adam`, `AdamW` and `RMSprop` do: it is created over this
 /// rank's pieces of the parameters, as vectors.
 ///
 /// A checkpoint holds the whole optimizer (``wholeOptimizer()``), so it resumes on any number of
@@ -147,23 +146,29 @@ public final class ShardedOptimizer<Base: Optimizer> {
 
   /// One training step on a whole batch: each rank differentiates `loss` on its rows of `batch`,
   /// the gradients are reduce-scattered while the backward sweep runs, each rank updates its
-  /// shard, and the parameters are all-gathered. Returns the loss of the whole batch.
+  /// shard, and the parameters are all-gathered into `model`. Returns the loss of the whole batch.
   ///
   /// - Parameters:
-  ///   - parameters: The model's parameters, the same on every rank; updated in place.
+  ///   - model: The model, the same on every rank; its parameters are updated in place.
   ///   - batch: The whole global batch, the same on every rank.
-  ///   - loss: The mean loss of some rows: given the parameters, those rows' inputs and labels.
-  /// - Precondition: `parameters` have the shapes the optimizer was created for, on every rank.
-  public func step(
-    _ parameters: inout [Tensor<Scalar>], on batch: (inputs: Tensor<Scalar>, labels: [Int]),
-    of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
+  ///   - loss: The mean loss of some rows: given the model (with the parameters being
+  ///     differentiated), those rows' inputs and labels.
+  /// - Precondition: The model's parameters have the shapes the optimizer was created for, on
+  ///   every rank.
+  public func step<Model: Layer<Scalar>>(
+    _ model: inout Model, on batch: (inputs: Tensor<Scalar>, labels: [Int]),
+    of loss: (Model, Tensor<Scalar>, [Int]) -> Tensor<Scalar>
   ) -> Scalar {
+    let current = model
+    var parameters = model.parameters
     checkShapes(parameters, "step(_:on:of:)")
     if buckets != nil {
       context.requireSameCall(.shardedStep(bucketCapacity: bucketCapacity), parameters)
     }
-    let (value, gradients) = context.reduceGradients(
-      at: parameters, on: batch, through: buckets, of: loss)
+    let (value, gradients) = context.reduceGradients(at: parameters, on: batch, through: buckets) {
+      parameters, inputs, labels in
+      loss(current.replacingParameters(with: parameters), inputs, labels)
+    }
     if let buckets {
       for (index, piece) in pieces.enumerated() {
         pieceGradients[index].withUnsafeMutableBufferPointer { target in
@@ -176,6 +181,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
     } else {
       shardOptimizer.update(&parameters, along: gradients)
     }
+    model.parameters = parameters
     return value
   }
 
@@ -288,7 +294,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
   /// Takes this rank's shard of a whole optimizer's state: one read from a checkpoint, say,
   /// written by any number of ranks.
   ///
-  /// - Throws: ``CheckpointError`` when a state entry is missing or has the wrong shape; the
+  /// - Throws: `CheckpointError` when a state entry is missing or has the wrong shape; the
   ///   optimizer is then unchanged.
   public func restore(from whole: Base) throws {
     let state = whole.state

@@ -11,6 +11,8 @@ import AutodiffDistributed
 import AutodiffNN
 import Foundation
 
+// The article's code starts MPI itself.
+if CommandLine.arguments.dropFirst().first == "article" { articleScenario() }
 var scenarios = Scenarios(context: MPIContext.initialize())
 scenarios.run(CommandLine.arguments.dropFirst().first ?? "")
 
@@ -39,7 +41,7 @@ struct Scenarios {
     default:
       if context.isRoot {
         print(
-          "usage: mpi-tests collectives | equivalence | sharded | mismatch-shapes | mismatch-seed | "
+          "usage: mpi-tests collectives | equivalence | sharded | article | mismatch-shapes | mismatch-seed | "
             + "mismatch-batch-size | rank-dies | disagree-shape | disagree-type | "
             + "disagree-count | disagree-collective")
       }
@@ -457,10 +459,8 @@ func trainSharded<Base: Optimizer<Double>>(
   for epoch in epochs {
     var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
     for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
-      let current = model
-      _ = optimizer.step(&model.parameters, on: batch) { parameters, inputs, labels in
-        softmaxCrossEntropy(
-          logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
+      _ = optimizer.step(&model, on: batch) { model, inputs, labels in
+        softmaxCrossEntropy(logits: model(inputs), labels: labels)
       }
     }
   }

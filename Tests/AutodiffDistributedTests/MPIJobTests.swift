@@ -60,6 +60,14 @@ struct MPIJobTests {
     #expect(!job.output.contains("FAIL"), "\(job.output)")
   }
 
+  @Test("The article's code (the data-parallel loop, the sharded optimizer) runs on 2 ranks")
+  func article() async throws {
+    let job = try await MPIJob.run("article")
+    #expect(job.status == 0, "\(job.output)")
+    #expect(job.output.contains("PASS the article's loops ran 8 steps"), "\(job.output)")
+    #expect(!job.output.contains("FAIL"), "\(job.output)")
+  }
+
   @Test(
     "Ranks with different configurations stop together, each naming the field",
     arguments: [
