@@ -171,17 +171,7 @@ struct Scenarios {
     var referenceOptimizer = makeOptimizer("Adam", for: reference)
     _ = train(
       &reference, &referenceOptimizer, data, epochs: 0..<1, batchSize: batchSize, context: nil)
-    let path = context.broadcast(
-      FileManager.default.temporaryDirectory
-        .appendingPathComponent(
-          "mpi-tests-\(ProcessInfo.processInfo.processIdentifier).safetensors"
-        )
-        .path)
-    if context.isRoot {
-      try! Checkpoint.save(
-        model: reference, optimizer: referenceOptimizer, metadata: ["epochs": "1"],
-        to: URL(fileURLWithPath: path))
-    }
+    let path = saveOnRoot(model: reference, optimizer: referenceOptimizer, as: "single")
     _ = train(
       &reference, &referenceOptimizer, data, epochs: 1..<2, batchSize: batchSize, context: nil)
 
@@ -237,17 +227,7 @@ struct Scenarios {
 
     // Resume: rank 0 writes the whole optimizer; fresh models and sharded optimizers on every
     // rank resume from it for a second epoch, which equals two epochs in one process.
-    let path = context.broadcast(
-      FileManager.default.temporaryDirectory
-        .appendingPathComponent(
-          "mpi-tests-sharded-\(ProcessInfo.processInfo.processIdentifier).safetensors"
-        )
-        .path)
-    if context.isRoot {
-      try! Checkpoint.save(
-        model: distributed, optimizer: whole, metadata: ["epochs": "1"],
-        to: URL(fileURLWithPath: path))
-    }
+    let path = saveOnRoot(model: distributed, optimizer: whole, as: "sharded")
     _ = train(
       &reference, &referenceOptimizer, data, epochs: 1..<2, batchSize: batchSize, context: nil)
     var resumed = model(seed: 200 + UInt64(context.rank))
@@ -267,6 +247,25 @@ struct Scenarios {
       "a sharded Adam resumes from a checkpoint on \(context.size) ranks "
         + "(max difference \(difference))",
       difference <= 1e-12, "max |Δparameter| = \(difference)")
+  }
+
+  /// Rank 0's checkpoint of `model` and `optimizer` after one epoch, in a temporary file named
+  /// after `name` and rank 0's process; returns its path, on every rank.
+  func saveOnRoot(
+    model: Sequential<Double>, optimizer: some Optimizer<Double>, as name: String
+  ) -> String {
+    let path = context.broadcast(
+      FileManager.default.temporaryDirectory
+        .appendingPathComponent(
+          "mpi-tests-\(name)-\(ProcessInfo.processInfo.processIdentifier).safetensors"
+        )
+        .path)
+    if context.isRoot {
+      try! Checkpoint.save(
+        model: model, optimizer: optimizer, metadata: ["epochs": "1"],
+        to: URL(fileURLWithPath: path))
+    }
+    return path
   }
 
   /// Two epochs with one bucket, with buckets of 256 bytes, and sharded, compared.

@@ -17,10 +17,9 @@ struct MPIJobTests {
   @Test("Allreduce, broadcast and allgather of known buffers give the known results")
   func collectives() async throws {
     let job = try await MPIJob.run("collectives")
-    #expect(job.status == 0, "\(job.output)")
-    #expect(job.output.contains("PASS allreduceSum of a known Double buffer gives the known sum"))
-    #expect(job.output.contains("PASS shareCores gives the ranks"), "\(job.output)")
-    #expect(!job.output.contains("FAIL"), "\(job.output)")
+    job.expectPasses([
+      "allreduceSum of a known Double buffer gives the known sum", "shareCores gives the ranks",
+    ])
   }
 
   @Test(
@@ -28,15 +27,9 @@ struct MPIJobTests {
     arguments: [2, 3])
   func dataParallelEqualsSingleProcess(ranks: Int) async throws {
     let job = try await MPIJob.run("equivalence", ranks: ranks)
-    #expect(job.status == 0, "\(job.output)")
-    for optimizer in ["SGD", "Adam"] {
-      #expect(
-        job.output.contains("PASS \(optimizer): 8 steps of batch 7 on \(ranks) ranks equal"),
-        "\(job.output)")
-    }
-    #expect(
-      job.output.contains("PASS a checkpoint of single-process training resumes on \(ranks) ranks"))
-    #expect(!job.output.contains("FAIL"), "\(job.output)")
+    job.expectPasses(
+      ["SGD", "Adam"].map { "\($0): 8 steps of batch 7 on \(ranks) ranks equal" }
+        + ["a checkpoint of single-process training resumes on \(ranks) ranks"])
   }
 
   @Test(
@@ -44,28 +37,22 @@ struct MPIJobTests {
     arguments: [2, 3])
   func shardedAndOverlappedSteps(ranks: Int) async throws {
     let job = try await MPIJob.run("sharded", ranks: ranks)
-    #expect(job.status == 0, "\(job.output)")
-    for optimizer in ["SGD", "Adam"] {
-      #expect(
-        job.output.contains(
-          "PASS \(optimizer): buckets of 256 bytes give the parameters of one bucket on \(ranks) "
-            + "ranks"), "\(job.output)")
-      #expect(
-        job.output.contains(
-          "PASS \(optimizer): sharded steps give the parameters of allreduced steps on "
-            + "\(ranks) ranks"), "\(job.output)")
-    }
-    #expect(job.output.contains("PASS the gathered Adam state equals one process's"))
-    #expect(job.output.contains("PASS a sharded Adam resumes from a checkpoint on \(ranks) ranks"))
-    #expect(!job.output.contains("FAIL"), "\(job.output)")
+    job.expectPasses(
+      ["SGD", "Adam"].flatMap { optimizer in
+        [
+          "\(optimizer): buckets of 256 bytes give the parameters of one bucket on \(ranks) ranks",
+          "\(optimizer): sharded steps give the parameters of allreduced steps on \(ranks) ranks",
+        ]
+      } + [
+        "the gathered Adam state equals one process's",
+        "a sharded Adam resumes from a checkpoint on \(ranks) ranks",
+      ])
   }
 
   @Test("The article's code (the data-parallel loop, the sharded optimizer) runs on 2 ranks")
   func article() async throws {
     let job = try await MPIJob.run("article")
-    #expect(job.status == 0, "\(job.output)")
-    #expect(job.output.contains("PASS the article's loops ran 8 steps"), "\(job.output)")
-    #expect(!job.output.contains("FAIL"), "\(job.output)")
+    job.expectPasses(["the article's loops ran 8 steps"])
   }
 
   @Test(
@@ -149,6 +136,18 @@ struct MPIJob {
 
   struct Failure: Error, CustomStringConvertible {
     var description: String
+  }
+
+  /// Expects the job to have ended with status 0, printing `PASS <line>…` for each of `lines`
+  /// and no failure.
+  func expectPasses(
+    _ lines: [String], sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    #expect(status == 0, "\(output)", sourceLocation: sourceLocation)
+    for line in lines {
+      #expect(output.contains("PASS \(line)"), "\(output)", sourceLocation: sourceLocation)
+    }
+    #expect(!output.contains("FAIL"), "\(output)", sourceLocation: sourceLocation)
   }
 
   /// Runs `scenario` on `ranks` ranks; kills the job and throws when it has not ended after
