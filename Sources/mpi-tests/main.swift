@@ -320,6 +320,29 @@ struct Scenarios {
     checks.expect(
       "\(name): after sharded steps every rank holds rank 0's parameters exactly",
       maxDifference(sharded.parameters, rootParameters) == 0, "they differ")
+
+    // A sharded update along allreduced gradients (what a caller who clips them does) is the
+    // whole update, exactly: the same gradients, the same arithmetic per element.
+    var updated = model(seed: 100)
+    let updater = ShardedOptimizer(
+      context, for: updated.parameters, bucketCapacity: 256, makeOptimizer)
+    for epoch in 0..<2 {
+      var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
+      for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
+        let current = updated
+        let (_, gradients) = context.valueWithGradient(at: updated.parameters, on: batch) {
+          parameters, inputs, labels in
+          softmaxCrossEntropy(
+            logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
+        }
+        updater.update(&updated.parameters, along: gradients)
+      }
+    }
+    let updateDifference = maxDifference(updated.parameters, oneBucket.parameters)
+    checks.expect(
+      "\(name): sharded updates along allreduced gradients give the whole updates' parameters "
+        + "(max difference \(updateDifference))",
+      updateDifference == 0, "max |Δparameter| = \(updateDifference)")
   }
 
   /// Ranks whose models differ stop together, each with the same message naming the shapes.

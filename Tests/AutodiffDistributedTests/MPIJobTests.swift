@@ -42,6 +42,7 @@ struct MPIJobTests {
         [
           "\(optimizer): buckets of 256 bytes give the parameters of one bucket on \(ranks) ranks",
           "\(optimizer): sharded steps give the parameters of allreduced steps on \(ranks) ranks",
+          "\(optimizer): sharded updates along allreduced gradients give the whole updates'",
         ]
       } + [
         "the gathered Adam state equals one process's",
