@@ -67,6 +67,8 @@ final class GradientBuckets<Scalar: TensorScalar> {
   // The step in progress.
   /// Whether this rank sends zeros (it has no rows), whatever its gradients hold.
   private var sendsZeros = false
+  /// Whether each parameter's gradient is in, and how many each bucket still waits for.
+  private var isIn: [Bool]
   private var missing: [Int]
   private var started = 0
   /// The gradients that direct buckets send, held until their reductions complete.
@@ -130,6 +132,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
     lossBuffer = .allocate(capacity: 1)
     lossBuffer.initialize(repeating: 0)
     missing = buckets.map(\.parameters.count)
+    isIn = Array(repeating: false, count: shapes.count)
     sent = Array(repeating: nil, count: shapes.count)
     received = sent
   }
@@ -152,6 +155,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Starts a step; a rank with no rows sends zeros.
   func begin(hasRows: Bool) {
     sendsZeros = !hasRows
+    for index in isIn.indices { isIn[index] = false }
     for index in buckets.indices { missing[index] = buckets[index].parameters.count }
     started = 0
   }
@@ -168,6 +172,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
         copyElements($0.count, from: $0.baseAddress, to: flat.baseAddress! + offsets[index])
       }
     }
+    isIn[index] = true
     missing[bucket] -= 1
     while started < buckets.count, missing[started] == 0 {
       start(started)
@@ -183,10 +188,8 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Ends the step: zeros for the gradients this rank did not produce, the loss reduced beside
   /// them, and every reduction waited for. Returns the sum of the ranks' (scaled) losses.
   func finish(loss: Scalar) -> Scalar {
-    for (bucket, count) in missing.enumerated() where count > 0 {
-      for parameter in buckets[bucket].parameters {
-        add(Tensor(zeros: shapes[parameter]), of: parameter)
-      }
+    for parameter in isIn.indices where !isIn[parameter] {
+      add(Tensor(zeros: shapes[parameter]), of: parameter)
     }
     lossBuffer[0] = sendsZeros ? 0 : loss
     MPI.startAllreduceSum(

@@ -266,7 +266,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
   public func wholeOptimizer() -> Base {
     guard let buckets else { return shardOptimizer }
     var whole = makeOptimizer(shapes.map { Tensor(zeros: $0) })
-    context.requireSameCall(.shardedState)
+    context.requireSameCall(.shardedState, shapes.map { Tensor<Scalar>(zeros: $0) })
     let shardState = shardOptimizer.state
     var state = shardState.filter { entry in
       !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
