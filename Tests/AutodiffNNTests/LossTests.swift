@@ -1,4 +1,5 @@
 import AutodiffNN
+import Foundation
 import Testing
 
 @Suite struct MeanSquaredErrorTests {
@@ -266,6 +267,31 @@ import Testing
     await #expect(processExitsWith: .failure) {
       _ = meanSquaredError(
         predictions: Tensor<Float>(zeros: [4, 1]), targets: Tensor(zeros: [1, 4]))
+    }
+  }
+}
+
+@Suite struct SoftmaxCrossEntropyThreadingTests {
+  @Test("softmaxCrossEntropy's rows split across threads give the same loss and gradient bits")
+  func threadCountKeepsResults() async {
+    // In a child process: the thread count is process-wide, and other suites run in parallel.
+    await #expect(processExitsWith: .success) {
+      var rng = SeededGenerator(seed: 3)
+      let logits = Tensor<Float>(randomNormal: [1024, 100], using: &rng)
+      let labels = (0..<1024).map { $0 % 100 }
+      func lossAndGradient() -> [Float] {
+        let (loss, gradient) = valueWithGradient(at: logits) {
+          softmaxCrossEntropy(logits: $0, labels: labels)
+        }
+        return [loss.scalar] + gradient.scalars
+      }
+      let original = Parallelism.threadCount
+      Parallelism.threadCount = 1
+      let one = lossAndGradient()
+      Parallelism.threadCount = 3
+      let three = lossAndGradient()
+      Parallelism.threadCount = original
+      guard one == three, one.allSatisfy(\.isFinite) else { exit(1) }
     }
   }
 }

@@ -124,5 +124,5 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 /// microseconds of work, for the cheapest loops (an add moves 12 bytes per element).
 package let elementwiseGrain = 1 << 16
 /// The same for the vectorized transcendental functions, which cost several times more per
-/// element.
-let transcendentalGrain = 1 << 13
+/// element. (`package`: AutodiffNN's losses split their rows with it.)
+package let transcendentalGrain = 1 << 13

@@ -152,52 +152,68 @@ public func softmaxCrossEntropy<Scalar>(
 
 /// The mean over rows of `log Σⱼ e^(zⱼ) − z[label]` for logits `z` of shape `[batch, classes]`,
 /// and, when `keepingSoftmax`, softmax(z) row by row: one pass over each row.
+///
+/// Rows run on several threads when there are enough elements; each row's loss is kept and the
+/// losses are added in row order, so the result does not depend on the thread count.
 private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
   _ logits: Tensor<Scalar>, _ labels: [Int], keepingSoftmax: Bool
 ) -> (loss: Tensor<Scalar>, softmax: Tensor<Scalar>?) {
   let (batch, classes) = (logits.shape[0], logits.shape[1])
-  var softmax = keepingSoftmax ? Tensor<Scalar>(zeros: logits.shape) : nil
-  var total: Scalar = 0
-  logits.withUnsafeBufferPointer { z in
-    // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent is
-    // ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no log 0.
-    func rowLoss(_ row: Int, storing p: UnsafeMutableBufferPointer<Scalar>?) -> Scalar {
-      let range = (row * classes)..<((row + 1) * classes)
-      let rowMax = z[range].max()!
-      var sum: Scalar = 0
-      for index in range {
-        let e = Scalar.exp(z[index] - rowMax)
-        p?[index] = e
-        sum += e
+  var softmax = keepingSoftmax ? Tensor<Scalar>(uninitializedShape: logits.shape) : nil
+  let total = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: batch) { losses in
+    logits.withUnsafeBufferPointer { z in
+      // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent
+      // is ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no
+      // log 0.
+      func rowLosses(_ rows: Range<Int>, storing p: UnsafeMutablePointer<Scalar>?) {
+        for row in rows {
+          let range = (row * classes)..<((row + 1) * classes)
+          let rowMax = z[range].max()!
+          var sum: Scalar = 0
+          for index in range {
+            let e = Scalar.exp(z[index] - rowMax)
+            p?[index] = e
+            sum += e
+          }
+          if let p {
+            let inverse = 1 / sum
+            for index in range { p[index] *= inverse }
+          }
+          losses[row] = rowMax + Scalar.log(sum) - z[row * classes + labels[row]]
+        }
       }
-      if let p {
-        let inverse = 1 / sum
-        for index in range { p[index] *= inverse }
+      let grain = max(1, transcendentalGrain / classes)
+      if softmax == nil {
+        forEachRange(count: batch, grain: grain, alignment: 1) { rowLosses($0, storing: nil) }
+      } else {
+        softmax!.withUnsafeMutableBufferPointer { p in
+          forEachRange(count: batch, grain: grain, alignment: 1) {
+            rowLosses($0, storing: p.baseAddress)
+          }
+        }
       }
-      return rowMax + Scalar.log(sum) - z[row * classes + labels[row]]
     }
-    if softmax == nil {
-      for row in 0..<batch { total += rowLoss(row, storing: nil) }
-    } else {
-      softmax!.withUnsafeMutableBufferPointer { p in
-        for row in 0..<batch { total += rowLoss(row, storing: p) }
-      }
-    }
+    return losses.reduce(0, +)
   }
   return (Tensor(total / Scalar(batch)), softmax)
 }
 
 /// `scale · (softmax − onehot(labels))` for `softmax` of shape `[batch, classes]`, in one pass
-/// and one allocation.
+/// (on several threads when large) and one allocation.
 private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
   _ softmax: Tensor<Scalar>, _ labels: [Int], scale: Scalar
 ) -> Tensor<Scalar> {
   let classes = softmax.shape[1]
-  var gradient = Tensor<Scalar>(zeros: softmax.shape)
+  var gradient = Tensor<Scalar>(uninitializedShape: softmax.shape)
   softmax.withUnsafeBufferPointer { p in
     gradient.withUnsafeMutableBufferPointer { dz in
-      for index in p.indices { dz[index] = scale * p[index] }
-      for (row, label) in labels.enumerated() { dz[row * classes + label] -= scale }
+      forEachRange(count: labels.count, grain: max(1, elementwiseGrain / classes), alignment: 1) {
+        rows in
+        for index in (rows.lowerBound * classes)..<(rows.upperBound * classes) {
+          dz[index] = scale * p[index]
+        }
+        for row in rows { dz[row * classes + labels[row]] -= scale }
+      }
     }
   }
   return gradient
