@@ -31,8 +31,7 @@ public func matmul<Scalar>(
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
   let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
-  var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
-  product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
+  let product = Tensor.unrecordedProduct(a, transposed: transposeA, b, transposed: transposeB)
   return record(
     "matmul", output: product, operands: a, b, at: location,
     rule: .custom { context in
@@ -95,6 +94,20 @@ extension Tensor {
   }
 
   /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
+  /// `op(a)·op(b)` in a new buffer, unrecorded: one gemm, with no rule to build (a sweep's
+  /// first contribution to a gradient comes here).
+  ///
+  /// - Precondition: The shapes agree (the caller checked them).
+  static func unrecordedProduct(
+    _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
+  ) -> Tensor {
+    let m = transposeA ? a.shape[1] : a.shape[0]
+    let n = transposeB ? b.shape[0] : b.shape[1]
+    var product = Tensor(shape: [m, n], storage: .uninitialized(count: m * n))
+    product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
+    return product
+  }
+
   mutating func addProductUnrecorded(
     _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
   ) {
