@@ -90,35 +90,42 @@ struct Operand<Scalar: TensorScalar> {
   }
 }
 
-/// A short list that keeps up to two elements inline and only the rest in an array: a node's
-/// operands. Most operations take one or two, so recording them allocates no array.
+/// A short list that keeps up to three elements inline and only the rest in an array: a node's
+/// operands. Most operations take one or two, and a dense layer's `matmul(_:_:plus:)` three, so
+/// recording them allocates no array.
 struct InlineList<Element>: RandomAccessCollection {
   /// The first two elements, read directly where a copy matters: the subscript returns a copy,
   /// and a copy of an operand retains its buffer (a sweep reads them at every node).
   let first: Element?
   let second: Element?
-  /// The elements from the third on; empty (no allocation) for up to two.
+  private let third: Element?
+  /// The elements from the fourth on; empty (no allocation) for up to three.
   private let rest: [Element]
   let count: Int
 
   init() {
-    (first, second, rest, count) = (nil, nil, [], 0)
+    (first, second, third, rest, count) = (nil, nil, nil, [], 0)
   }
 
   init(_ element: Element) {
-    (first, second, rest, count) = (element, nil, [], 1)
+    (first, second, third, rest, count) = (element, nil, nil, [], 1)
   }
 
   init(_ first: Element, _ second: Element) {
-    (self.first, self.second, rest, count) = (first, second, [], 2)
+    (self.first, self.second, third, rest, count) = (first, second, nil, [], 2)
+  }
+
+  init(_ first: Element, _ second: Element, _ third: Element) {
+    (self.first, self.second, self.third, rest, count) = (first, second, third, [], 3)
   }
 
   init(contentsOf elements: some Collection<Element>) {
     var iterator = elements.makeIterator()
     first = iterator.next()
     second = iterator.next()
-    rest = Array(elements.dropFirst(2))
+    third = iterator.next()
     count = elements.count
+    rest = count > 3 ? Array(elements.dropFirst(3)) : []
   }
 
   var startIndex: Int { 0 }
@@ -129,7 +136,8 @@ struct InlineList<Element>: RandomAccessCollection {
     switch position {
     case 0: return first!
     case 1: return second!
-    default: return rest[position - 2]
+    case 2: return third!
+    default: return rest[position - 3]
     }
   }
 
@@ -139,6 +147,7 @@ struct InlineList<Element>: RandomAccessCollection {
     case 0: InlineList<T>()
     case 1: InlineList<T>(transform(first!))
     case 2: InlineList<T>(transform(first!), transform(second!))
+    case 3: InlineList<T>(transform(first!), transform(second!), transform(third!))
     default: InlineList<T>(contentsOf: indices.map { transform(self[$0]) })
     }
   }

@@ -184,10 +184,12 @@ public func matmul<Scalar>(
     },
     tangent: .custom { tangents, operands, _ in
       // d(A·B + bias) = dA·B + A·dB + dbias, the last broadcast over the rows by the sweep.
+      // (The shape comes from the operands: a closure that captured m and n would be allocated
+      // with every product, differentiated or not.)
       let (a, b) = (operands[0], operands[1])
       let product = sumOfPresent(
         tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) })
-      return sumOfPresent(product, tangents[2]) ?? Tensor(zeros: [m, n])
+      return sumOfPresent(product, tangents[2]) ?? Tensor(zeros: [a.shape[0], b.shape[1]])
     })
 }
 

@@ -60,9 +60,10 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
     // The accessors delegate to methods, which carry Float and Double copies (see the note at
     // the top of Optimizers/Adam.swift); a training step runs all three (mlp benchmarks).
     get { collectParameters() }
-    set { handBack(newValue, expected: layers.reduce(0) { $0 + $1.parameters.count }) }
+    set { handBack(newValue, expected: parameterCount) }
     _modify {
       var parameters: [Tensor<Scalar>] = []
+      parameters.reserveCapacity(parameterCount)
       moveParameters(into: &parameters)
       // Counted now: while the tensors are out, the layers report none.
       let expected = parameters.count
@@ -75,9 +76,13 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   @_specialize(where Scalar == Double)
   private func collectParameters() -> [Tensor<Scalar>] {
     var parameters: [Tensor<Scalar>] = []
+    parameters.reserveCapacity(parameterCount)
     for layer in layers { parameters.append(contentsOf: layer.parameters) }
     return parameters
   }
+
+  /// How many parameters the layers hold: the array that gathers them is allocated once.
+  private var parameterCount: Int { layers.reduce(0) { $0 + $1.parameters.count } }
 
   /// Hands each layer its share of `parameters`, which must hold `expected` tensors.
   @_specialize(where Scalar == Float)
