@@ -125,7 +125,7 @@ extension MPIContext {
     bucketCapacity: Int, _ call: CollectiveCall
   ) -> GradientBuckets<Scalar>? {
     guard bucketCapacity > 0 else {
-      fatalError("MPIContext.\(call.name): bucketCapacity must be > 0, got \(bucketCapacity)")
+      failDistributed("MPIContext.\(call.name): bucketCapacity must be > 0, got \(bucketCapacity)")
     }
     guard size > 1 else { return nil }
     requireSameCall(call, parameters)

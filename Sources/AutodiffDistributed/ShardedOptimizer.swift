@@ -99,7 +99,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
     _ makeOptimizer: @escaping ([Tensor<Scalar>]) -> Base
   ) {
     guard bucketCapacity > 0 else {
-      fatalError("ShardedOptimizer: bucketCapacity must be > 0, got \(bucketCapacity)")
+      failDistributed("ShardedOptimizer: bucketCapacity must be > 0, got \(bucketCapacity)")
     }
     self.context = context
     self.bucketCapacity = bucketCapacity
@@ -244,7 +244,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
 
   private func checkShapes(_ tensors: [Tensor<Scalar>], _ function: String) {
     guard tensors.map(\.shape) != shapes else { return }
-    fatalError(
+    failDistributed(
       "ShardedOptimizer.\(function): the optimizer was created for shapes \(shapes), got "
         + "\(tensors.map(\.shape))")
   }

@@ -36,12 +36,13 @@ struct Scenarios {
     case "mismatch-seed": mismatchedConfiguration(field: "seed")
     case "mismatch-batch-size": mismatchedConfiguration(field: "batch size")
     case "rank-dies": rankDies()
+    case "sharded-wrong-shapes": shardedWrongShapes()
     case "disagree-shape", "disagree-type", "disagree-count", "disagree-collective":
       disagreeingCollective(scenario)
     default:
       if context.isRoot {
         print(
-          "usage: mpi-tests collectives | equivalence | sharded | article | mismatch-shapes | mismatch-seed | "
+          "usage: mpi-tests collectives | equivalence | sharded | article | sharded-wrong-shapes | mismatch-shapes | mismatch-seed | "
             + "mismatch-batch-size | rank-dies | disagree-shape | disagree-type | "
             + "disagree-count | disagree-collective")
       }
@@ -399,6 +400,24 @@ struct Scenarios {
       }
     }
     checks.expect("a disagreeing collective is detected", false, "it returned")
+  }
+
+  /// A sharded step given parameters of other shapes than the optimizer's stops, naming both
+  /// and this call site.
+  mutating func shardedWrongShapes() {
+    let small = model(seed: 1)
+    let optimizer = ShardedOptimizer(context, for: small.parameters) {
+      SGD(for: $0, learningRate: 0.1)
+    }
+    var rng = SeededGenerator(seed: 2)
+    var other = Sequential<Double>(
+      Dense(inputSize: 5, outputSize: 4, activation: tanh, using: &rng),
+      Dense(inputSize: 4, outputSize: 3, using: &rng))
+    let batch = syntheticData(count: 4).batches(ofSize: 4).first { _ in true }!
+    _ = optimizer.step(&other, on: batch) { model, inputs, labels in
+      softmaxCrossEntropy(logits: model(inputs), labels: labels)
+    }
+    checks.expect("a sharded step on the wrong shapes stops", false, "it went on")
   }
 
   /// Rank 1 exits with an error while rank 0 waits in an allreduce: the job must end, not hang.

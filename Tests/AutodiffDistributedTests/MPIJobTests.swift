@@ -111,6 +111,17 @@ struct MPIJobTests {
       job.output.contains("mpi-tests: rank 0 of 2: ended by mpirun because another rank stopped")
         || job.output.contains("rank 0: MPI_Allreduce failed"), "\(job.output)")
   }
+
+  @Test("A sharded step on parameters of other shapes stops, naming the shapes and the call site")
+  func shardedWrongShapes() async throws {
+    let job = try await MPIJob.run("sharded-wrong-shapes")
+    #expect(job.status != 0)
+    #expect(
+      job.output.contains(
+        "ShardedOptimizer.step(_:on:of:): the optimizer was created for shapes [[5, 8], [8], [8, 3], "
+          + "[3]], got [[5, 4], [4], [4, 3], [3]] (at mpi-tests/main.swift:"), "\(job.output)")
+    #expect(!job.output.contains("PASS"), "\(job.output)")
+  }
 }
 
 /// One run of `mpi-tests` under mpirun.
