@@ -20,6 +20,7 @@ static inline MPI_Info autodiff_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler autodiff_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline void *autodiff_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Request autodiff_mpi_request_null(void) { return MPI_REQUEST_NULL; }
+static inline MPI_Status *autodiff_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 
 // A message printed when the process is sent SIGTERM, which is how mpirun ends the other ranks
 // once one has failed. The handler may only call async-signal-safe functions, so the text is

@@ -5,9 +5,10 @@ import AutodiffNN
 ///
 /// The parameters are taken last first: the order in which a backward sweep finishes a network's
 /// layers. A parameter of `bucketCapacity` bytes or more is a bucket of its own, which MPI reads
-/// from the gradient's own elements and writes into the result's: no copy. Smaller ones are
-/// gathered into buckets of at least `bucketCapacity` bytes (or what is left at the end), whose
-/// gradients are copied end to end into one buffer, `flat`, so that one message carries them.
+/// from the gradient's own elements and writes into the result's: no copy. Smaller ones gather,
+/// in the same order, into buckets of at least `bucketCapacity` bytes (the last one holds what
+/// is left), whose gradients are copied end to end into one buffer, `flat`, so that one message
+/// carries them: a network's biases travel together rather than one small message each.
 /// During the sweep each gradient is taken as soon as it is final
 /// (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start their
 /// nonblocking reductions, in bucket order on every rank (MPI matches nonblocking collectives by
@@ -80,6 +81,9 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// How many buckets of the step in progress have started their reductions.
   var startedCount: Int { started }
 
+  /// Whether a step has begun and not finished.
+  private(set) var isInStep = false
+
   /// Plans the buckets of parameters of `shapes` for this `rank` of `size`.
   init(shapes: [[Int]], reduction: Reduction, bucketCapacity: Int, rank: Int, size: Int) {
     self.shapes = shapes
@@ -90,28 +94,39 @@ final class GradientBuckets<Scalar: TensorScalar> {
     var offsets = Array(repeating: 0, count: shapes.count)
     var bucketOf = offsets
     var buckets: [Bucket] = []
-    var members: [Int] = []
-    var (start, end, shardOffset) = (0, 0, 0)
-    func close() {
-      guard !members.isEmpty else { return }
+    var (end, shardOffset) = (0, 0)
+    /// Appends a bucket of `members`, laid out after the buckets before it.
+    func emit(_ members: [Int]) {
+      let start = end
+      for member in members {
+        offsets[member] = end
+        bucketOf[member] = buckets.count
+        end += shapes[member].reduce(1, *)
+      }
       let myBlock = MPIContext.shardRange(ofBatchOf: end - start, rank: rank, size: size)
-      for member in members { bucketOf[member] = buckets.count }
       buckets.append(
         Bucket(
           range: start..<end, parameters: members, myBlock: myBlock, shardOffset: shardOffset))
       shardOffset += myBlock.count
-      members = []
-      start = end
     }
+    // A large parameter travels alone as soon as it is final; the small ones (biases, say)
+    // gather in one bucket until it holds `bucketCapacity` bytes, or to the end.
+    var pending: [Int] = []
+    var pendingBytes = 0
     for parameter in shapes.indices.reversed() {
-      let count = shapes[parameter].reduce(1, *)
-      if count * stride >= bucketCapacity { close() }
-      offsets[parameter] = end
-      members.append(parameter)
-      end += count
-      if (end - start) * stride >= bucketCapacity { close() }
+      let bytes = shapes[parameter].reduce(1, *) * stride
+      if bytes >= bucketCapacity {
+        emit([parameter])
+        continue
+      }
+      pending.append(parameter)
+      pendingBytes += bytes
+      if pendingBytes >= bucketCapacity {
+        emit(pending)
+        (pending, pendingBytes) = ([], 0)
+      }
     }
-    close()
+    if !pending.isEmpty { emit(pending) }
     self.offsets = offsets
     self.bucketOf = bucketOf
     self.buckets = buckets
@@ -155,6 +170,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Starts a step; a rank with no rows sends zeros.
   func begin(hasRows: Bool) {
     sendsZeros = !hasRows
+    isInStep = true
     for index in isIn.indices { isIn[index] = false }
     for index in buckets.indices { missing[index] = buckets[index].parameters.count }
     started = 0
@@ -197,6 +213,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
       as: buckets.count, of: requests)
     MPI.wait(requests, count: buckets.count + 1)
     for index in sent.indices { sent[index] = nil }
+    isInStep = false
     return lossBuffer[0]
   }
 

@@ -25,7 +25,10 @@ extension MPIContext {
       .split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
       .map { String($0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)) }
       ?? "\(cores) cores"
-    let mine = "\(ProcessInfo.processInfo.hostName) \(mask)"
+    // gethostname, not ProcessInfo.hostName, which may ask DNS.
+    var host = [CChar](repeating: 0, count: 256)
+    _ = gethostname(&host, host.count - 1)
+    let mine = "\(String(cString: host)) \(mask)"
     let sharing = allgather(mine).filter { $0 == mine }.count
     let threads = max(1, cores / max(sharing, 1))
     let environment = ProcessInfo.processInfo.environment

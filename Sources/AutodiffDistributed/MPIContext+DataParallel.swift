@@ -83,19 +83,22 @@ extension MPIContext {
   /// optimizer.update(&model.parameters, along: gradients)
   /// ```
   ///
-  /// The gradients travel in buckets of about `bucketCapacity` bytes, last layer first: each
-  /// bucket's nonblocking `MPI_Iallreduce` starts as soon as the sweep has finished its
-  /// gradients, so that it travels while the sweep computes the earlier layers' (as PyTorch's
-  /// DistributedDataParallel does). The bucket size changes when data travels, not the results:
-  /// every element is summed by the same reduction whatever its bucket.
+  /// The gradients travel in buckets, last layer first: a parameter of `bucketCapacity` bytes
+  /// or more alone, the smaller ones gathered into buckets of at least that size. Each bucket's
+  /// nonblocking `MPI_Iallreduce` starts as soon as the sweep has finished its gradients, so that
+  /// it travels while the sweep computes the earlier layers' (as PyTorch's
+  /// DistributedDataParallel does). On two ranks the bucket size changes when data travels, not
+  /// the results (a sum of two has one order); on more, MPI may pick another reduction order for
+  /// another message size, which changes the last bits.
   ///
   /// A rank whose share is empty (a batch smaller than the job) does not call `loss`.
   ///
   /// - Parameters:
   ///   - parameters: The parameters to differentiate with respect to; the same on every rank.
   ///   - batch: The whole global batch, the same on every rank.
-  ///   - bucketCapacity: The least size of a bucket in bytes, > 0; the last bucket may be
-  ///     smaller, and one parameter is never split. ``defaultBucketCapacity`` unless given.
+  ///   - bucketCapacity: The size in bytes from which a parameter travels alone, and the least
+  ///     size of a bucket of smaller ones (the last may hold less), > 0; a parameter is never
+  ///     split. ``defaultBucketCapacity`` unless given.
   ///   - loss: The mean loss of some rows: given the parameters, those rows' inputs and labels.
   /// - Returns: The whole batch's loss and its gradient with respect to each parameter.
   /// - Precondition: Every rank passes parameters of the same shapes and the same bucket
@@ -124,11 +127,13 @@ extension MPIContext {
     for parameters: [Tensor<Scalar>], _ reduction: GradientBuckets<Scalar>.Reduction,
     bucketCapacity: Int, _ call: CollectiveCall
   ) -> GradientBuckets<Scalar>? {
+    // The ranks compare their calls (the capacity with them) first, so that one rank's bad
+    // value stops them all.
+    if size > 1 { requireSameCall(call, parameters) }
     guard bucketCapacity > 0 else {
       failDistributed("MPIContext.\(call.name): bucketCapacity must be > 0, got \(bucketCapacity)")
     }
     guard size > 1 else { return nil }
-    requireSameCall(call, parameters)
     let shapes = parameters.map(\.shape)
     if let planned = gradientBuckets as? GradientBuckets<Scalar>,
       planned.fits(shapes: shapes, reduction: reduction, bucketCapacity: bucketCapacity)
@@ -162,6 +167,11 @@ extension MPIContext {
       return (value.scalar, gradients)
     }
     let mine = shard(of: batch)
+    guard !buckets.isInStep else {
+      failDistributed(
+        "MPIContext: a data-parallel step was started inside another one's loss; call "
+          + "valueWithGradient(at:on:bucketCapacity:of:) and ShardedOptimizer.step one at a time")
+    }
     buckets.begin(hasRows: !mine.labels.isEmpty)
     var value: Scalar = 0
     var gradients: [Tensor<Scalar>]
@@ -174,6 +184,13 @@ extension MPIContext {
         whenReady: { index, gradient in buckets.add(gradient, of: index) },
         afterEachNode: { buckets.poll() }, file: #fileID, line: #line)
       (value, gradients) = (result.value.scalar, result.gradient)
+      // Inside an outer differentiation the gradients come back recorded, and the reduced ones
+      // would silently not be: second derivatives across ranks are not supported.
+      if gradients.contains(where: \.isRecorded) {
+        failDistributed(
+          "MPIContext: a data-parallel step inside another differentiation; its gradients "
+            + "cannot be differentiated again across ranks")
+      }
     }
     countReductions(buckets.buckets.count + 1, overlapped: buckets.startedCount)
     return (buckets.finish(loss: value), gradients)

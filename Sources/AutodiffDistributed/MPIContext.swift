@@ -55,10 +55,15 @@ public final class MPIContext {
   /// (an `MPI_Allreduce` of two integers) is not counted, nor is anything in a job of one.
   public private(set) var reductionCount = 0
 
-  /// How many of the reductions counted in ``reductionCount`` started while the backward sweep
-  /// was still running: buckets of gradients sent on their way before the sweep had finished
-  /// the rest (see ``valueWithGradient(at:on:bucketCapacity:of:)``).
+  /// How many of the reductions counted in ``reductionCount`` started before the backward sweep
+  /// returned: buckets of gradients sent on their way as soon as the sweep had finished them
+  /// (see ``valueWithGradient(at:on:bucketCapacity:of:)``). The first layer's bucket counts,
+  /// though it starts at the sweep's last node, with nothing left to overlap.
   public private(set) var overlappedReductionCount = 0
+
+  /// The former name of ``reductionCount``.
+  @available(*, deprecated, renamed: "reductionCount")
+  public var allreduceCount: Int { reductionCount }
 
   /// The gradient buckets of the last data-parallel step, reused while the parameters' shapes
   /// and the settings stay the same.

@@ -161,10 +161,11 @@ public final class ShardedOptimizer<Base: Optimizer> {
   ) -> Scalar {
     let current = model
     var parameters = model.parameters
-    checkShapes(parameters, "step(_:on:of:)")
+    // The ranks compare their calls first, so that one rank's wrong shapes stop them all.
     if buckets != nil {
       context.requireSameCall(.shardedStep(bucketCapacity: bucketCapacity), parameters)
     }
+    checkShapes(parameters, "step(_:on:of:)")
     let (value, gradients) = context.reduceGradients(at: parameters, on: batch, through: buckets) {
       parameters, inputs, labels in
       loss(current.replacingParameters(with: parameters), inputs, labels)
@@ -192,13 +193,15 @@ public final class ShardedOptimizer<Base: Optimizer> {
   /// - Precondition: `parameters` and `gradients` have the shapes the optimizer was created
   ///   for, on every rank.
   public func update(_ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>]) {
+    if buckets != nil {
+      context.requireSameCall(.shardedUpdate(bucketCapacity: bucketCapacity), parameters)
+    }
     checkShapes(parameters, "update(_:along:)")
     checkShapes(gradients, "update(_:along:)")
     guard let buckets else {
       shardOptimizer.update(&parameters, along: gradients)
       return
     }
-    context.requireSameCall(.shardedUpdate(bucketCapacity: bucketCapacity), parameters)
     for (index, piece) in pieces.enumerated() {
       copy(piece, of: gradients, into: &pieceGradients[index])
     }
@@ -255,7 +258,9 @@ public final class ShardedOptimizer<Base: Optimizer> {
   /// shard of the state gathered, on every rank. Save it in a checkpoint with
   /// `Checkpoint.save(model:optimizer:metadata:to:)`; it resumes on any number of ranks.
   ///
-  /// Every rank must call it (it all-gathers the state), even if only one writes the file:
+  /// It is made by the closure given at creation, with the current ``learningRate``; other
+  /// hyperparameters changed since are not carried over. Every rank must call it (it
+  /// all-gathers the state), even if only one writes the file:
   ///
   /// ```swift
   /// let whole = optimizer.wholeOptimizer()
@@ -266,6 +271,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
   public func wholeOptimizer() -> Base {
     guard let buckets else { return shardOptimizer }
     var whole = makeOptimizer(shapes.map { Tensor(zeros: $0) })
+    whole.learningRate = shardOptimizer.learningRate
     context.requireSameCall(.shardedState, shapes.map { Tensor<Scalar>(zeros: $0) })
     let shardState = shardOptimizer.state
     var state = shardState.filter { entry in

@@ -30,7 +30,7 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
+  _ = productShape(a, transposeA, b, transposeB, "matmul", at: location)
   let product = Tensor.unrecordedProduct(a, transposed: transposeA, b, transposed: transposeB)
   return record(
     "matmul", output: product, operands: a, b, at: location,
@@ -93,7 +93,6 @@ extension Tensor {
     }
   }
 
-  /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
   /// `op(a)·op(b)` in a new buffer, unrecorded: one gemm, with no rule to build (a sweep's
   /// first contribution to a gradient comes here).
   ///
@@ -108,6 +107,7 @@ extension Tensor {
     return product
   }
 
+  /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
   mutating func addProductUnrecorded(
     _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
   ) {

@@ -243,19 +243,22 @@ enum MPI {
   }
 
   /// `MPI_Testall` over the first `count` requests: lets MPI move them forward, and tells
-  /// whether all have completed (completed ones become null requests).
+  /// whether all have completed (then they become null requests).
   @discardableResult
   static func test(_ requests: MPIRequests, count: Int) -> Bool {
     guard count > 0 else { return true }
     var done: Int32 = 0
-    check(MPI_Testall(Int32(count), requests.handles, &done, nil), "MPI_Testall")
+    check(
+      MPI_Testall(Int32(count), requests.handles, &done, autodiff_mpi_statuses_ignore()),
+      "MPI_Testall")
     return done != 0
   }
 
   /// `MPI_Waitall` over the first `count` requests.
   static func wait(_ requests: MPIRequests, count: Int) {
     guard count > 0 else { return }
-    check(MPI_Waitall(Int32(count), requests.handles, nil), "MPI_Waitall")
+    check(
+      MPI_Waitall(Int32(count), requests.handles, autodiff_mpi_statuses_ignore()), "MPI_Waitall")
   }
 
   /// `MPI_Barrier`.
