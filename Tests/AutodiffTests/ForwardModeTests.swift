@@ -77,6 +77,37 @@ import Testing
     Case(name: "softmax logSoftmax", shapes: [[3, 5]]) {
       softmax($0[0]) + logSoftmax($0[0], alongAxis: 0)
     },
+    Case(name: "product", shapes: [[3, 4]]) {
+      $0[0].product(alongAxes: [1]) + $0[0].product(squeezingAxes: [0]).sum()
+    },
+    Case(name: "variance standardDeviation", shapes: [[3, 4]]) {
+      $0[0].variance(alongAxes: [0]) + $0[0].standardDeviation(alongAxes: [0], correction: 1)
+    },
+    Case(name: "logSumExp", shapes: [[3, 4]]) {
+      $0[0].logSumExp(alongAxes: [1]) + $0[0].logSumExp()
+    },
+    Case(name: "cumulativeSum", shapes: [[3, 4]]) {
+      $0[0].cumulativeSum(alongAxis: 1) * $0[0].cumulativeSum(alongAxis: -2)
+    },
+    Case(name: "min along axes", shapes: [[3, 4]]) { $0[0].min(alongAxes: [0]) },
+    Case(name: "stack split chunked", shapes: [[2, 3], [2, 3]]) {
+      let stacked = Tensor(stacking: [$0[0], $0[1]], alongAxis: 1)  // [2, 2, 3]
+      let halves = stacked.split(into: 2, alongAxis: 0)
+      let thirds = stacked.chunked(into: 3, alongAxis: 2)
+      return halves[0] * halves[1] + thirds[0].sum() * thirds[2].mean()
+    },
+    Case(name: "gathering", shapes: [[4, 3]]) {
+      $0[0].gathering(atIndices: [2, 0, -1, 2], alongAxis: 0)
+        * $0[0].gathering(atIndices: [1, 1, 0], alongAxis: 1).sum()
+    },
+    Case(name: "clamp where", shapes: [[2, 5], [2, 5]]) {
+      clamp($0[0], min: Tensor(-1), max: Tensor(1))
+        + `where`($0[1] .> $0[0], $0[0] * $0[1], $0[1].squared())
+    },
+    Case(name: "gelu silu leakyRelu elu", shapes: [[6]]) {
+      gelu($0[0]) + gelu($0[0], approximation: .tanh) + silu($0[0])
+        + leakyRelu($0[0]) + elu($0[0])
+    },
   ]
 
   @Test(

@@ -202,6 +202,8 @@ extension SecondOrderTests {
     case kinks = "relu, abs, max and min away from their kinks"
     case logSigmoid = "log, sigmoid, sqrt"
     case custom = "customOperation"
+    case statistics = "product, variance, standardDeviation, logSumExp"
+    case joining = "cumulativeSum, stack, split, gathering, where"
 
     var testDescription: String { rawValue }
 
@@ -271,6 +273,19 @@ extension SecondOrderTests {
           [g * sigmoid(x[0])]
         }
         return (softplus * c).sum()
+      case .statistics:
+        return (x.product(alongAxes: [1]) * Self.weights([3, 1])).sum()
+          + (x.variance(alongAxes: [0]) * Self.weights([1, 4])).sum()
+          + x.standardDeviation(correction: 1)
+          + (x.logSumExp(squeezingAxes: [1]) * c[0..<3, 0]).sum()
+      case .joining:
+        let running = sin(x.cumulativeSum(alongAxis: 1)) * c
+        let stacked = Tensor(stacking: [x, x.squared()], alongAxis: -1)  // [3, 4, 2]
+        let halves = stacked.split(into: 2, alongAxis: -1)
+        let gathered = x.gathering(atIndices: [2, 0, 2], alongAxis: 0)
+        let chosen = `where`(c .> 0, exp(x * 0.5), cos(x))
+        return running.sum() + (halves[0] * halves[1]).sum() + gathered.squared().sum()
+          + (chosen * c).sum()
       }
     }
   }
