@@ -38,9 +38,9 @@ extension Tensor {
   public func product(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let axes = normalized(
-      axes, "product(squeezingAxes:)", at: SourceLocation(file: file, line: line))
-    return product(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+    squeezing(axes, "product(squeezingAxes:)", file, line) {
+      product(alongAxes: $0, file: file, line: line)
+    }
   }
 
   /// The product of all elements, as a scalar tensor; 1 for an empty tensor.
@@ -115,10 +115,9 @@ extension Tensor {
     squeezingAxes axes: [Int], correction: Int = 0, file: StaticString = #fileID,
     line: UInt = #line
   ) -> Tensor {
-    let axes = normalized(
-      axes, "variance(squeezingAxes:)", at: SourceLocation(file: file, line: line))
-    return variance(alongAxes: axes, correction: correction, file: file, line: line).reshaped(
-      to: squeezed(axes))
+    squeezing(axes, "variance(squeezingAxes:)", file, line) {
+      variance(alongAxes: $0, correction: correction, file: file, line: line)
+    }
   }
 
   /// The variance of all elements, as a scalar tensor; see
@@ -225,9 +224,9 @@ extension Tensor {
   public func logSumExp(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let axes = normalized(
-      axes, "logSumExp(squeezingAxes:)", at: SourceLocation(file: file, line: line))
-    return logSumExp(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+    squeezing(axes, "logSumExp(squeezingAxes:)", file, line) {
+      logSumExp(alongAxes: $0, file: file, line: line)
+    }
   }
 
   /// `log Σ eˣ` over all elements, as a scalar tensor; see ``logSumExp(alongAxes:file:line:)``.

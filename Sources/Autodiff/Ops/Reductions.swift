@@ -33,9 +33,9 @@ extension Tensor {
   public func sum(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let location = SourceLocation(file: file, line: line)
-    let axes = normalized(axes, "sum(squeezingAxes:)", at: location)
-    return sum(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+    squeezing(axes, "sum(squeezingAxes:)", file, line) {
+      sum(alongAxes: $0, file: file, line: line)
+    }
   }
 
   /// The sum of all elements, as a scalar tensor.
@@ -66,8 +66,9 @@ extension Tensor {
   public func mean(
     squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
-    let axes = normalized(axes, "mean(squeezingAxes:)", at: SourceLocation(file: file, line: line))
-    return mean(alongAxes: axes, file: file, line: line).reshaped(to: squeezed(axes))
+    squeezing(axes, "mean(squeezingAxes:)", file, line) {
+      mean(alongAxes: $0, file: file, line: line)
+    }
   }
 
   /// The mean of all elements, as a scalar tensor.
@@ -160,6 +161,16 @@ extension Tensor {
       return axis < 0 ? axis + rank : axis
     }
     return Array(Set(result)).sorted()
+  }
+
+  /// What every `…(squeezingAxes:)` form computes: its `…(alongAxes:)` form `reduce` over the
+  /// normalized `axes` (checked in the name of `function`), with those axes dropped.
+  func squeezing(
+    _ axes: [Int], _ function: String, _ file: StaticString, _ line: UInt,
+    _ reduce: ([Int]) -> Tensor
+  ) -> Tensor {
+    let axes = normalized(axes, function, at: SourceLocation(file: file, line: line))
+    return reduce(axes).reshaped(to: squeezed(axes))
   }
 
   /// The shape without `axes`.
