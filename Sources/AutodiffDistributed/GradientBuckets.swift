@@ -22,7 +22,7 @@ import AutodiffNN
 /// With `.allreduce`, every rank ends with every sum. With `.reduceScatter`, each bucket is cut
 /// into one block per rank, rank r's block being
 /// `MPIContext.shardRange(ofBatchOf: bucket size, rank: r, size: ranks)`, and rank r ends with
-/// the sums of its blocks only: its shard, which ``ShardedOptimizer`` updates. Every element is
+/// the sums of its blocks only, in `blocks`: its shard, which ``ShardedOptimizer`` updates. Every element is
 /// summed by one MPI reduction whichever way it travels, so for two ranks (where a sum has one
 /// order) the results are the same bit for bit.
 final class GradientBuckets<Scalar: TensorScalar> {
@@ -36,8 +36,6 @@ final class GradientBuckets<Scalar: TensorScalar> {
     let parameters: [Int]
     /// This rank's block, relative to the bucket's start.
     let myBlock: Range<Int>
-    /// Where this rank's block lies in `shard`.
-    let shardOffset: Int
 
     /// Whether MPI reads and writes the one parameter's tensors directly, without `flat`.
     var isDirect: Bool { parameters.count == 1 }
@@ -53,8 +51,9 @@ final class GradientBuckets<Scalar: TensorScalar> {
   let bucketOf: [Int]
   /// Every parameter's elements, laid out bucket after bucket.
   let flat: UnsafeMutableBufferPointer<Scalar>
-  /// This rank's blocks of the buckets, end to end (`.reduceScatter` only).
-  let shard: UnsafeMutableBufferPointer<Scalar>
+  /// The sums of this rank's block of each bucket (`.reduceScatter` only; empty otherwise):
+  /// MPI writes them in place, and ``ShardedOptimizer`` updates along them.
+  private(set) var blocks: [Tensor<Scalar>] = []
   /// Each bucket's block counts and displacements (relative to the bucket's start), `size` of
   /// each per bucket, for MPI; they must not move while a collective is in flight.
   private let counts: UnsafeMutablePointer<Int32>
@@ -94,7 +93,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
     var offsets = Array(repeating: 0, count: shapes.count)
     var bucketOf = offsets
     var buckets: [Bucket] = []
-    var (end, shardOffset) = (0, 0)
+    var end = 0
     /// Appends a bucket of `members`, laid out after the buckets before it.
     func emit(_ members: [Int]) {
       let start = end
@@ -105,9 +104,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
       }
       let myBlock = MPIContext.shardRange(ofBatchOf: end - start, rank: rank, size: size)
       buckets.append(
-        Bucket(
-          range: start..<end, parameters: members, myBlock: myBlock, shardOffset: shardOffset))
-      shardOffset += myBlock.count
+        Bucket(range: start..<end, parameters: members, myBlock: myBlock))
     }
     // A large parameter travels alone as soon as it is final; the small ones (biases, say)
     // gather in one bucket until it holds `bucketCapacity` bytes, or to the end.
@@ -132,8 +129,6 @@ final class GradientBuckets<Scalar: TensorScalar> {
     self.buckets = buckets
     flat = .allocate(capacity: max(end, 1))
     flat.initialize(repeating: 0)
-    shard = .allocate(capacity: max(shardOffset, 1))
-    shard.initialize(repeating: 0)
     counts = .allocate(capacity: max(buckets.count * size, 1))
     displacements = .allocate(capacity: max(buckets.count * size, 1))
     for (index, bucket) in buckets.enumerated() {
@@ -144,6 +139,9 @@ final class GradientBuckets<Scalar: TensorScalar> {
       }
     }
     requests = MPIRequests(capacity: buckets.count + 1)
+    if reduction == .reduceScatter {
+      blocks = buckets.map { Tensor(zeros: [$0.myBlock.count]) }
+    }
     lossBuffer = .allocate(capacity: 1)
     lossBuffer.initialize(repeating: 0)
     missing = buckets.map(\.parameters.count)
@@ -154,7 +152,6 @@ final class GradientBuckets<Scalar: TensorScalar> {
 
   deinit {
     flat.deallocate()
-    shard.deallocate()
     counts.deallocate()
     displacements.deallocate()
     lossBuffer.deallocate()
@@ -229,29 +226,26 @@ final class GradientBuckets<Scalar: TensorScalar> {
     }
   }
 
-  /// Gathers every rank's block of every bucket into `tensors`: for a direct bucket, this rank's
-  /// block is `directSources[bucket]`, and the parameter's tensor is replaced by one MPI writes;
-  /// for the others, and for every bucket when `directSources` is nil, this rank's block is
-  /// already in `flat`, where the others' arrive. One nonblocking `MPI_Iallgatherv` per bucket,
-  /// all in flight together.
-  func allgather(into tensors: inout [Tensor<Scalar>], directSources: [Int: Tensor<Scalar>]?) {
+  /// Gathers every rank's block of every bucket into `tensors`, this rank's block of bucket `b`
+  /// being `sources[b]` (absent where the block is empty). A parameter alone in its bucket gets a
+  /// new tensor that MPI writes; the others arrive in `flat` and are copied out. One nonblocking
+  /// `MPI_Iallgatherv` per bucket, all in flight together.
+  func allgather(into tensors: inout [Tensor<Scalar>], sources: [Int: Tensor<Scalar>]) {
     for (index, bucket) in buckets.enumerated() {
-      let (counts, displacements) = (counts + index * size, displacements + index * size)
-      if let directSources, bucket.isDirect {
-        let parameter = bucket.parameters[0]
-        let source =
-          directSources[index].map { elements(of: $0) } ?? UnsafeRawPointer(lossBuffer.baseAddress!)
-        let target = Tensor<Scalar>(uninitializedShape: shapes[parameter])
-        received[parameter] = target
-        MPI.startAllgather(
-          from: source, into: UnsafeMutableRawPointer(mutating: elements(of: target)),
-          counts: counts, displacements: displacements, of: .scalar(Scalar.self), as: index,
-          of: requests)
+      let source =
+        sources[index].map { elements(of: $0) } ?? UnsafeRawPointer(lossBuffer.baseAddress!)
+      let target: UnsafeMutableRawPointer
+      if bucket.isDirect {
+        let gathered = Tensor<Scalar>(uninitializedShape: shapes[bucket.parameters[0]])
+        received[bucket.parameters[0]] = gathered
+        target = UnsafeMutableRawPointer(mutating: elements(of: gathered))
       } else {
-        MPI.startAllgather(
-          from: nil, into: flat.baseAddress! + bucket.range.lowerBound, counts: counts,
-          displacements: displacements, of: .scalar(Scalar.self), as: index, of: requests)
+        target = UnsafeMutableRawPointer(flat.baseAddress! + bucket.range.lowerBound)
       }
+      MPI.startAllgather(
+        from: source, into: target, counts: counts + index * size,
+        displacements: displacements + index * size, of: .scalar(Scalar.self), as: index,
+        of: requests)
     }
     MPI.wait(requests, count: buckets.count)
     for index in tensors.indices {
@@ -285,8 +279,13 @@ final class GradientBuckets<Scalar: TensorScalar> {
           count: bucket.range.count, of: element, as: index, of: requests)
       }
     case .reduceScatter:
+      // Unique, so that writing into it changes no other tensor (the optimizer read the last
+      // step's sums; it keeps no reference).
+      let sums = blocks[index].withUnsafeMutableBufferPointer {
+        UnsafeMutableRawPointer($0.baseAddress)
+      }
       MPI.startReduceScatterSum(
-        from: source, into: shard.baseAddress! + bucket.shardOffset,
+        from: source, into: sums ?? UnsafeMutableRawPointer(lossBuffer.baseAddress!),
         counts: counts + index * size, of: element, as: index, of: requests)
     }
   }

@@ -66,23 +66,19 @@ public final class ShardedOptimizer<Base: Optimizer> {
   private let shapes: [[Int]]
   /// The layout and the buffers of the exchange; `nil` in a job of one.
   private let buckets: GradientBuckets<Scalar>?
+  /// This rank's nonempty blocks of the buckets, and its parameters' values there.
   private let pieces: [Piece]
   private var pieceParameters: [Tensor<Scalar>]
-  private var pieceGradients: [Tensor<Scalar>]
   /// The prefixes of the wrapped optimizer's state entries that hold one value per element
   /// (`"m"` and `"v"` for Adam, whose entries are `"m.0"`, `"m.1"`, ...).
   private let elementStatePrefixes: [String]
 
-  /// A run of one parameter's elements in this rank's shard.
+  /// This rank's block of one bucket: consecutive elements of the buckets' layout, which may
+  /// span parameters (small ones share a bucket).
   private struct Piece {
-    let parameter: Int
-    /// Its bucket.
     let bucket: Int
-    /// The elements, in the parameter's row-major order.
+    /// Its elements in the buckets' layout.
     let elements: Range<Int>
-    /// Where they start in the buckets' buffer and in this rank's shard.
-    let flatStart: Int
-    let shardStart: Int
   }
 
   /// An optimizer for `parameters` whose state is split across `context`'s ranks.
@@ -92,7 +88,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
   ///   - parameters: The model's parameters, in the order steps pass them.
   ///   - bucketCapacity: The least size of a bucket of gradients in bytes, > 0.
   ///   - makeOptimizer: Creates the wrapped optimizer for the tensors it is given (this rank's
-  ///     pieces of the parameters), with its hyperparameters.
+  ///     pieces of the parameters, as vectors), with its hyperparameters.
   public init(
     _ context: MPIContext, for parameters: [Tensor<Scalar>],
     bucketCapacity: Int = MPIContext.defaultBucketCapacity,
@@ -110,35 +106,21 @@ public final class ShardedOptimizer<Base: Optimizer> {
       .map { String($0.key.dropLast(2)) }.sorted()
     guard context.size > 1 else {
       buckets = nil
-      pieces = []
-      (pieceParameters, pieceGradients) = ([], [])
+      (pieces, pieceParameters) = ([], [])
       shardOptimizer = makeOptimizer(parameters.map { Tensor(zeros: $0.shape) })
       return
     }
     let buckets = GradientBuckets<Scalar>(
       shapes: shapes, reduction: .reduceScatter, bucketCapacity: bucketCapacity,
       rank: context.rank, size: context.size)
-    var pieces: [Piece] = []
-    for (bucketIndex, bucket) in buckets.buckets.enumerated() {
+    pieces = buckets.buckets.indices.compactMap { index in
+      let bucket = buckets.buckets[index]
       let start = bucket.range.lowerBound
-      let block = (start + bucket.myBlock.lowerBound)..<(start + bucket.myBlock.upperBound)
-      for parameter in bucket.parameters {
-        let start = buckets.offsets[parameter]
-        let elements = start..<(start + shapes[parameter].reduce(1, *))
-        let overlap = elements.clamped(to: block)
-        guard !overlap.isEmpty else { continue }
-        pieces.append(
-          Piece(
-            parameter: parameter, bucket: bucketIndex,
-            elements: (overlap.lowerBound - start)..<(overlap.upperBound - start),
-            flatStart: overlap.lowerBound,
-            shardStart: bucket.shardOffset + overlap.lowerBound - block.lowerBound))
-      }
+      let elements = (start + bucket.myBlock.lowerBound)..<(start + bucket.myBlock.upperBound)
+      return elements.isEmpty ? nil : Piece(bucket: index, elements: elements)
     }
     self.buckets = buckets
-    self.pieces = pieces
     pieceParameters = pieces.map { Tensor(zeros: [$0.elements.count]) }
-    pieceGradients = pieceParameters
     shardOptimizer = makeOptimizer(pieceParameters)
   }
 
@@ -171,14 +153,8 @@ public final class ShardedOptimizer<Base: Optimizer> {
       loss(current.replacingParameters(with: parameters), inputs, labels)
     }
     if let buckets {
-      for (index, piece) in pieces.enumerated() {
-        pieceGradients[index].withUnsafeMutableBufferPointer { target in
-          copyElements(
-            target.count, from: buckets.shard.baseAddress! + piece.shardStart,
-            to: target.baseAddress)
-        }
-      }
-      updateShard(&parameters, buckets)
+      // The reduce-scatter left the sums of this rank's blocks where the update reads them.
+      updateShard(&parameters, along: pieces.map { buckets.blocks[$0.bucket] }, buckets)
     } else {
       shardOptimizer.update(&parameters, along: gradients)
     }
@@ -202,45 +178,50 @@ public final class ShardedOptimizer<Base: Optimizer> {
       shardOptimizer.update(&parameters, along: gradients)
       return
     }
-    for (index, piece) in pieces.enumerated() {
-      copy(piece, of: gradients, into: &pieceGradients[index])
-    }
-    updateShard(&parameters, buckets)
+    updateShard(&parameters, along: pieces.map { extract($0, of: gradients) }, buckets)
   }
 
-  /// Updates this rank's pieces along `pieceGradients`, then gathers every rank's pieces into
-  /// `parameters`.
-  private func updateShard(_ parameters: inout [Tensor<Scalar>], _ buckets: GradientBuckets<Scalar>)
-  {
+  /// Updates this rank's pieces along `gradients` (one per piece), then gathers every rank's
+  /// pieces into `parameters`.
+  private func updateShard(
+    _ parameters: inout [Tensor<Scalar>], along gradients: [Tensor<Scalar>],
+    _ buckets: GradientBuckets<Scalar>
+  ) {
     for (index, piece) in pieces.enumerated() {
       copy(piece, of: parameters, into: &pieceParameters[index])
     }
-    shardOptimizer.update(&pieceParameters, along: pieceGradients)
-    // A bucket of one parameter holds one piece at most, which MPI reads where it is; the
-    // pieces of the others go to their places in the buckets' buffer.
-    var directSources: [Int: Tensor<Scalar>] = [:]
-    for (index, piece) in pieces.enumerated() {
-      if buckets.buckets[piece.bucket].isDirect {
-        directSources[piece.bucket] = pieceParameters[index]
-      } else {
-        pieceParameters[index].withUnsafeBufferPointer { source in
-          copyElements(
-            source.count, from: source.baseAddress,
-            to: buckets.flat.baseAddress! + piece.flatStart)
-        }
-      }
-    }
-    buckets.allgather(into: &parameters, directSources: directSources)
+    shardOptimizer.update(&pieceParameters, along: gradients)
+    buckets.allgather(into: &parameters, sources: sources(pieceParameters))
   }
 
-  /// Copies `piece`'s elements of `tensors[piece.parameter]` into `target`.
+  /// `values` (one per piece) by bucket, what `GradientBuckets.allgather(into:sources:)`
+  /// sends from this rank.
+  private func sources(_ values: [Tensor<Scalar>]) -> [Int: Tensor<Scalar>] {
+    Dictionary(uniqueKeysWithValues: zip(pieces.map(\.bucket), values))
+  }
+
+  /// `piece`'s elements of `tensors` (of the parameters' shapes), as a vector.
+  private func extract(_ piece: Piece, of tensors: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    var part = Tensor<Scalar>(uninitializedShape: [piece.elements.count])
+    copy(piece, of: tensors, into: &part)
+    return part
+  }
+
+  /// Copies `piece`'s elements of `tensors` (of the parameters' shapes) into `target`: from each
+  /// parameter of its bucket, the run of its elements that falls in the piece.
   private func copy(_ piece: Piece, of tensors: [Tensor<Scalar>], into target: inout Tensor<Scalar>)
   {
-    tensors[piece.parameter].withUnsafeBufferPointer { source in
-      target.withUnsafeMutableBufferPointer { target in
-        copyElements(
-          target.count, from: source.baseAddress! + piece.elements.lowerBound,
-          to: target.baseAddress)
+    let buckets = buckets!
+    target.withUnsafeMutableBufferPointer { target in
+      for parameter in buckets.buckets[piece.bucket].parameters {
+        let start = buckets.offsets[parameter]
+        let overlap = piece.elements.clamped(to: start..<(start + tensors[parameter].scalarCount))
+        guard !overlap.isEmpty else { continue }
+        tensors[parameter].withUnsafeBufferPointer { source in
+          copyElements(
+            overlap.count, from: source.baseAddress! + (overlap.lowerBound - start),
+            to: target.baseAddress! + (overlap.lowerBound - piece.elements.lowerBound))
+        }
       }
     }
   }
@@ -278,14 +259,10 @@ public final class ShardedOptimizer<Base: Optimizer> {
       !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
     }
     for prefix in elementStatePrefixes {
-      for (index, piece) in pieces.enumerated() {
-        shardState["\(prefix).\(index)"]!.withUnsafeBufferPointer { source in
-          copyElements(
-            source.count, from: source.baseAddress, to: buckets.flat.baseAddress! + piece.flatStart)
-        }
-      }
       var tensors = shapes.map { Tensor<Scalar>(zeros: $0) }
-      buckets.allgather(into: &tensors, directSources: nil)
+      buckets.allgather(
+        into: &tensors,
+        sources: sources(pieces.indices.map { shardState["\(prefix).\($0)"]! }))
       for (index, tensor) in tensors.enumerated() { state["\(prefix).\(index)"] = tensor }
     }
     do {
@@ -322,9 +299,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
         return tensor
       }
       for (index, piece) in pieces.enumerated() {
-        var part = Tensor<Scalar>(zeros: [piece.elements.count])
-        copy(piece, of: tensors, into: &part)
-        shardState["\(prefix).\(index)"] = part
+        shardState["\(prefix).\(index)"] = extract(piece, of: tensors)
       }
     }
     try shardOptimizer.restore(state: shardState)

@@ -225,20 +225,18 @@ enum MPI {
   }
 
   /// `MPI_Iallgatherv`, started as request `slot` of `requests`: rank `r`'s `counts[r]`
-  /// elements reach every rank's `receive` at `displacements[r]`. This rank's come from `send`
-  /// (`counts[rank]` of them), or are read in place from `receive` when `send` is nil.
+  /// elements reach every rank's `receive` at `displacements[r]`; this rank's come from `send`.
   ///
   /// The buffers, `counts` and `displacements` must stay untouched until the request completes.
   static func startAllgather(
-    from send: UnsafeRawPointer?, into receive: UnsafeMutableRawPointer,
+    from send: UnsafeRawPointer, into receive: UnsafeMutableRawPointer,
     counts: UnsafePointer<Int32>, displacements: UnsafePointer<Int32>, of element: MPIElement,
     as slot: Int, of requests: MPIRequests
   ) {
     check(
       MPI_Iallgatherv(
-        send ?? UnsafeRawPointer(autodiff_mpi_in_place()), send == nil ? 0 : counts[rank],
-        element.datatype, receive, counts, displacements, element.datatype, world,
-        requests.handles + slot),
+        send, counts[rank], element.datatype, receive, counts, displacements, element.datatype,
+        world, requests.handles + slot),
       "MPI_Iallgatherv")
   }
 
