@@ -124,6 +124,19 @@ def epoch_batches(count, batch, seed):
 # MARK: NumPy, hand-written backpropagation
 
 
+def adam_update(params, grads, moments, t, sqrt, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """One functional Adam step, as torch.optim.Adam arranges it, for the frameworks whose arrays
+    are immutable (JAX, MLX): the new parameters and moments. `sqrt` is the framework's."""
+    new_params, new_moments = [], []
+    for p, g, (m, v) in zip(params, grads, moments):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        step_size = LEARNING_RATE / (1 - beta1**t)
+        new_params.append(p - step_size * m / (sqrt(v) / sqrt(1 - beta2**t) + epsilon))
+        new_moments.append((m, v))
+    return new_params, new_moments
+
+
 def numpy_mlp_gradients(params, x, labels):
     """Loss and gradients of softmax cross-entropy of a ReLU MLP, by hand (NumPy arrays).
 
@@ -408,19 +421,11 @@ def jax_workloads(fashion):
         images, labels = load_fashion()
         params = init_mlp([784, 256, 128, 10], key)
         moments = [(jnp.zeros_like(p), jnp.zeros_like(p)) for p in params]
-        beta1, beta2, epsilon = 0.9, 0.999, 1e-8
 
         @jax.jit
         def adam_step(params, moments, t, x, labels):
             grads = jax.grad(loss_function)(params, x, labels)
-            new_params, new_moments = [], []
-            for p, g, (m, v) in zip(params, grads, moments):
-                m = beta1 * m + (1 - beta1) * g
-                v = beta2 * v + (1 - beta2) * g * g
-                step_size = LEARNING_RATE / (1 - beta1**t)
-                new_params.append(p - step_size * m / (jnp.sqrt(v) / jnp.sqrt(1 - beta2**t) + epsilon))
-                new_moments.append((m, v))
-            return new_params, new_moments
+            return adam_update(params, grads, moments, t, jnp.sqrt)
 
         batches = [
             (jnp.asarray(images[i]), jnp.asarray(labels[i]))
@@ -527,20 +532,11 @@ def mlx_workloads(fashion):
         images, labels = load_fashion()
         params = init_mlp([784, 256, 128, 10])
         moments = [(mx.zeros_like(p), mx.zeros_like(p)) for p in params]
-        beta1, beta2, epsilon = 0.9, 0.999, 1e-8
 
         @mx.compile
         def adam_step(params, moments, t, x, labels):
             grads = mx.grad(loss_function)(params, x, labels)
-            new_params, new_moments = [], []
-            for p, g, (m, v) in zip(params, grads, moments):
-                m = beta1 * m + (1 - beta1) * g
-                v = beta2 * v + (1 - beta2) * g * g
-                step_size = LEARNING_RATE / (1 - beta1**t)
-                denominator = mx.sqrt(v) / mx.sqrt(1 - beta2**t) + epsilon
-                new_params.append(p - step_size * m / denominator)
-                new_moments.append((m, v))
-            return new_params, new_moments
+            return adam_update(params, grads, moments, t, mx.sqrt)
 
         batches = [
             (mx.array(images[i]), mx.array(labels[i].astype("int32")))
