@@ -227,9 +227,13 @@ func sumOfPresent<Scalar>(_ a: Tensor<Scalar>?, _ b: Tensor<Scalar>?) -> Tensor<
 /// - Parameters:
 ///   - output: The operation's value, computed on unrecorded tensors.
 ///   - operands: The operation's inputs as the caller passed them.
+///   - rule: The pullback, built only when the operation is recorded: an unrecorded call
+///     (inference, the arithmetic of a first-order sweep's rules) allocates no closure context.
+///   - tangent: The tangent rule, likewise.
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands x: Tensor<Scalar>,
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
+  at location: SourceLocation? = nil, rule: @autoclosure () -> Rule<Scalar>,
+  tangent: @autoclosure () -> TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = x.liveTrace?.tape else { return output }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
@@ -238,14 +242,14 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
-      output: output, rule: rule, tangent: tangent))
+      output: output, rule: rule(), tangent: tangent()))
 }
 
 /// Records an operation of two operands; see the one-operand form.
 func record<Scalar>(
   _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
-  _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: Rule<Scalar>,
-  tangent: TangentRule<Scalar>?
+  _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: @autoclosure () -> Rule<Scalar>,
+  tangent: @autoclosure () -> TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   let (lhs, rhs) = (a.liveTrace, b.liveTrace)
   guard let tape = lhs?.tape ?? rhs?.tape else { return output }
@@ -258,13 +262,14 @@ func record<Scalar>(
       name: name, location: recordedLocation(location),
       operands: InlineList(
         Operand(value: a.detached, node: lhs?.node), Operand(value: b.detached, node: rhs?.node)),
-      output: output, rule: rule, tangent: tangent))
+      output: output, rule: rule(), tangent: tangent()))
 }
 
 /// Records an operation with any number of operands; see the one-operand form.
 func record<Scalar>(
   _ name: StaticString, output: Tensor<Scalar>, operands: [Tensor<Scalar>],
-  at location: SourceLocation? = nil, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
+  at location: SourceLocation? = nil, rule: @autoclosure () -> Rule<Scalar>,
+  tangent: @autoclosure () -> TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
   guard let tape = commonTape(of: operands, name, at: location) else { return output }
   return tape.append(
@@ -272,7 +277,7 @@ func record<Scalar>(
       name: name, location: recordedLocation(location),
       operands: InlineList(
         contentsOf: operands.lazy.map { Operand(value: $0.detached, node: $0.liveTrace?.node) }),
-      output: output.detached, rule: rule, tangent: tangent))
+      output: output.detached, rule: rule(), tangent: tangent()))
 }
 
 /// The call site a node keeps: none for an operation the library performs on its own behalf.
