@@ -321,22 +321,16 @@ struct Sweep<Scalar: TensorScalar> {
 
   /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's
   /// β = 1 when the buffer is there and is not recorded, else as a new product (recorded when
-  /// the sweep records itself).
+  /// the sweep records itself; an unrecorded product builds no rule, see `record`).
   func accumulateProduct(
     into operand: Operand<Scalar>,
     _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
     guard needsGradient(operand) else { return }
-    guard !createGraph else {
-      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: operand)
-      return
-    }
     let slot = operand.node! - base
-    guard slots[slot].gradient != nil else {
-      accumulate(
-        Tensor.unrecordedProduct(a, transposed: transposeA, b, transposed: transposeB),
-        into: operand)
+    guard !createGraph, slots[slot].gradient != nil else {
+      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: operand)
       return
     }
     slots[slot].gradient!.addProductUnrecorded(a, transposed: transposeA, b, transposed: transposeB)

@@ -30,8 +30,9 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  _ = productShape(a, transposeA, b, transposeB, "matmul", at: location)
-  let product = Tensor.unrecordedProduct(a, transposed: transposeA, b, transposed: transposeB)
+  let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
+  var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
+  product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
   return record(
     "matmul", output: product, operands: a, b, at: location,
     rule: .custom { context in
@@ -91,20 +92,6 @@ extension Tensor {
         }
       }
     }
-  }
-
-  /// `op(a)·op(b)` in a new buffer, unrecorded: one gemm, with no rule to build (a sweep's
-  /// first contribution to a gradient comes here).
-  ///
-  /// - Precondition: The shapes agree (the caller checked them).
-  static func unrecordedProduct(
-    _ a: Tensor, transposed transposeA: Bool, _ b: Tensor, transposed transposeB: Bool
-  ) -> Tensor {
-    let m = transposeA ? a.shape[1] : a.shape[0]
-    let n = transposeB ? b.shape[0] : b.shape[1]
-    var product = Tensor(shape: [m, n], storage: .uninitialized(count: m * n))
-    product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
-    return product
   }
 
   /// Adds `op(a)·op(b)` into `self` in place with gemm's β = 1. Unrecorded.
@@ -184,8 +171,8 @@ public func matmul<Scalar>(
     },
     tangent: .custom { tangents, operands, _ in
       // d(A·B + bias) = dA·B + A·dB + dbias, the last broadcast over the rows by the sweep.
-      // (The shape comes from the operands: a closure that captured m and n would be allocated
-      // with every product, differentiated or not.)
+      // (The shape comes from the operands: a closure that captured m and n would allocate a
+      // context with every recorded product.)
       let (a, b) = (operands[0], operands[1])
       let product = sumOfPresent(
         tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) })
