@@ -43,8 +43,8 @@ struct Workload: Sendable {
 
   func model() -> Sequential<Float> {
     Sequential(
-      Dense(weight: parameters[0], bias: parameters[1], activation: relu),
-      Dense(weight: parameters[2], bias: parameters[3], activation: relu),
+      Dense(weight: parameters[0], bias: parameters[1], activation: .relu),
+      Dense(weight: parameters[2], bias: parameters[3], activation: .relu),
       Dense(weight: parameters[4], bias: parameters[5]))
   }
 }

@@ -66,7 +66,7 @@ var model = Sequential<Float>(
         inputSize: widths[index], outputSize: widths[index + 1], initialization: .glorotUniform,
         using: &rng)
       : Dense(
-        inputSize: widths[index], outputSize: widths[index + 1], activation: relu, using: &rng)
+        inputSize: widths[index], outputSize: widths[index + 1], activation: .relu, using: &rng)
   })
 try! context.synchronize(&model)
 let initialParameters = model.parameters

@@ -17,7 +17,7 @@ struct Network: Sendable {
   init(sizes: [Int], batch: Int) {
     var rng = SeededGenerator(seed: 1)
     model = Sequential(
-      Dense(inputSize: sizes[0], outputSize: sizes[1], activation: relu, using: &rng),
+      Dense(inputSize: sizes[0], outputSize: sizes[1], activation: .relu, using: &rng),
       Dense(inputSize: sizes[1], outputSize: sizes[2], using: &rng))
     x = Tensor(randomNormal: [batch, sizes[0]], using: &rng)
     labels = (0..<batch).map { _ in Int.random(in: 0..<sizes[2], using: &rng) }

@@ -28,7 +28,9 @@ extension MPIContext {
     // gethostname, not ProcessInfo.hostName, which may ask DNS.
     var host = [CChar](repeating: 0, count: 256)
     _ = gethostname(&host, host.count - 1)
-    let mine = "\(String(cString: host)) \(mask)"
+    let name = String(
+      decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let mine = "\(name) \(mask)"
     let sharing = allgather(mine).filter { $0 == mine }.count
     let threads = max(1, cores / max(sharing, 1))
     let environment = ProcessInfo.processInfo.environment

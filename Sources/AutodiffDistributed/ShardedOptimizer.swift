@@ -13,7 +13,7 @@ import AutodiffNN
 ///
 /// ```swift
 /// var model = Sequential<Float>(
-///   Dense(inputSize: 784, outputSize: 512, activation: relu, using: &rng),
+///   Dense(inputSize: 784, outputSize: 512, activation: .relu, using: &rng),
 ///   Dense(inputSize: 512, outputSize: 10, using: &rng))
 /// try context.synchronize(&model)
 /// let optimizer = ShardedOptimizer(context, for: model.parameters) { shard in

@@ -2,19 +2,9 @@ import ArgumentParser
 import AutodiffNN
 import Foundation
 
-/// The function between hidden layers: `--activation`.
-enum Activation: String, CaseIterable, Codable, ExpressibleByArgument {
-  case relu, tanh, sigmoid
-
-  /// The function as a ``Dense`` layer applies it.
-  var function: @Sendable (Tensor<Float>) -> Tensor<Float> {
-    switch self {
-    case .relu: { Autodiff.relu($0) }
-    case .tanh: { Autodiff.tanh($0) }
-    case .sigmoid: { Autodiff.sigmoid($0) }
-    }
-  }
-
+/// The function between hidden layers, `--activation`: Autodiff's `Activation`, which a
+/// ``Dense`` layer runs inside its product.
+extension Activation: ExpressibleByArgument, Codable {
   /// He initialization keeps activations' variance through ReLU; Glorot suits the saturating
   /// functions (Dense's documentation).
   var initialization: WeightInitialization {
@@ -158,7 +148,7 @@ struct RunConfiguration: Equatable {
     for (inputSize, outputSize) in zip(layerSizes.dropLast(2), hidden) {
       layers.append(
         Dense(
-          inputSize: inputSize, outputSize: outputSize, activation: activation.function,
+          inputSize: inputSize, outputSize: outputSize, activation: activation,
           initialization: activation.initialization, using: &generator))
       // Between one hidden layer and the next: its activations normalized over the batch, then
       // dropped at random while training.

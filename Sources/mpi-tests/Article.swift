@@ -13,7 +13,7 @@ func articleScenario() -> Never {
     inputs: Tensor<Float>(randomNormal: [64, 4], using: &rng),
     labels: (0..<64).map { _ in Int(rng.next() % 3) })
   var model = Sequential<Float>(
-    Dense(inputSize: 4, outputSize: 8, activation: relu, using: &rng),
+    Dense(inputSize: 4, outputSize: 8, activation: .relu, using: &rng),
     Dense(inputSize: 8, outputSize: 3, initialization: .glorotUniform, using: &rng))
   var optimizer = Adam(for: model.parameters, learningRate: 1e-2)
   var losses: [Float] = []

@@ -66,8 +66,8 @@ func train() -> Bool {
   let batchSize = option("batch", 64)
   var rng = SeededGenerator(seed: 20_000)
   var model = Sequential<Float>(
-    Dense(inputSize: 784, outputSize: 256, activation: relu, using: &rng),
-    Dense(inputSize: 256, outputSize: 128, activation: relu, using: &rng),
+    Dense(inputSize: 784, outputSize: 256, activation: .relu, using: &rng),
+    Dense(inputSize: 256, outputSize: 128, activation: .relu, using: &rng),
     Dense(inputSize: 128, outputSize: 10, initialization: .glorotUniform, using: &rng))
   var optimizer = Adam(for: model.parameters, learningRate: 1e-3)
   // A fixed pool of batches, cycled, so that the inputs themselves take no new memory.
@@ -215,8 +215,8 @@ func bufferCache() -> Bool {
     let on = round % 2 == 0
     BufferCache.limit = on ? defaultLimit : 0
     var model = Sequential(
-      Dense(weight: parameters[0], bias: parameters[1], activation: relu),
-      Dense(weight: parameters[2], bias: parameters[3], activation: relu),
+      Dense(weight: parameters[0], bias: parameters[1], activation: .relu),
+      Dense(weight: parameters[2], bias: parameters[3], activation: .relu),
       Dense(weight: parameters[4], bias: parameters[5]))
     var optimizer = SGD(for: model.parameters, learningRate: 1e-3)
     let (cpuStart, faultsStart) = (threadCPUSeconds(), threadMinorFaults())

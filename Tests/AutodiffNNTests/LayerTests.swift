@@ -28,6 +28,35 @@ import Testing
         to: Tensor(shape: [2, 2], scalars: [6.1, 0, 0, 1.05]), relativeTolerance: 1e-14))
   }
 
+  @Test(
+    "Dense with an Activation runs it inside the product: the same output and gradients as the function after it",
+    arguments: Activation.allCases)
+  func fusedActivationMatchesFunction(activation: Activation) {
+    let fused = Dense(weight: Self.weight, bias: Self.bias, activation: activation)
+    let separate = Dense(weight: Self.weight, bias: Self.bias, activation: { activation($0) })
+    #expect(fused(Self.x) == separate(Self.x))
+    func gradients(_ layer: Dense<Double>) -> [Tensor<Double>] {
+      gradient(at: layer.parameters + [Self.x]) { p in
+        var layer = layer
+        layer.parameters = Array(p[0..<2])
+        return layer(p[2]).squared().sum()
+      }
+    }
+    #expect(gradients(fused) == gradients(separate))
+    // The activation reads back as the function it applies.
+    #expect(fused.activation?(Self.x) == activation(Self.x))
+  }
+
+  @Test("Setting a function as the activation replaces a fused one; nil makes the layer linear")
+  func settingTheActivationReplacesTheFusedOne() {
+    var layer = Dense(weight: Self.weight, bias: Self.bias, activation: .relu)
+    layer.activation = sigmoid
+    #expect(layer(Self.x) == sigmoid(matmul(Self.x, Self.weight, plus: Self.bias)))
+    layer.activation = nil
+    #expect(layer(Self.x) == matmul(Self.x, Self.weight, plus: Self.bias))
+    #expect(layer.activation == nil)
+  }
+
   @Test("Dense's gradients with respect to weight, bias and input match finite differences")
   func gradientsMatchFiniteDifferences() {
     let layer = Dense(weight: Self.weight, bias: Self.bias, activation: tanh)

@@ -61,6 +61,10 @@ import Testing
     Case(name: "matmul plus bias", shapes: [[3, 4], [4, 2], [2]]) {
       matmul($0[0], $0[1], plus: $0[2])
     },
+    Case(name: "matmul plus bias with each activation", shapes: [[3, 4], [4, 2], [2]]) { p in
+      Activation.allCases.map { matmul(p[0], p[1], plus: p[2], activation: $0) }
+        .reduce(Tensor(zeros: [3, 2]), +)
+    },
     Case(name: "sum mean", shapes: [[2, 3, 4]]) {
       $0[0].sum(alongAxes: [0, 2]) + $0[0].mean(alongAxes: [0, 2]) + $0[0].sum()
     },

@@ -199,6 +199,7 @@ extension SecondOrderTests {
     case slicing = "slices and concatenation"
     case movement = "transpose, reshape, expand and reductions"
     case network = "tanh layer"
+    case fusedLayers = "matmul(_:_:plus:activation:) with each activation"
     case kinks = "relu, abs, max and min away from their kinks"
     case logSigmoid = "log, sigmoid, sqrt"
     case custom = "customOperation"
@@ -262,6 +263,14 @@ extension SecondOrderTests {
         let w = Self.weights([4, 5])
         let b = Self.weights([5])
         return tanh(Autodiff.matmul(x, w) + b).squared().mean()
+      case .fusedLayers:
+        // x both as the input and as the weight, so that the Hessian mixes the two.
+        let b = Self.weights([4])
+        return Activation.allCases.map { activation in
+          (matmul(x, x.transposed(), plus: Self.weights([3]), activation: activation)
+            * Self.weights([3, 3])).sum()
+            + matmul(Self.weights([4, 3]), x, plus: b, activation: activation).squared().mean()
+        }.reduce(Tensor(0), +)
       case .kinks:
         return (relu(x) * sin(x) + abs(x) * cos(x) + max(x, 0.3) * min(x, -0.3) * c).sum()
       case .logSigmoid:

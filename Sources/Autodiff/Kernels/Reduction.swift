@@ -69,7 +69,8 @@ private func reduceColumns<T: TensorScalar>(
   for k in 1..<n {
     let row = x + k * inner
     switch function {
-    case .sum: for i in 0..<count { y[i] += row[i] }
+    // The vectorized kernel (CElementwise): the same adds, in the same order, as `y[i] += row[i]`.
+    case .sum: binaryLoop(.add, y, 1, row, 1, y, count)
     case .max: for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
     case .min: for i in 0..<count where row[i] < y[i] || row[i].isNaN { y[i] = row[i] }
     }

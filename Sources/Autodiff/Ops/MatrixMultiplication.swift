@@ -134,10 +134,23 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  let (m, n) = productShape(a, false, b, false, "matmul(_:_:plus:)", at: location)
+  return record(
+    "matmulPlus", output: affine(a, b, bias, "matmul(_:_:plus:)", at: location),
+    operands: [a, b, bias], at: location,
+    rule: .custom { context in accumulateAffineGradients(context, context.upstream) },
+    tangent: .custom { tangents, operands, _ in affineTangent(tangents, operands) })
+}
+
+/// `a·b + bias` unrecorded: the rows are filled with the bias, and gemm adds the product into
+/// them (β = 1). `name` names the operation in a message about shapes.
+func affine<Scalar>(
+  _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ bias: Tensor<Scalar>, _ name: String,
+  at location: SourceLocation
+) -> Tensor<Scalar> {
+  let (m, n) = productShape(a, false, b, false, name, at: location)
   check(
     bias.shape == [n],
-    "matmul(_:_:plus:): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
+    "\(name): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
       + "got \(bias.shape.shapeDescription)", at: location)
   let storage = Storage<Scalar>.uninitialized(count: m * n)
   storage.withUnsafeMutableBufferPointer { c in
@@ -150,34 +163,37 @@ public func matmul<Scalar>(
   }
   var result = Tensor<Scalar>(shape: [m, n], storage: storage)
   result.gemm(a, transposed: false, b, transposed: false, accumulating: true)
-  return record(
-    "matmulPlus", output: result, operands: [a, b, bias], at: location,
-    rule: .custom { context in
-      let dC = context.upstream
-      if context.needsGradient(0) {
-        context.accumulateProduct(
-          into: 0, dC, transposed: false, context.operand(1), transposed: true)
-      }
-      if context.needsGradient(1) {
-        context.accumulateProduct(
-          into: 1, context.operand(0), transposed: true, dC, transposed: false)
-      }
-      if context.needsGradient(2) {
-        // A recorded sweep (second derivatives) sums with the recorded op; otherwise one pass
-        // straight into a new vector.
-        context.accumulate(
-          dC.isRecorded ? dC.sum(squeezingAxes: [0]) : dC.rowSum(), into: 2)
-      }
-    },
-    tangent: .custom { tangents, operands, _ in
-      // d(A·B + bias) = dA·B + A·dB + dbias, the last broadcast over the rows by the sweep.
-      // (The shape comes from the operands: a closure that captured m and n would allocate a
-      // context with every recorded product.)
-      let (a, b) = (operands[0], operands[1])
-      let product = sumOfPresent(
-        tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) })
-      return sumOfPresent(product, tangents[2]) ?? Tensor(zeros: [a.shape[0], b.shape[1]])
-    })
+  return result
+}
+
+/// The pullback of `C = A·B + 1·biasᵀ` for the upstream gradient `dC` of `C`: `dA = dC·Bᵀ`,
+/// `dB = Aᵀ·dC` and `dbias = Σᵢ dCᵢ`, the sum of `dC`'s rows, each for the operands (A, B,
+/// bias) that need one.
+func accumulateAffineGradients<Scalar>(_ context: PullbackContext<Scalar>, _ dC: Tensor<Scalar>) {
+  if context.needsGradient(0) {
+    context.accumulateProduct(into: 0, dC, transposed: false, context.operand(1), transposed: true)
+  }
+  if context.needsGradient(1) {
+    context.accumulateProduct(into: 1, context.operand(0), transposed: true, dC, transposed: false)
+  }
+  if context.needsGradient(2) {
+    // A recorded sweep (second derivatives) sums with the recorded op; otherwise one pass
+    // straight into a new vector.
+    context.accumulate(dC.isRecorded ? dC.sum(squeezingAxes: [0]) : dC.rowSum(), into: 2)
+  }
+}
+
+/// The tangent of `A·B + bias`: `dA·B + A·dB + dbias`, the last broadcast over the rows.
+func affineTangent<Scalar>(_ tangents: [Tensor<Scalar>?], _ operands: [Tensor<Scalar>])
+  -> Tensor<Scalar>
+{
+  // (The shape comes from the operands: a closure that captured m and n would allocate a
+  // context with every recorded product.)
+  let (a, b) = (operands[0], operands[1])
+  let product = sumOfPresent(
+    tangents[0].map { matmul($0, b) }, tangents[1].map { matmul(a, $0) })
+  guard let bias = tangents[2] else { return product ?? Tensor(zeros: [a.shape[0], b.shape[1]]) }
+  return product.map { $0 + bias } ?? bias.expanded(to: [a.shape[0], b.shape[1]])
 }
 
 extension Tensor {

@@ -8,9 +8,14 @@
 ///
 /// ```swift
 /// var rng = SeededGenerator(seed: 42)
-/// let layer = Dense<Float>(inputSize: 784, outputSize: 128, activation: relu, using: &rng)
+/// let layer = Dense<Float>(inputSize: 784, outputSize: 128, activation: .relu, using: &rng)
 /// let hidden = layer(images)              // [batch, 784] → [batch, 128]
 /// ```
+///
+/// An `Activation` (`.relu`, `.tanh`, `.sigmoid`) runs inside that one operation
+/// (`matmul(_:_:plus:activation:)`): the layer writes its output once, and its pullback reads
+/// it once. Any other function, such as `activation: gelu`, is applied to the product
+/// afterwards, as its own operation.
 ///
 /// `Dense` is a value: copying a layer copies no elements (the tensors are copy-on-write), and
 /// changing a copy's parameters leaves the original as it was. Its ``parameters`` are
@@ -50,7 +55,30 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   }
 
   /// The function applied elementwise to `x·W + b`, or `nil` for none (a linear layer).
-  public var activation: (@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)?
+  ///
+  /// For a layer made with an `Activation`, the function that applies it. Setting a function
+  /// replaces the activation; the product and the function then run as two operations.
+  public var activation: (@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)? {
+    get {
+      switch kind {
+      case .linear: nil
+      case .fused(let activation): { activation($0) }
+      case .function(let function): function
+      }
+    }
+    set { kind = newValue.map { .function($0) } ?? .linear }
+  }
+
+  /// What follows the product.
+  private var kind: Kind
+
+  private enum Kind: Sendable {
+    case linear
+    /// Applied inside the product's operation.
+    case fused(Activation)
+    /// Applied to the product's result, as its own operation.
+    case function(@Sendable (Tensor<Scalar>) -> Tensor<Scalar>)
+  }
 
   /// The number of features each input row has.
   public let inputSize: Int
@@ -89,7 +117,30 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
     self.inputSize = weight.shape[0]
     self.outputSize = weight.shape[1]
     self.storedParameters = [weight, bias]
-    self.activation = activation
+    self.kind = activation.map { .function($0) } ?? .linear
+  }
+
+  /// Creates a layer with the given weight and bias whose activation runs inside the product's
+  /// operation (Autodiff's `matmul(_:_:plus:activation:)`).
+  ///
+  /// ```swift
+  /// let neuron = Dense<Double>(
+  ///   weight: Tensor(shape: [2, 1], scalars: [0.4, -0.2]), bias: Tensor([0]), activation: .sigmoid)
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - weight: The weight matrix, `[inputSize, outputSize]`.
+  ///   - bias: The bias vector, `[outputSize]`.
+  ///   - activation: `.relu`, `.tanh` or `.sigmoid`.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `weight` has rank 2 and `bias` has shape `[weight.shape[1]]`.
+  public init(
+    weight: Tensor<Scalar>, bias: Tensor<Scalar>, activation: Activation,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    self.init(weight: weight, bias: bias, file: file, line: line)
+    kind = .fused(activation)
   }
 
   /// Creates a layer with random weights drawn from `generator` and zero bias.
@@ -129,6 +180,34 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
       bias: Tensor(zeros: [outputSize]), activation: activation, file: file, line: line)
   }
 
+  /// Creates a layer with random weights drawn from `generator` and zero bias, whose activation
+  /// runs inside the product's operation (Autodiff's `matmul(_:_:plus:activation:)`).
+  ///
+  /// ```swift
+  /// var rng = SeededGenerator(seed: 7)
+  /// let hidden = Dense<Float>(inputSize: 784, outputSize: 128, activation: .relu, using: &rng)
+  /// ```
+  ///
+  /// - Parameters:
+  ///   - inputSize: The number of features each input row has (fan-in).
+  ///   - outputSize: The number of features each output row has (fan-out).
+  ///   - activation: `.relu`, `.tanh` or `.sigmoid`.
+  ///   - initialization: How the weight is drawn.
+  ///   - generator: The source of randomness.
+  ///   - file: The caller's file, named in the message of a failed precondition.
+  ///   - line: The caller's line, likewise.
+  /// - Precondition: `inputSize` and `outputSize` are positive.
+  public init<G: RandomNumberGenerator>(
+    inputSize: Int, outputSize: Int, activation: Activation,
+    initialization: WeightInitialization = .heNormal, using generator: inout G,
+    file: StaticString = #fileID, line: UInt = #line
+  ) {
+    self.init(
+      inputSize: inputSize, outputSize: outputSize, initialization: initialization,
+      using: &generator, file: file, line: line)
+    kind = .fused(activation)
+  }
+
   /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`.
   ///
   /// - Precondition: `input` has shape `[batch, inputSize]`.
@@ -141,8 +220,11 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
         + "(weight \(weight.shape.shapeText))")
     // One fused operation rather than `matmul(input, weight) + bias`: no separate product to
     // allocate and add, and a one-pass bias gradient (mlp benchmarks).
-    let affine = matmul(input, weight, plus: bias)
-    return activation.map { $0(affine) } ?? affine
+    switch kind {
+    case .linear: return matmul(input, weight, plus: bias)
+    case .fused(let activation): return matmul(input, weight, plus: bias, activation: activation)
+    case .function(let function): return function(matmul(input, weight, plus: bias))
+    }
   }
 
   /// `[weight, bias]`. Setting it replaces both.

@@ -14,7 +14,7 @@
 /// ```swift
 /// var rng = SeededGenerator(seed: 0)
 /// var model = Sequential<Float>(
-///   Dense(inputSize: 784, outputSize: 256, activation: relu, using: &rng),
+///   Dense(inputSize: 784, outputSize: 256, activation: .relu, using: &rng),
 ///   Dropout(rate: 0.2, using: &rng),
 ///   Dense(inputSize: 256, outputSize: 10, using: &rng))
 /// // ... train ...

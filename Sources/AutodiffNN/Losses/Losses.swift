@@ -164,31 +164,41 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
     logits.withUnsafeBufferPointer { z in
       // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent
       // is ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no
-      // log 0.
-      func rowLosses(_ rows: Range<Int>, storing p: UnsafeMutablePointer<Scalar>?) {
+      // log 0. The exponentials of a range of rows are one call of the vectorized kernel, into
+      // `p` (the softmax, or scratch).
+      func rowLosses(_ rows: Range<Int>, into p: UnsafeMutablePointer<Scalar>) {
+        let elements = (rows.lowerBound * classes)..<(rows.upperBound * classes)
         for row in rows {
-          let range = (row * classes)..<((row + 1) * classes)
-          let rowMax = z[range].max()!
+          let start = row * classes
+          var rowMax = z[start]
+          for index in (start + 1)..<(start + classes) where z[index] > rowMax { rowMax = z[index] }
+          for index in start..<(start + classes) { p[index] = z[index] - rowMax }
+          losses[row] = rowMax
+        }
+        exponentiateInPlace(
+          UnsafeMutableBufferPointer(
+            rebasing: UnsafeMutableBufferPointer(
+              start: p, count: z.count)[elements]))
+        for row in rows {
+          let start = row * classes
           var sum: Scalar = 0
-          for index in range {
-            let e = Scalar.exp(z[index] - rowMax)
-            p?[index] = e
-            sum += e
-          }
-          if let p {
-            let inverse = 1 / sum
-            for index in range { p[index] *= inverse }
-          }
-          losses[row] = rowMax + Scalar.log(sum) - z[row * classes + labels[row]]
+          for index in start..<(start + classes) { sum += p[index] }
+          let inverse = 1 / sum
+          for index in start..<(start + classes) { p[index] *= inverse }
+          losses[row] = losses[row] + Scalar.log(sum) - z[start + labels[row]]
         }
       }
       let grain = max(1, transcendentalGrain / classes)
       if softmax == nil {
-        forEachRange(count: batch, grain: grain, alignment: 1) { rowLosses($0, storing: nil) }
+        withUnsafeTemporaryAllocation(of: Scalar.self, capacity: z.count) { scratch in
+          forEachRange(count: batch, grain: grain, alignment: 1) {
+            rowLosses($0, into: scratch.baseAddress!)
+          }
+        }
       } else {
         softmax!.withUnsafeMutableBufferPointer { p in
           forEachRange(count: batch, grain: grain, alignment: 1) {
-            rowLosses($0, storing: p.baseAddress)
+            rowLosses($0, into: p.baseAddress!)
           }
         }
       }

@@ -52,7 +52,7 @@ import Testing
     let data = LabeledDataset(inputs: Tensor(shape: [512, 2], scalars: points), labels: classes)
 
     var model = Sequential<Float>(
-      Dense(inputSize: 2, outputSize: 32, activation: relu, using: &rng),
+      Dense(inputSize: 2, outputSize: 32, activation: .relu, using: &rng),
       Dense(inputSize: 32, outputSize: 2, using: &rng))
     var optimizer = Adam(for: model.parameters, learningRate: 0.01)
     for _ in 1...40 {

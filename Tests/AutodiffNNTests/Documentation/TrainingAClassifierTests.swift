@@ -33,8 +33,8 @@ import Testing
 
     // snippet: spiral-model
     var model = Sequential<Float>(
-      Dense(inputSize: 2, outputSize: 64, activation: relu, using: &rng),
-      Dense(inputSize: 64, outputSize: 64, activation: relu, using: &rng),
+      Dense(inputSize: 2, outputSize: 64, activation: .relu, using: &rng),
+      Dense(inputSize: 64, outputSize: 64, activation: .relu, using: &rng),
       Dropout(rate: 0.05, using: &rng),
       Dense(inputSize: 64, outputSize: 2, initialization: .glorotUniform, using: &rng))
     print(model.summary(inputShape: [32, 2]))
@@ -76,8 +76,8 @@ import Testing
 
     // Later, or in another program: the same architecture, then the saved values.
     var restored = Sequential<Float>(
-      Dense(inputSize: 2, outputSize: 64, activation: relu, using: &rng),
-      Dense(inputSize: 64, outputSize: 64, activation: relu, using: &rng),
+      Dense(inputSize: 2, outputSize: 64, activation: .relu, using: &rng),
+      Dense(inputSize: 64, outputSize: 64, activation: .relu, using: &rng),
       Dropout(rate: 0.05, using: &rng),
       Dense(inputSize: 64, outputSize: 2, initialization: .glorotUniform, using: &rng))
     var restoredOptimizer = Adam(for: restored.parameters, learningRate: 0.01)
