@@ -267,9 +267,10 @@ extension SecondOrderTests {
         // x both as the input and as the weight, so that the Hessian mixes the two.
         let b = Self.weights([4])
         return Activation.allCases.map { activation in
-          (matmul(x, x.transposed(), plus: Self.weights([3]), activation: activation)
+          (Autodiff.matmul(x, x.transposed(), plus: Self.weights([3]), activation: activation)
             * Self.weights([3, 3])).sum()
-            + matmul(Self.weights([4, 3]), x, plus: b, activation: activation).squared().mean()
+            + Autodiff.matmul(Self.weights([4, 3]), x, plus: b, activation: activation).squared()
+            .mean()
         }.reduce(Tensor(0), +)
       case .kinks:
         return (relu(x) * sin(x) + abs(x) * cos(x) + max(x, 0.3) * min(x, -0.3) * c).sum()
