@@ -151,7 +151,8 @@ public func softmaxCrossEntropy<Scalar>(
 }
 
 /// The mean over rows of `log Σⱼ e^(zⱼ) − z[label]` for logits `z` of shape `[batch, classes]`,
-/// and, when `keepingSoftmax`, softmax(z) row by row: one pass over each row.
+/// and, when `keepingSoftmax`, softmax(z): each row's maximum, its exponentials (Autodiff's
+/// vectorized `exp` kernel, one call for a range of rows), then their sum.
 ///
 /// Rows run on several threads when there are enough elements; each row's loss is kept and the
 /// losses are added in row order, so the result does not depend on the thread count.
@@ -176,9 +177,7 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
           losses[row] = rowMax
         }
         exponentiateInPlace(
-          UnsafeMutableBufferPointer(
-            rebasing: UnsafeMutableBufferPointer(
-              start: p, count: z.count)[elements]))
+          UnsafeMutableBufferPointer(start: p + elements.lowerBound, count: elements.count))
         for row in rows {
           let start = row * classes
           var sum: Scalar = 0
