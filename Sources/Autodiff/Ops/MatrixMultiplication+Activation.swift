@@ -80,12 +80,41 @@ public func matmul<Scalar>(
   }
   return record(
     "matmulPlusActivation", output: output, operands: [a, b, bias], at: location,
-    rule: .custom { context in
-      let dZ = activation.inputGradient(context.upstream, output: context.output)
-      accumulateAffineGradients(context, dZ)
-    },
-    tangent: .custom { tangents, operands, y in
-      // The activation's Jacobian is diagonal: the pullback applied to the affine map's tangent.
-      activation.inputGradient(affineTangent(tangents, operands), output: y)
-    })
+    rule: .custom(activation.affinePullback()), tangent: .custom(activation.affineTangent()))
+}
+
+extension Activation {
+  /// The pullback of `activation(A·B + bias)`: the activation's, from the saved output, then the
+  /// affine map's. One closure literal per activation, so that none captures anything: a
+  /// capturing closure would allocate its context with every recorded layer.
+  fileprivate func affinePullback<Scalar>() -> (PullbackContext<Scalar>) -> Void {
+    switch self {
+    case .relu: { Activation.relu.accumulateAffineGradients($0) }
+    case .tanh: { Activation.tanh.accumulateAffineGradients($0) }
+    case .sigmoid: { Activation.sigmoid.accumulateAffineGradients($0) }
+    }
+  }
+
+  private func accumulateAffineGradients<Scalar>(_ context: PullbackContext<Scalar>) {
+    Autodiff.accumulateAffineGradients(
+      context, inputGradient(context.upstream, output: context.output))
+  }
+
+  /// The tangent of `activation(A·B + bias)`: the activation's Jacobian is diagonal, so it is
+  /// the pullback applied to the affine map's tangent. Capture-free, as ``affinePullback()``.
+  fileprivate func affineTangent<Scalar>()
+    -> ([Tensor<Scalar>?], [Tensor<Scalar>], Tensor<Scalar>) -> Tensor<Scalar>
+  {
+    switch self {
+    case .relu: { Activation.relu.tangent($0, $1, $2) }
+    case .tanh: { Activation.tanh.tangent($0, $1, $2) }
+    case .sigmoid: { Activation.sigmoid.tangent($0, $1, $2) }
+    }
+  }
+
+  private func tangent<Scalar>(
+    _ tangents: [Tensor<Scalar>?], _ operands: [Tensor<Scalar>], _ y: Tensor<Scalar>
+  ) -> Tensor<Scalar> {
+    inputGradient(Autodiff.affineTangent(tangents, operands), output: y)
+  }
 }
