@@ -140,25 +140,28 @@ import Testing
 
   @Test("Second derivatives through a·b + bias equal those through matmul(a, b) + bias")
   func productPlusBiasSecondOrder() {
-    var rng = SeededGenerator(seed: 14)
-    let a0 = Tensor<Double>(randomNormal: [4, 3], using: &rng)
-    let b0 = Tensor<Double>(randomNormal: [3, 2], using: &rng)
-    let bias0 = Tensor<Double>(randomNormal: [2], using: &rng)
-    func secondDerivatives(_ f: (Tensor<Double>, Tensor<Double>, Tensor<Double>) -> Tensor<Double>)
-      -> [Tensor<Double>]
-    {
-      let tape = Tape()
-      let (a, b, bias) = (tape.watch(a0), tape.watch(b0), tape.watch(bias0))
-      let first = tape.gradient(
-        of: tanh(f(a, b, bias)).sum(), wrt: [a, b, bias], createGraph: true)
-      let total = first.map { $0.squared().sum() }.reduce(Tensor(0), +)
-      return tape.gradient(of: total, wrt: [a, b, bias])
-    }
-    let fused = secondDerivatives { matmul($0, $1, plus: $2) }
-    let separate = secondDerivatives { matmul($0, $1) + $2 }
+    let fused = Self.secondDerivatives { tanh(matmul($0, $1, plus: $2)).sum() }
+    let separate = Self.secondDerivatives { tanh(matmul($0, $1) + $2).sum() }
     for (x, y) in zip(fused, separate) {
       #expect(x.isAlmostEqual(to: y, relativeTolerance: 1e-12, absoluteTolerance: 1e-12))
     }
+  }
+
+  /// The gradient of `Σₚ ‖∂loss/∂p‖²` with respect to p = (a, b, bias), through a recorded sweep,
+  /// at fixed `a` [4, 3], `b` [3, 2] and `bias` [2]: second derivatives of `loss`.
+  static func secondDerivatives(
+    _ loss: (Tensor<Double>, Tensor<Double>, Tensor<Double>) -> Tensor<Double>
+  ) -> [Tensor<Double>] {
+    var rng = SeededGenerator(seed: 14)
+    let tape = Tape()
+    let (a, b, bias) = (
+      tape.watch(Tensor<Double>(randomNormal: [4, 3], using: &rng)),
+      tape.watch(Tensor<Double>(randomNormal: [3, 2], using: &rng)),
+      tape.watch(Tensor<Double>(randomNormal: [2], using: &rng))
+    )
+    let first = tape.gradient(of: loss(a, b, bias), wrt: [a, b, bias], createGraph: true)
+    let total = first.map { $0.squared().sum() }.reduce(Tensor(0), +)
+    return tape.gradient(of: total, wrt: [a, b, bias])
   }
 
   // MARK: Product plus bias, then an activation
@@ -227,22 +230,10 @@ import Testing
     "Second derivatives through the fused activation equal those through the separate one",
     arguments: Activation.allCases)
   func fusedActivationSecondOrder(activation: Activation) {
-    var rng = SeededGenerator(seed: 23)
-    let a0 = Tensor<Double>(randomNormal: [4, 3], using: &rng)
-    let b0 = Tensor<Double>(randomNormal: [3, 2], using: &rng)
-    let bias0 = Tensor<Double>(randomNormal: [2], using: &rng)
-    func secondDerivatives(_ f: (Tensor<Double>, Tensor<Double>, Tensor<Double>) -> Tensor<Double>)
-      -> [Tensor<Double>]
-    {
-      let tape = Tape()
-      let (a, b, bias) = (tape.watch(a0), tape.watch(b0), tape.watch(bias0))
-      let first = tape.gradient(
-        of: f(a, b, bias).squared().sum(), wrt: [a, b, bias], createGraph: true)
-      let total = first.map { $0.squared().sum() }.reduce(Tensor(0), +)
-      return tape.gradient(of: total, wrt: [a, b, bias])
+    let fused = Self.secondDerivatives {
+      matmul($0, $1, plus: $2, activation: activation).squared().sum()
     }
-    let fused = secondDerivatives { matmul($0, $1, plus: $2, activation: activation) }
-    let separate = secondDerivatives { activation(matmul($0, $1, plus: $2)) }
+    let separate = Self.secondDerivatives { activation(matmul($0, $1, plus: $2)).squared().sum() }
     for (x, y) in zip(fused, separate) {
       #expect(x.isAlmostEqual(to: y, relativeTolerance: 1e-12, absoluteTolerance: 1e-12))
     }
