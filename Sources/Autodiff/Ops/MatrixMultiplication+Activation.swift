@@ -101,7 +101,7 @@ extension Activation {
   }
 
   /// The tangent of `activation(A·B + bias)`: the activation's Jacobian is diagonal, so it is
-  /// the pullback applied to the affine map's tangent. Capture-free, as ``affinePullback()``.
+  /// the pullback applied to the affine map's tangent. Capture-free, as `affinePullback()`.
   fileprivate func affineTangent<Scalar>()
     -> ([Tensor<Scalar>?], [Tensor<Scalar>], Tensor<Scalar>) -> Tensor<Scalar>
   {

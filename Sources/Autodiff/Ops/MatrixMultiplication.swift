@@ -35,34 +35,69 @@ public func matmul<Scalar>(
   product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
   return record(
     "matmul", output: product, operands: a, b, at: location,
-    rule: .custom { context in
-      // C = op(A)·op(B). With the flags folded in, dA = dC·op(B)ᵀ (or its transpose op(B)·dCᵀ
-      // when A was transposed), and dB = op(A)ᵀ·dC (or dCᵀ·op(A) when B was).
-      let dC = context.upstream
-      if context.needsGradient(0) {
-        let b = context.operand(1)
-        if transposeA {
-          context.accumulateProduct(into: 0, b, transposed: transposeB, dC, transposed: true)
-        } else {
-          context.accumulateProduct(into: 0, dC, transposed: false, b, transposed: !transposeB)
-        }
-      }
-      if context.needsGradient(1) {
-        let a = context.operand(0)
-        if transposeB {
-          context.accumulateProduct(into: 1, dC, transposed: true, a, transposed: transposeA)
-        } else {
-          context.accumulateProduct(into: 1, a, transposed: !transposeA, dC, transposed: false)
-        }
-      }
-    },
-    tangent: .custom { tangents, operands, _ in
-      // d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB).
-      let (a, b) = (operands[0], operands[1])
-      return sumOfPresent(
-        tangents[0].map { matmul($0, transposed: transposeA, b, transposed: transposeB) },
-        tangents[1].map { matmul(a, transposed: transposeA, $0, transposed: transposeB) })!
-    })
+    rule: .custom(productPullback(transposeA, transposeB)),
+    tangent: .custom(productTangent(transposeA, transposeB)))
+}
+
+/// The pullback of `C = op(A)·op(B)` for the transpose flags, as a closure that captures nothing:
+/// one literal per pair of flags, where a closure capturing them would allocate its context with
+/// every recorded product (matgrad benchmark).
+private func productPullback<Scalar>(_ transposeA: Bool, _ transposeB: Bool)
+  -> (PullbackContext<Scalar>) -> Void
+{
+  switch (transposeA, transposeB) {
+  case (false, false): { accumulateProductGradients($0, false, false) }
+  case (false, true): { accumulateProductGradients($0, false, true) }
+  case (true, false): { accumulateProductGradients($0, true, false) }
+  case (true, true): { accumulateProductGradients($0, true, true) }
+  }
+}
+
+/// C = op(A)·op(B). With the flags folded in, dA = dC·op(B)ᵀ (or its transpose op(B)·dCᵀ when A
+/// was transposed), and dB = op(A)ᵀ·dC (or dCᵀ·op(A) when B was).
+private func accumulateProductGradients<Scalar>(
+  _ context: PullbackContext<Scalar>, _ transposeA: Bool, _ transposeB: Bool
+) {
+  let dC = context.upstream
+  if context.needsGradient(0) {
+    let b = context.operand(1)
+    if transposeA {
+      context.accumulateProduct(into: 0, b, transposed: transposeB, dC, transposed: true)
+    } else {
+      context.accumulateProduct(into: 0, dC, transposed: false, b, transposed: !transposeB)
+    }
+  }
+  if context.needsGradient(1) {
+    let a = context.operand(0)
+    if transposeB {
+      context.accumulateProduct(into: 1, dC, transposed: true, a, transposed: transposeA)
+    } else {
+      context.accumulateProduct(into: 1, a, transposed: !transposeA, dC, transposed: false)
+    }
+  }
+}
+
+/// The tangent of `op(A)·op(B)`, capture-free as `productPullback(_:_:)`.
+private func productTangent<Scalar>(_ transposeA: Bool, _ transposeB: Bool)
+  -> ([Tensor<Scalar>?], [Tensor<Scalar>], Tensor<Scalar>) -> Tensor<Scalar>
+{
+  switch (transposeA, transposeB) {
+  case (false, false): { tangents, operands, _ in productTangent(tangents, operands, false, false) }
+  case (false, true): { tangents, operands, _ in productTangent(tangents, operands, false, true) }
+  case (true, false): { tangents, operands, _ in productTangent(tangents, operands, true, false) }
+  case (true, true): { tangents, operands, _ in productTangent(tangents, operands, true, true) }
+  }
+}
+
+/// d(op(A)·op(B)) = op(dA)·op(B) + op(A)·op(dB).
+private func productTangent<Scalar>(
+  _ tangents: [Tensor<Scalar>?], _ operands: [Tensor<Scalar>], _ transposeA: Bool,
+  _ transposeB: Bool
+) -> Tensor<Scalar> {
+  let (a, b) = (operands[0], operands[1])
+  return sumOfPresent(
+    tangents[0].map { matmul($0, transposed: transposeA, b, transposed: transposeB) },
+    tangents[1].map { matmul(a, transposed: transposeA, $0, transposed: transposeB) })!
 }
 
 extension Tensor {
