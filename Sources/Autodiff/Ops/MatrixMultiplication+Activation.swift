@@ -3,9 +3,9 @@
 /// An elementwise function that ``matmul(_:_:plus:activation:file:line:)`` applies to the affine
 /// map in the same operation: a dense layer in one step.
 ///
-/// Each one's derivative is a function of its output, so the fused operation keeps only its
-/// output for the pullback, as its own operands do not change: relu's is `y > 0`, tanh's
-/// `1 − y²` and sigmoid's `y·(1 − y)`.
+/// Each one's derivative is a function of its output, so the fused operation's pullback needs
+/// its output and its operands, and no intermediate tensor: relu's derivative is 1 where
+/// `y > 0` (else 0), tanh's `1 − y²` and sigmoid's `y·(1 − y)`.
 public enum Activation: String, Sendable, CaseIterable {
   /// `max(x, 0)`, as ``relu(_:)``.
   case relu
