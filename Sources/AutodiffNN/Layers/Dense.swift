@@ -14,7 +14,7 @@
 ///
 /// An `Activation` (`.relu`, `.tanh`, `.sigmoid`) runs inside that one operation
 /// (`matmul(_:_:plus:activation:)`): the layer writes its output once, and its pullback reads
-/// it once. Any other function, such as `activation: gelu`, is applied to the product
+/// it once. Any other function, such as `activation: silu`, is applied to the product
 /// afterwards, as its own operation.
 ///
 /// `Dense` is a value: copying a layer copies no elements (the tensors are copy-on-write), and
