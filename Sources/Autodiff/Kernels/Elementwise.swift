@@ -123,17 +123,17 @@ extension UnaryFunction {
 /// `y[i] = function(x[i])` on one thread: the loop of `unaryKernel`'s ranges and of fused
 /// programs' blocks.
 @inline(__always)
+func unaryLoop<T: TensorScalar>(
+  _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
+) {
+  T._unary(function.kernel, x.baseAddress!, y.baseAddress!, count: x.count)
+}
+
 /// `x[i] ← eˣ⁽ⁱ⁾` on one thread, with the vectorized kernel of ``exp(_:)``: for the losses
 /// in AutodiffNN that fuse a softmax.
 package func exponentiateInPlace<T: TensorScalar>(_ x: UnsafeMutableBufferPointer<T>) {
   guard !x.isEmpty else { return }
   unaryLoop(.exp, UnsafeBufferPointer(x), x)
-}
-
-func unaryLoop<T: TensorScalar>(
-  _ function: UnaryFunction, _ x: UnsafeBufferPointer<T>, _ y: UnsafeMutableBufferPointer<T>
-) {
-  T._unary(function.kernel, x.baseAddress!, y.baseAddress!, count: x.count)
 }
 
 extension UnaryFunction {

@@ -166,8 +166,10 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
       // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent
       // is ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no
       // log 0. The exponentials of a range of rows are one call of the vectorized kernel, into
-      // `p` (the softmax, or scratch).
-      func rowLosses(_ rows: Range<Int>, into p: UnsafeMutablePointer<Scalar>) {
+      // `p`: the softmax, which `normalizing` divides by each row's sum, or scratch.
+      func rowLosses(
+        _ rows: Range<Int>, into p: UnsafeMutablePointer<Scalar>, normalizing: Bool
+      ) {
         let elements = (rows.lowerBound * classes)..<(rows.upperBound * classes)
         for row in rows {
           let start = row * classes
@@ -182,8 +184,10 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
           let start = row * classes
           var sum: Scalar = 0
           for index in start..<(start + classes) { sum += p[index] }
-          let inverse = 1 / sum
-          for index in start..<(start + classes) { p[index] *= inverse }
+          if normalizing {
+            let inverse = 1 / sum
+            for index in start..<(start + classes) { p[index] *= inverse }
+          }
           losses[row] = losses[row] + Scalar.log(sum) - z[start + labels[row]]
         }
       }
@@ -191,13 +195,13 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
       if softmax == nil {
         withUnsafeTemporaryAllocation(of: Scalar.self, capacity: z.count) { scratch in
           forEachRange(count: batch, grain: grain, alignment: 1) {
-            rowLosses($0, into: scratch.baseAddress!)
+            rowLosses($0, into: scratch.baseAddress!, normalizing: false)
           }
         }
       } else {
         softmax!.withUnsafeMutableBufferPointer { p in
           forEachRange(count: batch, grain: grain, alignment: 1) {
-            rowLosses($0, into: p.baseAddress!)
+            rowLosses($0, into: p.baseAddress!, normalizing: true)
           }
         }
       }
