@@ -15,11 +15,6 @@ import Testing
         in: root.appendingPathComponent("Sources/AutodiffDistributed/Documentation.docc")
       ) { $0.hasSuffix(".md") },
       tests: [root.appendingPathComponent("Sources/mpi-tests/Article.swift")])
-    #expect(snippets.duplicates.isEmpty, "snippets that appear twice: \(snippets.duplicates)")
-    #expect(Set(snippets.articles.keys) == Set(snippets.tests.keys))
-    #expect(snippets.articles.count >= 2)
-    for (name, code) in snippets.tests {
-      #expect(snippets.articles[name] == code, "snippet \(name) differs from the article")
-    }
+    #expect(snippets.problems(expectingAtLeast: 2) == [])
   }
 }

@@ -4,8 +4,8 @@ import Foundation
 ///
 /// A code block that follows a `<!-- snippet: name -->` comment in an article is mirrored in a
 /// test between `// snippet: name` and `// end snippet` (`# snippet: name` and `# end snippet`
-/// inside a Python script). Autodiff's and AutodiffNN's tests read both sides with this type and
-/// check that every snippet appears once on each side, with identical text.
+/// inside a Python script). Each test target reads both sides with this type and checks with
+/// `problems(expectingAtLeast:)` that every snippet appears once on each side, with identical text.
 public struct DocumentationSnippets {
   /// The code of each article snippet, by name.
   public private(set) var articles: [String: String] = [:]
@@ -26,6 +26,27 @@ public struct DocumentationSnippets {
         if tests.updateValue(code, forKey: name) != nil { duplicates.append(name) }
       }
     }
+  }
+
+  /// What is wrong, one line each, or nothing: a name that appears twice on one side, a snippet
+  /// on one side only, a test's code that differs from its article's, or fewer than
+  /// `minimumCount` article snippets (a reader that found none would otherwise pass).
+  public func problems(expectingAtLeast minimumCount: Int) -> [String] {
+    var problems = duplicates.sorted().map { "snippet \($0) appears twice" }
+    for name in Set(articles.keys).subtracting(tests.keys).sorted() {
+      problems.append("snippet \(name) is in an article but in no test")
+    }
+    for name in tests.keys.sorted() {
+      guard let article = articles[name] else {
+        problems.append("snippet \(name) is in a test but in no article")
+        continue
+      }
+      if article != tests[name] { problems.append("snippet \(name) differs from the article") }
+    }
+    if articles.count < minimumCount {
+      problems.append("\(articles.count) article snippets, expected at least \(minimumCount)")
+    }
+    return problems
   }
 
   /// The files in `directory` whose names satisfy `isIncluded`.
