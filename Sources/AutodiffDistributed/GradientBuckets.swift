@@ -7,8 +7,8 @@ import AutodiffNN
 /// layers. A parameter of `bucketCapacity` bytes or more is a bucket of its own, which MPI reads
 /// from the gradient's own elements and writes into the result's: no copy. Smaller ones gather,
 /// in the same order, into buckets of at least `bucketCapacity` bytes (the last one holds what
-/// is left), whose gradients are copied end to end into one buffer, `flat`, so that one message
-/// carries them: a network's biases travel together rather than one small message each.
+/// is left), whose gradients are copied end to end into one buffer, `flat` (which holds only
+/// these shared buckets), so that one message carries them: a network's biases travel together rather than one small message each.
 /// During the sweep each gradient is taken as soon as it is final
 /// (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start their
 /// nonblocking reductions, in bucket order on every rank (MPI matches nonblocking collectives by
@@ -29,9 +29,11 @@ final class GradientBuckets<Scalar: TensorScalar> {
   enum Reduction { case allreduce, reduceScatter }
 
   struct Bucket {
-    /// Its elements' place in `flat` (used only when it holds several parameters, and to gather
-    /// state).
+    /// Its elements' place in the buckets' layout, all buckets end to end: the coordinates of
+    /// `offsets` and of ``ShardedOptimizer``'s pieces; `range.count` elements travel.
     let range: Range<Int>
+    /// Where its elements start in `flat`; only a bucket of several parameters has a place there.
+    let flatStart: Int
     /// The parameters in it, in layout order (descending).
     let parameters: [Int]
     /// This rank's block, relative to the bucket's start.
@@ -44,12 +46,13 @@ final class GradientBuckets<Scalar: TensorScalar> {
   let shapes: [[Int]]
   let reduction: Reduction
   let bucketCapacity: Int
-  /// Where each parameter's elements start in `flat`.
+  /// Where each parameter's elements start in the buckets' layout (see `Bucket.range`).
   let offsets: [Int]
   let buckets: [Bucket]
   /// The bucket of each parameter.
   let bucketOf: [Int]
-  /// Every parameter's elements, laid out bucket after bucket.
+  /// The elements of the buckets of several parameters, bucket after bucket: a parameter that
+  /// travels alone needs no room here.
   let flat: UnsafeMutableBufferPointer<Scalar>
   /// The sums of this rank's block of each bucket (`.reduceScatter` only; empty otherwise):
   /// MPI writes them in place, and ``ShardedOptimizer`` updates along them.
@@ -65,20 +68,16 @@ final class GradientBuckets<Scalar: TensorScalar> {
   private let lossBuffer: UnsafeMutableBufferPointer<Scalar>
 
   // The step in progress.
-  /// Whether this rank sends zeros (it has no rows), whatever its gradients hold.
-  private var sendsZeros = false
   /// Whether each parameter's gradient is in, and how many each bucket still waits for.
   private var isIn: [Bool]
   private var missing: [Int]
-  private var started = 0
+  /// How many buckets of the step in progress have started their reductions.
+  private(set) var started = 0
   /// The gradients that direct buckets send, held until their reductions complete.
   private var sent: [Tensor<Scalar>?]
   /// The tensors that direct buckets receive into: sums (`.allreduce`) or parameters
-  /// (``allgather(into:directSources:)``).
+  /// (``allgather(into:sources:)``).
   private var received: [Tensor<Scalar>?]
-
-  /// How many buckets of the step in progress have started their reductions.
-  var startedCount: Int { started }
 
   /// Whether a step has begun and not finished.
   private(set) var isInStep = false
@@ -93,7 +92,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
     var offsets = Array(repeating: 0, count: shapes.count)
     var bucketOf = offsets
     var buckets: [Bucket] = []
-    var end = 0
+    var (end, flatCount) = (0, 0)
     /// Appends a bucket of `members`, laid out after the buckets before it.
     func emit(_ members: [Int]) {
       let start = end
@@ -104,7 +103,8 @@ final class GradientBuckets<Scalar: TensorScalar> {
       }
       let myBlock = MPIContext.shardRange(ofBatchOf: end - start, rank: rank, size: size)
       buckets.append(
-        Bucket(range: start..<end, parameters: members, myBlock: myBlock))
+        Bucket(range: start..<end, flatStart: flatCount, parameters: members, myBlock: myBlock))
+      if members.count > 1 { flatCount += end - start }
     }
     // A large parameter travels alone as soon as it is final; the small ones (biases, say)
     // gather in one bucket until it holds `bucketCapacity` bytes, or to the end.
@@ -127,7 +127,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
     self.offsets = offsets
     self.bucketOf = bucketOf
     self.buckets = buckets
-    flat = .allocate(capacity: max(end, 1))
+    flat = .allocate(capacity: max(flatCount, 1))
     flat.initialize(repeating: 0)
     counts = .allocate(capacity: max(buckets.count * size, 1))
     displacements = .allocate(capacity: max(buckets.count * size, 1))
@@ -157,16 +157,10 @@ final class GradientBuckets<Scalar: TensorScalar> {
     lossBuffer.deallocate()
   }
 
-  /// Whether this plan fits a step over parameters of `shapes` with these settings.
-  func fits(shapes: [[Int]], reduction: Reduction, bucketCapacity: Int) -> Bool {
-    self.shapes == shapes && self.reduction == reduction && self.bucketCapacity == bucketCapacity
-  }
-
   // MARK: One step
 
-  /// Starts a step; a rank with no rows sends zeros.
-  func begin(hasRows: Bool) {
-    sendsZeros = !hasRows
+  /// Starts a step.
+  func begin() {
     isInStep = true
     for index in isIn.indices { isIn[index] = false }
     for index in buckets.indices { missing[index] = buckets[index].parameters.count }
@@ -177,12 +171,10 @@ final class GradientBuckets<Scalar: TensorScalar> {
   func add(_ gradient: Tensor<Scalar>, of index: Int) {
     let bucket = bucketOf[index]
     if buckets[bucket].isDirect {
-      sent[index] = sendsZeros ? Tensor(zeros: shapes[index]) : gradient
-    } else if sendsZeros {
-      (flat.baseAddress! + offsets[index]).update(repeating: 0, count: gradient.scalarCount)
+      sent[index] = gradient
     } else {
       gradient.withUnsafeBufferPointer {
-        copyElements($0.count, from: $0.baseAddress, to: flat.baseAddress! + offsets[index])
+        copyElements($0.count, from: $0.baseAddress, to: flatElements(of: index))
       }
     }
     isIn[index] = true
@@ -198,13 +190,14 @@ final class GradientBuckets<Scalar: TensorScalar> {
     if started > 0 { MPI.test(requests, count: started) }
   }
 
-  /// Ends the step: zeros for the gradients this rank did not produce, the loss reduced beside
-  /// them, and every reduction waited for. Returns the sum of the ranks' (scaled) losses.
-  func finish(loss: Scalar) -> Scalar {
+  /// Ends the step: `gradients` for the parameters whose gradients were not added during it
+  /// (all of them on a rank with no rows, which runs no sweep and sends zeros), the loss reduced
+  /// beside them, and every reduction waited for. Returns the sum of the ranks' (scaled) losses.
+  func finish(loss: Scalar, gradients: [Tensor<Scalar>]) -> Scalar {
     for parameter in isIn.indices where !isIn[parameter] {
-      add(Tensor(zeros: shapes[parameter]), of: parameter)
+      add(gradients[parameter], of: parameter)
     }
-    lossBuffer[0] = sendsZeros ? 0 : loss
+    lossBuffer[0] = loss
     MPI.startAllreduceSum(
       from: nil, into: lossBuffer.baseAddress!, count: 1, of: .scalar(Scalar.self),
       as: buckets.count, of: requests)
@@ -240,7 +233,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
         received[bucket.parameters[0]] = gathered
         target = UnsafeMutableRawPointer(mutating: elements(of: gathered))
       } else {
-        target = UnsafeMutableRawPointer(flat.baseAddress! + bucket.range.lowerBound)
+        target = UnsafeMutableRawPointer(flat.baseAddress! + bucket.flatStart)
       }
       MPI.startAllgather(
         from: source, into: target, counts: counts + index * size,
@@ -264,7 +257,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
     let source =
       bucket.isDirect
       ? elements(of: sent[bucket.parameters[0]]!)
-      : UnsafeRawPointer(flat.baseAddress! + bucket.range.lowerBound)
+      : UnsafeRawPointer(flat.baseAddress! + bucket.flatStart)
     switch reduction {
     case .allreduce:
       if bucket.isDirect {
@@ -275,7 +268,7 @@ final class GradientBuckets<Scalar: TensorScalar> {
           count: bucket.range.count, of: element, as: index, of: requests)
       } else {
         MPI.startAllreduceSum(
-          from: nil, into: flat.baseAddress! + bucket.range.lowerBound,
+          from: nil, into: flat.baseAddress! + bucket.flatStart,
           count: bucket.range.count, of: element, as: index, of: requests)
       }
     case .reduceScatter:
@@ -302,8 +295,14 @@ final class GradientBuckets<Scalar: TensorScalar> {
   /// Copies parameter `index`'s elements out of `flat` into `tensor`.
   private func copy(parameter index: Int, into tensor: inout Tensor<Scalar>) {
     tensor.withUnsafeMutableBufferPointer { target in
-      copyElements(target.count, from: flat.baseAddress! + offsets[index], to: target.baseAddress)
+      copyElements(target.count, from: flatElements(of: index), to: target.baseAddress)
     }
+  }
+
+  /// Where parameter `index`'s elements lie in `flat` (it shares its bucket).
+  private func flatElements(of index: Int) -> UnsafeMutablePointer<Scalar> {
+    let bucket = buckets[bucketOf[index]]
+    return flat.baseAddress! + bucket.flatStart + (offsets[index] - bucket.range.lowerBound)
   }
 }
 

@@ -112,21 +112,20 @@ extension MPIContext {
     bucketCapacity: Int = MPIContext.defaultBucketCapacity,
     of loss: ([Tensor<Scalar>], Tensor<Scalar>, [Int]) -> Tensor<Scalar>
   ) -> (value: Scalar, gradient: [Tensor<Scalar>]) {
-    let buckets = gradientBuckets(
-      for: parameters, .allreduce, bucketCapacity: bucketCapacity,
-      .valueWithGradient(bucketCapacity: bucketCapacity))
+    let buckets = allreduceBuckets(for: parameters, bucketCapacity: bucketCapacity)
     var (value, gradients) = reduceGradients(
       at: parameters, on: batch, through: buckets, of: loss)
     if let buckets { buckets.takeSums(into: &gradients) }
     return (value, gradients)
   }
 
-  /// The buckets for a step over `parameters`, after checking that every rank makes the same
-  /// call (`call`, with the capacity, and the shapes); `nil` in a job of one.
-  func gradientBuckets<Scalar: TensorScalar>(
-    for parameters: [Tensor<Scalar>], _ reduction: GradientBuckets<Scalar>.Reduction,
-    bucketCapacity: Int, _ call: CollectiveCall
+  /// The allreduce buckets for a step over `parameters`, planned once for a run of steps of the
+  /// same shapes and capacity, after checking that every rank makes the same call (with the
+  /// capacity, and the shapes); `nil` in a job of one.
+  private func allreduceBuckets<Scalar: TensorScalar>(
+    for parameters: [Tensor<Scalar>], bucketCapacity: Int
   ) -> GradientBuckets<Scalar>? {
+    let call = CollectiveCall.valueWithGradient(bucketCapacity: bucketCapacity)
     // The ranks compare their calls (the capacity with them) first, so that one rank's bad
     // value stops them all.
     if size > 1 { requireSameCall(call, parameters) }
@@ -135,13 +134,13 @@ extension MPIContext {
     }
     guard size > 1 else { return nil }
     let shapes = parameters.map(\.shape)
-    if let planned = gradientBuckets as? GradientBuckets<Scalar>,
-      planned.fits(shapes: shapes, reduction: reduction, bucketCapacity: bucketCapacity)
+    if let planned = gradientBuckets as? GradientBuckets<Scalar>, planned.shapes == shapes,
+      planned.bucketCapacity == bucketCapacity
     {
       return planned
     }
     let planned = GradientBuckets<Scalar>(
-      shapes: shapes, reduction: reduction, bucketCapacity: bucketCapacity, rank: rank,
+      shapes: shapes, reduction: .allreduce, bucketCapacity: bucketCapacity, rank: rank,
       size: size)
     gradientBuckets = planned
     return planned
@@ -172,7 +171,7 @@ extension MPIContext {
         "MPIContext: a data-parallel step was started inside another one's loss; call "
           + "valueWithGradient(at:on:bucketCapacity:of:) and ShardedOptimizer.step one at a time")
     }
-    buckets.begin(hasRows: !mine.labels.isEmpty)
+    buckets.begin()
     var value: Scalar = 0
     var gradients: [Tensor<Scalar>]
     if mine.labels.isEmpty {
@@ -192,8 +191,8 @@ extension MPIContext {
             + "cannot be differentiated again across ranks")
       }
     }
-    countReductions(buckets.buckets.count + 1, overlapped: buckets.startedCount)
-    return (buckets.finish(loss: value), gradients)
+    countReductions(buckets.buckets.count + 1, overlapped: buckets.started)
+    return (buckets.finish(loss: value, gradients: gradients), gradients)
   }
 
   /// Makes every rank's model equal `root`'s: its parameters travel in one `MPI_Bcast`.

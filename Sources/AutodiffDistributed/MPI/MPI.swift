@@ -240,16 +240,14 @@ enum MPI {
       "MPI_Iallgatherv")
   }
 
-  /// `MPI_Testall` over the first `count` requests: lets MPI move them forward, and tells
-  /// whether all have completed (then they become null requests).
-  @discardableResult
-  static func test(_ requests: MPIRequests, count: Int) -> Bool {
-    guard count > 0 else { return true }
+  /// `MPI_Testall` over the first `count` requests: lets MPI move them forward (when all have
+  /// completed, they become null requests).
+  static func test(_ requests: MPIRequests, count: Int) {
+    guard count > 0 else { return }
     var done: Int32 = 0
     check(
       MPI_Testall(Int32(count), requests.handles, &done, autodiff_mpi_statuses_ignore()),
       "MPI_Testall")
-    return done != 0
   }
 
   /// `MPI_Waitall` over the first `count` requests.
@@ -307,10 +305,8 @@ enum MPI {
 /// Handles of nonblocking collectives, in memory that does not move while they are in flight.
 final class MPIRequests {
   fileprivate let handles: UnsafeMutablePointer<MPI_Request?>
-  let capacity: Int
 
   init(capacity: Int) {
-    self.capacity = capacity
     handles = .allocate(capacity: max(capacity, 1))
     handles.initialize(repeating: autodiff_mpi_request_null(), count: max(capacity, 1))
   }
