@@ -107,7 +107,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
     guard context.size > 1 else {
       buckets = nil
       (pieces, pieceParameters) = ([], [])
-      shardOptimizer = makeOptimizer(parameters.map { Tensor(zeros: $0.shape) })
+      shardOptimizer = makeOptimizer(parameters)
       return
     }
     let buckets = GradientBuckets<Scalar>(
@@ -251,15 +251,15 @@ public final class ShardedOptimizer<Base: Optimizer> {
   /// ```
   public func wholeOptimizer() -> Base {
     guard let buckets else { return shardOptimizer }
-    var whole = makeOptimizer(shapes.map { Tensor(zeros: $0) })
+    let zeros = shapes.map { Tensor<Scalar>(zeros: $0) }
+    context.requireSameCall(.shardedState, zeros)
+    var whole = makeOptimizer(zeros)
     whole.learningRate = shardOptimizer.learningRate
-    context.requireSameCall(.shardedState, shapes.map { Tensor<Scalar>(zeros: $0) })
     let shardState = shardOptimizer.state
-    var state = shardState.filter { entry in
-      !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
-    }
+    var state = sharedEntries(of: shardState)
     for prefix in elementStatePrefixes {
-      var tensors = shapes.map { Tensor<Scalar>(zeros: $0) }
+      // Copy-on-write: the gathered elements replace these or are copied into copies of them.
+      var tensors = zeros
       buckets.allgather(
         into: &tensors,
         sources: sources(pieces.indices.map { shardState["\(prefix).\($0)"]! }))
@@ -274,6 +274,12 @@ public final class ShardedOptimizer<Base: Optimizer> {
     return whole
   }
 
+  /// The entries of an optimizer's `state` that do not hold one value per parameter element
+  /// (its step count, say): those are the same whole and sharded.
+  private func sharedEntries(of state: [String: Tensor<Scalar>]) -> [String: Tensor<Scalar>] {
+    state.filter { entry in !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") } }
+  }
+
   /// Takes this rank's shard of a whole optimizer's state: one read from a checkpoint, say,
   /// written by any number of ranks.
   ///
@@ -285,9 +291,7 @@ public final class ShardedOptimizer<Base: Optimizer> {
       try shardOptimizer.restore(state: state)
       return
     }
-    var shardState = state.filter { entry in
-      !elementStatePrefixes.contains { entry.key.hasPrefix($0 + ".") }
-    }
+    var shardState = sharedEntries(of: state)
     for prefix in elementStatePrefixes {
       let tensors = try shapes.indices.map { index in
         let name = "\(prefix).\(index)"
