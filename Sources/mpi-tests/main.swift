@@ -327,17 +327,14 @@ struct Scenarios {
     var updated = model(seed: 100)
     let updater = ShardedOptimizer(
       context, for: updated.parameters, bucketCapacity: 256, makeOptimizer)
-    for epoch in 0..<2 {
-      var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
-      for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
-        let current = updated
-        let (_, gradients) = context.valueWithGradient(at: updated.parameters, on: batch) {
-          parameters, inputs, labels in
-          softmaxCrossEntropy(
-            logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
-        }
-        updater.update(&updated.parameters, along: gradients)
+    for batch in batches(of: data, epochs: 0..<2, batchSize: batchSize) {
+      let current = updated
+      let (_, gradients) = context.valueWithGradient(at: updated.parameters, on: batch) {
+        parameters, inputs, labels in
+        softmaxCrossEntropy(
+          logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
       }
+      updater.update(&updated.parameters, along: gradients)
     }
     let updateDifference = maxDifference(updated.parameters, oneBucket.parameters)
     checks.expect(
@@ -465,29 +462,26 @@ func train(
   bucketCapacity: Int = MPIContext.defaultBucketCapacity
 ) -> [Double] {
   var losses: [Double] = []
-  for epoch in epochs {
-    var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
-    for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
-      let current = model
-      func loss(_ parameters: [Tensor<Double>], _ inputs: Tensor<Double>, _ labels: [Int])
-        -> Tensor<Double>
-      {
-        softmaxCrossEntropy(
-          logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
-      }
-      let (value, gradients): (Double, [Tensor<Double>])
-      if let context {
-        (value, gradients) = context.valueWithGradient(
-          at: model.parameters, on: batch, bucketCapacity: bucketCapacity, of: loss)
-      } else {
-        let result = valueWithGradient(at: model.parameters) {
-          loss($0, batch.inputs, batch.labels)
-        }
-        (value, gradients) = (result.value.scalar, result.gradient)
-      }
-      optimizer.update(&model.parameters, along: gradients)
-      losses.append(value)
+  for batch in batches(of: data, epochs: epochs, batchSize: batchSize) {
+    let current = model
+    func loss(_ parameters: [Tensor<Double>], _ inputs: Tensor<Double>, _ labels: [Int])
+      -> Tensor<Double>
+    {
+      softmaxCrossEntropy(
+        logits: current.replacingParameters(with: parameters)(inputs), labels: labels)
     }
+    let (value, gradients): (Double, [Tensor<Double>])
+    if let context {
+      (value, gradients) = context.valueWithGradient(
+        at: model.parameters, on: batch, bucketCapacity: bucketCapacity, of: loss)
+    } else {
+      let result = valueWithGradient(at: model.parameters) {
+        loss($0, batch.inputs, batch.labels)
+      }
+      (value, gradients) = (result.value.scalar, result.gradient)
+    }
+    optimizer.update(&model.parameters, along: gradients)
+    losses.append(value)
   }
   return losses
 }
@@ -497,18 +491,29 @@ func trainSharded<Base: Optimizer<Double>>(
   _ model: inout Sequential<Double>, _ optimizer: ShardedOptimizer<Base>,
   _ data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int
 ) {
-  for epoch in epochs {
-    var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
-    for batch in data.shuffled(using: &shuffle).batches(ofSize: batchSize) {
-      _ = optimizer.step(&model, on: batch) { model, inputs, labels in
-        softmaxCrossEntropy(logits: model(inputs), labels: labels)
-      }
+  for batch in batches(of: data, epochs: epochs, batchSize: batchSize) {
+    _ = optimizer.step(&model, on: batch) { model, inputs, labels in
+      softmaxCrossEntropy(logits: model(inputs), labels: labels)
     }
   }
 }
 
+/// The batches of `epochs` of `data`, each epoch shuffled by its own seed: what every scenario
+/// and the single-process reference train on, so that their results can be compared.
+func batches(
+  of data: LabeledDataset<Double>, epochs: Range<Int>, batchSize: Int
+) -> [LabeledDataset<Double>.Batches.Element] {
+  epochs.flatMap { epoch in
+    var shuffle = SeededGenerator(seed: 7 &+ UInt64(epoch))
+    return data.shuffled(using: &shuffle).batches(ofSize: batchSize)
+  }
+}
+
+/// The largest |a − b| over the elements of the tensors; NaN when any difference is NaN, so
+/// that two runs that both went NaN do not count as equal.
 func maxDifference(_ a: [Tensor<Double>], _ b: [Tensor<Double>]) -> Double {
-  zip(a, b).map { x, y in zip(x.scalars, y.scalars).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+  zip(a, b).flatMap { x, y in zip(x.scalars, y.scalars).map { abs($0 - $1) } }
+    .reduce(0) { $0.isNaN || $1.isNaN ? .nan : max($0, $1) }
 }
 
 // MARK: Reporting

@@ -5,8 +5,8 @@ import Testing
   import Glibc
 #endif
 
-/// The MPI scenarios of the `mpi-tests` executable, each run as a job of two ranks on this
-/// machine: `mpirun -np 2 --oversubscribe mpi-tests <scenario>`. Skipped when mpirun is not
+/// The MPI scenarios of the `mpi-tests` executable, each run as a job of two ranks (some also of
+/// three) on this machine: `mpirun -np N --oversubscribe mpi-tests <scenario>`. Skipped when mpirun is not
 /// installed; a job that does not end within its time limit is killed and fails the test.
 @Suite(
   .serialized,
@@ -188,6 +188,9 @@ struct MPIJob {
       + [scenarios.path, scenario]
     var environment = ProcessInfo.processInfo.environment
     environment["OPENBLAS_NUM_THREADS"] = "1"
+    // `shareCores` chooses the elementwise thread count, which the collectives scenario checks;
+    // a count the runner's environment set would win.
+    environment["AUTODIFF_NUM_THREADS"] = nil
     // Under the address sanitizer (CI's second pass), Open MPI's own allocations at
     // MPI_Finalize — many in plugins it has already unloaded, so no suppression can name them —
     // would turn every rank's exit status into a leak report. The ranks' memory errors are

@@ -5,10 +5,10 @@ import Testing
   import Glibc
 #endif
 
-/// Open MPI's `mpirun`, if installed.
-private let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
-  FileManager.default.isExecutableFile(atPath: $0)
-}
+/// Open MPI's `mpirun`, if installed: the first on `PATH`, as MPIJobTests finds it.
+private let mpirun: URL? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+  .split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
+  .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 
 /// `fashion-mnist --distributed` under mpirun, as the AutodiffDistributed article runs it.
 @Suite(
@@ -34,7 +34,7 @@ struct DistributedTests {
       environment: [
         "ASAN_OPTIONS": [ProcessInfo.processInfo.environment["ASAN_OPTIONS"], "detect_leaks=0"]
           .compactMap { $0 }.joined(separator: ":")
-      ], executable: URL(fileURLWithPath: mpirun!))
+      ], executable: mpirun!)
     #expect(two.status == 0, "\(two)")
     #expect(two.standardOutput.contains("2 ranks"), "\(two.standardOutput)")
     // The last line of the table: epoch, train loss and accuracy, test loss and accuracy. The
