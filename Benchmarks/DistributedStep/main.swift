@@ -2,7 +2,7 @@
 // softmax cross-entropy, a global batch split over the ranks, on random inputs.
 //
 //   swift build -c release --package-path Benchmarks --product DistributedStep
-//   Benchmarks/.build/release/DistributedStep                         # 1 process, no MPI calls
+//   Benchmarks/.build/release/DistributedStep                         # 1 process
 //   OPENBLAS_NUM_THREADS=1 AUTODIFF_NUM_THREADS=1 \
 //     mpirun -np 2 Benchmarks/.build/release/DistributedStep [options]
 //
@@ -51,12 +51,14 @@ func integer(_ name: String, _ default: Int) -> Int {
 }
 
 let globalBatch = integer("batch", 1024)
-let widths = option("layers", "784,1024,1024,10").split(separator: ",").compactMap { Int($0) }
+let widths = option("layers", "784,1024,1024,10").split(separator: ",").map { Int($0) ?? 0 }
 let measuredSteps = integer("steps", 30)
 let rounds = integer("rounds", 3)
 let bucketCapacity = integer("bucket-kib", 1024) * 1024
 let warmUpSteps = 5
-guard widths.count >= 2 else { context.exit(failure: "--layers needs two widths or more") }
+guard widths.count >= 2, widths.allSatisfy({ $0 > 0 }) else {
+  context.exit(failure: "--layers takes two widths or more, each a whole number > 0")
+}
 
 var rng = SeededGenerator(seed: 42)
 var model = Sequential<Float>(
@@ -110,6 +112,10 @@ let allModes = "blocking,overlapped,sharded"
 let modes =
   context.size == 1
   ? ["plain"] : option("modes", allModes).split(separator: ",").map(String.init)
+for mode in modes where mode != "plain" && !allModes.split(separator: ",").contains(Substring(mode))
+{
+  context.exit(failure: "--modes: unknown mode \(mode); the modes are \(allModes)")
+}
 var stepTimes = Dictionary(uniqueKeysWithValues: modes.map { ($0, [Double]()) })
 var (computeTimes, wholeUpdateTimes, shardUpdateTimes, allreduceTimes) = (
   [Double](), [Double](), [Double](), [Double]()
@@ -138,8 +144,10 @@ for _ in 0..<rounds {
         optimizer.update(&parameters, along: gradients)
       }
       // Each step reduces its buckets and the loss.
-      bucketsPerStep =
-        (context.reductionCount - reductionsBefore) / (warmUpSteps + measuredSteps) - 1
+      if mode == "overlapped" {
+        bucketsPerStep =
+          (context.reductionCount - reductionsBefore) / (warmUpSteps + measuredSteps) - 1
+      }
     default:
       let optimizer = ShardedOptimizer(context, for: parameters, bucketCapacity: bucketCapacity) {
         Adam(for: $0, learningRate: 1e-3)
