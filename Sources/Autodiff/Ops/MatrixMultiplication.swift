@@ -187,8 +187,10 @@ func affine<Scalar>(
     bias.shape == [n],
     "\(name): the bias must have shape [\(n)] for a product of shape [\(m), \(n)], "
       + "got \(bias.shape.shapeDescription)", at: location)
-  let storage = Storage<Scalar>.uninitialized(count: m * n)
-  storage.withUnsafeMutableBufferPointer { c in
+  // The result holds the only reference to its storage, so that the product accumulates in
+  // place (a second reference would make `gemm` copy the bias rows first).
+  var result = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
+  result.storage.withUnsafeMutableBufferPointer { c in
     bias.withUnsafeBufferPointer { bias in
       guard n > 0 else { return }
       forEachRange(count: m, grain: max(1, elementwiseGrain / n), alignment: 1) { rows in
@@ -196,7 +198,6 @@ func affine<Scalar>(
       }
     }
   }
-  var result = Tensor<Scalar>(shape: [m, n], storage: storage)
   result.gemm(a, transposed: false, b, transposed: false, accumulating: true)
   return result
 }
