@@ -72,7 +72,7 @@ import Testing
   func linearAlgebraResultAsSource() throws {
     let tape = Tape()
     let a = tape.watch(Tensor<Double>(shape: [2, 2], scalars: [2, 0.5, 0.3, 1]))
-    let d = try determinant(a)
+    let d = determinant(a)
     let g = tape.gradient(of: d * d, wrt: [d])[0]
     #expect(Swift.abs(g.scalar - 3.7) < 1e-12)
     let inv = try inverse(a)

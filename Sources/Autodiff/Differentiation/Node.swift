@@ -32,7 +32,7 @@ class AnyNode {
 
 final class Node<Scalar: TensorScalar>: AnyNode {
   /// The operands' values and the nodes that produced them.
-  let operands: InlineList<Operand<Scalar>>
+  let operands: Operands<Scalar>
   /// The value the operation produced.
   let output: Tensor<Scalar>
   let rule: Rule<Scalar>
@@ -44,7 +44,7 @@ final class Node<Scalar: TensorScalar>: AnyNode {
   let conversionTangent: ConversionTangent<Scalar>?
 
   init(
-    name: StaticString, location: SourceLocation?, operands: InlineList<Operand<Scalar>>,
+    name: StaticString, location: SourceLocation?, operands: Operands<Scalar>,
     output: Tensor<Scalar>, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
   ) {
     // Read before `operands` moves into the node (a copy would retain each operand again).
@@ -63,7 +63,7 @@ final class Node<Scalar: TensorScalar>: AnyNode {
     converting input: Int, from type: ObjectIdentifier, output: Tensor<Scalar>,
     rule: Rule<Scalar>, tangent: ConversionTangent<Scalar>
   ) {
-    self.operands = InlineList()
+    self.operands = Operands()
     self.output = output
     self.rule = rule
     self.tangent = nil
@@ -74,64 +74,81 @@ final class Node<Scalar: TensorScalar>: AnyNode {
 }
 
 /// An operand of a recorded operation: its value (detached) and the node that produced it.
+///
+/// The value is kept as its buffer and shape, without the `trace` a detached tensor holds as
+/// `nil`: three operands then stay small enough for ``Operands`` to have a fixed layout.
 struct Operand<Scalar: TensorScalar> {
-  let value: Tensor<Scalar>
+  private let storage: Storage<Scalar>
+  private let shape: [Int]
   let node: Int?
 
   /// `tensor` as an operand: its value detached, and its node if it is recorded.
   init(_ tensor: Tensor<Scalar>) {
-    value = tensor.detached
-    node = tensor.trace?.node
+    self.init(value: tensor, node: tensor.trace?.node)
   }
 
+  /// `value`, detached, produced by `node`.
   init(value: Tensor<Scalar>, node: Int?) {
-    self.value = value
-    self.node = node
+    (storage, shape, self.node) = (value.storage, value.shape, node)
   }
+
+  /// The operand's value, recorded nowhere.
+  var value: Tensor<Scalar> { Tensor(shape: shape, storage: storage) }
 }
 
 /// A short list that keeps up to three elements inline and only the rest in an array: a node's
-/// operands. Most operations take one or two, and a dense layer's `matmul(_:_:plus:)` three, so
-/// recording them allocates no array.
-struct InlineList<Element>: RandomAccessCollection {
+/// operands and input nodes. Most operations take one or two operands, and a dense layer's
+/// `matmul(_:_:plus:)` three, so recording them allocates no array.
+///
+/// Two types store it: ``InlineList`` for any element, and ``Operands`` for a node's operands.
+/// Where `Scalar` is generic, a list whose stored properties have a generic parameter's type
+/// (`InlineList<Operand<Scalar>>`) has no fixed layout, and neither has one too large to pass in
+/// registers; `Operands` of small operands has one. So a node's deinitializer, which is never
+/// specialized, releases its operands directly instead of looking up the list's type metadata
+/// (twice per node freed, `InlineList<Operand<Scalar>>` of full tensors).
+protocol InlineStorage<Element>: RandomAccessCollection
+where Index == Int, Indices == Range<Int> {
   /// The first two elements, read directly where a copy matters: the subscript returns a copy,
   /// and a copy of an operand retains its buffer (a sweep reads them at every node).
-  let first: Element?
-  let second: Element?
-  private let third: Element?
+  var first: Element? { get }
+  var second: Element? { get }
+  var third: Element? { get }
   /// The elements from the fourth on; empty (no allocation) for up to three.
-  private let rest: [Element]
-  let count: Int
+  var rest: [Element] { get }
+  var count: Int { get }
 
-  init() {
-    (first, second, third, rest, count) = (nil, nil, nil, [], 0)
-  }
+  init(first: Element?, second: Element?, third: Element?, rest: [Element], count: Int)
+}
+
+extension InlineStorage {
+  init() { self.init(first: nil, second: nil, third: nil, rest: [], count: 0) }
 
   init(_ element: Element) {
-    (first, second, third, rest, count) = (element, nil, nil, [], 1)
+    self.init(first: element, second: nil, third: nil, rest: [], count: 1)
   }
 
   init(_ first: Element, _ second: Element) {
-    (self.first, self.second, third, rest, count) = (first, second, nil, [], 2)
+    self.init(first: first, second: second, third: nil, rest: [], count: 2)
   }
 
   init(_ first: Element, _ second: Element, _ third: Element) {
-    (self.first, self.second, self.third, rest, count) = (first, second, third, [], 3)
+    self.init(first: first, second: second, third: third, rest: [], count: 3)
   }
 
   init(contentsOf elements: some Collection<Element>) {
     var iterator = elements.makeIterator()
-    first = iterator.next()
-    second = iterator.next()
-    third = iterator.next()
-    count = elements.count
-    rest = count > 3 ? Array(elements.dropFirst(3)) : []
+    let (first, second, third) = (iterator.next(), iterator.next(), iterator.next())
+    let count = elements.count
+    self.init(
+      first: first, second: second, third: third,
+      rest: count > 3 ? Array(elements.dropFirst(3)) : [], count: count)
   }
 
   var startIndex: Int { 0 }
   var endIndex: Int { count }
 
-  subscript(position: Int) -> Element {
+  /// The element at `position`: each conforming type's subscript.
+  func element(at position: Int) -> Element {
     assert(position >= 0 && position < count, "position \(position) of \(count)")
     switch position {
     case 0: return first!
@@ -151,6 +168,43 @@ struct InlineList<Element>: RandomAccessCollection {
     default: InlineList<T>(contentsOf: indices.map { transform(self[$0]) })
     }
   }
+}
+
+/// A short list of any element (see ``InlineStorage``).
+struct InlineList<Element>: InlineStorage {
+  let first: Element?
+  let second: Element?
+  let third: Element?
+  let rest: [Element]
+  let count: Int
+
+  init(first: Element?, second: Element?, third: Element?, rest: [Element], count: Int) {
+    (self.first, self.second, self.third, self.rest, self.count) = (
+      first, second, third, rest, count
+    )
+  }
+
+  subscript(position: Int) -> Element { element(at: position) }
+}
+
+/// A node's operands (see ``InlineStorage``).
+struct Operands<Scalar: TensorScalar>: InlineStorage {
+  let first: Operand<Scalar>?
+  let second: Operand<Scalar>?
+  let third: Operand<Scalar>?
+  let rest: [Operand<Scalar>]
+  let count: Int
+
+  init(
+    first: Operand<Scalar>?, second: Operand<Scalar>?, third: Operand<Scalar>?,
+    rest: [Operand<Scalar>], count: Int
+  ) {
+    (self.first, self.second, self.third, self.rest, self.count) = (
+      first, second, third, rest, count
+    )
+  }
+
+  subscript(position: Int) -> Operand<Scalar> { element(at: position) }
 }
 
 /// How a node sends the gradient of its output back to its operands: its pullback.
@@ -241,7 +295,7 @@ func record<Scalar>(
   output.trace = nil
   return tape.append(
     Node(
-      name: name, location: recordedLocation(location), operands: InlineList(Operand(x)),
+      name: name, location: recordedLocation(location), operands: Operands(Operand(x)),
       output: output, rule: rule(), tangent: tangent()))
 }
 
@@ -260,8 +314,8 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(
-        Operand(value: a.detached, node: lhs?.node), Operand(value: b.detached, node: rhs?.node)),
+      operands: Operands(
+        Operand(value: a, node: lhs?.node), Operand(value: b, node: rhs?.node)),
       output: output, rule: rule(), tangent: tangent()))
 }
 
@@ -275,8 +329,8 @@ func record<Scalar>(
   return tape.append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: InlineList(
-        contentsOf: operands.lazy.map { Operand(value: $0.detached, node: $0.liveTrace?.node) }),
+      operands: Operands(
+        contentsOf: operands.lazy.map { Operand(value: $0, node: $0.liveTrace?.node) }),
       output: output.detached, rule: rule(), tangent: tangent()))
 }
 

@@ -73,12 +73,12 @@ struct ScalarRecord {
   /// The node the record stands for, its values as new tensors.
   func node<Scalar: TensorScalar>(as type: Scalar.Type) -> Node<Scalar> {
     let (a, b, y) = values(as: Scalar.self)
-    let operands: InlineList<Operand<Scalar>> =
+    let operands: Operands<Scalar> =
       switch operandCount {
-      case 0: InlineList()
-      case 1: InlineList(Operand(value: Tensor(a), node: lhs))
+      case 0: Operands()
+      case 1: Operands(Operand(value: Tensor(a), node: lhs))
       default:
-        InlineList(Operand(value: Tensor(a), node: lhs), Operand(value: Tensor(b), node: rhs))
+        Operands(Operand(value: Tensor(a), node: lhs), Operand(value: Tensor(b), node: rhs))
       }
     return Node(
       name: operation.name, location: nil, operands: operands, output: Tensor(y),

@@ -109,7 +109,7 @@ public final class Tape {
     return append(
       Node(
         name: "watch", location: nil,
-        operands: isOurs ? InlineList(Operand(x)) : InlineList(),
+        operands: isOurs ? Operands(Operand(x)) : Operands(),
         output: x.detached, rule: isOurs ? .elementwise(.watch) : .leaf,
         tangent: isOurs ? .elementwise : nil))
   }
