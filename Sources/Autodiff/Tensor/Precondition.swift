@@ -34,7 +34,10 @@ func check(
 /// Stops the program with `message`, naming the caller's call site when known: `location`, or
 /// for an operator or a protocol requirement, which cannot take `#fileID` arguments, the first
 /// frame on the stack outside the library (found from the backtrace, on failure only).
-func fail(_ message: String, at location: SourceLocation? = nil) -> Never {
+///
+/// (`@_spi(Messages) public`: AutodiffNN's and AutodiffDistributed's checks stop through it.)
+@_spi(Messages)
+public func fail(_ message: String, at location: SourceLocation? = nil) -> Never {
   if let location {
     fatalError("\(message) (at \(location))", file: location.file, line: location.line)
   }

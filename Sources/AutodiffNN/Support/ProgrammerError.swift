@@ -13,14 +13,10 @@ func requireNN(
   if !condition() { failNN(message(), at: location) }
 }
 
-/// Stops the program with `message`, naming the caller's call site when known.
+/// Stops the program with `message`, naming the caller's call site when known: Autodiff's own
+/// `fail(_:at:)`, under the name AutodiffNN's checks use.
 func failNN(_ message: String, at location: SourceLocation? = nil) -> Never {
-  if let location {
-    fatalError("\(message) (at \(location))", file: location.file, line: location.line)
-  }
-  // A protocol requirement (a layer's callAsFunction, an optimizer's update) cannot take the
-  // caller's #fileID: its frame is found on the stack instead.
-  fatalError("\(message)\(callerOutsideLibrary().map { " (at \($0))" } ?? "")")
+  fail(message, at: location)
 }
 
 extension Array where Element == Int {
