@@ -9,6 +9,25 @@ import Foundation
 import Testing
 
 @Suite struct ReductionAndJoiningTests {
+  // MARK: Column sums
+
+  @Test(
+    "A sum over the rows adds each column in row order, for any width and row count",
+    arguments: [[1, 5], [64, 128], [7, 10], [3, 1_030], [2, 2_049], [100, 17]])
+  func columnSumsInRowOrder(shape: [Int]) {
+    var rng = SeededGenerator(seed: 2102)
+    let x = Tensor<Float>(Tensor.uniform(shape, in: -1..<1, using: &rng))
+    let (rows, columns) = (shape[0], shape[1])
+    let elements = x.scalars
+    let expected = (0..<columns).map { column in
+      (1..<rows).reduce(elements[column]) { $0 + elements[$1 * columns + column] }
+    }
+    // Bit for bit: the order of the adds is the definition's.
+    #expect(x.sum(alongAxes: [0]).scalars.map(\.bitPattern) == expected.map(\.bitPattern))
+    let batched = Tensor(stacking: [x, x * 2]).sum(alongAxes: [1])
+    #expect(batched.scalars.prefix(columns).map(\.bitPattern) == expected.map(\.bitPattern))
+  }
+
   // MARK: Stacking and splitting
 
   @Test("stack inserts a new axis at any position, negative ones counted from the result's end")

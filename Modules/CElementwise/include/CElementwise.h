@@ -56,6 +56,13 @@ void autodiff_binary_double(
 void autodiff_add_lanes_float(const float *x, ptrdiff_t groups, float *partial);
 void autodiff_add_lanes_double(const double *x, ptrdiff_t groups, double *partial);
 
+/// The sums of `count` columns of a row-major matrix of `rows` rows (`rows` ≥ 1) whose rows
+/// start `stride` elements apart, into `y`: y[j] = x[0][j] + x[1][j] + … in row order.
+void autodiff_column_sum_float(
+    const float *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, float *y);
+void autodiff_column_sum_double(
+    const double *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, double *y);
+
 /// One Adam step over `count` parameters `p` with gradients `g` and moments `m`, `v`, in place:
 /// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
 /// p ← p − stepSize·m / (√v / correction2Root + ε). (AutodiffNN's Adam and AdamW.)

@@ -305,6 +305,9 @@ private typealias Binary<T> = (
   Int32, UnsafePointer<T>?, Int, UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?, Int
 ) -> Void
 private typealias AddLanes<T> = (UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?) -> Void
+private typealias ColumnSum<T> = (
+  UnsafePointer<T>?, Int, Int, Int, UnsafeMutablePointer<T>?
+) -> Void
 
 // The kernels run one thread each: the callers split large buffers. `function` numbers a
 // CElementwise function (`UnaryFunction.kernel`, `BinaryFunction.kernel`).
@@ -340,6 +343,18 @@ extension TensorScalar {
       single: autodiff_add_lanes_float as AddLanes<Float>,
       double: autodiff_add_lanes_double as AddLanes<Double>)
     kernel(x, groups, partial)
+  }
+
+  /// `y[j] = x[j] + x[stride + j] + … + x[(rows − 1)·stride + j]` for `j < count`, each column
+  /// added in row order; `rows` ≥ 1.
+  static func _columnSum(
+    _ x: UnsafePointer<Self>, rows: Int, stride: Int, count: Int,
+    into y: UnsafeMutablePointer<Self>
+  ) {
+    let kernel: ColumnSum<Self> = pick(
+      single: autodiff_column_sum_float as ColumnSum<Float>,
+      double: autodiff_column_sum_double as ColumnSum<Double>)
+    kernel(x, rows, stride, count, y)
   }
 }
 

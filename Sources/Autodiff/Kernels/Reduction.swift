@@ -65,14 +65,18 @@ private func reduceColumns<T: TensorScalar>(
   _ function: ReductionFunction, _ x: UnsafePointer<T>, n: Int, inner: Int, count: Int,
   into y: UnsafeMutablePointer<T>
 ) {
+  guard function != .sum else {
+    // The vectorized kernel (CElementwise): the same adds, in the same order, as `y[i] += row[i]`
+    // row after row, in one call (a call per row cost more than its adds for short rows).
+    return T._columnSum(x, rows: n, stride: inner, count: count, into: y)
+  }
   y.update(from: x, count: count)
   for k in 1..<n {
     let row = x + k * inner
-    switch function {
-    // The vectorized kernel (CElementwise): the same adds, in the same order, as `y[i] += row[i]`.
-    case .sum: binaryLoop(.add, y, 1, row, 1, y, count)
-    case .max: for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
-    case .min: for i in 0..<count where row[i] < y[i] || row[i].isNaN { y[i] = row[i] }
+    if function == .max {
+      for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
+    } else {
+      for i in 0..<count where row[i] < y[i] || row[i].isNaN { y[i] = row[i] }
     }
   }
 }

@@ -63,6 +63,8 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
 
   /// A tensor of `shape` whose elements are not initialized: for AutodiffDistributed, where MPI
   /// writes them. Every element must be written before any is read.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   package init(uninitializedShape shape: [Int]) {
     self.init(shape: shape, storage: .uninitialized(count: shape.elementCount))
   }
@@ -90,6 +92,8 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   public var isRecorded: Bool { liveTrace != nil }
 
   /// Calls `body` with the elements, in row-major order.
+  @_specialize(where Scalar == Float, R == Void)
+  @_specialize(where Scalar == Double, R == Void)
   public func withUnsafeBufferPointer<R>(
     _ body: (UnsafeBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
@@ -99,6 +103,10 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   /// Calls `body` with the elements, writable, copying them first if another tensor shares them.
   ///
   /// Writing through the pointer is not recorded on a tape.
+  ///
+  /// (Specialized: AutodiffNN's optimizers and losses write their tensors through it.)
+  @_specialize(where Scalar == Float, R == Void)
+  @_specialize(where Scalar == Double, R == Void)
   public mutating func withUnsafeMutableBufferPointer<R>(
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {

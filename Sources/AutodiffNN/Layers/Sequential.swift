@@ -82,7 +82,15 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   }
 
   /// How many parameters the layers hold: the array that gathers them is allocated once.
-  private var parameterCount: Int { layers.reduce(0) { $0 + $1.parameters.count } }
+  private var parameterCount: Int { countParameters() }
+
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  private func countParameters() -> Int {
+    var count = 0
+    for layer in layers { count += layer.parameters.count }
+    return count
+  }
 
   /// Hands each layer its share of `parameters`, which must hold `expected` tensors.
   @_specialize(where Scalar == Float)
