@@ -269,17 +269,6 @@ struct Sweep<Scalar: TensorScalar> {
       trace: Trace(tape: tape, node: index))
   }
 
-  /// Adds `contribution` to the gradient of `operand`'s node; drops it when the operand needs
-  /// none (a constant, or a value below the lowest source), so a rule that does not ask
-  /// ``PullbackContext/needsGradient(_:)`` first is still right.
-  func accumulate(_ contribution: consuming Tensor<Scalar>, into operand: Operand<Scalar>) {
-    assert(
-      contribution.shape == operand.value.shape,
-      "gradient \(contribution.shape) for \(operand.value.shape)")
-    guard needsGradient(operand) else { return }
-    accumulate(contribution, into: operand.node!)
-  }
-
   /// Adds `contribution`, a gradient at a broadcast shape, to the gradient of `node`, whose
   /// value has `shape`: summed back to that shape first.
   private func accumulate(_ contribution: consuming Tensor<Scalar>, into node: Int, shape: [Int]) {
@@ -290,9 +279,9 @@ struct Sweep<Scalar: TensorScalar> {
     }
   }
 
-  /// Adds `contribution` to the gradient of node `node`, if it needs one.
-  func accumulate(_ contribution: consuming Tensor<Scalar>, intoNode node: Int) {
-    guard needsGradient(node) else { return }
+  /// Adds `contribution` to the gradient of node `node` (`nil` for a constant), if it needs one.
+  func accumulate(_ contribution: consuming Tensor<Scalar>, intoNode node: Int?) {
+    guard let node, needsGradient(node) else { return }
     accumulate(contribution, into: node)
   }
 
@@ -323,14 +312,14 @@ struct Sweep<Scalar: TensorScalar> {
   /// β = 1 when the buffer is there and is not recorded, else as a new product (recorded when
   /// the sweep records itself; an unrecorded product builds no rule, see `record`).
   func accumulateProduct(
-    into operand: Operand<Scalar>,
+    intoNode node: Int?,
     _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
-    guard needsGradient(operand) else { return }
-    let slot = operand.node! - base
+    guard let node, needsGradient(node) else { return }
+    let slot = node - base
     guard !createGraph, slots[slot].gradient != nil else {
-      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: operand)
+      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: node)
       return
     }
     slots[slot].gradient!.addProductUnrecorded(a, transposed: transposeA, b, transposed: transposeB)
@@ -346,8 +335,11 @@ struct PullbackContext<Scalar: TensorScalar> {
   /// The gradient of the node's output.
   let upstream: Tensor<Scalar>
 
+  // The operands' nodes are read from `inputNodes`, plain integers: an operand read from
+  // `operands` is a copy, which retains its buffer and shape (matgrad benchmark).
+
   /// Whether operand `position` needs a gradient: it is recorded and leads to a source.
-  func needsGradient(_ position: Int) -> Bool { sweep.needsGradient(node.operands[position]) }
+  func needsGradient(_ position: Int) -> Bool { sweep.needsGradient(node.inputNodes[position]) }
 
   /// The value of operand `position`.
   func operand(_ position: Int) -> Tensor<Scalar> { sweep.value(of: node.operands[position]) }
@@ -355,9 +347,14 @@ struct PullbackContext<Scalar: TensorScalar> {
   /// The node's output.
   var output: Tensor<Scalar> { sweep.output(of: node, at: index) }
 
-  /// Adds `gradient` (of the operand's shape) to operand `position`'s gradient.
+  /// Adds `gradient` (of the operand's shape) to operand `position`'s gradient; drops it when the
+  /// operand needs none (a constant, or a value below the lowest source), so a rule that does not
+  /// ask ``needsGradient(_:)`` first is still right.
   func accumulate(_ gradient: Tensor<Scalar>, into position: Int) {
-    sweep.accumulate(gradient, into: node.operands[position])
+    assert(
+      gradient.shape == node.operands[position].value.shape,
+      "gradient \(gradient.shape) for \(node.operands[position].value.shape)")
+    sweep.accumulate(gradient, intoNode: node.inputNodes[position])
   }
 
   /// Adds `op(a)·op(b)` to operand `position`'s gradient, with no transpose materialized.
@@ -366,7 +363,6 @@ struct PullbackContext<Scalar: TensorScalar> {
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
     sweep.accumulateProduct(
-      into: node.operands[position], a, transposed: transposeA, b,
-      transposed: transposeB)
+      intoNode: node.inputNodes[position], a, transposed: transposeA, b, transposed: transposeB)
   }
 }
