@@ -8,12 +8,13 @@ import AutodiffNN
 /// from the gradient's own elements and writes into the result's: no copy. Smaller ones gather,
 /// in the same order, into buckets of at least `bucketCapacity` bytes (the last one holds what
 /// is left), whose gradients are copied end to end into one buffer, `flat` (which holds only
-/// these shared buckets), so that one message carries them: a network's biases travel together rather than one small message each.
-/// During the sweep each gradient is taken as soon as it is final
-/// (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start their
-/// nonblocking reductions, in bucket order on every rank (MPI matches nonblocking collectives by
-/// the order they start), and MPI moves them forward after each node of the sweep. Without those
-/// polls, Open MPI's shared-memory transport makes no progress until the wait.
+/// these shared buckets), so that one message carries them: a network's biases travel together
+/// rather than one small message each. During the sweep each gradient is taken as soon as it is
+/// final (`valueWithGradient(at:of:whenReady:)`); the buckets whose gradients are all in start
+/// their nonblocking reductions, in bucket order on every rank (MPI matches nonblocking
+/// collectives by the order they start), and MPI moves them forward after each node of the
+/// sweep. Without those polls, Open MPI's shared-memory transport makes no progress until the
+/// wait.
 ///
 /// The ranks' gradients come scaled already: each rank differentiates its mean loss times its
 /// share of the batch, nᵣ/B (`MPIContext.reduceGradients`), so that the sums are the batch's mean
@@ -22,9 +23,9 @@ import AutodiffNN
 /// With `.allreduce`, every rank ends with every sum. With `.reduceScatter`, each bucket is cut
 /// into one block per rank, rank r's block being
 /// `MPIContext.shardRange(ofBatchOf: bucket size, rank: r, size: ranks)`, and rank r ends with
-/// the sums of its blocks only, in `blocks`: its shard, which ``ShardedOptimizer`` updates. Every element is
-/// summed by one MPI reduction whichever way it travels, so for two ranks (where a sum has one
-/// order) the results are the same bit for bit.
+/// the sums of its blocks only, in `blocks`: its shard, which ``ShardedOptimizer`` updates.
+/// Every element is summed by one MPI reduction whichever way it travels, so for two ranks
+/// (where a sum has one order) the results are the same bit for bit.
 final class GradientBuckets<Scalar: TensorScalar> {
   enum Reduction { case allreduce, reduceScatter }
 
