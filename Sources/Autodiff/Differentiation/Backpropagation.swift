@@ -217,8 +217,8 @@ struct Sweep<Scalar: TensorScalar> {
           g, value(of: node.operands.first!), value(of: node.operands.second!),
           output(of: node, at: index), wanted)
         : rule(g, node.operands.first!.value, node.operands.second!.value, node.output, wanted)
-      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.value.shape) }
-      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.value.shape) }
+      if let da { accumulate(da, into: lhs!, shape: node.operands.first!.shape) }
+      if let db { accumulate(db, into: rhs!, shape: node.operands.second!.shape) }
     case .elementwise(let operation):
       let (lhs, rhs) = (
         node.inputNodes.first!, node.inputNodes.count > 1 ? node.inputNodes.second! : nil
@@ -238,8 +238,8 @@ struct Sweep<Scalar: TensorScalar> {
         (da, db) = operation.pullback(
           g, first.value, second?.value ?? first.value, node.output, wanted)
       }
-      if let da { accumulate(da, into: lhs!, shape: first.value.shape) }
-      if let db, let second { accumulate(db, into: rhs!, shape: second.value.shape) }
+      if let da { accumulate(da, into: lhs!, shape: first.shape) }
+      if let db, let second { accumulate(db, into: rhs!, shape: second.shape) }
     case .custom(let rule):
       rule(PullbackContext(sweep: self, node: node, index: index, upstream: g))
     }
@@ -257,7 +257,7 @@ struct Sweep<Scalar: TensorScalar> {
   func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
     guard createGraph, let node = operand.node else { return operand.value }
     return Tensor(
-      shape: operand.value.shape, storage: operand.value.storage,
+      shape: operand.shape, storage: operand.storage,
       trace: Trace(tape: tape, node: node))
   }
 
@@ -352,8 +352,8 @@ struct PullbackContext<Scalar: TensorScalar> {
   /// ask ``needsGradient(_:)`` first is still right.
   func accumulate(_ gradient: Tensor<Scalar>, into position: Int) {
     assert(
-      gradient.shape == node.operands[position].value.shape,
-      "gradient \(gradient.shape) for \(node.operands[position].value.shape)")
+      gradient.shape == node.operands[position].shape,
+      "gradient \(gradient.shape) for \(node.operands[position].shape)")
     sweep.accumulate(gradient, intoNode: node.inputNodes[position])
   }
 

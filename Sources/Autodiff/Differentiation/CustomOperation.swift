@@ -65,7 +65,7 @@ public func customOperation<Scalar>(
         at: location)
       for (position, gradient) in gradients.enumerated() where context.needsGradient(position) {
         guard let gradient else { continue }
-        let shape = context.node.operands[position].value.shape
+        let shape = context.node.operands[position].shape
         check(
           gradient.shape == shape,
           "\(name): the pullback returned a gradient of shape \(gradient.shape.shapeDescription) "

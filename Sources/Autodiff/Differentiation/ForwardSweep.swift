@@ -107,7 +107,7 @@ struct ForwardSweep<Scalar: TensorScalar> {
   private func value(of operand: Operand<Scalar>) -> Tensor<Scalar> {
     guard createGraph, let node = operand.node else { return operand.value }
     return Tensor(
-      shape: operand.value.shape, storage: operand.value.storage,
+      shape: operand.shape, storage: operand.storage,
       trace: Trace(tape: tape, node: node))
   }
 }

@@ -76,10 +76,11 @@ final class Node<Scalar: TensorScalar>: AnyNode {
 /// An operand of a recorded operation: its value (detached) and the node that produced it.
 ///
 /// The value is kept as its buffer and shape, without the `trace` a detached tensor holds as
-/// `nil`: three operands then stay small enough for ``Operands`` to have a fixed layout.
+/// `nil`: three operands then stay small enough for ``Operands`` to have a fixed layout. Read
+/// `shape` (or `storage`) directly where that is all a caller needs: `value` makes a tensor.
 struct Operand<Scalar: TensorScalar> {
-  private let storage: Storage<Scalar>
-  private let shape: [Int]
+  let storage: Storage<Scalar>
+  let shape: [Int]
   let node: Int?
 
   /// `tensor` as an operand: its value detached, and its node if it is recorded.

@@ -118,7 +118,7 @@ extension Node: InspectableNode {
   var heldBuffers: [(id: ObjectIdentifier, bytes: Int)] {
     let stride = MemoryLayout<Scalar>.stride
     return [(ObjectIdentifier(output.storage), output.scalarCount * stride)]
-      + operands.map { (ObjectIdentifier($0.value.storage), $0.value.scalarCount * stride) }
+      + operands.map { (ObjectIdentifier($0.storage), $0.storage.count * stride) }
   }
   var outputShape: [Int] { output.shape }
 }

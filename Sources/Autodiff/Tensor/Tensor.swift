@@ -61,8 +61,9 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     self.trace = trace
   }
 
-  /// A tensor of `shape` whose elements are not initialized: for AutodiffDistributed, where MPI
-  /// writes them. Every element must be written before any is read.
+  /// A tensor of `shape` whose elements are not initialized: for AutodiffNN's losses and
+  /// AutodiffDistributed (where MPI writes them). Every element must be written before any is
+  /// read.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   package init(uninitializedShape shape: [Int]) {

@@ -60,10 +60,10 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
     // The accessors delegate to methods, which carry Float and Double copies (see the note at
     // the top of Optimizers/Adam.swift); a training step runs all three (mlp benchmarks).
     get { collectParameters() }
-    set { handBack(newValue, expected: parameterCount) }
+    set { handBack(newValue, expected: parameterCount()) }
     _modify {
       var parameters: [Tensor<Scalar>] = []
-      parameters.reserveCapacity(parameterCount)
+      parameters.reserveCapacity(parameterCount())
       moveParameters(into: &parameters)
       // Counted now: while the tensors are out, the layers report none.
       let expected = parameters.count
@@ -76,17 +76,15 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   @_specialize(where Scalar == Double)
   private func collectParameters() -> [Tensor<Scalar>] {
     var parameters: [Tensor<Scalar>] = []
-    parameters.reserveCapacity(parameterCount)
+    parameters.reserveCapacity(parameterCount())
     for layer in layers { parameters.append(contentsOf: layer.parameters) }
     return parameters
   }
 
   /// How many parameters the layers hold: the array that gathers them is allocated once.
-  private var parameterCount: Int { countParameters() }
-
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  private func countParameters() -> Int {
+  private func parameterCount() -> Int {
     var count = 0
     for layer in layers { count += layer.parameters.count }
     return count

@@ -229,7 +229,7 @@ func nonFiniteResult<Scalar>(
     name, output: Tensor(repeating: .nan, shape: shape), operands: operands, at: location,
     rule: .custom { context in
       for position in 0..<count where context.needsGradient(position) {
-        let shape = context.node.operands[position].value.shape
+        let shape = context.node.operands[position].shape
         context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
       }
     },
