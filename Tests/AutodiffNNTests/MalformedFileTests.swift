@@ -148,7 +148,7 @@ import Testing
       SafeTensors.encode(
         [
           "scalar": Tensor<Double>(-0.0), "empty": Tensor<Double>(zeros: [0, 3]),
-          "v": Tensor<Double>([.nan, .infinity, 1e-310]),
+          "v": Tensor<Double>([.nan, .infinity, 0x1p-1030]),
         ]),
       SafeTensors.encode(
         (0..<4).reduce(into: [String: Tensor<Float>]()) { tensors, index in
