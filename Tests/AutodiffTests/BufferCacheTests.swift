@@ -46,9 +46,11 @@ import Testing
     }
     let octave = stride(from: (1 << 20) + 1, through: 1 << 21, by: 4)
     #expect(Set(octave.map { BufferCache.sizeClass(ofByteCount: $0) }).count == 2)
-    // Below the minimum (the one-element buffers of pending sums), sizes are their own class.
-    #expect(BufferCache.sizeClass(ofByteCount: 8) == 8)
-    #expect(BufferCache.sizeClass(ofByteCount: minimum - 4) == minimum - 4)
+    // Below the minimum (the small buffers of pending sums), the same rule.
+    for (byteCount, sizeClass) in [(1, 1), (2, 2), (3, 3), (4, 4), (5, 6), (8, 8), (13, 16)] {
+      #expect(BufferCache.sizeClass(ofByteCount: byteCount) == sizeClass)
+    }
+    #expect(BufferCache.sizeClass(ofByteCount: minimum - 4) == minimum)
   }
 
   @Test("The cache keeps at most its limit, and clear() empties it")
@@ -112,21 +114,21 @@ import Testing
       #expect(storage.count == count)
     }
     #expect(BufferCache.cachedBufferCount(byteCount: 4 * sizes.last!) >= 1)
-    #expect(BufferCache.cachedSizeCount <= BufferCache.maximumSizeCount)
+    #expect(BufferCache.cachedSizeCount <= BufferCache.classCount)
     #expect(BufferCache.cachedByteCount <= BufferCache.limit)
   }
 }
 
-/// The free blocks of the cache alone, with blocks of one byte that claim the byte counts the
-/// tests give them (the table never reads a block).
+/// The free blocks of the cache alone, with blocks of one byte that claim the byte counts (size
+/// classes: 2ᵖ or 1.5·2ᵖ) the tests give them (the table never reads a block).
 @Suite struct FreeBlocksTests {
   /// A table of free blocks that frees them all when it goes. A class, because the table is not
   /// copyable and `#expect` copies what it calls.
   final class Table {
     var blocks: BufferCache.FreeBlocks
 
-    init(limit: Int, maximumSizeCount: Int) {
-      blocks = BufferCache.FreeBlocks(limit: limit, maximumSizeCount: maximumSizeCount)
+    init(limit: Int) {
+      blocks = BufferCache.FreeBlocks(limit: limit)
     }
 
     deinit { blocks.freeAll() }
@@ -147,94 +149,90 @@ import Testing
 
   @Test("A kept block is taken by the next take of its byte count, the last kept first")
   func reuse() {
-    let table = Table(limit: 1 << 20, maximumSizeCount: 8)
+    let table = Table(limit: 1 << 20)
     let (first, second, other) = (Self.block(), Self.block(), Self.block())
-    #expect(table.keep(first, 100))
-    #expect(table.keep(second, 100))
-    #expect(table.keep(other, 200))
-    #expect(table.count(100) == 2)
-    #expect(table.byteCount == 400)
-    #expect(table.take(100)?.pointer == second.pointer)
-    #expect(table.take(100)?.pointer == first.pointer)
-    #expect(table.take(100) == nil)
-    #expect(table.take(300) == nil)
-    #expect(table.byteCount == 200)
-    // The size stays known, empty, until it is evicted.
+    #expect(table.keep(first, 96))
+    #expect(table.keep(second, 96))
+    #expect(table.keep(other, 192))
+    #expect(table.count(96) == 2)
+    #expect(table.byteCount == 384)
+    #expect(table.take(96)?.pointer == second.pointer)
+    #expect(table.take(96)?.pointer == first.pointer)
+    #expect(table.take(96) == nil)
+    #expect(table.take(256) == nil)
+    #expect(table.byteCount == 192)
+    // The class stays listed, empty, until it is evicted.
     #expect(table.sizeCount == 2)
     first.pointer.deallocate()
     second.pointer.deallocate()
   }
 
-  @Test("Past the limit, the least recently used size gives its blocks first")
+  @Test("Past the limit, the least recently used class gives its blocks first")
   func evictionOrder() {
-    let table = Table(limit: 1000, maximumSizeCount: 8)
-    for byteCount in [300, 301, 302] { #expect(table.keep(Self.block(), byteCount)) }
-    #expect(table.recency == [302, 301, 300])
-    // Taking and keeping 300 makes it the most recently used: 301 is now the oldest.
-    let taken = table.take(300)!
-    #expect(table.keep(taken, 300))
-    #expect(table.recency == [300, 302, 301])
-    // 903 + 303 > 1000: 301's block goes, and its entry stays, empty.
-    #expect(table.keep(Self.block(), 303))
-    #expect(table.recency == [303, 300, 302, 301])
-    #expect(table.count(301) == 0)
-    #expect(table.byteCount == 905)
-    // 905 + 304 > 1000: the empty 301 is dropped, then 302's block goes.
-    #expect(table.keep(Self.block(), 304))
-    #expect(table.recency == [304, 303, 300, 302])
-    #expect(table.count(302) == 0)
-    #expect(table.byteCount == 907)
-  }
-
-  @Test("A new size past the bound drops the least recently used size, with its blocks")
-  func sizeBound() {
-    let table = Table(limit: 1 << 20, maximumSizeCount: 3)
-    for byteCount in [10, 20, 20, 30] { #expect(table.keep(Self.block(), byteCount)) }
-    let taken = table.take(10)!
-    #expect(table.keep(taken, 10))
-    #expect(table.recency == [10, 30, 20])
-    // A fourth size drops 20's entry, both blocks with it.
-    #expect(table.keep(Self.block(), 40))
-    #expect(table.recency == [40, 10, 30])
-    #expect(table.count(20) == 0)
-    #expect(table.byteCount == 80)
-    #expect(table.sizeCount == 3)
+    let table = Table(limit: 1000)
+    for byteCount in [256, 192, 128] { #expect(table.keep(Self.block(), byteCount)) }
+    #expect(table.recency == [128, 192, 256])
+    // Taking and keeping 256 makes it the most recently used: 192 is now the oldest.
+    let taken = table.take(256)!
+    #expect(table.keep(taken, 256))
+    #expect(table.recency == [256, 128, 192])
+    // 576 + 384 fits; 960 + 96 > 1000: 192's block goes, and its class stays listed, empty.
+    #expect(table.keep(Self.block(), 384))
+    #expect(table.keep(Self.block(), 96))
+    #expect(table.recency == [96, 384, 256, 128, 192])
+    #expect(table.count(192) == 0)
+    #expect(table.byteCount == 864)
+    // 864 + 384 > 1000: the empty 192 is taken off the list, then 128's block goes and 128
+    // with it, then 256's block; 256 stays listed, empty.
+    #expect(table.keep(Self.block(), 384))
+    #expect(table.recency == [384, 96, 256])
+    #expect(table.count(128) == 0 && table.count(256) == 0 && table.count(384) == 2)
+    #expect(table.byteCount == 864)
   }
 
   @Test("A block over the limit is refused; a lower limit frees the excess; freeAll empties")
   func limit() {
-    let table = Table(limit: 100, maximumSizeCount: 8)
+    let table = Table(limit: 100)
     let large = Self.block()
-    #expect(!table.keep(large, 101))
+    #expect(!table.keep(large, 128))
     large.pointer.deallocate()
-    for byteCount in [40, 50] { #expect(table.keep(Self.block(), byteCount)) }
+    for byteCount in [32, 48] { #expect(table.keep(Self.block(), byteCount)) }
     table.blocks.limit = 60
     table.blocks.evict(toFit: 0)
-    #expect(table.byteCount == 50)
-    #expect(table.count(40) == 0)
+    #expect(table.byteCount == 48)
+    #expect(table.count(32) == 0)
     table.blocks.freeAll()
     #expect(table.byteCount == 0)
     #expect(table.sizeCount == 0)
     #expect(table.recency.isEmpty)
   }
 
-  @Test("100,000 distinct sizes keep at most the bound of entries, and evicting costs O(1) a keep")
-  func distinctSizes() {
-    let table = Table(limit: 1 << 30, maximumSizeCount: 64)
-    let sizes = 100_000
-    for i in 0..<sizes {
-      let byteCount = BufferCache.minimumByteCount + 4 * i
-      #expect(table.take(byteCount) == nil)
+  @Test("Every class from 1 byte to 1.5 TiB has its own slot")
+  func everyClass() {
+    let table = Table(limit: .max)
+    let classes = (0...40).flatMap { power in power == 0 ? [1] : [1 << power, 3 << (power - 1)] }
+    #expect(classes.allSatisfy { BufferCache.sizeClass(ofByteCount: $0) == $0 })
+    for byteCount in classes { #expect(table.keep(Self.block(), byteCount)) }
+    #expect(table.sizeCount == classes.count)
+    #expect(table.recency == classes.reversed())
+    for byteCount in classes { #expect(table.count(byteCount) == 1) }
+    for byteCount in classes { table.take(byteCount)?.pointer.deallocate() }
+    #expect(table.byteCount == 0)
+  }
+
+  @Test("100,000 keeps of cycling classes under a small limit: evicting costs O(1) a keep")
+  func evictionBound() {
+    let table = Table(limit: 1 << 20)
+    let classes = (14...20).flatMap { [1 << $0, 3 << ($0 - 1)] }.filter { $0 <= 1 << 20 }
+    let keeps = 100_000
+    for i in 0..<keeps {
+      let byteCount = classes[(i * 7) % classes.count]
+      table.take(byteCount)?.pointer.deallocate()
       #expect(table.keep(Self.block(), byteCount))
-      #expect(table.sizeCount <= 64)
+      #expect(table.byteCount <= 1 << 20)
     }
-    // Each new size past the 64th drops the least recently used one, with its block.
-    #expect(table.sizeCount == 64)
-    let newest = (sizes - 64)..<sizes
-    #expect(table.byteCount == newest.reduce(0) { $0 + BufferCache.minimumByteCount + 4 * $1 })
-    #expect(table.recency.first == BufferCache.minimumByteCount + 4 * (sizes - 1))
-    // Each turn of an evicting loop frees a block or drops an entry, and each keep adds at most
-    // one of each: the turns are bounded by the keeps, whatever the sizes.
-    #expect(table.blocks.evictionSteps <= 2 * sizes)
+    // Each turn of an evicting loop frees a block or takes a class off the list, and each keep
+    // adds at most one of each: the turns are bounded by the keeps.
+    #expect(table.blocks.evictionSteps <= 2 * keeps)
   }
 }

@@ -21,8 +21,8 @@ internal import Synchronization
 /// half again the bytes asked for, but the pages past a tensor's elements are touched only when
 /// a larger tensor of the class reuses it.
 ///
-/// The cache holds at most ``limit`` bytes, of at most 256 classes; past either, it gives back
-/// to the system the buffers of the class least recently used. Taking and keeping a buffer cost
+/// The cache holds at most ``limit`` bytes; past it, it gives back to the system the buffers of
+/// the class least recently used. Taking and keeping a buffer cost
 /// the same whatever sizes were seen before. It is shared by all threads. Call ``clear()`` to
 /// give everything back, for example after training; a limit of 0 turns it off:
 ///
@@ -58,10 +58,8 @@ public enum BufferCache {
     state.withOrderedLock { $0.freeAll() }
   }
 
-  /// The most size classes the cache keeps buffers of. Classes from 16 KiB to the default
-  /// limit number 32; the bound holds when the limit is raised, or sizes below 16 KiB (pending
-  /// sums) add classes of their own.
-  static let maximumSizeCount = 256
+  /// More than the number of size classes: two for each power of two an `Int` can hold.
+  static let classCount = 2 * Int.bitWidth
 
   /// The number of cached buffers that serve `byteCount` bytes (for tests).
   static func cachedBufferCount(byteCount: Int) -> Int {
@@ -73,16 +71,17 @@ public enum BufferCache {
   static var cachedSizeCount: Int { state.withOrderedLock { $0.sizeCount } }
 
   /// The byte count of the buffers that serve `byteCount` bytes: `byteCount` rounded up to a
-  /// multiple of 2ᵖ⁻¹, where 2ᵖ ≤ `byteCount` < 2ᵖ⁺¹, so at most 2ᵖ⁻¹ more, a half;
-  /// `byteCount` itself below ``minimumByteCount`` (the one-element buffers of pending sums).
+  /// multiple of 2ᵖ⁻¹, where 2ᵖ ≤ `byteCount` < 2ᵖ⁺¹, so at most 2ᵖ⁻¹ more, a half. Below
+  /// ``minimumByteCount`` only the small buffers of pending sums come to the cache; they follow
+  /// the same rule.
   static func sizeClass(ofByteCount byteCount: Int) -> Int {
-    guard byteCount >= minimumByteCount else { return byteCount }
+    guard byteCount > 2 else { return Swift.max(byteCount, 1) }
     let power = Int.bitWidth - 1 - byteCount.leadingZeroBitCount
     let step = 1 << (power - 1)
     return (byteCount + step - 1) & ~(step - 1)
   }
 
-  private static let state = Mutex(FreeBlocks(limit: 1 << 30, maximumSizeCount: maximumSizeCount))
+  private static let state = Mutex(FreeBlocks(limit: 1 << 30))
 
   /// A buffer of at least `byteCount` bytes, uninitialized: a cached one of its size class when
   /// there is one. A new one has the whole class's bytes, whether the cache is on or not: it
