@@ -311,18 +311,26 @@ struct Sweep<Scalar: TensorScalar> {
   /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's
   /// β = 1 when the buffer is there and is not recorded, else as a new product (recorded when
   /// the sweep records itself; an unrecorded product builds no rule, see `record`).
+  ///
+  /// `shape` is the operand's, which the product has: a new product takes that array rather
+  /// than allocating its own.
   func accumulateProduct(
-    intoNode node: Int?,
+    intoNode node: Int?, shape: [Int],
     _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
     guard let node, needsGradient(node) else { return }
     let slot = node - base
-    guard !createGraph, slots[slot].gradient != nil else {
+    if createGraph {
       accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: node)
-      return
+    } else if slots[slot].gradient != nil {
+      slots[slot].gradient!.addProductUnrecorded(
+        a, transposed: transposeA, b, transposed: transposeB)
+    } else {
+      var product = Tensor<Scalar>(shape: shape, storage: .uninitialized(count: shape.elementCount))
+      product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
+      slots[slot].gradient = product
     }
-    slots[slot].gradient!.addProductUnrecorded(a, transposed: transposeA, b, transposed: transposeB)
   }
 }
 
@@ -363,6 +371,7 @@ struct PullbackContext<Scalar: TensorScalar> {
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
     sweep.accumulateProduct(
-      intoNode: node.inputNodes[position], a, transposed: transposeA, b, transposed: transposeB)
+      intoNode: node.inputNodes[position], shape: node.operands.shape(at: position),
+      a, transposed: transposeA, b, transposed: transposeB)
   }
 }

@@ -48,7 +48,7 @@ final class Node<Scalar: TensorScalar>: AnyNode {
     output: Tensor<Scalar>, rule: Rule<Scalar>, tangent: TangentRule<Scalar>?
   ) {
     // Read before `operands` moves into the node (a copy would retain each operand again).
-    let inputNodes = operands.mapInline { $0.node }
+    let inputNodes = operands.nodes
     self.operands = operands
     self.output = output
     self.rule = rule
@@ -158,17 +158,6 @@ extension InlineStorage {
     default: return rest[position - 3]
     }
   }
-
-  /// `transform` applied to each element, kept inline like this list (`map` makes an array).
-  func mapInline<T>(_ transform: (Element) -> T) -> InlineList<T> {
-    switch count {
-    case 0: InlineList<T>()
-    case 1: InlineList<T>(transform(first!))
-    case 2: InlineList<T>(transform(first!), transform(second!))
-    case 3: InlineList<T>(transform(first!), transform(second!), transform(third!))
-    default: InlineList<T>(contentsOf: indices.map { transform(self[$0]) })
-    }
-  }
 }
 
 /// A short list of any element (see ``InlineStorage``).
@@ -206,6 +195,29 @@ struct Operands<Scalar: TensorScalar>: InlineStorage {
   }
 
   subscript(position: Int) -> Operand<Scalar> { element(at: position) }
+
+  /// The nodes that produced the operands, read in place: a copy of an operand (through a
+  /// closure, say) retains its buffer and shape.
+  var nodes: InlineList<Int?> {
+    switch count {
+    case 0: InlineList()
+    case 1: InlineList(first!.node)
+    case 2: InlineList(first!.node, second!.node)
+    case 3: InlineList(first!.node, second!.node, third!.node)
+    default:
+      InlineList(contentsOf: [first!.node, second!.node, third!.node] + rest.map(\.node))
+    }
+  }
+
+  /// The shape of operand `position`, read in place: the subscript copies the whole operand.
+  func shape(at position: Int) -> [Int] {
+    switch position {
+    case 0: first!.shape
+    case 1: second!.shape
+    case 2: third!.shape
+    default: rest[position - 3].shape
+    }
+  }
 }
 
 /// How a node sends the gradient of its output back to its operands: its pullback.

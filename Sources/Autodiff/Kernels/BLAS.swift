@@ -9,11 +9,16 @@ import RealModule
 // caller handles C types.
 
 /// Converts a size to BLAS's index type, stopping with a message if it does not fit.
+@inline(__always)
 private func blasInt(_ value: Int, _ what: StaticString) -> blasint {
-  guard let converted = blasint(exactly: value) else {
-    fatalError("BLAS: \(what) = \(value) does not fit in a 32-bit BLAS index")
-  }
+  guard let converted = blasint(exactly: value) else { indexOverflow(value, what) }
   return converted
+}
+
+/// The stop of `blasInt(_:_:)`, out of line so that each conversion inlines to a compare.
+@inline(never)
+private func indexOverflow(_ value: Int, _ what: StaticString) -> Never {
+  fatalError("BLAS: \(what) = \(value) does not fit in a 32-bit BLAS index")
 }
 
 private func transposeFlag(_ transpose: Bool) -> CBLAS_TRANSPOSE {

@@ -109,7 +109,10 @@ extension Tensor {
   ) {
     let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
     let n = transposeB ? b.shape[0] : b.shape[1]
-    assert(shape == [m, n] && trace == nil)
+    // Checked in release builds too: gemm writes m·n elements into this buffer.
+    precondition(
+      shape.count == 2 && shape[0] == m && shape[1] == n && trace == nil,
+      "gemm: the result's shape differs from the product's")
     guard m > 0, n > 0 else { return }
     if accumulating { makeUnique() }
     storage.withUnsafeMutableBufferPointer { c in
@@ -280,6 +283,12 @@ private func productShape<Scalar>(
     k == k2,
     "\(name): inner dimensions differ: lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), "
       + "rhs \(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")", at: location)
-  checkShape([m, n], of: Scalar.self, name, at: location)
+  // m and n are extents of valid tensors; only their product can be too large for one. Below
+  // 64 MiB, which any machine running this has, the full check (an array and three loops over
+  // it, a third of recording a small product) cannot fail.
+  let (count, overflow) = m.multipliedReportingOverflow(by: n)
+  if overflow || count > (64 << 20) / MemoryLayout<Scalar>.stride {
+    checkShape([m, n], of: Scalar.self, name, at: location)
+  }
   return (m, n)
 }
