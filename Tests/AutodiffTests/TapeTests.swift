@@ -66,6 +66,24 @@ import Testing
     #expect(g[2] == T(0))
   }
 
+  @Test("A source asked for twice gets its gradient twice, in every form of gradient(of:wrt:)")
+  func repeatedSource() {
+    let tape = Tape()
+    let x = tape.watch(T([1, 2]))
+    let w = tape.watch(T(shape: [2, 2], scalars: [1, 2, 3, 4]))
+    let y = (x * x).sum()
+    let (a, b) = tape.gradient(of: y, wrt: x, x)
+    #expect(a == T([2, 4]) && b == T([2, 4]))
+    #expect(tape.gradient(of: y, wrt: [x, x]) == [T([2, 4]), T([2, 4])])
+    // A product's gradients, which the sweep computes into buffers it then hands out.
+    let d = matmul(w, w)
+    let seed = T(shape: [2, 2], scalars: [1, 0, 0, 1])
+    let (dw1, dw2) = tape.gradient(of: d, wrt: w, w, seed: seed)
+    // The gradient of W·W against the seed G is G·Wᵀ + Wᵀ·G: 2Wᵀ for G = I.
+    let expected = T(shape: [2, 2], scalars: [2, 6, 4, 8])
+    #expect(dw1 == expected && dw2 == expected)
+  }
+
   @Test(
     "A non-scalar target takes a seed of its shape: the gradient is the vector-Jacobian product")
   func seededNonScalarTarget() {

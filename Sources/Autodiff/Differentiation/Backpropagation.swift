@@ -151,6 +151,13 @@ struct Sweep<Scalar: TensorScalar> {
     node >= base && node <= target ? gradient(at: node - base, keeping: true) : nil
   }
 
+  /// The accumulated gradient of a node, moved out of the sweep: for a caller that reads each
+  /// source once, when the sweep is done (a copy retains the gradient's buffer and shape, and
+  /// the sweep's end releases them again).
+  func takeGradient(at node: Int) -> Tensor<Scalar>? {
+    node >= base && node <= target ? gradient(at: node - base, keeping: false) : nil
+  }
+
   /// The gradient in `slot` as a tensor, moved out of the slot unless `keeping`.
   private func gradient(at slot: Int, keeping: Bool) -> Tensor<Scalar>? {
     let tensor = keeping ? slots[slot].gradient : slots[slot].gradient.take()

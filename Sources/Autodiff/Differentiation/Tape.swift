@@ -281,10 +281,9 @@ public final class Tape {
       from: target, to: InlineList(xNode, yNode), seed: seed, createGraph: createGraph,
       at: location
     ) { sweep in
-      (
-        sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape),
-        sweep.gradient(at: yNode) ?? Tensor(zeros: y.shape)
-      )
+      // Moved out of the sweep, each once: `gradient(of: f, wrt: x, x)` asks for one twice.
+      let dy = sweep.takeGradient(at: yNode) ?? Tensor(zeros: y.shape)
+      return (xNode == yNode ? dy : sweep.takeGradient(at: xNode) ?? Tensor(zeros: x.shape), dy)
     } ?? (Tensor(zeros: x.shape), Tensor(zeros: y.shape))
   }
 
@@ -305,7 +304,7 @@ public final class Tape {
       from: target, to: CollectionOfOne(xNode), seed: seed, createGraph: createGraph,
       at: location
     ) { sweep in
-      sweep.gradient(at: xNode) ?? Tensor(zeros: x.shape)
+      sweep.takeGradient(at: xNode) ?? Tensor(zeros: x.shape)
     } ?? Tensor(zeros: x.shape)
   }
 
