@@ -120,10 +120,11 @@ func differentiating<R>(onTapeOf inputTape: Tape?, _ body: (Tape, _ nested: Bool
 private func isRecorded<Scalar>(
   _ value: Tensor<Scalar>, on tape: Tape, at location: SourceLocation
 ) -> Bool {
+  let isRecorded = value.liveNode != nil
   check(
-    value.liveTrace?.tape === tape || value.liveTrace == nil,
+    !isRecorded || value.trace.unsafelyUnwrapped.tape === tape,
     "gradient: the function returned a tensor recorded on another tape", at: location)
-  guard value.liveTrace != nil else {
+  guard isRecorded else {
     check(
       value.scalarCount == 1,
       "gradient: the function returned shape \(value.shape.shapeDescription); it must return a "

@@ -302,14 +302,17 @@ func record<Scalar>(
   at location: SourceLocation? = nil, rule: @autoclosure () -> Rule<Scalar>,
   tangent: @autoclosure () -> TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  guard let tape = x.liveTrace?.tape else { return output }
+  // The trace is read in place and its tape called borrowed: a copy of the trace retains and
+  // releases the tape (scalar-graph benchmark).
+  guard let node = x.liveNode else { return output }
   // `output` moves into the node, made a constant in place: `output.detached` would be a copy,
   // retaining the buffer and the shape once more (scalar-graph benchmark).
   output.trace = nil
-  return tape.append(
+  return x.trace.unsafelyUnwrapped.tape.append(
     Node(
-      name: name, location: recordedLocation(location), operands: Operands(Operand(x)),
-      output: output, rule: rule(), tangent: tangent()))
+      name: name, location: recordedLocation(location),
+      operands: Operands(Operand(value: x, node: node)), output: output, rule: rule(),
+      tangent: tangent()))
 }
 
 /// Records an operation of two operands; see the one-operand form.
@@ -318,18 +321,24 @@ func record<Scalar>(
   _ b: Tensor<Scalar>, at location: SourceLocation? = nil, rule: @autoclosure () -> Rule<Scalar>,
   tangent: @autoclosure () -> TangentRule<Scalar>?
 ) -> Tensor<Scalar> {
-  let (lhs, rhs) = (a.liveTrace, b.liveTrace)
-  guard let tape = lhs?.tape ?? rhs?.tape else { return output }
-  if let lhs, let rhs, lhs.tape !== rhs.tape {
+  // The traces are read in place (see the one-operand form).
+  let (lhs, rhs) = (a.liveNode, b.liveNode)
+  guard lhs != nil || rhs != nil else { return output }
+  if lhs != nil, rhs != nil, a.trace.unsafelyUnwrapped.tape !== b.trace.unsafelyUnwrapped.tape {
     failOnDifferentTapes(name, at: location)
   }
   output.trace = nil
-  return tape.append(
+  return append(
     Node(
       name: name, location: recordedLocation(location),
-      operands: Operands(
-        Operand(value: a, node: lhs?.node), Operand(value: b, node: rhs?.node)),
-      output: output, rule: rule(), tangent: tangent()))
+      operands: Operands(Operand(value: a, node: lhs), Operand(value: b, node: rhs)),
+      output: output, rule: rule(), tangent: tangent()),
+    to: lhs != nil ? a.trace.unsafelyUnwrapped.tape : b.trace.unsafelyUnwrapped.tape)
+}
+
+/// `tape.append(node)`, with the tape passed borrowed from an operand's trace.
+private func append<Scalar>(_ node: consuming Node<Scalar>, to tape: Tape) -> Tensor<Scalar> {
+  tape.append(node)
 }
 
 /// Records an operation with any number of operands; see the one-operand form.

@@ -54,6 +54,12 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
     return trace
   }
 
+  /// The node of `liveTrace`, read in place: binding the trace to a local copies it, which
+  /// retains and releases its tape.
+  var liveNode: Int? {
+    trace?.tape.isFinished == false ? trace.unsafelyUnwrapped.node : nil
+  }
+
   init(shape: [Int], storage: Storage<Scalar>, trace: Trace? = nil) {
     assert(shape.elementCount == storage.count, "shape \(shape) for \(storage.count) elements")
     self.shape = shape
