@@ -334,7 +334,7 @@ struct Sweep<Scalar: TensorScalar> {
       slots[slot].gradient!.addProductUnrecorded(
         a, transposed: transposeA, b, transposed: transposeB)
     } else {
-      var product = Tensor<Scalar>(shape: shape, storage: .uninitialized(count: shape.elementCount))
+      var product = Tensor<Scalar>(uninitializedShape: shape)
       product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
       slots[slot].gradient = product
     }

@@ -352,7 +352,7 @@ func record<Scalar>(
     Node(
       name: name, location: recordedLocation(location),
       operands: Operands(
-        contentsOf: operands.lazy.map { Operand(value: $0, node: $0.liveTrace?.node) }),
+        contentsOf: operands.lazy.map { Operand(value: $0, node: $0.liveNode) }),
       output: output.detached, rule: rule(), tangent: tangent()))
 }
 

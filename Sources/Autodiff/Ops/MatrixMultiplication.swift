@@ -110,9 +110,9 @@ extension Tensor {
     let (m, k) = transposeA ? (a.shape[1], a.shape[0]) : (a.shape[0], a.shape[1])
     let n = transposeB ? b.shape[0] : b.shape[1]
     // Checked in release builds too: gemm writes m·n elements into this buffer.
-    precondition(
+    check(
       shape.count == 2 && shape[0] == m && shape[1] == n && trace == nil,
-      "gemm: the result's shape differs from the product's")
+      "gemm: the result has shape \(shape.shapeDescription) for a product of shape [\(m), \(n)]")
     guard m > 0, n > 0 else { return }
     if accumulating { makeUnique() }
     storage.withUnsafeMutableBufferPointer { c in

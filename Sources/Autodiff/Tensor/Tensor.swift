@@ -49,13 +49,10 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   /// differentiation made and has returned from, is a constant: operations on it record nothing,
   /// and nothing nests on that tape. Read once per operation, by the recording functions, not
   /// by every read of `trace` (a computed `trace` cost 12% of the scalar-graph benchmark).
-  var liveTrace: Trace? {
-    guard let trace, !trace.tape.isFinished else { return nil }
-    return trace
-  }
+  var liveTrace: Trace? { liveNode != nil ? trace : nil }
 
-  /// The node of `liveTrace`, read in place: binding the trace to a local copies it, which
-  /// retains and releases its tape.
+  /// The node of `liveTrace`, read in place: where only the node (or whether there is one) is
+  /// needed, binding the trace to a local would copy it, retaining and releasing its tape.
   var liveNode: Int? {
     trace?.tape.isFinished == false ? trace.unsafelyUnwrapped.node : nil
   }
@@ -96,7 +93,7 @@ public struct Tensor<Scalar: TensorScalar>: @unchecked Sendable {
   }
 
   /// Whether operations on this tensor are being recorded on a tape.
-  public var isRecorded: Bool { liveTrace != nil }
+  public var isRecorded: Bool { liveNode != nil }
 
   /// Calls `body` with the elements, in row-major order.
   @_specialize(where Scalar == Float, R == Void)
