@@ -1,12 +1,15 @@
 import Autodiff
 import Benchmark
+import Dispatch
 import ElementwiseFloor
 
 // The gradient of f(x) = Σ relu(x)² + σ(x) for 1,048,576 Float values: the cost of the tape and
 // of unfused elementwise kernels when there is no BLAS work. Traffic is counted as the bytes a
 // fused pass must move, reading x and writing dx (8 bytes per element, 8 MiB per step), so
 // GB/s = 8 × 2²⁰ / time.
-// Floor: the same value and gradient in one fused C loop on two threads (ElementwiseFloor).
+// Floor: the same value and gradient in one fused C loop (ElementwiseFloor), split into as many
+// ranges as Autodiff's own loops would use (Parallelism.threadCount), each on a thread of
+// Dispatch's pool.
 
 let count = 1 << 20
 
@@ -17,19 +20,33 @@ let input: Tensor<Float> = {
   return Tensor(randomNormal: [count], using: &rng)
 }()
 
-/// The floor's input and gradient buffers, made once per process: package-benchmark calls a
-/// benchmark's closure once per sample and times it to its return, so arrays made in the closure
-/// would be freed inside the timed region.
-nonisolated(unsafe) let floorInput: UnsafeMutablePointer<Float> = {
-  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-  buffer.initialize(from: input.scalars, count: count)
-  return buffer
-}()
-nonisolated(unsafe) let floorGradient: UnsafeMutablePointer<Float> = {
-  let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-  buffer.initialize(repeating: 0, count: count)
-  return buffer
-}()
+/// The floor's buffers, made once per process (package-benchmark calls a benchmark's closure once
+/// per sample and times it to its return, so arrays made in the closure would be freed inside
+/// the timed region), and its loop: the C function on `Parallelism.threadCount` equal ranges at
+/// once, through Dispatch's pool as Autodiff's own loops split, the ranges' sums added in order.
+final class Floor: @unchecked Sendable {
+  let x = UnsafeMutablePointer<Float>.allocate(capacity: count)
+  let dx = UnsafeMutablePointer<Float>.allocate(capacity: count)
+  let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / 65_536)
+
+  init() {
+    x.initialize(from: input.scalars, count: count)
+    dx.initialize(repeating: 0, count: count)
+    sums.initialize(repeating: 0, count: count / 65_536)
+  }
+
+  func valueAndGradient() -> Float {
+    // Autodiff splits loops into ranges of at least 2¹⁶ elements, as many as it has threads.
+    let parts = max(1, min(Parallelism.threadCount, count / 65_536))
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      let (start, end) = (part * count / parts, (part + 1) * count / parts)
+      sums[part] = elementwise_floor_value_and_gradient(x + start, dx + start, end - start)
+    }
+    return (0..<parts).reduce(0) { $0 + sums[$1] }
+  }
+}
+
+let floor = Floor()
 
 let benchmarks: @Sendable () -> Void = {
   Benchmark.defaultConfiguration = .init(
@@ -46,10 +63,10 @@ let benchmarks: @Sendable () -> Void = {
   }
 
   Benchmark("elementwise floor 1M") { benchmark in
-    let (x, dx) = (floorInput, floorGradient)
+    let floor = floor
     benchmark.startMeasurement()
     for _ in benchmark.scaledIterations {
-      blackHole((elementwise_floor_value_and_gradient(x, dx, count), dx[0]))
+      blackHole((floor.valueAndGradient(), floor.dx[0]))
     }
   }
 }

@@ -9,7 +9,9 @@ Autodiff's side is `swift package benchmark` in Benchmarks/, exported with
 `--format histogramPercentiles` (one TSV per benchmark and metric, in nanoseconds and counts as
 the suites configure them); the table quotes each median (the 50th percentile). The floors are
 the suites' own floor benchmarks, built into the same suite binary and run right after the
-workload (package-benchmark starts one process per benchmark). The peers run one framework per
+workload (package-benchmark starts one process per benchmark). On a machine without Swift,
+--suites DIR runs the same suites from executables built elsewhere (Benchmarks/ManyCore/pack.sh),
+one process per benchmark, and reads the medians they print. The peers run one framework per
 process (peers.py), each timed by its median over many calls after warm-up.
 
 Threads: --threads takes a comma list of counts ("all" = the cores this process may use, its
@@ -66,6 +68,9 @@ FRAMEWORKS = [
     ("mlx+openblas", "MLX+OpenBLAS"),
 ]
 ELEMENTWISE_BYTES = 8 * (1 << 20)  # read x, write dx: 4 + 4 bytes for each of 2²⁰ elements
+# The suite (executable target of Benchmarks/) of each benchmark, by the name's first word.
+SUITES = {"matgrad": "Matgrad", "mlp": "MLPStep", "scalar": "ScalarGraph",
+          "elementwise": "Elementwise"}
 
 # Table row → (Autodiff benchmark, its floor benchmark or None).
 WORKLOADS = {
@@ -189,6 +194,52 @@ def run_autodiff(threads, filter_regex, output_directory):
     if status != 0:
         sys.exit(f"swift package benchmark failed with status {status}; see {log_path}")
     return read_autodiff_export(export, log_path)
+
+
+def run_autodiff_suites(threads, names, directory, output_directory):
+    """Runs each benchmark in `names` from the prebuilt suite executables in `directory` (as
+    Benchmarks/ManyCore/pack.sh leaves them), one process per benchmark as package-benchmark
+    runs them; returns {name: {"seconds": ..., "mallocs": ...}} from the medians they print."""
+    results = {}
+    log_path = os.path.join(output_directory, "autodiff.log")
+    with open(log_path, "a") as output:
+        for name in names:
+            suite = os.path.join(directory, SUITES[re.split(r"[ -]", name)[0]])
+            command = pinned([
+                suite, "--filter", f"^{name}$", "--time-units", "nanoseconds", "--quiet", "true",
+            ], threads)
+            log("$ " + " ".join(command))
+            completed = subprocess.run(
+                command, env=environment(threads), capture_output=True, text=True)
+            output.write(completed.stdout + completed.stderr)
+            medians = parse_suite_output(completed.stdout)
+            if completed.returncode != 0 or "Time (wall clock)" not in medians:
+                log(f"{name} failed ({completed.returncode}); see {log_path}")
+                continue
+            results[name] = {"seconds": medians["Time (wall clock)"] * 1e-9,
+                             "mallocs": medians.get("Malloc (total)")}
+    return results
+
+
+def parse_suite_output(text):
+    """The medians a suite executable prints for each metric, {"Time (wall clock)": ns, ...}:
+    in each metric's percentile listing ("value percentile count ..."), the value of the first
+    row at or past the 50th percentile."""
+    medians, metric = {}, None
+    for line in text.splitlines():
+        header = re.match(r"^(\S.*):$", line)
+        if header:
+            metric = header.group(1)
+            continue
+        fields = line.split()
+        if metric and metric not in medians and len(fields) >= 3:
+            try:
+                value, percentile = float(fields[0]), float(fields[1])
+            except ValueError:
+                continue
+            if percentile >= 0.5:
+                medians[metric] = value
+    return medians
 
 
 def read_autodiff_export(export, log_path=None):
@@ -457,6 +508,10 @@ def main():
         "Autodiff's benchmark and floor and each peer's, usually with --merge")
     parser.add_argument(
         "--autodiff-export", help="read this folder of an earlier run's percentile files instead")
+    parser.add_argument(
+        "--suites", help="run Autodiff's suites from the executables in this folder (built by "
+        "Benchmarks/ManyCore/pack.sh) instead of `swift package benchmark`: for machines "
+        "without Swift")
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
     parser.add_argument("--skip-autodiff", action="store_true")
     parser.add_argument("--seconds", type=float, default=3.0, help="peers' time per workload")
@@ -538,7 +593,9 @@ def measure_run(arguments, threads, previous, requested, output_directory):
                 name for row, pair in WORKLOADS.items() for name in pair
                 if name and (not arguments.rows or re.fullmatch(arguments.rows, row))]
             results = {}
-            if names:
+            if names and arguments.suites:
+                results = run_autodiff_suites(threads, names, arguments.suites, output_directory)
+            elif names:
                 pattern = "|".join(re.escape(name) for name in names)
                 results = run_autodiff(threads, pattern, output_directory)
         for workload, (name, floor) in WORKLOADS.items():

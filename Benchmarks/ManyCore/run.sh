@@ -1,0 +1,69 @@
+#!/bin/bash
+# Runs on a many-core machine without Swift what pack.sh packed here: the speed table at 1, 2 and
+# every core (compare.py over the suites, beside the peers this machine's Python has) and the
+# data-parallel step over ranks × threads (DistributedStep under the wheel's mpirun). From the
+# repository root:
+#
+#   Benchmarks/ManyCore/run.sh [distributed] [speed]     # both unless named; about 7 minutes
+#
+# Every result goes under $OUT (or Benchmarks/ManyCore/carry/out) as soon as it is measured, so
+# a run cut short keeps what it finished: machine.txt, distributed.txt, compare-T.md and
+# compare-T.json for each thread count T, and each part's log.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${OUT:-$here/carry/out}
+parts=${*:-distributed speed}
+mkdir -p "$out"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+xz -dc "$here/carry/manycore.tar.xz" | tar -C "$work" -xf - || exit 1
+export LD_LIBRARY_PATH="$work/openmpi/lib:$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export OPAL_PREFIX="$work/openmpi"
+# The peers run on the CPU even where the machine has an accelerator.
+export JAX_PLATFORMS=cpu CUDA_VISIBLE_DEVICES=""
+cores=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
+
+{
+  echo "commit $(cat "$work/commit"), $(date -u +%FT%TZ), $cores cores in the affinity set"
+  lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|NUMA node\(s\)|L3)'
+  python3 --version
+  for module in numpy torch jax mlx; do
+    python3 -c "import $module; print('$module', $module.__version__)" 2>/dev/null
+  done
+  env | grep -E '^OPENBLAS_' || true
+} >"$out/machine.txt"
+
+for part in $parts; do
+  case $part in
+  distributed)
+    # One rank per core at 1 thread, hybrids, and one process on every core's threads. Each
+    # rank is bound to its own cores (`slot:PE=T`) and told T threads.
+    layouts=$(printf '%s\n' 1x1 2x1 4x1 8x1 "$cores"x1 $((cores / 4))x4 $((cores / 8))x8 \
+      1x"$cores" | awk '!seen[$0]++')
+    for layout in $layouts; do
+      ranks=${layout%x*} threads=${layout#*x}
+      [ "$ranks" -ge 1 ] && [ $((ranks * threads)) -le "$cores" ] || continue
+      echo "== $ranks ranks × $threads threads" >>"$out/distributed.txt"
+      OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads timeout 120 \
+        "$OPAL_PREFIX/bin/mpirun" --allow-run-as-root --map-by "slot:PE=$threads" \
+        --bind-to core -np "$ranks" -x OPENBLAS_NUM_THREADS -x AUTODIFF_NUM_THREADS \
+        -x LD_LIBRARY_PATH -x OPAL_PREFIX \
+        "$work/bin/DistributedStep" --steps 20 --rounds 2 \
+        >>"$out/distributed.txt" 2>>"$out/distributed.log"
+    done
+    ;;
+  speed)
+    peers=""
+    for module in numpy torch jax; do
+      python3 -c "import $module" 2>/dev/null && peers="$peers,$module"
+    done
+    for threads in $(printf '%s\n' 1 2 "$cores" | awk '!seen[$0]++'); do
+      python3 "$root/Benchmarks/Peers/compare.py" --suites "$work/bin" --threads "$threads" \
+        --peers "${peers#,}" --seconds 1 --json "$out/compare-$threads.json" \
+        >"$out/compare-$threads.md" 2>>"$out/compare.log"
+    done
+    ;;
+  *) echo "run.sh: unknown part $part; the parts are distributed and speed" >&2 ;;
+  esac
+done
