@@ -32,6 +32,10 @@ import AutodiffNN
 import Foundation
 
 let context = MPIContext.initialize()
+// Each rank's BLAS and Autodiff threads: its share of the cores it is bound to, unless
+// OPENBLAS_NUM_THREADS or AUTODIFF_NUM_THREADS say otherwise (as the documentation's programs
+// do). Without it, ranks bound to a socket would each run a thread per core of it.
+context.shareCores()
 
 /// The value of `--name`, or `default`.
 @MainActor
