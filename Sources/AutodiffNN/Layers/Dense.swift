@@ -265,8 +265,9 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
       "Dense.restoreParameters: expected 2 tensors (weight, bias), \(parameters.count - start) "
         + "are left")
     if storedParameters.count == 2 {
-      storedParameters[0] = parameters[start]
-      storedParameters[1] = parameters[start + 1]
+      // A new array: a layer copied for a training step (`var model = model`) shares its array
+      // with the original, and writing its elements would first copy it, old tensors and all.
+      storedParameters = [parameters[start], parameters[start + 1]]
     } else {
       // Moved out: the emptied array kept its capacity, so appending allocates nothing.
       storedParameters.append(parameters[start])
