@@ -172,6 +172,55 @@ import Testing
     }
   }
 
+  @Test(
+    "Slicing, concatenation, gathers and their pullbacks split across threads give the same bits")
+  func splitMovementKeepsBits() async {
+    await #expect(processExitsWith: .success) {
+      var rng = SeededGenerator(seed: 13)
+      // Copies split from 2²⁰ elements a thread: these are large enough for two and more.
+      let x = Tensor<Float>(randomUniform: [2048, 1100], in: -1..<1, using: &rng)
+      let y = Tensor<Float>(randomUniform: [2048, 256], in: -1..<1, using: &rng)
+      let long = Tensor<Double>(randomUniform: [3, 1_000_000], in: -1..<1, using: &rng)
+      // Rows picked twice and out of order: their gradients add up.
+      let rows = (0..<2800).map { ($0 * 37) % 2048 }
+      func results() -> [[Double]] {
+        let float: [Tensor<Float>] = [
+          x[10..<2040], x[.all, 2..<1098], x[.all, 3],
+          Tensor(concatenating: [x, y], alongAxis: 1),
+          Tensor(concatenating: [x, x], alongAxis: 0), x.gathering(atIndices: rows),
+          x.gathering(atIndices: Array(0..<1100).reversed(), alongAxis: 1),
+          gradient(at: x) { ($0.gathering(atIndices: rows) * $0[0..<1]).sum() },
+          gradient(at: x) { ($0[.all, 2..<1098] * 2).sum() },
+          gradient(at: x) { $0[.all, 3].sum() },
+        ]
+        let double: [Tensor<Double>] = [
+          long[.all, 1..<999_999], Tensor(concatenating: [long, long], alongAxis: 1),
+          gradient(at: long) { ($0[.all, 7..<900_000] * $0[.all, 8..<900_001]).sum() },
+        ]
+        return float.map { $0.scalars.map(Double.init) } + double.map(\.scalars)
+      }
+      Parallelism.threadCount = 1
+      let serial = results()
+      // Against plain loops: a column slice, and the gather's gradient (row counts times the
+      // first row, plus the first row's own term).
+      let elements = x.scalars
+      let slice = (0..<2048).flatMap { r in (2..<1098).map { elements[r * 1100 + $0] } }
+      guard serial[1] == slice.map(Double.init) else { exit(2) }
+      var counts = [Float](repeating: 0, count: 2048)
+      for row in rows { counts[row] += 1 }
+      let gatherGradient = serial[7]
+      for r in [1, 100, 2047] {
+        for c in [0, 513, 1099] where r != 0 {
+          guard gatherGradient[r * 1100 + c] == Double(counts[r] * elements[c]) else { exit(3) }
+        }
+      }
+      for threads in [2, 3, 8] {
+        Parallelism.threadCount = threads
+        guard results() == serial else { exit(Int32(10 + threads)) }
+      }
+    }
+  }
+
   @Test("A thread count below 1 stops with a message")
   func threadCountBelowOne() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -19,8 +19,12 @@ func gatherKernel<T: TensorScalar>(
   let step = strides[last]
   guard inner > 0, y.count > 0 else { return }
   let (source, target) = (x.baseAddress!, y.baseAddress!)
-  // Split by rows across threads when large: a transpose or a broadcast of a batch.
-  forEachRow(of: shape, strides: strides, splittingRowsOf: inner) { row, offset, _ in
+  // Split by rows across threads when large: a transpose (strided reads, bound by latency) from
+  // `elementwiseGrain` elements, a copy of contiguous rows (a broadcast, a slice) only from
+  // `copyGrain`, where threads gain bandwidth rather than share it.
+  let grain = step == 1 ? copyGrain : elementwiseGrain
+  forEachRow(of: shape, strides: strides, splittingRowsOf: inner, grain: grain) {
+    row, offset, _ in
     let (from, to) = (source + offset, target + row * inner)
     if step == 1 {
       to.update(from: from, count: inner)
@@ -32,16 +36,31 @@ func gatherKernel<T: TensorScalar>(
 
 /// Copies blocks between a tensor viewed as `[outer, n, inner]` and one viewed as
 /// `[outer, m, inner]`: for each `o`, `count` rows starting at `sourceRow` go to `targetRow`.
+///
+/// Large copies run on several threads (one core does not reach the memory's bandwidth): the
+/// blocks are split between them when there are enough, else each block is split into ranges.
 func copyRowsKernel<T: TensorScalar>(
   from x: UnsafeBufferPointer<T>, rows n: Int, startingAt sourceRow: Int,
   to y: UnsafeMutableBufferPointer<T>, rows m: Int, startingAt targetRow: Int,
   count: Int, outer: Int, inner: Int
 ) {
   let length = count * inner
-  guard length > 0 else { return }
-  for o in 0..<outer {
-    (y.baseAddress! + (o * m + targetRow) * inner)
-      .update(from: x.baseAddress! + (o * n + sourceRow) * inner, count: length)
+  guard length > 0, outer > 0 else { return }
+  let (source, target) = (x.baseAddress!, y.baseAddress!)
+  if outer >= Parallelism.threadCount || length < copyGrain {
+    forEachRange(count: outer, grain: max(1, copyGrain / length), alignment: 1) { blocks in
+      for o in blocks {
+        (target + (o * m + targetRow) * inner)
+          .update(from: source + (o * n + sourceRow) * inner, count: length)
+      }
+    }
+  } else {
+    for o in 0..<outer {
+      let (from, to) = (source + (o * n + sourceRow) * inner, target + (o * m + targetRow) * inner)
+      forEachRange(count: length, grain: copyGrain) { range in
+        (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+      }
+    }
   }
 }
 
@@ -61,27 +80,16 @@ func scatterKernel<T: TensorScalar>(
   let inner = shape[last]
   let step = strides[last]
   guard inner > 0, x.count > 0 else { return }
-  var index = [Int](repeating: 0, count: last)
-  var offset = 0
-  var source = x.baseAddress!
-  let target = y.baseAddress!
-  while true {
+  let (source, target) = (x.baseAddress!, y.baseAddress!)
+  // Rows write disjoint positions of `y`, so they split across threads when large.
+  forEachRow(of: shape, strides: strides, splittingRowsOf: inner, grain: copyGrain) {
+    row, offset, _ in
+    let (from, to) = (source + row * inner, target + offset)
     if step == 1 {
-      (target + offset).update(from: source, count: inner)
+      to.update(from: from, count: inner)
     } else {
-      for i in 0..<inner { target[offset + i * step] = source[i] }
+      for i in 0..<inner { to[i * step] = from[i] }
     }
-    source += inner
-    var axis = last - 1
-    while axis >= 0 {
-      index[axis] += 1
-      offset += strides[axis]
-      if index[axis] < shape[axis] { break }
-      offset -= strides[axis] * shape[axis]
-      index[axis] = 0
-      axis -= 1
-    }
-    if axis < 0 { return }
   }
 }
 
@@ -99,9 +107,14 @@ func gatherRowsKernel<T: TensorScalar>(
   guard inner > 0, !indices.isEmpty, outer > 0 else { return }
   let (source, target) = (x.baseAddress!, y.baseAddress!)
   let k = indices.count
-  for o in 0..<outer {
-    for (j, row) in indices.enumerated() {
-      (target + (o * k + j) * inner).update(from: source + (o * n + row) * inner, count: inner)
+  // Each of the outer·k rows written is one copy; they split across threads when large.
+  indices.withUnsafeBufferPointer { indices in
+    forEachRange(count: outer * k, grain: max(1, copyGrain / inner), alignment: 1) {
+      rows in
+      for written in rows {
+        let (o, j) = written.quotientAndRemainder(dividingBy: k)
+        (target + written * inner).update(from: source + (o * n + indices[j]) * inner, count: inner)
+      }
     }
   }
 }
