@@ -111,9 +111,12 @@ func gatherRowsKernel<T: TensorScalar>(
   indices.withUnsafeBufferPointer { indices in
     forEachRange(count: outer * k, grain: max(1, copyGrain / inner), alignment: 1) {
       rows in
+      // The first row's (o, j), then a counter: no division per row.
+      var (o, j) = rows.lowerBound.quotientAndRemainder(dividingBy: k)
       for written in rows {
-        let (o, j) = written.quotientAndRemainder(dividingBy: k)
         (target + written * inner).update(from: source + (o * n + indices[j]) * inner, count: inner)
+        j += 1
+        if j == k { (o, j) = (o + 1, 0) }
       }
     }
   }
