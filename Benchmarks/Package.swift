@@ -31,8 +31,7 @@ let package = Package(
     .executableTarget(
       name: "MLPStep",
       dependencies: [
-        "Autodiff", .product(name: "AutodiffNN", package: "Autodiff"), "CBLASFloor",
-        .product(name: "Benchmark", package: "benchmark"),
+        "Autodiff", "Networks", "CBLASFloor", .product(name: "Benchmark", package: "benchmark"),
       ],
       path: "MLPStep",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -64,7 +63,7 @@ let package = Package(
     .executableTarget(
       name: "BufferCache",
       dependencies: [
-        "Autodiff", .product(name: "AutodiffNN", package: "Autodiff"),
+        "Autodiff", .product(name: "AutodiffNN", package: "Autodiff"), "Networks",
         .product(name: "Benchmark", package: "benchmark"),
       ],
       path: "BufferCache",
@@ -81,9 +80,16 @@ let package = Package(
 
     // MARK: Implementation details
 
+    // The networks MLPStep and BufferCache train, and their step.
+    .target(
+      name: "Networks",
+      dependencies: ["Autodiff", .product(name: "AutodiffNN", package: "Autodiff")],
+      path: "Networks"
+    ),
     // Bare CBLAS, for the floors the suites compare against.
     .systemLibrary(name: "CBLASFloor", path: "CBLASFloor", pkgConfig: "openblas"),
-    // The fused two-thread C loop that "elementwise 1M" compares against.
+    // The fused C loop that "elementwise 1M" compares against (the suite splits it across
+    // Autodiff's thread count).
     // Compiled as a C programmer would compile a hot loop: vectorized for this CPU, with glibc's
     // vector expf (libmvec) and the sum reassociated (-ffast-math); plain -O2 leaves it scalar,
     // calling expf once per element, 5-7× slower.

@@ -1,6 +1,7 @@
 import Autodiff
 import AutodiffNN
 import Benchmark
+import Networks
 import Synchronization
 
 // The buffer cache when sizes change from one step to the next, each workload run with the cache
@@ -20,37 +21,7 @@ import Synchronization
 // and four sizes measure the allocation and the cache alone, no element is written. The 100k
 // workloads also report CPU time, which a busy machine disturbs less than the wall clock.
 
-/// A network, and inputs and labels for its largest batch, of which each step takes the leading
-/// rows.
-struct Workload: Sendable {
-  let parameters: [Tensor<Float>]
-  let x: Tensor<Float>
-  let labels: [Int]
-
-  init() {
-    var rng = SeededGenerator(seed: 1)
-    let sizes = [64, 128, 128, 10]
-    parameters = (1...3).flatMap { l -> [Tensor<Float>] in
-      let initialization: WeightInitialization = l == 3 ? .glorotUniform : .heNormal
-      return [
-        initialization.weight(fanIn: sizes[l - 1], fanOut: sizes[l], using: &rng),
-        Tensor(zeros: [sizes[l]]),
-      ]
-    }
-    x = Tensor(randomNormal: [1056, sizes[0]], using: &rng)
-    labels = (0..<1056).map { _ in Int.random(in: 0..<sizes[3], using: &rng) }
-  }
-
-  func model() -> Sequential<Float> {
-    Sequential(
-      Dense(weight: parameters[0], bias: parameters[1], activation: .relu),
-      Dense(weight: parameters[2], bias: parameters[3], activation: .relu),
-      Dense(weight: parameters[4], bias: parameters[5]))
-  }
-}
-
 // Globals are initialized on first use: each benchmark process builds only what it runs.
-let workload = Workload()
 let elementwiseInput: Tensor<Float> = {
   var rng = SeededGenerator(seed: 2)
   return Tensor(randomNormal: [1040, 256], using: &rng)
@@ -65,28 +36,9 @@ func setCache(_ on: Bool) {
   BufferCache.limit = on ? defaultLimit : 0
 }
 
-/// The model and optimizer of this process's training, which every step updates in place, as a
-/// training loop's steps do: made in a benchmark's closure, they would be freed inside the timed
-/// region (package-benchmark times a closure to its return).
-final class Training: @unchecked Sendable {
-  var model = workload.model()
-  lazy var optimizer = SGD(for: model.parameters, learningRate: 1e-3)
-
-  /// A step on the leading `rows` rows of the workload's inputs.
-  func step(rows: Int) {
-    let x = workload.x[0..<rows]
-    let labels = Array(workload.labels[0..<rows])
-    let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
-      var model = model
-      model.parameters = parameters
-      return softmaxCrossEntropy(logits: model(x), labels: labels)
-    }
-    optimizer.update(&model.parameters, along: gradients)
-    blackHole(loss)
-  }
-}
-
-let training = Training()
+/// This process's training of a 64-128-128-10 network, on the leading rows of 1,056 (made once:
+/// see `Training`).
+let training = Training(MLP(sizes: [64, 128, 128, 10], batch: 1056))
 
 /// The steps run so far in this process. package-benchmark calls a benchmark's closure once per
 /// sample, so a count that must run on from sample to sample lives outside it.
@@ -119,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
         setCache(cache == "on")
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-          training.step(rows: varies ? nextRows(from: 32) : 256)
+          blackHole(training.step(rows: varies ? nextRows(from: 32) : 256))
         }
       }
     }

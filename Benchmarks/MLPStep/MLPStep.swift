@@ -1,11 +1,11 @@
 import Autodiff
-import AutodiffNN
 import Benchmark
 import CBLASFloor
+import Networks
 
 // One training step of a ReLU network on a random batch: forward pass, softmax cross-entropy,
 // gradients of all parameters, SGD update (learning rate 10⁻³, no momentum), in Float, written
-// as AutodiffNN's documentation writes a step.
+// as AutodiffNN's documentation writes a step (Networks/Networks.swift).
 //   mlp-small: 64-128-128-10, batch 64      mlp-wide: 784-512-512-10, batch 128
 //   mlp-large: 784-2048-2048-10, batch 512 (where the work between the products is large enough
 //   to run on every core)
@@ -14,70 +14,7 @@ import CBLASFloor
 // the two hidden layers; the input needs no gradient). Bias, ReLU, loss and update are not in
 // it: the floor is what BLAS alone costs. Both run on state made once per process.
 
-/// A network's layer sizes and batch, with its initial parameters and a batch of inputs.
-struct MLP: Sendable {
-  let sizes: [Int]
-  let batch: Int
-  /// W₁, b₁, W₂, b₂, W₃, b₃, each Wₗ of shape [sizes[l-1], sizes[l]] (He, the last Glorot).
-  let parameters: [Tensor<Float>]
-  let x: Tensor<Float>
-  let labels: [Int]
-
-  init(sizes: [Int], batch: Int) {
-    var rng = SeededGenerator(seed: 1)
-    self.sizes = sizes
-    self.batch = batch
-    parameters = (1...3).flatMap { l -> [Tensor<Float>] in
-      let initialization: WeightInitialization = l == 3 ? .glorotUniform : .heNormal
-      return [
-        initialization.weight(fanIn: sizes[l - 1], fanOut: sizes[l], using: &rng),
-        Tensor(zeros: [sizes[l]]),
-      ]
-    }
-    x = Tensor(randomNormal: [batch, sizes[0]], using: &rng)
-    labels = (0..<batch).map { _ in Int.random(in: 0..<sizes[3], using: &rng) }
-  }
-
-  /// The model of these parameters, ReLU after the two hidden layers.
-  func model() -> Sequential<Float> {
-    Sequential(
-      Dense(weight: parameters[0], bias: parameters[1], activation: .relu),
-      Dense(weight: parameters[2], bias: parameters[3], activation: .relu),
-      Dense(weight: parameters[4], bias: parameters[5]))
-  }
-}
-
-/// A training run of the network: its model and optimizer, which every step updates in place,
-/// as a training loop's steps do. Made once per process: package-benchmark calls a benchmark's
-/// closure once per sample and times it to its return, so a model made in the closure would be
-/// freed inside the timed region.
-final class Training: @unchecked Sendable {
-  let x: Tensor<Float>
-  let labels: [Int]
-  var model: Sequential<Float>
-  var optimizer: SGD<Float>
-
-  init(_ mlp: MLP) {
-    (x, labels) = (mlp.x, mlp.labels)
-    model = mlp.model()
-    optimizer = SGD(for: model.parameters, learningRate: 1e-3)
-    // The first update copies the parameters, which `mlp`'s tensors share with the model; the
-    // later ones update them in place, and those are what is measured.
-    step()
-  }
-
-  func step() {
-    let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
-      var model = model
-      model.parameters = parameters
-      return softmaxCrossEntropy(logits: model(x), labels: labels)
-    }
-    optimizer.update(&model.parameters, along: gradients)
-    blackHole(loss)
-  }
-}
-
-/// The floor's buffers, made once per process (see ``Training``): H₀ = X, H₁, H₂ ([b, s[l]]; H₁
+/// The floor's buffers, made once per process (see `Training`): H₀ = X, H₁, H₂ ([b, s[l]]; H₁
 /// and H₂ stand in for the activations, any values do), W₁..W₃, and Z₁..Z₃, dZ₁..dZ₃ (dZ₃ the
 /// upstream gradient) and dW₁..dW₃.
 final class Floor: @unchecked Sendable {
@@ -130,7 +67,7 @@ let benchmarks: @Sendable () -> Void = {
       let training = trainings[name] ?? Training(mlp())
       trainings[name] = training
       benchmark.startMeasurement()
-      for _ in benchmark.scaledIterations { training.step() }
+      for _ in benchmark.scaledIterations { blackHole(training.step()) }
     }
 
     Benchmark("\(name) floor") { benchmark in
