@@ -75,9 +75,8 @@ package func forEachRange(
 ///
 /// With a `rowWork` (the elements of one row), rows run concurrently when there is enough work:
 /// each thread takes consecutive rows worth at least `grain` elements (`elementwiseGrain` unless
-/// given). Without, they
-/// run on this thread (rows long enough to split themselves). Each thread walks its rows with a
-/// counter, so a row's offsets cost an add or two.
+/// given). Without, they run on this thread (rows long enough to split themselves). Each thread
+/// walks its rows with a counter, so a row's offsets cost an add or two.
 @inline(__always)
 func forEachRow(
   of shape: [Int], strides stridesA: [Int], _ stridesB: [Int] = [], splittingRowsOf rowWork: Int?,
