@@ -25,19 +25,21 @@ let input: Tensor<Float> = {
 /// the timed region), and its loop: the C function on `Parallelism.threadCount` equal ranges at
 /// once, through Dispatch's pool as Autodiff's own loops split, the ranges' sums added in order.
 final class Floor: @unchecked Sendable {
+  /// The fewest elements Autodiff's elementwise loops give a thread (its `elementwiseGrain`).
+  static let grain = 1 << 16
   let x = UnsafeMutablePointer<Float>.allocate(capacity: count)
   let dx = UnsafeMutablePointer<Float>.allocate(capacity: count)
-  let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / 65_536)
+  let sums = UnsafeMutablePointer<Float>.allocate(capacity: count / grain)
 
   init() {
     x.initialize(from: input.scalars, count: count)
     dx.initialize(repeating: 0, count: count)
-    sums.initialize(repeating: 0, count: count / 65_536)
+    sums.initialize(repeating: 0, count: count / Self.grain)
   }
 
   func valueAndGradient() -> Float {
-    // Autodiff splits loops into ranges of at least 2¹⁶ elements, as many as it has threads.
-    let parts = max(1, min(Parallelism.threadCount, count / 65_536))
+    // As many ranges as Autodiff's loops would use: its threads, each with a grain or more.
+    let parts = max(1, min(Parallelism.threadCount, count / Self.grain))
     DispatchQueue.concurrentPerform(iterations: parts) { part in
       let (start, end) = (part * count / parts, (part + 1) * count / parts)
       sums[part] = elementwise_floor_value_and_gradient(x + start, dx + start, end - start)

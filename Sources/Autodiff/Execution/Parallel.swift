@@ -125,10 +125,8 @@ private struct UncheckedSendable<Value>: @unchecked Sendable {
 /// microseconds of work, for the cheapest loops (an add moves 12 bytes per element).
 package let elementwiseGrain = 1 << 16
 /// The same for copies of contiguous elements (slicing, concatenation, broadcasts, gathers of
-/// rows), which compute nothing: two threads share one core's bandwidth from the caches and gain
-/// only from memory. On 2 cores of the project's VM, a copy of 2¹⁸ Floats took 1.38× as long
-/// split in two as on one thread, 2²⁰ 1.18×, 2²² 0.62×; a gather of 4,096 random rows of 784
-/// Floats 0.41×.
+/// rows), which compute nothing: from the caches, two threads share the bandwidth one already
+/// uses, and they gain only on data from memory (measured in the Performance article, "Threads").
 package let copyGrain = 1 << 20
 /// The same for the vectorized transcendental functions, which cost several times more per
 /// element. (`package`: AutodiffNN's losses split their rows with it.)
