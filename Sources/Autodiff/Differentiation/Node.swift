@@ -336,6 +336,43 @@ func record<Scalar>(
     to: lhs != nil ? a.trace.unsafelyUnwrapped.tape : b.trace.unsafelyUnwrapped.tape)
 }
 
+/// Records an operation of three operands (a dense layer's `a·b + bias`); see the one-operand
+/// form. Read in place as the two-operand form reads them: the form of any count builds an
+/// array and copies every operand twice more (a third of recording a small dense layer).
+func record<Scalar>(
+  _ name: StaticString, output: consuming Tensor<Scalar>, operands a: Tensor<Scalar>,
+  _ b: Tensor<Scalar>, _ c: Tensor<Scalar>, at location: SourceLocation? = nil,
+  rule: @autoclosure () -> Rule<Scalar>, tangent: @autoclosure () -> TangentRule<Scalar>?
+) -> Tensor<Scalar> {
+  let nodes = (a.liveNode, b.liveNode, c.liveNode)
+  // The first recorded operand's tape; every other recorded operand must be on it.
+  let tape: Tape
+  if nodes.0 != nil {
+    tape = a.trace.unsafelyUnwrapped.tape
+  } else if nodes.1 != nil {
+    tape = b.trace.unsafelyUnwrapped.tape
+  } else if nodes.2 != nil {
+    tape = c.trace.unsafelyUnwrapped.tape
+  } else {
+    return output
+  }
+  if (nodes.0 != nil && a.trace.unsafelyUnwrapped.tape !== tape)
+    || (nodes.1 != nil && b.trace.unsafelyUnwrapped.tape !== tape)
+    || (nodes.2 != nil && c.trace.unsafelyUnwrapped.tape !== tape)
+  {
+    failOnDifferentTapes(name, at: location)
+  }
+  output.trace = nil
+  return append(
+    Node(
+      name: name, location: recordedLocation(location),
+      operands: Operands(
+        Operand(value: a, node: nodes.0), Operand(value: b, node: nodes.1),
+        Operand(value: c, node: nodes.2)),
+      output: output, rule: rule(), tangent: tangent()),
+    to: tape)
+}
+
 /// `tape.append(node)`, with the tape passed borrowed from an operand's trace.
 private func append<Scalar>(_ node: consuming Node<Scalar>, to tape: Tape) -> Tensor<Scalar> {
   tape.append(node)

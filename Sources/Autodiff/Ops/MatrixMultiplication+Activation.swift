@@ -79,7 +79,7 @@ public func matmul<Scalar>(
     unaryKernel(function, UnsafeBufferPointer(y), y)
   }
   return record(
-    "matmulPlusActivation", output: output, operands: [a, b, bias], at: location,
+    "matmulPlusActivation", output: output, operands: a, b, bias, at: location,
     rule: .custom(activation.affinePullback()), tangent: .custom(activation.affineTangent()))
 }
 

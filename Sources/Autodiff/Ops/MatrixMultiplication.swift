@@ -174,7 +174,7 @@ public func matmul<Scalar>(
   let location = SourceLocation(file: file, line: line)
   return record(
     "matmulPlus", output: affine(a, b, bias, "matmul(_:_:plus:)", at: location),
-    operands: [a, b, bias], at: location,
+    operands: a, b, bias, at: location,
     rule: .custom { context in accumulateAffineGradients(context, context.upstream) },
     tangent: .custom { tangents, operands, _ in affineTangent(tangents, operands) })
 }
