@@ -160,7 +160,7 @@ private func valueWithGradient<Scalar>(
     }
     let gradient = tape.pendingGradients(
       of: value, wrt: watched, createGraph: nested, watcher: watcher, file: file, line: line)
-    materializeTogether([value] + gradient)
+    materializeTogether(value, gradient)
     return (nested ? value : value.detached, gradient)
   }
 }

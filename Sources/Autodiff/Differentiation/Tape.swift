@@ -240,9 +240,18 @@ public final class Tape {
       from: target, to: sourceNodes, seed: seed, createGraph: createGraph, watcher: watcher,
       at: location
     ) { sweep in
-      sources.indices.map { position in
-        sweep.gradient(at: sourceNodes[position]) ?? Tensor(zeros: sources[position].shape)
+      // Moved out of the sweep (a copy retains and releases each gradient's buffer, shape and
+      // tape once more); a source that was taken already, one asked for twice, repeats the
+      // gradient of its first position.
+      var gradients: [Tensor<Scalar>] = []
+      gradients.reserveCapacity(sources.count)
+      for (position, node) in sourceNodes.enumerated() {
+        gradients.append(
+          sweep.takeGradient(at: node)
+            ?? sourceNodes[..<position].firstIndex(of: node).map { gradients[$0] }
+            ?? Tensor(zeros: sources[position].shape))
       }
+      return gradients
     } ?? sources.map { Tensor(zeros: $0.shape) }
   }
 

@@ -194,10 +194,27 @@ func materializeTogether<Scalar>(
   materializeTogether(c.map { [a, b, $0] } ?? [a, b])
 }
 
+/// Computes the pending elements of a value and its gradients in one program; see the array
+/// form. Builds no array when none is pending (a training step's value and gradients: joining
+/// them copied every tensor, three retains and releases each).
+func materializeTogether<Scalar>(_ value: Tensor<Scalar>, _ gradients: [Tensor<Scalar>]) {
+  guard value.storage.isPending || anyPending(gradients) else { return }
+  materializeTogether([value] + gradients)
+}
+
+/// Whether any of `tensors` has pending elements, each read in place (a loop over the array
+/// copies each tensor).
+private func anyPending<Scalar>(_ tensors: [Tensor<Scalar>]) -> Bool {
+  tensors.withUnsafeBufferPointer { tensors in
+    tensors.indices.contains { tensors[$0].storage.isPending }
+  }
+}
+
 /// Computes the pending elements of `tensors` in one program, so that operations they share run
 /// once per block: a value and its gradient both apply σ to x, and each reads x. The gradients
 /// that the functional forms return come out this way, with the value.
 func materializeTogether<Scalar>(_ tensors: [Tensor<Scalar>]) {
+  guard anyPending(tensors) else { return }
   var pending: [Storage<Scalar>] = []
   for tensor in tensors where tensor.storage.isPending {
     if !pending.contains(where: { $0 === tensor.storage }) { pending.append(tensor.storage) }
