@@ -242,13 +242,15 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
         parameters[index].withUnsafeMutableBufferPointer { p in
           m[index].withUnsafeMutableBufferPointer { m in
             v[index].withUnsafeMutableBufferPointer { v in
-              guard !p.isEmpty else { return }
+              // The count from the buffer: `gradients[index]` would copy the tensor here.
+              let count = p.count
+              guard count > 0 else { return }
               let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
               // Split across cores for large parameters; each range runs Autodiff's vectorized
               // kernel, whose operations and their order are a plain loop's, so its bits too (a
               // Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
               // Fashion-MNIST epoch).
-              forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
+              forEachRange(count: count, grain: elementwiseGrain) { range in
                 let j = range.lowerBound
                 Scalar.adamStep(
                   parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,

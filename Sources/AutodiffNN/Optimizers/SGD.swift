@@ -98,11 +98,13 @@ public struct SGD<Scalar: TensorScalar>: Optimizer, Sendable {
     for index in parameters.indices {
       gradients[index].withUnsafeBufferPointer { g in
         parameters[index].withUnsafeMutableBufferPointer { p in
+          // The count from the buffer: `gradients[index]` would copy the tensor here.
+          let count = p.count
           guard let g = g.baseAddress, let p = p.baseAddress else { return }
           // Autodiff's vectorized kernel, split across cores for large parameters (a one-thread
           // Swift loop was 5% of an mlp-wide step).
           func run(_ b: UnsafeMutablePointer<Scalar>?) {
-            forEachRange(count: gradients[index].scalarCount, grain: elementwiseGrain) { range in
+            forEachRange(count: count, grain: elementwiseGrain) { range in
               let j = range.lowerBound
               Scalar.sgdStep(
                 parameters: p + j, gradients: g + j, momentumBuffer: b.map { $0 + j },
