@@ -34,6 +34,32 @@ import Testing
   }
 }
 
+extension HuberLossTests {
+  @Test("Huber's second derivative is 1 inside δ (at d = 0 too) and 0 from δ on, as in PyTorch")
+  func secondDerivative() {
+    // d = 0, 0.5 (inside), 1 (= δ), 2 (outside), −3 (outside); the mean divides by 5.
+    let predictions = Tensor<Double>([0, 0.5, 1, 2, -3])
+    let targets = Tensor<Double>(zeros: [5])
+    let hv = hessianVectorProduct(at: predictions, direction: Tensor(ones: [5])) {
+      huberLoss(predictions: $0, targets: targets)
+    }
+    let expected = Tensor<Double>([0.2, 0.2, 0, 0, 0])
+    #expect(hv == expected)
+  }
+
+  @Test("An infinite difference has the loss ∞ and the gradient δ·sign(d)")
+  func infiniteDifference() {
+    let differences = Tensor<Double>([.infinity, -.infinity, 0.5])
+    let targets = Tensor<Double>(zeros: [3])
+    let (loss, gradient) = valueWithGradient(at: differences) {
+      huberLoss(predictions: $0, targets: targets, delta: 2)
+    }
+    #expect(loss.scalar == .infinity)
+    let expected = Tensor<Double>([2.0 / 3, -2.0 / 3, 0.5 / 3])
+    #expect(gradient == expected)
+  }
+}
+
 @Suite struct ProbabilityLossTests {
   static let logits = Tensor<Double>(
     shape: [3, 4], scalars: [1, 2, 0.5, -1, 0, 0, 3, 1, -2, 1, 1, 0.2])
@@ -55,6 +81,19 @@ import Testing
     #expect(
       gradient(at: p) { negativeLogLikelihood(logProbabilities: $0, labels: [0, 1]) }
         == Tensor(shape: [2, 2], scalars: [-0.5, 0, 0, -0.5]))
+  }
+
+  @Test("NLL reads only the labels' entries: −∞ or NaN at another class leaves it finite")
+  func nllIgnoresOtherClasses() {
+    // As PyTorch's nll_loss: log 0 = −∞ for an impossible class is ordinary input.
+    let scalars: [Double] = [-0.1, -.infinity, .nan, -.infinity, -0.4, -5]
+    let p = Tensor<Double>(shape: [2, 3], scalars: scalars)
+    let (loss, dp) = valueWithGradient(at: p) {
+      negativeLogLikelihood(logProbabilities: $0, labels: [0, 1])
+    }
+    #expect(loss.scalar == 0.25)
+    let expected = Tensor<Double>(shape: [2, 3], scalars: [-0.5, 0, 0, 0, -0.5, 0])
+    #expect(dp == expected)
   }
 
   @Test(

@@ -75,6 +75,18 @@ private func expectTrajectory(
       trajectory(of: sgd), [[0.94, -1.88], [0.8516, -1.8032], [0.863524, -1.916048]])
   }
 
+  @Test("Without weight decay an infinite parameter stays infinite, with and without momentum")
+  func infiniteParameterWithoutDecay() {
+    // PyTorch adds λ·p only when λ ≠ 0; 0·∞ would make the parameter NaN.
+    for momentum in [0.0, 0.9] {
+      var p = [Tensor<Double>([.infinity, -.infinity, 1])]
+      var sgd = SGD(for: p, learningRate: 0.1, momentum: momentum)
+      sgd.update(&p, along: [Tensor([1, 1, 1])])
+      let expected: [Double] = [.infinity, -.infinity, 0.9]
+      #expect(p[0].scalars == expected, "momentum \(momentum)")
+    }
+  }
+
   @Test("SGD updates each of several parameters with its own gradient and counts steps")
   func severalParameters() {
     var sgd = SGD<Float>(for: [Tensor(zeros: [2, 2]), Tensor(zeros: [3])], learningRate: 0.5)

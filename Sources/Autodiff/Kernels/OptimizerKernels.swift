@@ -28,7 +28,8 @@ extension TensorScalar {
       correction2Root, epsilon, l2, shrink)
   }
 
-  /// One SGD step over `count` parameters in place: d = g + decay·p; with momentum μ ≠ 0,
+  /// One SGD step over `count` parameters in place: d = g + decay·p (d = g when decay is 0, so
+  /// that an infinite parameter stays infinite, as in PyTorch); with momentum μ ≠ 0,
   /// b ← μb + d and p ← p − rate·(nesterov ? d + μb : b); else p ← p − rate·d (`momentumBuffer`
   /// unused, and may be `nil`).
   package static func sgdStep(

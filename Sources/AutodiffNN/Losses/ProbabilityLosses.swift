@@ -12,7 +12,8 @@
 /// let loss = negativeLogLikelihood(logProbabilities: logSoftmax(logits, alongAxis: 1), labels: y)
 /// ```
 ///
-/// The gradient with respect to the log-probabilities is `−onehot(labels)/batch`.
+/// The gradient with respect to the log-probabilities is `−onehot(labels)/batch`. Only the
+/// labels' entries are read: the loss is finite when another class's log-probability is −∞.
 ///
 /// - Parameters:
 ///   - logProbabilities: Log-probabilities, `[batch, classes]`.
@@ -30,8 +31,11 @@ public func negativeLogLikelihood<Scalar: TensorScalar>(
     logProbabilities, labels, "negativeLogLikelihood",
     at: SourceLocation(file: file, line: line))
   let (batch, classes) = (logProbabilities.shape[0], logProbabilities.shape[1])
-  let onehot = oneHot(labels, classes: classes, as: Scalar.self)
-  return -(logProbabilities * onehot).sum() / Scalar(batch)
+  // Only the labels' entries are read, as in PyTorch: a product with the one-hot rows would
+  // make a row with −∞ (log 0) or NaN at another class NaN, 0·(−∞) being NaN.
+  let picked = logProbabilities.reshaped(to: [batch * classes]).gathering(
+    atIndices: labels.enumerated().map { row, label in row * classes + label })
+  return -picked.sum() / Scalar(batch)
 }
 
 /// Softmax cross-entropy against labels smoothed by `labelSmoothing`, averaged over the batch,

@@ -8,9 +8,9 @@
 /// |d| > δ:   δ·(|d| − δ/2)
 /// ```
 ///
-/// Computed as `q²/2 + δ·(|d| − q)` with `q = min(|d|, δ)`, which is both branches at once; its
-/// derivative with respect to the prediction is `d` inside and `δ·sign(d)` outside (both δ at
-/// `|d| = δ`), each divided by the element count.
+/// As in PyTorch, the derivative with respect to the prediction is `d` inside and `δ·sign(d)`
+/// outside (both δ at `|d| = δ`, and δ·sign(d) at an infinite `d`), and the second derivative
+/// 1 inside (at `d = 0` too) and 0 from `|d| = δ` on, each divided by the element count.
 ///
 /// ```swift
 /// let loss = huberLoss(predictions: Tensor([0.5, 4]), targets: Tensor([0, 0]))   // (0.125 + 3.5)/2
@@ -33,7 +33,14 @@ public func huberLoss<Scalar: TensorScalar>(
     "huberLoss: predictions \(predictions.shape.shapeText) and targets "
       + "\(targets.shape.shapeText) must have the same, non-empty shape", at: location)
   requireNN(delta > 0, "huberLoss: delta must be > 0, got \(delta)", at: location)
-  let magnitude = abs(predictions - targets)
-  let inside = min(magnitude, delta)
-  return (Scalar(0.5) * inside.squared() + delta * (magnitude - inside)).mean()
+  // Each branch reads d only where it is chosen, and a harmless constant elsewhere: the branch
+  // not chosen still passes its zero gradient through its own rule, and d²/2 at an infinite d
+  // would make that 0·∞. The quadratic branch squares d itself, not |d|, so that its second
+  // derivative is 1 at d = 0 too (through |d| it would be sign(d)² = 0 there).
+  let difference = predictions - targets
+  let magnitude = abs(difference)
+  let inside = magnitude .< delta
+  let quadratic = `where`(inside, difference, 0)
+  let linear = `where`(inside, delta, magnitude)
+  return `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2)).mean()
 }

@@ -6,7 +6,8 @@
 /// For each parameter `p` with gradient `g`, one ``update(_:along:)`` computes
 ///
 /// ```
-/// d ← g + weightDecay·p                     (L2 penalty ½·weightDecay·‖p‖² added to the loss)
+/// d ← g + weightDecay·p                     (only when weightDecay ≠ 0: an L2 penalty
+///                                            ½·weightDecay·‖p‖² added to the loss)
 /// b ← momentum·b + d                        (b starts at 0, so the first step sets b = d)
 /// d ← nesterov ? d + momentum·b : b         (only when momentum ≠ 0)
 /// p ← p − learningRate·d
