@@ -101,6 +101,56 @@ import Testing
     }
   }
 
+  @Test(
+    "The side of a kink that does not pass its input on gets 0 when the gradient reaching it is ∞",
+    arguments: [1, 4, 1 << 16])
+  func inactiveSideGetsZero(count: Int) {
+    // As in PyTorch: sqrt's gradient at 0 is ∞, and the flat side of relu, max, min and clamp
+    // sends 0 back, not ∞·0 = NaN. Inputs −1 (flat side) and 4 (live side), one element (a
+    // scalar sweep), a few, and a fused size.
+    let x = Self.tiled([-1, 4], count)
+    let expected = Self.tiled([0, 0.25], count)
+    let flat: [(String, (Tensor<Double>) -> Tensor<Double>)] = [
+      ("relu", { relu($0) }), ("max", { max($0, Tensor(0)) }), ("min", { -min(-$0, Tensor(0)) }),
+      ("clamp min", { clamp($0, min: 0) }), ("clamp max", { -clamp(-$0, max: 0) }),
+    ]
+    for (name, f) in flat {
+      let g = gradient(at: x) { sqrt(f($0)).sum() }
+      #expect(g == expected, "\(name), \(count) elements: \(g.scalars.prefix(2))")
+    }
+    // The bound that clamp does not pick gets 0 while x takes the ∞.
+    let (dx, dBound) = gradient(at: Self.tiled([4], count), Tensor(zeros: [count])) { x, b in
+      sqrt(clamp(x, min: b) - 4).sum()
+    }
+    #expect(dx.scalars.allSatisfy { $0 == .infinity } && dBound.scalars.allSatisfy { $0 == 0 })
+    // leakyRelu and elu at 0 take the negative side's slope, also of an infinite gradient:
+    // d/dx 1/f(x) at x = 0 is −∞·slope (the relu inside them gives 0, not ∞·0).
+    let zeros = Tensor<Double>(zeros: [count])
+    for f in [{ leakyRelu($0, negativeSlope: 0.5) }, { elu($0, alpha: 0.5) }]
+      as [(Tensor<Double>) -> Tensor<Double>]
+    {
+      let g = gradient(at: zeros) { (1 / f($0)).sum() }
+      #expect(g.scalars.allSatisfy { $0 == -.infinity }, "\(g.scalars.prefix(2))")
+    }
+    // max over an axis: the elements it does not pick get 0.
+    let rows = Self.tiled([5, 1, 2], 3 * count).reshaped(to: [count, 3])
+    let dRows = gradient(at: rows) { log($0.max(alongAxes: [1]) - 5).sum() }.scalars
+    #expect(
+      dRows.indices.allSatisfy { $0 % 3 == 0 ? dRows[$0] == .infinity : dRows[$0] == 0 },
+      "max(alongAxes:), \(count) rows: \(dRows.prefix(3))")
+  }
+
+  @Test("A dense layer's fused relu sends 0 back through its flat side, also of an ∞")
+  func fusedReluInactiveSide() {
+    let w = Tensor<Double>(shape: [2, 2], scalars: [-1, 4, 0.25, -2])
+    let identity = Tensor<Double>(shape: [2, 2], scalars: [1, 0, 0, 1])
+    let dW = gradient(at: w) { w in
+      sqrt(matmul(identity, w, plus: Tensor(zeros: [2]), activation: .relu)).sum()
+    }
+    let expected = Tensor<Double>(shape: [2, 2], scalars: [0, 0.25, 1, 0])
+    #expect(dW == expected)
+  }
+
   @Test("Reductions, softmax and matmul: a NaN spoils exactly what NumPy's would")
   func reductionsAndProducts() {
     for rows in [3, 200] {

@@ -235,4 +235,28 @@ import Testing
     let b = Tensor<Float>(shape: [2, 2], scalars: [1e38, 2e38, 2e38, 1e38])
     #expect(try eigh(b).values.scalars.allSatisfy(\.isFinite))
   }
+
+  // MARK: 10. Found against PyTorch in float64 (session 16)
+
+  @Test("pow's exponent gradient at a zero base: 0 where y ≥ 0, −∞ where y < 0, as PyTorch")
+  func powExponentGradientAtZero() {
+    // ∂/∂y xʸ = xʸ·log x: at x = 0 and y < 0 that is ∞·(−∞) = −∞ (PyTorch), not ∞·0.
+    let (_, dy) = gradient(at: Tensor<Double>(zeros: [4]), Tensor([-2, -0.5, 0, 2])) { x, y in
+      pow(x, y).sum()
+    }
+    let expected: [Double] = [-.infinity, -.infinity, 0, 0]
+    #expect(dy.scalars == expected)
+  }
+
+  @Test("expm1's derivative is eˣ to full precision far below 0 (y + 1 kept no digits)")
+  func expm1DerivativeFarBelowZero() {
+    let x = Tensor<Double>([-40, -30, -10, 1e-10])
+    let g = gradient(at: x) { expm1($0).sum() }.scalars
+    for (i, value) in [-40.0, -30, -10, 1e-10].enumerated() {
+      #expect(
+        Swift.abs(g[i] - Foundation.exp(value)) <= 4 * Foundation.exp(value).ulp, "x = \(value)")
+    }
+    // elu's negative side is α·expm1(x), so its derivative α·eˣ (PyTorch: 4.25e-18 at −40).
+    #expect(gradient(at: Tensor<Double>([-40])) { elu($0).sum() }.scalar > 0)
+  }
 }

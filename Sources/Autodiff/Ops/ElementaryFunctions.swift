@@ -75,7 +75,7 @@ public func log1p<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.
 /// expm1(Tensor<Double>([1e-10, 0, -1]))   // [1.00000000005e-10, 0.0, -0.6321205588285577]
 /// ```
 ///
-/// ∂/∂x = v·eˣ = v·(y + 1).
+/// ∂/∂x = v·eˣ (computed as such: y + 1 would lose every digit of a small eˣ).
 ///
 /// - Parameter x: The tensor.
 /// - Returns: A tensor of `x`'s shape.
@@ -119,8 +119,8 @@ extension Tensor {
 /// A negative base with an integer exponent is exact: `pow(-2, 3)` is `-8` and its derivative in
 /// `x` is `12`. A negative base with a fractional exponent gives NaN, as in C.
 ///
-/// ∂/∂x = v·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0; NaN for x < 0, where
-/// xʸ is not differentiable in y).
+/// ∂/∂x = v·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0 and y ≥ 0, infinite where
+/// x = 0 and y < 0, as in PyTorch; NaN for x < 0, where xʸ is not differentiable in y).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func pow<Scalar>(

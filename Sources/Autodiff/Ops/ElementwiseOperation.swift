@@ -155,12 +155,13 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .tanh: return (A.fused(.tanhGradient, g, y) { g * (A.constant(1) - y * y) }, nil)
     case .sigmoid: return (A.fused(.sigmoidGradient, g, y) { g * y * (A.constant(1) - y) }, nil)
     case .softplus: return (g * A.apply(.sigmoid, a), nil)
-    case .relu: return (A.fused(.reluGradient, g, a) { g * A.mask(.positiveMask, a) }, nil)
+    case .relu:
+      return (A.fused(.reluGradient, g, a) { Self.gate(g, by: A.mask(.positiveMask, a)) }, nil)
     case .abs: return (g * A.mask(.sign, a), nil)
     case .square: return (A.fused(.squareGradient, g, a) { A.constant(2) * g * a }, nil)
     case .log1p: return (g / (A.constant(1) + a), nil)
-    // eˣ = y + 1: no second exponential.
-    case .expm1: return (g * (y + A.constant(1)), nil)
+    // eˣ itself, not y + 1, which loses every digit of a small eˣ (0 below x ≈ −37).
+    case .expm1: return (g * A.apply(.exp, a), nil)
     case .erf:
       // erf′(x) = 2/√π · e^(−x²).
       let twoOverRootPi = A.constant(1.1283791670955126)
@@ -169,35 +170,55 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .pow:
       // ∂/∂x = g·y·x^(y−1), with the exponent y − 1 replaced by 1 where y = 0: the term is 0
       // either way, and this keeps 0·0⁻¹ from making a NaN at x = 0. ∂/∂y = g·xʸ·log x, with
-      // log 1 = 0 standing in for log 0 = −∞ where x = 0, whose product with 0ʸ would be NaN.
+      // log 1 = 0 standing in for log 0 = −∞ where x = 0 and y ≥ 0, whose product with 0ʸ = 0
+      // would be NaN; where y < 0, 0ʸ = ∞ and the product is −∞, as in PyTorch.
       let zero = A.constant(0)
       return (
         wanted.lhs
           ? g * b * A.apply(.pow, a, b - A.constant(1) + A.mask(.equalMask, b, zero)) : nil,
-        wanted.rhs ? g * y * A.apply(.log, a + A.mask(.equalMask, a, zero)) : nil
+        wanted.rhs
+          ? g * y
+            * A.apply(
+              .log, a + A.mask(.equalMask, a, zero) * A.mask(.greaterOrEqualMask, b, zero))
+          : nil
       )
     case .maximum:
       // The selection mask: 1 where this side is larger, ½ on a tie, NaN where either is NaN.
       return (
-        wanted.lhs ? g * A.mask(.selectionMask, a, b) : nil,
-        wanted.rhs ? g * A.mask(.selectionMask, b, a) : nil
+        wanted.lhs ? Self.gate(g, by: A.mask(.selectionMask, a, b)) : nil,
+        wanted.rhs ? Self.gate(g, by: A.mask(.selectionMask, b, a)) : nil
       )
     case .minimum:
       return (
-        wanted.lhs ? g * A.mask(.selectionMask, b, a) : nil,
-        wanted.rhs ? g * A.mask(.selectionMask, a, b) : nil
+        wanted.lhs ? Self.gate(g, by: A.mask(.selectionMask, b, a)) : nil,
+        wanted.rhs ? Self.gate(g, by: A.mask(.selectionMask, a, b)) : nil
       )
     case .clampMin:
       // The clamp mask: 1 where x ≥ low (the bound included), 0 below, NaN where either is NaN.
       let toX = A.mask(.clampMask, a, b)
-      return (wanted.lhs ? g * toX : nil, wanted.rhs ? g * (A.constant(1) - toX) : nil)
+      return (
+        wanted.lhs ? Self.gate(g, by: toX) : nil,
+        wanted.rhs ? Self.gate(g, by: A.constant(1) - toX) : nil
+      )
     case .clampMax:
       let toX = A.mask(.clampMask, b, a)
-      return (wanted.lhs ? g * toX : nil, wanted.rhs ? g * (A.constant(1) - toX) : nil)
+      return (
+        wanted.lhs ? Self.gate(g, by: toX) : nil,
+        wanted.rhs ? Self.gate(g, by: A.constant(1) - toX) : nil
+      )
     case .select:
       // The mask is piecewise constant; the selected elements get g, the others nothing.
       return (wanted.lhs ? Self.zeros(like: g) : nil, wanted.rhs ? A.apply(.select, a, g) : nil)
     }
+  }
+
+  /// `g` times a piecewise-constant `mask` of 1, ½, 0 or NaN, but exactly 0 (−0) where the
+  /// mask is 0, even where `g` is infinite or NaN: the side of a kink that does not pass the
+  /// input on gets no gradient, as in PyTorch (`sqrt(relu(x))` at x < 0 has the gradient 0, not
+  /// ∞·0). A NaN mask (a NaN input) still gives NaN.
+  @inline(__always)
+  private static func gate<A: ElementwiseAlgebra>(_ g: A, by mask: A) -> A {
+    A.apply(.select, mask, g * mask)
   }
 
   /// Zeros of `g`'s shape, even where `g` is NaN or infinite (as a piecewise-constant

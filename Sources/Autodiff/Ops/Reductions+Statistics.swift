@@ -186,8 +186,8 @@ extension Tensor {
   /// x.logSumExp(alongAxes: [1])   // [[1000.6931], [0]]
   /// ```
   ///
-  /// ∂/∂x = g·softmax(x) over each group. As in JAX's `logsumexp`: a group of −∞ gives −∞ with
-  /// a zero gradient; a +∞ gives +∞; a NaN gives NaN.
+  /// ∂/∂x = g·softmax(x) over each group. A group of −∞ gives −∞ with a zero gradient (PyTorch
+  /// and JAX give NaN there); a +∞ gives +∞; a NaN gives NaN.
   ///
   /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
   @_specialize(where Scalar == Float)

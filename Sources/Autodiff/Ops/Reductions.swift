@@ -135,8 +135,12 @@ extension Tensor {
         + shape.shapeDescription, at: location)
     return record(
       name, output: reduced(function, alongAxes: axes), operands: self, at: location,
-      rule: .unary { g, x, y in g * x.firstExtremumMask(y) },
-      tangent: .unary { dx, x, y in (dx * x.firstExtremumMask(y)).sum(alongAxes: axes) })
+      // Selected, not multiplied by the mask: the other elements get exactly 0, even where g is
+      // infinite or NaN (as PyTorch's max along a dimension scatters g to the index).
+      rule: .unary { g, x, y in elementwise(.select, x.firstExtremumMask(y), g, "select") },
+      tangent: .unary { dx, x, y in
+        elementwise(.select, x.firstExtremumMask(y), dx, "select").sum(alongAxes: axes)
+      })
   }
 
   /// The minimum of all elements, as a scalar tensor.
