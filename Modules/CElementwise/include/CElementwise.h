@@ -18,7 +18,7 @@
 #define AUTODIFF_BINARY_FUNCTIONS(X) \
   X(add) X(subtract) X(multiply) X(divide) X(maximum) X(minimum) X(greater_or_equal_mask) \
   X(greater_mask) X(equal_mask) X(not_equal_mask) X(selection_mask) X(clamp_mask) X(select) \
-  X(sigmoid_gradient) X(tanh_gradient) X(relu_gradient) X(square_gradient)
+  X(sigmoid_gradient) X(tanh_gradient) X(relu_gradient) X(gated_product) X(square_gradient)
 
 #define AUTODIFF_ENUMERATOR(name) autodiff_##name,
 

@@ -53,7 +53,7 @@ enum BinaryFunction: CaseIterable {
   /// `max(a, b)`'s gradient goes to `a` (a tie splits it, as in PyTorch and JAX).
   case selectionMask
   /// 1 where `a >= b`, 0 where `a < b`, NaN where either is NaN: which share of a clamp's
-  /// gradient goes to the clamped value (all of it at the bound, as in PyTorch).
+  /// gradient goes to the clamped value (all of it at the bound).
   case clampMask
   /// `b` where `a` is not 0, else −0 (which adds to any number as that number exactly): one side
   /// of `where(mask, x, y)`.
@@ -64,8 +64,12 @@ enum BinaryFunction: CaseIterable {
   case sigmoidGradient
   /// `a·(1 − b²)`: tanh's, from its output.
   case tanhGradient
-  /// `a·[b > 0]`: relu's, from its operand (NaN where `b` is NaN).
+  /// `a` where `b > 0`, −0 where `b ≤ 0` (whatever `a` is), NaN where `b` is NaN: relu's, from
+  /// its operand.
   case reluGradient
+  /// `a·b` where the mask `b` is not 0, else −0 (whatever `a` is): a gradient's share through a
+  /// kink (`b` a selection or clamp mask), none of an infinite gradient on the flat side.
+  case gatedProduct
   /// `2a·b`: square's, from its operand.
   case squareGradient
 }
@@ -228,6 +232,7 @@ extension BinaryFunction {
       case .sigmoidGradient: autodiff_sigmoid_gradient
       case .tanhGradient: autodiff_tanh_gradient
       case .reluGradient: autodiff_relu_gradient
+      case .gatedProduct: autodiff_gated_product
       case .squareGradient: autodiff_square_gradient
       }
     return function.map { Int32(bitPattern: $0.rawValue) }
@@ -247,7 +252,7 @@ extension BinaryFunction {
     case .pow: return T.power(a, b)
     case .maximum, .minimum, .greaterOrEqualMask, .greaterMask, .equalMask, .notEqualMask,
       .selectionMask, .clampMask, .select, .sigmoidGradient, .tanhGradient, .reluGradient,
-      .squareGradient:
+      .gatedProduct, .squareGradient:
       var (x, y, z) = (a, b, T.zero)
       T._binary(kernel!, &x, strideA: 0, &y, strideB: 0, &z, count: 1)
       return z

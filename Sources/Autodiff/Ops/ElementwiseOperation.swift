@@ -218,7 +218,7 @@ enum ElementwiseOperation: UInt8, CaseIterable {
   /// ∞·0). A NaN mask (a NaN input) still gives NaN.
   @inline(__always)
   private static func gate<A: ElementwiseAlgebra>(_ g: A, by mask: A) -> A {
-    A.apply(.select, mask, g * mask)
+    A.fused(.gatedProduct, g, mask) { A.apply(.select, mask, g * mask) }
   }
 
   /// Zeros of `g`'s shape, even where `g` is NaN or infinite (as a piecewise-constant
