@@ -151,6 +151,18 @@ import Testing
     #expect(dW == expected)
   }
 
+  @Test("An infinity in a group spoils only its own variance gradient, as in PyTorch")
+  func varianceGradientAroundInfinity() {
+    // 2·(x − mean)/n with mean = ∞: −∞ at the finite elements, NaN at the infinite one.
+    for count in [6, 1 << 16] {
+      let x = Self.tiled([1, 2, 4], count).scalars.enumerated().map {
+        $0.offset == 2 ? .infinity : $0.element
+      }
+      let g = gradient(at: Tensor(x)) { $0.variance() }.scalars
+      #expect(g[0] == -.infinity && g[1] == -.infinity && g[2].isNaN && g[3] == -.infinity)
+    }
+  }
+
   @Test("Reductions, softmax and matmul: a NaN spoils exactly what NumPy's would")
   func reductionsAndProducts() {
     for rows in [3, 200] {

@@ -82,6 +82,9 @@ extension Tensor {
   /// PyTorch's `torch.var` defaults to 1, the unbiased estimate: pass `correction: 1` for it.
   /// Where `n − correction ≤ 0` the result is infinite or NaN, as in NumPy.
   ///
+  /// ∂/∂x = 2·g·(x − mean)/(n − correction), as PyTorch computes it: an infinity in a group
+  /// makes the gradients of the group's finite elements infinite, and its own NaN.
+  ///
   /// - Parameters:
   ///   - axes: The axes to reduce; negative axes count from the end.
   ///   - correction: Subtracted from the element count in the denominator (NumPy's `ddof`).
@@ -100,9 +103,18 @@ extension Tensor {
       correction >= 0, "variance(alongAxes:): the correction \(correction) is negative",
       at: location)
     let count = axes.reduce(1) { $0 * shape[$1] }
-    let deviations = self - mean(alongAxes: axes, file: file, line: line)
-    return deviations.squared().sum(alongAxes: axes, file: file, line: line)
-      / Scalar(Swift.max(0, count - correction))
+    let divisor = Scalar(Swift.max(0, count - correction))
+    let x = detached
+    let value = (x - x.mean(alongAxes: axes)).squared().sum(alongAxes: axes) / divisor
+    // The pullback in closed form, 2·g·(x − mean)/(n − correction), as PyTorch's: through the
+    // mean, the chain rule adds a term that is 0 in exact arithmetic, and NaN where a group
+    // holds an infinity (which then spoiled the gradient of the group's finite elements too).
+    return record(
+      "variance", output: value, operands: self, at: location,
+      rule: .unary { g, x, _ in g * (x - x.mean(alongAxes: axes)) * (2 / divisor) },
+      tangent: .unary { dx, x, _ in
+        (dx * (x - x.mean(alongAxes: axes))).sum(alongAxes: axes) * (2 / divisor)
+      })
   }
 
   /// The variance over `axes`, which are removed from the shape; see
