@@ -176,6 +176,22 @@ import Testing
     #expect(grad == Tensor(shape: [2, 3], scalars: [0, 0, 0, -0.5, 0.5, 0]))
   }
 
+  @Test("A confident right answer's small loss keeps its digits next to large logits")
+  func confidentRightAnswer() {
+    // log Σ − (z[label] − max) = log(1 + e⁻¹⁰), as PyTorch computes it; (max + log Σ) − z[label]
+    // rounded it to an ulp of 1000 (6.1e-5 in Float, against 4.54e-5), or to 0 next to 1e5.
+    let expected = Foundation.log(1 + Foundation.exp(Float(-10)))
+    for offset in [Float(0), 1000, 100_000] {
+      let logits = Tensor<Float>(shape: [1, 2], scalars: [offset + 10, offset])
+      let loss = softmaxCrossEntropy(logits: logits, labels: [0]).scalar
+      #expect(Swift.abs(loss - expected) <= 2 * expected.ulp, "offset \(offset): \(loss)")
+    }
+    let logits = Tensor<Double>(shape: [1, 2], scalars: [1e10, 1e10 - 30])
+    let loss = softmaxCrossEntropy(logits: logits, labels: [0]).scalar
+    let expectedDouble = Foundation.log(1 + Foundation.exp(-30.0))
+    #expect(Swift.abs(loss - expectedDouble) <= 2 * expectedDouble.ulp)
+  }
+
   @Test("softmaxCrossEntropy scales its gradient by the upstream gradient")
   func upstreamScaling() {
     let grad = gradient(at: Self.logits) {

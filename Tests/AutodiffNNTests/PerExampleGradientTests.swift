@@ -58,6 +58,18 @@ import Testing
     #expect(automatic == gradients)
   }
 
+  @Test("An empty batch gives empty gradients of shape [0] + the parameter's, by every method")
+  func emptyBatch() {
+    var generator = SeededGenerator(seed: 3)
+    let model = Sequential<Double>(Dense(inputSize: 3, outputSize: 2, using: &generator))
+    for method in [PerExampleGradientMethod.automatic, .outerProducts, .loop] {
+      let gradients = perExampleGradients(
+        of: model, inputs: Tensor<Double>(zeros: [0, 3]), method: method
+      ) { outputs, _ in outputs.sum(squeezingAxes: [1]) }
+      #expect(gradients.map(\.shape) == [[0, 3, 2], [0, 2]], "\(method)")
+    }
+  }
+
   @Test("The loop handles any model (here with LayerNorm) and agrees with single examples")
   func loopForAnyModel() {
     var rng = SeededGenerator(seed: 13)

@@ -60,7 +60,8 @@ public struct Standardization<Scalar: TensorScalar>: Sendable {
     let shape = perFeature ? [columns] : []
     self.mean = Tensor(shape: shape, scalars: means.map { Scalar($0) })
     self.standardDeviation = Tensor(
-      shape: shape, scalars: deviations.map { $0 == 0 ? 1 : Scalar($0) })
+      // Tested after rounding: a deviation below Float's smallest subnormal rounds to 0.
+      shape: shape, scalars: deviations.map { Scalar($0) == 0 ? 1 : Scalar($0) })
   }
 
   /// Standardizes `inputs`: (x − ``mean``) / ``standardDeviation``, column by column.

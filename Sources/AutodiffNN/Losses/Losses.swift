@@ -163,9 +163,11 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
   var softmax = keepingSoftmax ? Tensor<Scalar>(uninitializedShape: logits.shape) : nil
   let total = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: batch) { losses in
     logits.withUnsafeBufferPointer { z in
-      // Row i: log softmax(z)[y] = z[y] − (m + log Σⱼ e^(zⱼ − m)), m = maxⱼ zⱼ. Every exponent
+      // Row i: −log softmax(z)[y] = log Σⱼ e^(zⱼ − m) − (z[y] − m), m = maxⱼ zⱼ. Every exponent
       // is ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no
-      // log 0. The exponentials of a range of rows are one call of the vectorized kernel, into
+      // log 0. Subtracting z[y] − m, not z[y] from m + log Σ, keeps the small loss of a
+      // confident right answer exact (m + log Σ would round it to an ulp of m, as PyTorch does
+      // not). The exponentials of a range of rows are one call of the vectorized kernel, into
       // `p`: the softmax, which `normalizing` divides by each row's sum, or scratch.
       func rowLosses(
         _ rows: Range<Int>, into p: UnsafeMutablePointer<Scalar>, normalizing: Bool
@@ -176,7 +178,7 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
           var rowMax = z[start]
           for index in (start + 1)..<(start + classes) where z[index] > rowMax { rowMax = z[index] }
           for index in start..<(start + classes) { p[index] = z[index] - rowMax }
-          losses[row] = rowMax
+          losses[row] = p[start + labels[row]]
         }
         exponentiateInPlace(
           UnsafeMutableBufferPointer(start: p + elements.lowerBound, count: elements.count))
@@ -188,7 +190,7 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
             let inverse = 1 / sum
             for index in start..<(start + classes) { p[index] *= inverse }
           }
-          losses[row] = losses[row] + Scalar.log(sum) - z[start + labels[row]]
+          losses[row] = Scalar.log(sum) - losses[row]
         }
       }
       let grain = max(1, transcendentalGrain / classes)

@@ -182,6 +182,8 @@ private func loopGradients<Model: Layer>(
       rows[index].append(g.reshaped(to: [1] + g.shape))
     }
   }
+  // An empty batch has no rows to join: [0] + each parameter's shape, as the outer products give.
+  guard inputs.shape[0] > 0 else { return parameters.map { Tensor(zeros: [0] + $0.shape) } }
   return rows.map { Tensor(concatenating: $0) }
 }
 

@@ -108,6 +108,18 @@ import Testing
     #expect(dataset.labels == [0, 1, 2, 3])
   }
 
+  @Test("A Float column whose deviation rounds to 0 is only centered, never divided by 0")
+  func standardizationOfATinyDeviation() {
+    // σ ≈ 1.4e-46 in Double, below Float's smallest subnormal: it rounds to 0 as a Float.
+    var scalars = [Float](repeating: 0, count: 100)
+    scalars[0] = .leastNonzeroMagnitude
+    let inputs = Tensor<Float>(shape: [100, 1], scalars: scalars)
+    let standardization = Standardization(fittedTo: inputs)
+    #expect(standardization.standardDeviation.scalars == [1])
+    let standardized = standardization(inputs).scalars
+    #expect(standardized.allSatisfy { $0.isFinite })
+  }
+
   @Test("Standardization over all features pools the columns")
   func globalStandardization() {
     // All eight values 1, 5, 2, 5, 3, 5, 6, 5: mean 32 / 8 = 4, variance
