@@ -39,7 +39,12 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+// The rows autodiff_column_sum adds in row order before it adds blocks pairwise: a batch of up
+// to 128 rows sums as adding one row after another does.
+#define COLUMN_SUM_BLOCK 128
 
 // Under ThreadSanitizer the loops are compiled once, for the baseline: it instruments the
 // resolver that picks a clone, which the loader runs before the sanitizer has started, and the

@@ -159,10 +159,14 @@ import Testing
       }
       Parallelism.threadCount = 1
       let serial = results()
-      // The column sums against a plain loop, in the same order.
+      // The column sums against plain loops in the same order: four blocks of 128 rows, each
+      // in row order, added pairwise.
       let elements = x.scalars
       let columnSums = (0..<1024).map { j in
-        (0..<512).reduce(Float(0)) { $0 + elements[$1 * 1024 + j] }
+        let blocks = (0..<4).map { block in
+          (block * 128..<(block * 128 + 128)).reduce(Float(0)) { $0 + elements[$1 * 1024 + j] }
+        }
+        return (blocks[0] + blocks[1]) + (blocks[2] + blocks[3])
       }
       guard serial[0] == columnSums.map(Double.init) else { exit(2) }
       for threads in [2, 3, 8] {
