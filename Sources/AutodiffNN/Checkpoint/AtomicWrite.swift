@@ -31,6 +31,10 @@ import Foundation
 /// a named file or was killed between `linkat` and `rename`, one that the next save to the same
 /// target removes. A hard link to the target keeps the old contents, as with any atomic save.
 ///
+/// A target that is neither a regular file nor a directory (a FIFO, a device such as
+/// `/dev/stdout`) is written through, as NumPy's `save` writes it: there is no file to replace
+/// atomically, and a rename would put a regular file in its place.
+///
 /// - Throws: ``CheckpointError/writeFailed(path:reason:)`` with the system's reason.
 func writeAtomically(_ data: Data, to url: URL) throws(CheckpointError) {
   try writeAtomically(data, to: url, anonymousTemporary: true)
@@ -44,6 +48,7 @@ func writeAtomically(
   guard let path = resolvingSymbolicLinks(url.path) else {
     throw .writeFailed(path: url.path, reason: "too many levels of symbolic links")
   }
+  if isSpecialFile(at: path) { return try writeThrough(data, to: path, named: url.path) }
   let (directory, name) = split(path)
   removeStaleTemporaries(of: name, in: directory)
   let existing = existingFile(at: path)
@@ -92,6 +97,42 @@ func writeAtomically(
   }
 }
 
+/// Whether something other than a regular file or a directory is at `path`: a FIFO, a device.
+private func isSpecialFile(at path: String) -> Bool {
+  var status = stat()
+  guard stat(path, &status) == 0 else { return false }
+  let type = status.st_mode & S_IFMT
+  return type != S_IFREG && type != S_IFDIR
+}
+
+/// Writes `data` into the special file at `path` (see ``writeAtomically(_:to:)``); `name` is
+/// the path as the caller gave it, for messages.
+private func writeThrough(_ data: Data, to path: String, named name: String) throws(CheckpointError)
+{
+  let descriptor = open(path, O_WRONLY | O_CLOEXEC)
+  guard descriptor >= 0 else { throw .writeFailed(path: name, reason: systemMessage(errno)) }
+  var failure = write(data, to: descriptor)
+  if close(descriptor) != 0 && failure == nil { failure = systemMessage(errno) }
+  if let failure { throw .writeFailed(path: name, reason: failure) }
+}
+
+/// Writes all of `data` at `descriptor`, again where a signal interrupts it; returns the
+/// system's reason for a failure.
+private func write(_ data: Data, to descriptor: Int32) -> String? {
+  data.withUnsafeBytes { bytes in
+    var written = 0
+    while written < bytes.count {
+      let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+      if result < 0 {
+        if errno == EINTR { continue }
+        return systemMessage(errno)
+      }
+      written += result
+    }
+    return nil
+  }
+}
+
 /// The permission bits, owner and group of the regular file at `path`, if there is one.
 private func existingFile(at path: String) -> (mode: mode_t, owner: uid_t, group: gid_t)? {
   var status = stat()
@@ -99,33 +140,21 @@ private func existingFile(at path: String) -> (mode: mode_t, owner: uid_t, group
   return (status.st_mode & 0o7777, status.st_uid, status.st_gid)
 }
 
-/// Gives the file open at `descriptor` the permissions of `existing` (if any), writes `data` to
-/// it and flushes it to disk; returns the system's reason for a failure.
+/// Writes `data` to the file open at `descriptor`, gives it the permissions of `existing` (if
+/// any) and flushes it to disk; returns the system's reason for a failure.
 private func fill(
   _ descriptor: Int32, with data: Data, like existing: (mode: mode_t, owner: uid_t, group: gid_t)?
 ) -> String? {
+  if let failure = write(data, to: descriptor) { return failure }
   if let existing {
-    // Owner first: changing it clears the set-user-ID bit, which fchmod then sets again.
-    // Only root may give a file away, and only a member of the group may set it; otherwise the
-    // new file keeps the saving user's, as a new file would.
+    // After the write and the owner, each of which clears the set-user-ID and set-group-ID
+    // bits, so that fchmod sets them again. Only root may give a file away, and only a member
+    // of the group may set it; otherwise the new file keeps the saving user's, as a new file
+    // would.
     _ = fchown(descriptor, existing.owner, existing.group)
     if fchmod(descriptor, existing.mode) != 0 { return systemMessage(errno) }
   }
-  var failure: String?
-  data.withUnsafeBytes { bytes in
-    var written = 0
-    while written < bytes.count {
-      let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-      if result < 0 {
-        if errno == EINTR { continue }
-        failure = systemMessage(errno)
-        return
-      }
-      written += result
-    }
-  }
-  if failure == nil && fsync(descriptor) != 0 { failure = systemMessage(errno) }
-  return failure
+  return fsync(descriptor) != 0 ? systemMessage(errno) : nil
 }
 
 // MARK: Paths

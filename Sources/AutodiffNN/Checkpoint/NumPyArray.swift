@@ -271,7 +271,8 @@ public struct NumPyArray: Sendable, Equatable {
   /// Writes `tensor` to a `.npy` file at `url`, atomically: a temporary file in the same
   /// directory is written, flushed to disk, then renamed over `url` (over the file it names,
   /// when `url` is a symbolic link). An existing file keeps its permissions; a new file gets
-  /// 0666 less the umask. No temporary file outlives the save (see ``SafeTensors``).
+  /// 0666 less the umask. A FIFO or a device (`/dev/stdout`) is written through, as NumPy
+  /// writes it. No temporary file outlives the save (see ``SafeTensors``).
   ///
   /// - Throws: ``NumPyError/writeFailed(path:reason:)`` when the directory does not exist or is
   ///   not writable, or the disk is full; ``NumPyError/rankTooLarge(rank:limit:)`` for a tensor

@@ -309,7 +309,8 @@ public struct SafeTensors: Sendable {
 
   /// Writes `tensors` and `metadata` to a safetensors file at `url`, atomically: a temporary
   /// file in the same directory is written, flushed to disk, then renamed over `url` (over the
-  /// file it names, when `url` is a symbolic link).
+  /// file it names, when `url` is a symbolic link). A FIFO or a device (`/dev/stdout`) is
+  /// written through: there is no file to replace.
   ///
   /// ```swift
   /// try SafeTensors.write(["w": w, "b": b], metadata: ["epoch": "3"], to: url)

@@ -44,6 +44,42 @@ import Testing
     #expect(directory.contents == ["private.safetensors"])
   }
 
+  @Test("Overwriting a set-user-ID or set-group-ID file keeps the bit", arguments: strategies)
+  func specialModeBitsKept(anonymous: Bool) throws {
+    // The write and the owner each clear these bits: the mode is set again after both.
+    let directory = ScratchDirectory()
+    let url = directory.file("tool.npy")
+    try writeAtomically(Data("new".utf8), to: url, anonymousTemporary: anonymous)
+    for mode: mode_t in [0o4755, 0o2775, 0o6750] {
+      #expect(chmod(url.path, mode) == 0)
+      try writeAtomically(Data("again".utf8), to: url, anonymousTemporary: anonymous)
+      var status = stat()
+      #expect(stat(url.path, &status) == 0 && status.st_mode & 0o7777 == mode, "\(mode)")
+    }
+  }
+
+  @Test("A FIFO or a device is written through, not replaced by a regular file")
+  func specialFilesWrittenThrough() throws {
+    let directory = ScratchDirectory()
+    let fifo = directory.file("pipe")
+    #expect(mkfifo(fifo.path, 0o600) == 0)
+    // A reader on another thread: opening a FIFO to write waits for one.
+    nonisolated(unsafe) var received = Data()
+    let reader = Thread {
+      received = FileHandle(forReadingAtPath: fifo.path)?.readDataToEndOfFile() ?? Data()
+    }
+    reader.start()
+    let tensor = Tensor<Float>([1, 2, 3])
+    try NumPyArray.write(tensor, to: fifo)
+    while !reader.isFinished { usleep(1_000) }
+    #expect(try NumPyArray(bytes: received).tensor(as: Float.self) == tensor)
+    var status = stat()
+    #expect(stat(fifo.path, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+    // /dev/null stays the device (as root, a rename would have replaced it for every process).
+    try SafeTensors.write(["w": tensor], to: URL(fileURLWithPath: "/dev/null"))
+    #expect(stat("/dev/null", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR)
+  }
+
   @Test("SafeTensors, NumPyArray and Checkpoint saves over a 0600 file keep 0600")
   func publicWritersKeepPermissions() throws {
     let directory = ScratchDirectory()
