@@ -55,8 +55,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
       "checkpoint tensor '\(name)' is stored as \(found), but is read as \(expected): load it "
         + "into a model of the matching precision (F32 = Float, F64 = Double), then convert"
     case .unsupportedDtype(let name, let dtype):
-      "checkpoint tensor '\(name)' has dtype '\(dtype)', which is not a safetensors dtype: the "
-        + "file is corrupt or from a newer format"
+      "checkpoint tensor '\(name)' has dtype '\(dtype)', which is not a safetensors dtype this "
+        + "reader knows: the file is corrupt or from a newer format"
     case .truncated(let section, let expected, let actual):
       "checkpoint file is truncated: \(section) needs \(expected) bytes, only \(actual) are "
         + "present; the file was cut off (an interrupted copy?), save or copy it again"

@@ -153,7 +153,7 @@ public struct SafeTensors: Sendable {
     -> Entry
   {
     let name = raw.name
-    guard let elementSize = dtypeSizes[raw.dtype] else {
+    guard let elementBits = dtypeBits[raw.dtype] else {
       throw .unsupportedDtype(name: name, dtype: raw.dtype)
     }
     guard raw.shape.allSatisfy({ $0 >= 0 }) else {
@@ -167,15 +167,23 @@ public struct SafeTensors: Sendable {
     // Zero extents count as 1 here, so that every stride of the shape fits in an Int too: an
     // empty tensor of shape [0, 2⁶², 2⁶²] would otherwise pass, and overflow the first
     // operation that computes its strides.
-    var byteCount = elementSize
+    var bitCount = elementBits
     for extent in raw.shape {
-      let (product, overflow) = byteCount.multipliedReportingOverflow(by: Swift.max(extent, 1))
+      let (product, overflow) = bitCount.multipliedReportingOverflow(by: Swift.max(extent, 1))
       guard !overflow else {
         throw .corruptHeader(reason: "tensor '\(name)' has shape \(raw.shape), too large to exist")
       }
-      byteCount = product
+      bitCount = product
     }
-    if raw.shape.contains(0) { byteCount = 0 }
+    if raw.shape.contains(0) { bitCount = 0 }
+    // Sub-byte dtypes (F4, F6) pack their elements; a tensor must still fill whole bytes, as
+    // the reference requires.
+    guard bitCount % 8 == 0 else {
+      throw .corruptHeader(
+        reason: "tensor '\(name)' of shape \(raw.shape) and dtype \(raw.dtype) holds "
+          + "\(bitCount) bits, not a whole number of bytes")
+    }
+    let byteCount = bitCount / 8
     let range = raw.offsets[0]..<raw.offsets[1]
     guard byteCount == range.count else {
       throw .corruptHeader(
@@ -341,12 +349,16 @@ public struct SafeTensors: Sendable {
 
   // MARK: Dtypes
 
-  /// The size in bytes of each safetensors dtype.
-  static let dtypeSizes: [String: Int] = [
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1,
-    "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-    "I32": 4, "U32": 4, "F32": 4,
-    "I64": 8, "U64": 8, "F64": 8,
+  /// The size in bits of each safetensors dtype (Hugging Face's safetensors 0.8). A file may
+  /// hold any of them; a tensor is read in its scalar type's dtype (F32 for `Float`, F64 for
+  /// `Double`), and one stored as another throws
+  /// ``CheckpointError/dtypeMismatch(name:expected:found:)`` for that tensor alone.
+  static let dtypeBits: [String: Int] = [
+    "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
+    "BOOL": 8, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8, "F8_E8M0": 8,
+    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32,
+    "I64": 64, "U64": 64, "F64": 64, "C64": 64,
   ]
 
   /// The dtype of `Scalar`, from its IEEE 754 format: `"F32"` for `Float`, `"F64"` for `Double`.

@@ -82,6 +82,31 @@ func safetensorsFile(header: String, data: [UInt8] = []) -> Data {
     #expect((bytes.count - 8 - 8) % 8 == 0)
   }
 
+  @Test("A file with tensors of dtypes newer or packed (C64, F8_E8M0, F4, F6) reads the others")
+  func newerDtypes() throws {
+    // As torch 2.15 and safetensors 0.8 write them: F4 packs two elements a byte, F6 four in
+    // three bytes. Only the one of another dtype throws, when it is read.
+    let header =
+      #"{"c": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}, "#
+      + #""e": {"dtype": "F8_E8M0", "shape": [2], "data_offsets": [8, 10]}, "#
+      + #""f4": {"dtype": "F4", "shape": [2, 3], "data_offsets": [10, 13]}, "#
+      + #""f6": {"dtype": "F6_E2M3", "shape": [4], "data_offsets": [13, 16]}, "#
+      + #""w": {"dtype": "F32", "shape": [1], "data_offsets": [16, 20]}}"#
+    let file = try SafeTensors(
+      bytes: safetensorsFile(
+        header: header, data: Array(repeating: 0, count: 16) + [0, 0, 128, 63]))
+    #expect(try file.tensor(named: "w", as: Float.self) == Tensor([1]))
+    #expect(throws: CheckpointError.dtypeMismatch(name: "c", expected: "F32", found: "C64")) {
+      try file.tensor(named: "c", as: Float.self)
+    }
+    // Three F4 elements are a byte and a half: not a whole number of bytes.
+    let odd = #"{"f4": {"dtype": "F4", "shape": [3], "data_offsets": [0, 2]}}"#
+    guard
+      case .corruptHeader(let reason)? = Self.readError(safetensorsFile(header: odd, data: [0, 0]))
+    else { return }
+    #expect(reason.contains("12 bits"))
+  }
+
   @Test("Reading a tensor as another precision throws dtypeMismatch naming it")
   func dtypeMismatch() throws {
     let file = try SafeTensors(bytes: SafeTensors.encode(["w": Tensor<Float>([1, 2])]))
