@@ -8,7 +8,8 @@ import Foundation
 /// to an object with a string `dtype`, and arrays `shape` and `data_offsets` of non-negative
 /// integers written as integers (`8`, not `8.0` or `8e0`, which the reference rejects too);
 /// other fields are skipped, as the reference skips them. `__metadata__` is an object of
-/// strings, or `null`. Nesting deeper than 128 levels is refused, as `serde_json` refuses it.
+/// strings, or `null`. Nesting 128 levels of objects and arrays or more is refused, as
+/// `serde_json` refuses it.
 ///
 /// Stricter than the reference: a key that appears twice in the header, in an entry or in the
 /// metadata is an error. The reference keeps the last of two tensors of one name (and of two
@@ -47,7 +48,8 @@ private struct JSONScanner {
   let bytes: UnsafeRawBufferPointer
   var position = 0
 
-  /// serde_json's limit, so that `[[[[...` cannot exhaust the stack.
+  /// serde_json's limit: a header nests at most 127 levels of objects and arrays (the header
+  /// itself the first), so that `[[[[...` cannot exhaust the stack.
   static let maximumDepth = 128
 
   init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
@@ -131,7 +133,8 @@ private struct JSONScanner {
       case "data_offsets":
         offsets = try scanner.integers(keeping: 3, of: name, key).values
       default:
-        try scanner.skipValue(depth: 2)
+        // The value's level: the header is 1, the entry 2.
+        try scanner.skipValue(depth: 3)
       }
     }
     guard let dtype, let shape, let offsets else { throw problem(expected) }
@@ -212,10 +215,13 @@ private struct JSONScanner {
     }
   }
 
-  /// Reads any value, checking its syntax, keeping nothing.
+  /// Reads any value, at nesting level `depth` when it is an object or array, checking its
+  /// syntax, keeping nothing.
   private mutating func skipValue(depth: Int) throws(CheckpointError) {
-    guard depth <= Self.maximumDepth else {
-      throw problem("the header nests deeper than \(Self.maximumDepth) levels")
+    if peek() == UInt8(ascii: "{") || peek() == UInt8(ascii: "[") {
+      guard depth < Self.maximumDepth else {
+        throw problem("the header nests \(Self.maximumDepth) levels of objects and arrays or more")
+      }
     }
     switch peek() {
     case UInt8(ascii: "\""): _ = try string()

@@ -127,7 +127,7 @@ func safetensorsFile(headerBytes header: Data, dataCount: Int) -> Data {
     #expect(reason.contains("UTF-8"))
   }
 
-  @Test("Nesting deeper than 128 levels throws; 100 levels in an ignored field read")
+  @Test("127 levels of nesting read and 128 throw, as in serde_json, even in an ignored field")
   func nesting() throws {
     func header(depth: Int) -> Data {
       Data(
@@ -135,7 +135,12 @@ func safetensorsFile(headerBytes header: Data, dataCount: Int) -> Data {
           + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "}}")
           .utf8)
     }
-    #expect(Self.error(reading: header(depth: 100)) == nil)
+    // The header and the entry are the first two levels.
+    #expect(Self.error(reading: header(depth: 125)) == nil)
+    guard case .corruptHeader? = Self.error(reading: header(depth: 126)) else {
+      Issue.record("accepted 128 levels")
+      return
+    }
     guard case .corruptHeader(let reason)? = Self.error(reading: header(depth: 100_000)) else {
       Issue.record("accepted 100,000 levels")
       return
