@@ -59,6 +59,10 @@ public struct SafeTensors: Sendable {
   /// The tensors, in the order of their data in the file.
   public let entries: [Entry]
 
+  /// The position in ``entries`` of each name: a checkpoint of N tensors loads in O(N), where a
+  /// scan per name took 1 s for 20,000.
+  private let positions: [String: Int]
+
   /// The whole file.
   private let bytes: Data
 
@@ -143,6 +147,9 @@ public struct SafeTensors: Sendable {
     }
     self.metadata = header.metadata
     self.entries = entries
+    // The header's names are unique (a repeated one throws above).
+    self.positions = Dictionary(
+      entries.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { first, _ in first })
     self.bytes = bytes
     self.dataStart = 8 + headerLength
   }
@@ -199,7 +206,7 @@ public struct SafeTensors: Sendable {
 
   /// The entry of the tensor named `name`, if there is one.
   public func entry(named name: String) -> Entry? {
-    entries.first { $0.name == name }
+    positions[name].map { entries[$0] }
   }
 
   /// Reads the tensor named `name` as `Scalar`.
