@@ -42,6 +42,24 @@ func littleEndianBytes(_ values: [Double]) -> [UInt8] {
     #expect(read.shape == [2, 4] && bitPatterns(read) == bitPatterns(doubles))
   }
 
+  @Test("A .npy file read through a pipe, as from a process writing it, reads whole")
+  func readThroughPipe() throws {
+    let directory = ScratchDirectory()
+    let fifo = directory.file("pipe.npy")
+    #expect(mkfifo(fifo.path, 0o600) == 0)
+    let tensor = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    let bytes = NumPyArray.encode(tensor)
+    // The writer on another thread: opening a FIFO waits for the other end.
+    let writer = Thread {
+      let handle = FileHandle(forWritingAtPath: fifo.path)
+      handle?.write(bytes)
+      try? handle?.close()
+    }
+    writer.start()
+    let array = try NumPyArray(contentsOf: fifo)
+    #expect(try array.tensor(as: Double.self) == tensor)
+  }
+
   @Test("The header is NumPy's: version 1.0, the dictionary literal, data aligned to 64 bytes")
   func headerLayout() throws {
     let bytes = NumPyArray.encode(Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]))
