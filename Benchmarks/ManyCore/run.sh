@@ -57,19 +57,14 @@ for part in $parts; do
     ;;
   speed)
     if ! command -v python3 >/dev/null; then
-      # No Python: the suites alone, each benchmark's median as it prints it.
+      # No Python: each suite whole, its tables as package-benchmark prints them (the
+      # workloads are compare.py's; here every benchmark of the suites runs).
       for threads in $(printf '%s\n' 1 2 "$cores" | awk '!seen[$0]++'); do
-        for name in "matgrad Float 64" "matgrad floor 64" "matgrad Float 256" \
-          "matgrad floor 256" "matgrad Float 1024" "matgrad floor 1024" "mlp-small step" \
-          "mlp-small floor" "mlp-wide step" "mlp-wide floor" "mlp-large step" "mlp-large floor" \
-          "elementwise 1M" "elementwise floor 1M" "scalar-graph Double"; do
-          case $name in matgrad*) suite=Matgrad ;; mlp*) suite=MLPStep ;;
-          elementwise*) suite=Elementwise ;; *) suite=ScalarGraph ;; esac
-          median=$(OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads \
-            taskset -c "0-$((threads - 1))" "$work/bin/$suite" --filter "^$name\$" \
-            --time-units nanoseconds --quiet true 2>/dev/null |
-            awk '/^Time \(wall clock\):/ { t = 1 } t && $2 + 0 >= 0.5 { print $1; exit }')
-          echo "$threads threads: $name: $median ns" >>"$out/suites.txt"
+        for suite in Matgrad MLPStep Elementwise ScalarGraph; do
+          echo "## $suite, $threads threads" >>"$out/suites.txt"
+          OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads \
+            taskset -c "0-$((threads - 1))" "$work/bin/$suite" --time-units nanoseconds \
+            --quiet true >>"$out/suites.txt" 2>>"$out/suites.log"
         done
       done
       continue
