@@ -20,27 +20,24 @@ enum FileReadFailure: Error {
 /// cannot be had, in words a user can act on ("it is a directory, not a file", "Permission
 /// denied") rather than Foundation's generic "The operation could not be completed".
 func contentsOfFile(at url: URL) -> Result<Data, FileReadFailure> {
-  var isDirectory: ObjCBool = false
-  guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-    return .failure(.notFound)
-  }
-  if isDirectory.boolValue { return .failure(.unreadable("it is a directory, not a file")) }
   // Opened first, for the system's own reason ("Permission denied") where Foundation says only
-  // that the operation could not be completed; a pipe or a device is read to its end here.
+  // that the operation could not be completed.
   let descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
-  guard descriptor >= 0 else { return .failure(.unreadable(String(cString: strerror(errno)))) }
+  guard descriptor >= 0 else {
+    if errno == ENOENT || errno == ENOTDIR { return .failure(.notFound) }
+    return .failure(.unreadable(String(cString: strerror(errno))))
+  }
   defer { close(descriptor) }
   var status = stat()
-  if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT != S_IFREG {
-    return readToEnd(descriptor)
+  guard fstat(descriptor, &status) == 0 else {
+    return .failure(.unreadable(String(cString: strerror(errno))))
   }
-  // An empty file is read without Foundation: `Data(contentsOf:)` leaks a 4 KiB buffer on one
-  // (found by the address sanitizer's leak check, swift-corelibs-foundation in Swift 6.3).
-  if let size = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int,
-    size == 0, FileManager.default.isReadableFile(atPath: url.path)
-  {
-    return .success(Data())
-  }
+  let type = status.st_mode & S_IFMT
+  if type == S_IFDIR { return .failure(.unreadable("it is a directory, not a file")) }
+  // Read here to its end: a pipe or a device; a file of size 0, which is empty or, as in /proc,
+  // has contents its size does not count (and `Data(contentsOf:)` leaks a 4 KiB buffer on an
+  // empty file: the address sanitizer's leak check, swift-corelibs-foundation in Swift 6.3).
+  if type != S_IFREG || status.st_size == 0 { return readToEnd(descriptor) }
   do {
     return .success(try Data(contentsOf: url, options: .mappedIfSafe))
   } catch {
