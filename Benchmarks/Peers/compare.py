@@ -41,7 +41,11 @@ MLX+OpenBLAS, whose BLAS is OpenBLAS; PyTorch and JAX bring their own kernels).
 
 Ratios: "Autodiff/floor" is Autodiff's time over the floor's (1.00 = nothing but BLAS, or the
 fused C loop); "best peer/Autodiff" is the fastest peer's time over Autodiff's (above 1:
-Autodiff is faster than every peer).
+Autodiff is faster than every peer). --combine takes the median (or lowest) of the runs' own
+Autodiff/floor ratios rather than dividing the combined times: each run times a workload and its
+floor seconds apart, while a shared machine's speed can change between runs (on this project's
+2-core virtual machine mlp-small's bare products at 2 threads take 50 µs for some minutes, then
+85 µs), so only a run's own pair compares like with like.
 
 --json writes one run (a single T) or {"runs": [one run per T]}, each with its "threads" and
 "cpus"; --show, --merge and --combine read either form (--combine and --merge match runs by T).
@@ -330,6 +334,15 @@ def plural(count, noun):
     return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
+def floor_ratio(row):
+    """Autodiff's time over the floor's: a combined row's own (the median or lowest of its runs'
+    ratios), else the row's two times'."""
+    if "ratio" in row:
+        return row["ratio"]
+    autodiff, floor = row.get("autodiff"), row.get("floor")
+    return autodiff / floor if autodiff and floor else None
+
+
 def format_ratio(ratio):
     return "—" if ratio is None else f"{ratio:.2f}×"
 
@@ -364,7 +377,7 @@ def table(run):
         lines.append(
             f"| {workload} | {cell(autodiff)} | " + " | ".join(cell(p) for p in peers)
             + f" | {cell(floor)} | "
-            + format_ratio(autodiff / floor if autodiff and floor else None) + " | "
+            + format_ratio(floor_ratio(row)) + " | "
             + format_ratio(min(measured) / autodiff if autodiff and measured else None) + " | "
             + ("—" if mallocs is None else f"{mallocs:.0f}") + " |")
     return "\n".join(lines)
@@ -432,6 +445,9 @@ def combine(runs, statistic="median"):
             if measured:
                 row[key] = pick(measured)
                 spreads[(workload, key)] = max(measured) / min(measured) if min(measured) else 1
+        ratios = [floor_ratio(v) for v in values if floor_ratio(v) is not None]
+        if ratios:
+            row["ratio"] = pick(ratios)
         for title in {t for v in values for t in v.get("peers", {})}:
             measured = [v["peers"][title] for v in values if v.get("peers", {}).get(title)]
             if measured:
@@ -455,12 +471,12 @@ def summary(runs):
         cells = []
         for run in runs:
             row = run["rows"].get(workload, {})
-            autodiff, floor = row.get("autodiff"), row.get("floor")
+            autodiff = row.get("autodiff")
             peers = {title: t for title, t in row.get("peers", {}).items() if t}
             fastest = min(peers, key=peers.get) if peers else None
             cells += [
                 format_time(autodiff),
-                format_ratio(autodiff / floor if autodiff and floor else None),
+                format_ratio(floor_ratio(row)),
                 f"{fastest} {format_time(peers[fastest])}" if fastest else "—",
             ]
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
@@ -599,6 +615,8 @@ def measure_run(arguments, threads, previous, requested, output_directory):
                 pattern = "|".join(re.escape(name) for name in names)
                 results = run_autodiff(threads, pattern, output_directory)
         for workload, (name, floor) in WORKLOADS.items():
+            if name in results or floor in results:
+                rows[workload].pop("ratio", None)  # a combined run's, no longer these times'
             if name in results:
                 rows[workload]["autodiff"] = results[name].get("seconds")
                 rows[workload]["mallocs"] = results[name].get("mallocs")
