@@ -23,6 +23,27 @@ import Testing
     }
   }
 
+  @Test("Float LayerNorm and BatchNorm normalize data far from 0 beside their spread")
+  func offsetData() {
+    // 10⁴ + k·2⁻¹⁰ (exact in Float): the rounded mean is off by as much as the data spread, and
+    // a plain x − mean left rows with a standard deviation of 1.6 instead of 1.
+    let values = (0..<512).map { 10_000 + Float(($0 * 7) % 11) / 1024 }
+    let x = Tensor(shape: [8, 64], scalars: values)
+    // BatchNorm normalizes columns: the rows, transposed.
+    for y in [
+      LayerNorm<Float>(featureCount: 64, epsilon: 1e-12)(x),
+      BatchNorm<Float>(featureCount: 8, epsilon: 1e-12)(x.transposed()).transposed(),
+    ] {
+      for row in 0..<8 {
+        let normalized = y.scalars[(64 * row)..<(64 * row + 64)].map(Double.init)
+        let mean = normalized.reduce(0, +) / 64
+        let deviation = (normalized.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 64)
+          .squareRoot()
+        #expect(Swift.abs(mean) < 1e-3 && Swift.abs(deviation - 1) < 1e-3)
+      }
+    }
+  }
+
   @Test("LayerNorm's gradients with respect to input, weight and bias match finite differences")
   func gradients() {
     var layer = LayerNorm<Double>(featureCount: 5)

@@ -87,6 +87,10 @@ import Testing
     Case(name: "variance standardDeviation", shapes: [[3, 4]]) {
       $0[0].variance(alongAxes: [0]) + $0[0].standardDeviation(alongAxes: [0], correction: 1)
     },
+    // The deviations that variances and the normalization layers build on.
+    Case(name: "centered", shapes: [[3, 4]]) {
+      $0[0].centered(alongAxes: [1]) * $0[0] + $0[0].centered(alongAxes: [0, 1])
+    },
     Case(name: "logSumExp", shapes: [[3, 4]]) {
       $0[0].logSumExp(alongAxes: [1]) + $0[0].logSumExp()
     },

@@ -203,7 +203,7 @@ extension SecondOrderTests {
     case kinks = "relu, abs, max and min away from their kinks"
     case logSigmoid = "log, sigmoid, sqrt"
     case custom = "customOperation"
-    case statistics = "product, variance, standardDeviation, logSumExp"
+    case statistics = "product, variance, standardDeviation, centered, logSumExp"
     case joining = "cumulativeSum, stack, split, gathering, where"
 
     var testDescription: String { rawValue }
@@ -287,6 +287,7 @@ extension SecondOrderTests {
         return (x.product(alongAxes: [1]) * Self.weights([3, 1])).sum()
           + (x.variance(alongAxes: [0]) * Self.weights([1, 4])).sum()
           + x.standardDeviation(correction: 1)
+          + (x.centered(alongAxes: [1]).squared() * c).sum()
           + (x.logSumExp(squeezingAxes: [1]) * c[0..<3, 0]).sum()
       case .joining:
         let running = sin(x.cumulativeSum(alongAxis: 1)) * c

@@ -116,8 +116,7 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
       count >= 2,
       "BatchNorm: a training batch needs at least 2 rows to have a variance, got "
         + "\(input.shape.shapeText); set mode = .inference to evaluate single examples")
-    let mean = input.mean(alongAxes: [0])
-    let centered = input - mean
+    let (centered, mean) = input.centeredAndMean(alongAxes: [0])
     let variance = centered.squared().mean(alongAxes: [0])
     // The running estimates take the batch's values as constants: they are not differentiated.
     let (batchMean, batchVariance) = (

@@ -63,7 +63,7 @@ public struct LayerNorm<Scalar: TensorScalar>: Layer {
       input.rank >= 1 && input.shape[input.rank - 1] == featureCount,
       "LayerNorm: the input's last extent must be \(featureCount), got "
         + input.shape.shapeText)
-    let centered = input - input.mean(alongAxes: [-1])
+    let centered = input.centered(alongAxes: [-1])
     let variance = centered.squared().mean(alongAxes: [-1])
     return centered / sqrt(variance + epsilon) * weight + bias
   }
