@@ -69,6 +69,9 @@ import Testing
       $0[0].sum(alongAxes: [0, 2]) + $0[0].mean(alongAxes: [0, 2]) + $0[0].sum()
     },
     Case(name: "max along axes", shapes: [[3, 4]]) { $0[0].max(alongAxes: [1]) },
+    Case(name: "max min squeezing axes", shapes: [[3, 4]]) {
+      $0[0].max(squeezingAxes: [1]) + $0[0].min(squeezingAxes: [-1])
+    },
     Case(name: "reshape transpose", shapes: [[2, 3, 4]]) {
       $0[0].reshaped(to: [6, 4]).transposed()
         + $0[0].transposed(permutation: [2, 0, 1]).reshaped(to: [4, 6])

@@ -426,7 +426,9 @@ extension GradientTests {
     case meanAlong = "mean(alongAxes:)"
     case meanSqueezing = "mean(squeezingAxes:)"
     case maxAlong = "max(alongAxes:)"
+    case maxSqueezing = "max(squeezingAxes:)"
     case minAlong = "min(alongAxes:)"
+    case minSqueezing = "min(squeezingAxes:)"
     case productAlong = "product(alongAxes:)"
     case productSqueezing = "product(squeezingAxes:)"
     case varianceAlong = "variance(alongAxes:)"
@@ -445,7 +447,9 @@ extension GradientTests {
       case .meanAlong: x.mean(alongAxes: axes)
       case .meanSqueezing: x.mean(squeezingAxes: axes)
       case .maxAlong: x.max(alongAxes: axes)
+      case .maxSqueezing: x.max(squeezingAxes: axes)
       case .minAlong: x.min(alongAxes: axes)
+      case .minSqueezing: x.min(squeezingAxes: axes)
       case .productAlong: x.product(alongAxes: axes)
       case .productSqueezing: x.product(squeezingAxes: axes)
       case .varianceAlong: x.variance(alongAxes: axes)

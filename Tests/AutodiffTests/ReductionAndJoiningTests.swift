@@ -161,6 +161,22 @@ import Testing
       hvp.isAlmostEqual(to: Tensor(expected), relativeTolerance: 1e-12, absoluteTolerance: 1e-14))
   }
 
+  @Test("max and min drop the reduced axes with squeezingAxes:, as NumPy's max(axis=)")
+  func extremaSqueezingAxes() {
+    let x = Tensor<Float>(shape: [2, 3], scalars: [4, 1, 3, 2, 6, 2])
+    #expect(x.max(squeezingAxes: [1]) == Tensor([4, 6]))
+    #expect(x.min(squeezingAxes: [0]) == Tensor([2, 1, 2]))
+    #expect(x.max(squeezingAxes: [0, -1]) == Tensor(6))
+    #expect(x.min(squeezingAxes: []) == x)
+  }
+
+  @Test("The Tensor type's overview example prints what its comment says")
+  func tensorOverviewExample() {
+    let x = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    let y = 3 * x * x + 1
+    #expect(y.sum() == Tensor(279))
+  }
+
   // MARK: Variance and standard deviation
 
   @Test("variance and standardDeviation default to NumPy's ddof = 0; correction: 1 is torch's")

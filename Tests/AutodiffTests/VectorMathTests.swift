@@ -89,7 +89,9 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
       ranges: [(-4, 4), (-angleLimit, angleLimit)]),
     ElementaryCase(
       name: "tanh", tensor: { tanh($0) }, reference: { Scalar.tanh($0) },
-      ranges: [(-1e-6, 1e-6), (-1, 1), (-25, 25)], tolerance: 3),
+      // 4: every Float checked once, 4 ulps from glibc at 0.17365234 (2.4 below the correctly
+      // rounded value, glibc's tanhf 2.1 above it).
+      ranges: [(-1e-6, 1e-6), (-1, 1), (-25, 25)], tolerance: 4),
     ElementaryCase(
       name: "sigmoid", tensor: { sigmoid($0) },
       reference: { x in

@@ -102,7 +102,8 @@ public func erf<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.er
 @_specialize(where Scalar == Double)
 public func relu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.relu, x) }
 
-/// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0.
+/// The absolute value elementwise. ∂/∂x = v·sign(x), 0 at 0 and NaN at a NaN (PyTorch gives 0
+/// there, JAX −1).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func abs<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.abs, x) }

@@ -92,6 +92,25 @@ extension Tensor {
     extremum(.max, "max", "maximum", alongAxes: axes, at: SourceLocation(file: file, line: line))
   }
 
+  /// The maximum over `axes`, which are removed from the shape, as NumPy's `max(axis=)` and
+  /// PyTorch's `amax(dim)`; the gradient goes as in ``max(alongAxes:file:line:)``.
+  ///
+  /// ```swift
+  /// let x = Tensor<Float>(shape: [2, 3], scalars: [4, 1, 3, 2, 6, 2])
+  /// x.max(squeezingAxes: [1])   // [4, 6], shape [2]
+  /// ```
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func max(
+    squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    squeezing(axes, "max(squeezingAxes:)", file, line) {
+      max(alongAxes: $0, file: file, line: line)
+    }
+  }
+
   /// The maximum of all elements, as a scalar tensor.
   ///
   /// - Precondition: The tensor is not empty.
@@ -141,6 +160,20 @@ extension Tensor {
       tangent: .unary { dx, x, y in
         elementwise(.select, x.firstExtremumMask(y), dx, "select").sum(alongAxes: axes)
       })
+  }
+
+  /// The minimum over `axes`, which are removed from the shape, as NumPy's `min(axis=)` and
+  /// PyTorch's `amin(dim)`; the gradient goes as in ``min(alongAxes:file:line:)``.
+  ///
+  /// - Precondition: Each axis is in `-rank..<rank`, and the reduced extents are not 0.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func min(
+    squeezingAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
+  ) -> Tensor {
+    squeezing(axes, "min(squeezingAxes:)", file, line) {
+      min(alongAxes: $0, file: file, line: line)
+    }
   }
 
   /// The minimum of all elements, as a scalar tensor.

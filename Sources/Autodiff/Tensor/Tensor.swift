@@ -10,7 +10,7 @@
 /// ```swift
 /// let x = Tensor<Double>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
 /// let y = 3 * x * x + 1           // elementwise; scalars mix with tensors
-/// print(y.sum())                  // 280.0
+/// print(y.sum())                  // 279.0
 /// ```
 ///
 /// Elementwise results of 2¹⁵ elements or more are computed when first read, all the pending
