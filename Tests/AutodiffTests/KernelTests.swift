@@ -39,9 +39,42 @@ import Testing
     let exact = x.scalars.reduce(0.0) { $0 + Double($1) }
     let sum = x.sum().scalar
     // One running Float sum of a million values in [0, 1) is typically off by ~1e-4 relative;
-    // sixteen partial sums bring it near 1e-6.
-    #expect(Swift.abs(Double(sum) - exact) / exact < 1e-5)
+    // sixteen partial sums over runs of 256 and the runs pairwise, within about an ulp.
+    #expect(Swift.abs(Double(sum) - exact) <= 1.5 * Double(sum.ulp))
     #expect(x.sum().scalar == sum)
+    // Values far from 0: 10⁴ + u. Lanes that each ran through their elements in order were
+    // five ulps off here.
+    let offset = Tensor<Float>(randomUniform: [count], in: 0..<0.01, using: &rng) + 10_000
+    let offsetSum = offset.sum().scalar
+    let offsetExact = offset.scalars.reduce(0.0) { $0 + Double($1) }
+    #expect(Swift.abs(Double(offsetSum) - offsetExact) <= 1.5 * Double(offsetSum.ulp))
+  }
+
+  @Test("A long sum's order depends on the elements' positions, not on how they are blocked")
+  func laneSumsBlocking() {
+    var rng = SeededGenerator(seed: 6)
+    let count = 5_000
+    let x = Tensor<Float>(randomNormal: [count], using: &rng).scalars
+    func sum(blocks: Int) -> Float {
+      x.withUnsafeBufferPointer { x in
+        withUnsafeTemporaryAllocation(
+          of: Float.self, capacity: LaneSums<Float>.scratchCount(sums: 1)
+        ) { scratch in
+          var sums = LaneSums(count: count, scratch: scratch.baseAddress!, sums: 1)
+          var offset = 0
+          while offset < count {
+            let n = Swift.min(16 * blocks, count - offset)
+            sums.add(x.baseAddress! + offset, count: n, to: 0)
+            offset += n
+          }
+          return sums.total(0)
+        }
+      }
+    }
+    let whole = sum(blocks: count)
+    for blocks in [1, 3, 16, 17, 100] {
+      #expect(sum(blocks: blocks).bitPattern == whole.bitPattern)
+    }
   }
 
   @Test(

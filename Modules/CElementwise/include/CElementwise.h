@@ -51,10 +51,18 @@ void autodiff_binary_double(
     int function, const double *a, ptrdiff_t stride_a, const double *b, ptrdiff_t stride_b,
     double *c, ptrdiff_t count);
 
-/// partial[j] += x[16g + j] for every group g < groups and lane j < 16: the sixteen running sums
-/// of a long sum, each lane's adds in order, so the result is the same on every CPU.
-void autodiff_add_lanes_float(const float *x, ptrdiff_t groups, float *partial);
-void autodiff_add_lanes_double(const double *x, ptrdiff_t groups, double *partial);
+/// The groups of 16 elements each lane of a long sum adds in a row before they join the cascade
+/// (autodiff_add_lanes; Swift's LaneSums reads it too).
+#define SUM_LANE_GROUPS 16
+
+/// Adds x[16g + j], for every group g < groups and lane j < 16, to the sixteen running sums of a
+/// long sum, whose runs of 16 groups join a cascade of pairwise sums (the layout of `state` is
+/// in Elementwise.inc); each lane's adds in a fixed order, so the result is the same on every CPU.
+void autodiff_add_lanes_float(const float *x, ptrdiff_t groups, float *state);
+void autodiff_add_lanes_double(const double *x, ptrdiff_t groups, double *state);
+/// The sum so far of a long sum whose state autodiff_add_lanes keeps.
+float autodiff_lanes_total_float(const float *state);
+double autodiff_lanes_total_double(const double *state);
 
 /// The sums of `count` columns of a row-major matrix of `rows` rows (`rows` ≥ 1) whose rows
 /// start `stride` elements apart, into `y`: y[j] = x[0][j] + x[1][j] + … in row order.

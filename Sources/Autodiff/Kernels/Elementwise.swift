@@ -310,6 +310,7 @@ private typealias Binary<T> = (
   Int32, UnsafePointer<T>?, Int, UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?, Int
 ) -> Void
 private typealias AddLanes<T> = (UnsafePointer<T>?, Int, UnsafeMutablePointer<T>?) -> Void
+private typealias LanesTotal<T> = (UnsafePointer<T>?) -> T
 private typealias ColumnSum<T> = (
   UnsafePointer<T>?, Int, Int, Int, UnsafeMutablePointer<T>?
 ) -> Void
@@ -339,15 +340,23 @@ extension TensorScalar {
     kernel(function, a, strideA, b, strideB, c, count)
   }
 
-  /// `partial[j] += x[16g + j]` for every group `g < groups` and lane `j < 16`: the running
-  /// lanes of a long sum.
+  /// Adds `x[16g + j]`, for every group `g < groups` and lane `j < 16`, to the state of a long
+  /// sum (see `LaneSums`).
   static func _addLanes(
-    _ x: UnsafePointer<Self>, groups: Int, into partial: UnsafeMutablePointer<Self>
+    _ x: UnsafePointer<Self>, groups: Int, into state: UnsafeMutablePointer<Self>
   ) {
     let kernel: AddLanes<Self> = pick(
       single: autodiff_add_lanes_float as AddLanes<Float>,
       double: autodiff_add_lanes_double as AddLanes<Double>)
-    kernel(x, groups, partial)
+    kernel(x, groups, state)
+  }
+
+  /// The sum so far of a long sum's state (see `LaneSums`).
+  static func _lanesTotal(_ state: UnsafePointer<Self>) -> Self {
+    let kernel: LanesTotal<Self> = pick(
+      single: autodiff_lanes_total_float as LanesTotal<Float>,
+      double: autodiff_lanes_total_double as LanesTotal<Double>)
+    return kernel(state)
   }
 
   /// `y[j] = x[j] + x[stride + j] + … + x[(rows − 1)·stride + j]` for `j < count`, each column

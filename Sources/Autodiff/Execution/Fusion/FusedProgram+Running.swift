@@ -68,9 +68,7 @@ extension FusedProgram {
         }
       }
       for (k, sum) in sums.enumerated() {
-        var total = totals[k]
-        for chunk in 1..<chunks { total += totals[chunk * sumCount + k] }
-        sum.result.pointee = total
+        sum.result.pointee = pairwiseSum(totals + k, count: chunks, stride: sumCount)
       }
     }
   }
