@@ -528,6 +528,21 @@ extension LinearAlgebraTests {
       let b = Tensor<Double>(shape: [2, 2], scalars: [2, 1, 1, 2])
       let gb = gradient(at: b) { b in (try! solve(b, Tensor([1, 1])) * Tensor(.nan)).sum() }
       #expect(gb.scalars.allSatisfy { $0.isNaN })
+      // Second derivatives too: the NaN gradient depends on the input (PyTorch's double
+      // backward and JAX's jvp of grad give NaN); a constant NaN gave a Hessian of 0.
+      let direction = Tensor<Double>(ones: [2, 2])
+      let hessianVectorProducts = [
+        hessianVectorProduct(at: a, direction: direction) { try! inverse($0).sum().squared() },
+        hessianVectorProduct(at: a, direction: direction) { determinant($0).squared() },
+        hessianVectorProduct(at: infinite, direction: direction) {
+          try! eigh($0).values.squared().sum()
+        },
+        // An exactly singular matrix: log|det| has no derivative there.
+        hessianVectorProduct(at: Self.singular, direction: direction) {
+          logDeterminant($0).logAbs
+        },
+      ]
+      for product in hessianVectorProducts { #expect(product.scalars.allSatisfy { $0.isNaN }) }
     }
   }
 }

@@ -104,7 +104,8 @@ public func logDeterminant<Scalar>(
     rule: .custom { context in
       // Ā = ḡ · A⁻ᵀ, A⁻ᵀ = luSolve(A, I) with the transpose flag.
       guard lu.zeroPivot == nil else {
-        context.accumulate(Tensor(repeating: .nan, shape: [n, n]), into: 0)
+        // Times the operand, so that second derivatives are NaN too (see nonFiniteResult).
+        context.accumulate(context.operand(0) * Scalar.nan, into: 0)
         return
       }
       let inverseTransposed = luSolve(context.operand(0), lu, .identity(n), transposed: true)

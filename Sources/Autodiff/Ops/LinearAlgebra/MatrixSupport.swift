@@ -228,9 +228,10 @@ func nonFiniteResult<Scalar>(
   return record(
     name, output: Tensor(repeating: .nan, shape: shape), operands: operands, at: location,
     rule: .custom { context in
+      // NaN times the operand rather than a constant NaN: in a recorded sweep the gradient then
+      // depends on the operand, so second derivatives are NaN too, not 0.
       for position in 0..<count where context.needsGradient(position) {
-        let shape = context.node.operands[position].shape
-        context.accumulate(Tensor(repeating: .nan, shape: shape), into: position)
+        context.accumulate(context.operand(position) * Scalar.nan, into: position)
       }
     },
     tangent: .custom { _, _, y in Tensor(repeating: .nan, shape: y.shape) })
