@@ -155,6 +155,55 @@ import Testing
     expectGradientMatchesFiniteDifferences(at: a) { try! svd($0).s }
   }
 
+  @Test("Repeated eigen- or singular values: exact where the loss cannot tell the basis, else NaN")
+  func repeatedValues() {
+    var rng = SeededGenerator(seed: 3013)
+    let weights = Tensor<Double>.uniform([3, 3], in: -1..<1, using: &rng)
+    let a = Tensor<Double>(shape: [3, 3], scalars: [1, 0, 0, 0, 1, 0, 0, 0, 2])
+    // The projector onto the eigenspace of the repeated value, and the values: smooth in A.
+    expectGradientMatchesFiniteDifferences(at: a) { a in
+      let v = try! eigh(a).vectors[.all, 0..<2]
+      return (matmul(v, transposed: false, v, transposed: true) * weights).sum()
+    }
+    // (A symmetric function of the pair's values: each alone has a kink where they cross.)
+    expectGradientMatchesFiniteDifferences(at: a) {
+      (try! eigh($0).values * Tensor([1, 1, 3])).sum()
+    }
+    // V·diag(λ²)·Vᵀ uses the values and the vectors of the pair: its derivative depends on how
+    // the values would split, which the decomposition does not say (it was finite and wrong).
+    let function = gradient(at: a) { a in
+      let (values, vectors) = try! eigh(a)
+      let scaled = vectors * values.squared().reshaped(to: [1, 3])
+      return (matmul(scaled, transposed: false, vectors, transposed: true) * weights).sum()
+    }
+    #expect(function.scalars.contains { $0.isNaN })
+    // One eigenvector of the pair: whichever LAPACK picked; no derivative.
+    #expect(gradient(at: a) { try! eigh($0).vectors[.all, 0].sum() }.scalars.contains { $0.isNaN })
+    // In forward mode, a direction that moves within the pair's space: the vectors' tangent
+    // does not exist, the values' does.
+    let direction = Tensor<Double>(shape: [3, 3], scalars: [0, 1, 0, 1, 0, 0, 0, 0, 1])
+    #expect(
+      jvp(at: a, tangent: direction) { try! eigh($0).vectors }.tangent.scalars.contains {
+        $0.isNaN
+      })
+    let valuesTangent = jvp(at: a, tangent: direction) { try! eigh($0).values }.tangent
+    #expect(valuesTangent.scalars.allSatisfy { $0.isFinite })
+
+    // The polar factor U·Vᵀ at repeated singular values is smooth: exact (it was wrong).
+    let b = Tensor<Double>(shape: [3, 3], scalars: [2, 0, 0, 0, 2, 0, 0, 0, 1])
+    expectGradientMatchesFiniteDifferences(at: b) { b in
+      let (u, _, v) = try! svd(b)
+      return matmul(u, transposed: false, v, transposed: true)
+    }
+    // U·diag(s²)·Vᵀ uses the values and the vectors of the pair: NaN.
+    let squares = gradient(at: b) { b in
+      let (u, s, v) = try! svd(b)
+      let scaled = u * s.squared().reshaped(to: [1, 3])
+      return (matmul(scaled, transposed: false, v, transposed: true) * weights).sum()
+    }
+    #expect(squares.scalars.contains { $0.isNaN })
+  }
+
   @Test("The singular values' gradient is U·Vᵀ for the nuclear norm")
   func nuclearNorm() throws {
     var rng = SeededGenerator(seed: 3012)

@@ -18,12 +18,16 @@
 ///
 ///     Ā = V · sym(diag(λ̄) + F ∘ (Vᵀ·V̄)) · Vᵀ,   sym(M) = (M + Mᵀ)/2.
 ///
-/// The gradient of the eigenvalues is defined everywhere, but that of the eigenvectors is not
-/// where two eigenvalues are equal: an eigenvector of a repeated eigenvalue is any unit vector
-/// of its eigenspace, and `F` would be infinite there. `Fᵢⱼ` is taken as 0 where `λᵢ = λⱼ`, so
-/// a loss that uses only the values, or the eigenvectors of distinct eigenvalues only, gets its
-/// exact gradient, finite, at a repeated eigenvalue too (`eigh(I).values.sum()` has gradient
-/// `I`). Close but distinct eigenvalues give large gradients.
+/// The eigenvectors have no derivative where two eigenvalues are equal: an eigenvector of a
+/// repeated eigenvalue is any unit vector of its eigenspace, and `F` is infinite there (PyTorch
+/// and JAX give NaN). Autodiff gives the exact gradient, finite, of a loss that cannot tell
+/// which basis of the eigenspace LAPACK chose: one that uses the repeated values only, or their
+/// eigenvectors only through the space they span (`eigh(I).values.sum()` has gradient `I`; the
+/// projector `V₂·V₂ᵀ` onto the eigenspace is exact). A loss that uses particular eigenvectors of
+/// the repeated value, or both its value and its eigenvectors (a matrix function `V·f(Λ)·Vᵀ`,
+/// whose derivative depends on how the values would split), gets NaN where they meet. The
+/// tangent is NaN where the direction moves within the eigenspace. Close but distinct
+/// eigenvalues give large gradients.
 ///
 /// A NaN or an infinity in `a` makes every element of both outputs NaN.
 ///
@@ -64,15 +68,16 @@ public func eigh<Scalar>(
   let node = record(
     "eigh", output: packed([values, vectors]), operands: a, at: location,
     rule: .custom { context in
-      // Ā = V·sym(diag(λ̄) + F ∘ (Vᵀ·V̄))·Vᵀ, F from the recorded eigenvalues.
+      // Ā = V·sym(diag(λ̄) + F ∘ X)·Vᵀ with X = Vᵀ·V̄, F from the recorded eigenvalues; as F is
+      // antisymmetric, sym(F ∘ X) = F ∘ (X − Xᵀ)/2.
       let outputs = unpacked(context.output, as: shapes)
       let gradients = unpacked(context.upstream, as: shapes)
       let (lambda, v, lambdaBar, vBar) = (outputs[0], outputs[1], gradients[0], gradients[1])
-      let inner =
-        diagonalMatrix(lambdaBar)
-        + reciprocalDifferences(lambda) * matmul(v, transposed: true, vBar, transposed: false)
-      let aBar = matmul(
-        matmul(v, symmetricPart(inner)), transposed: false, v, transposed: true)
+      let x = matmul(v, transposed: true, vBar, transposed: false)
+      let rotation = spectralQuotient(
+        x - x.transposed(), over: lambda, valueGradient: lambdaBar, vectorGradients: [x])
+      let inner = diagonalMatrix(lambdaBar) + rotation * 0.5
+      let aBar = matmul(matmul(v, inner), transposed: false, v, transposed: true)
       context.accumulate(aBar, into: 0)
     },
     tangent: .unary { da, _, packedOutput in
@@ -81,7 +86,8 @@ public func eigh<Scalar>(
       let (lambda, v) = (outputs[0], outputs[1])
       let m = matmul(matmul(v, transposed: true, symmetricPart(da), transposed: false), v)
       let lambdaDot = (m * .identity(n)).sum(squeezingAxes: [0])
-      let vDot = matmul(v, reciprocalDifferences(lambda) * m)
+      let vDot = matmul(
+        v, spectralQuotient(m, over: lambda, valueGradient: lambdaDot * 0, vectorGradients: [m]))
       return Tensor(concatenating: [lambdaDot, vDot.reshaped(to: [-1])])
     })
   let parts = unpacked(node, as: shapes)

@@ -154,22 +154,55 @@ func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
   m * 0.5 + m.transposed() * 0.5
 }
 
-/// The matrix `F` of a spectral pullback: `Fᵢⱼ = 1/(dⱼ − dᵢ)` where `dᵢ ≠ dⱼ`, 0 where they are
-/// equal (the diagonal included), from the vector `d` (eigenvalues, or squared singular values).
-/// Recorded, so a second derivative sees `F` depend on `d`.
+/// `N ∘ F` for the spectral rules of `eigh` and `svd`: `Fᵢⱼ = 1/(dⱼ − dᵢ)` (or `1/(dⱼ + dᵢ)`,
+/// `sum`) off the diagonal and 0 on it, from the vector `d` (eigenvalues or singular values).
+/// Recorded in `N` and `d`, so a second derivative sees `F` depend on `d`.
 ///
-/// Where two elements of `d` are equal the decomposition's vectors have no derivative (any basis
-/// of the shared space will do), and `F` would be infinite. Taking 0 there gives the exact
-/// gradient of every loss that does not depend on the vectors of a repeated value (one of the
-/// values only, or their span), where `F` multiplies zeros, and a finite one for the others.
-func reciprocalDifferences<Scalar>(_ d: Tensor<Scalar>) -> Tensor<Scalar> {
+/// Where a denominator is 0 (two equal values; for a sum, two zeros) the decomposition's vectors
+/// have no derivative: any orthonormal basis of the shared space will do. The entry is then 0
+/// where the loss cannot tell, and NaN (as in PyTorch and JAX, which give NaN at every repeated
+/// value) where it can:
+/// - `N` holds the part of the vectors' gradient that changes when the basis of the shared space
+///   turns, and is 0 for a loss that does not depend on the basis chosen (one that uses the
+///   vectors only through their span, such as the projector `V·Vᵀ` onto the space). Where it is
+///   not 0 (beside rounding: more than `64·n·ε` of the largest of the vectors' gradients), the
+///   loss depends on the basis LAPACK happened to pick and has no derivative: NaN.
+/// - Where the loss uses both the repeated values (`valueGradient` is not 0 at `i` or `j`) and
+///   their vectors (`vectorGradient` is not 0 at `(i, j)` or `(j, i)`), as a matrix function
+///   `V·f(Λ)·Vᵀ` does, its derivative exists but depends on how the values would split, which
+///   the decomposition's outputs do not say: NaN rather than a wrong finite number.
+func spectralQuotient<Scalar>(
+  _ n: Tensor<Scalar>, over d: Tensor<Scalar>, sum: Bool = false,
+  valueGradient: Tensor<Scalar>, vectorGradients: [Tensor<Scalar>]
+) -> Tensor<Scalar> {
   let k = d.shape[0]
-  // Dᵢⱼ = dⱼ − dᵢ: the row vector minus the column vector.
-  let differences = d.reshaped(to: [1, k]) - d.reshaped(to: [k, 1])
-  // 1 where Dᵢⱼ = 0: added to the denominator, it keeps it from being zero, and 1 − it clears
-  // those elements. A constant: the mask has no derivative.
-  let equal = withoutDerivative(at: differences) .== 0
-  return (1 - equal) / (differences + equal)
+  // Dᵢⱼ = dⱼ ∓ dᵢ: the row vector and the column vector.
+  let (row, column) = (d.reshaped(to: [1, k]), d.reshaped(to: [k, 1]))
+  let denominators = sum ? row + column : row - column
+  // The entries whose denominator is 0, the diagonal included; constants, with no derivative.
+  let values = withoutDerivative(at: denominators).scalars
+  let zero = (0..<k * k).map { values[$0] == 0 || $0 / k == $0 % k }
+  guard zero.enumerated().contains(where: { $0.element && $0.offset / k != $0.offset % k }) else {
+    let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
+    return n * (1 - mask) / (denominators + mask)
+  }
+  let (numerators, slopes) = (withoutDerivative(at: n).scalars, valueGradient.detached.scalars)
+  let vectors = vectorGradients.map { $0.detached.scalars }
+  let largest = vectors.flatMap { $0 }.reduce(Scalar(0)) { Swift.max($0, Swift.abs($1)) }
+  let roundoff = Scalar(64 * k) * Scalar.ulpOfOne * largest
+  let undefined = (0..<k * k).map { index -> Bool in
+    let (i, j) = (index / k, index % k)
+    guard zero[index] && i != j else { return false }
+    if !(Swift.abs(numerators[index]) <= roundoff) { return true }
+    let valuesUsed = slopes[i] != 0 || slopes[j] != 0
+    let vectorsUsed = vectors.contains { $0[index] != 0 || $0[j * k + i] != 0 }
+    return valuesUsed && vectorsUsed
+  }
+  let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
+  // NaN times N, so that in a recorded sweep the NaN depends on the operands (second
+  // derivatives NaN too, not 0).
+  let nans = Tensor<Scalar>(shape: [k, k], scalars: undefined.map { $0 ? .nan : 0 })
+  return n * (1 - mask) / (denominators + mask) + n * nans
 }
 
 /// `(a + b)/2` without overflow for finite `a` and `b` near the type's largest value, where

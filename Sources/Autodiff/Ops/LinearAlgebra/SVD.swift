@@ -26,7 +26,12 @@
 /// everywhere for distinct ones of a square matrix). That of the singular vectors is not where
 /// two singular values are equal — `F` is infinite, the vectors of a repeated value are any
 /// orthonormal basis of their subspace — nor, for `m ≠ n`, where a singular value is 0 (`S⁻¹`).
-/// Close singular values give large gradients.
+/// The pullback splits `F` into `1/(sⱼ − sᵢ)` and `1/(sⱼ + sᵢ)` parts, so a loss that cannot
+/// tell which bases of a repeated value's subspaces LAPACK chose (one that turns `U`'s and `V`'s
+/// columns together, as the polar factor `U·Vᵀ`) gets its exact gradient there; one that uses
+/// particular singular vectors of the repeated value, or both the value and its vectors
+/// (`U·f(S)·Vᵀ`), gets NaN, as PyTorch and JAX give at every repeated value. Close singular
+/// values give large gradients.
 ///
 /// A NaN or an infinity in `a` makes every element of the three outputs NaN.
 ///
@@ -66,16 +71,22 @@ public func svd<Scalar>(
       let gradients = unpacked(context.upstream, as: shapes)
       let (u, s, v) = (outputs[0], outputs[1], outputs[2])
       let (uBar, sBar, vBar) = (gradients[0], gradients[1], gradients[2])
-      let f = reciprocalDifferences(s.squared())
       let sRow = s.reshaped(to: [1, k])
-      let sColumn = s.reshaped(to: [k, 1])
       let uTuBar = matmul(u, transposed: true, uBar, transposed: false)
       let vTvBar = matmul(v, transposed: true, vBar, transposed: false)
-      // The antisymmetric parts UᵀŪ − ŪᵀU and VᵀV̄ − V̄ᵀV; each k×k transpose is a small copy.
-      // (M·S scales M's columns by S, S·M its rows.)
+      // The antisymmetric parts J = UᵀŪ − ŪᵀU and K = VᵀV̄ − V̄ᵀV; each k×k transpose is a
+      // small copy. (F ∘ J)·S + S·(F ∘ K), split into partial fractions: (J + K)/2 over
+      // sⱼ − sᵢ, which is 0 for a loss that turns U's and V's columns of a repeated value
+      // together, plus (J − K)/2 over sⱼ + sᵢ, finite there (the polar factor U·Vᵀ).
+      let (j, kk) = (uTuBar - uTuBar.transposed(), vTvBar - vTvBar.transposed())
+      let vectorGradients = [uTuBar, vTvBar]
       let inner =
-        f * (uTuBar - uTuBar.transposed()) * sRow + diagonalMatrix(sBar)
-        + sColumn * (f * (vTvBar - vTvBar.transposed()))
+        spectralQuotient(
+          (j + kk) * 0.5, over: s, valueGradient: sBar, vectorGradients: vectorGradients)
+        + spectralQuotient(
+          (j - kk) * 0.5, over: s, sum: true, valueGradient: sBar,
+          vectorGradients: vectorGradients)
+        + diagonalMatrix(sBar)
       var aBar = matmul(matmul(u, inner), transposed: false, v, transposed: true)
       if m > k {
         // (I − UUᵀ)·Ū·S⁻¹·Vᵀ, with (I − UUᵀ)·Ū = Ū − U·(UᵀŪ).
@@ -95,15 +106,21 @@ public func svd<Scalar>(
       //   V̇ = V·(F ∘ (S·Ṗ + Ṗᵀ·S)) + (I − VVᵀ)·Ȧᵀ·U·S⁻¹.
       let outputs = unpacked(packedOutput, as: shapes)
       let (u, s, v) = (outputs[0], outputs[1], outputs[2])
-      let f = reciprocalDifferences(s.squared())
       let sRow = s.reshaped(to: [1, k])
-      let sColumn = s.reshaped(to: [k, 1])
       let aDotV = matmul(da, v)
       let pDot = matmul(u, transposed: true, aDotV, transposed: false)
       let pDotTransposed = pDot.transposed()  // k×k
       let sDot = (pDot * .identity(k)).sum(squeezingAxes: [0])
-      var uDot = matmul(u, f * (pDot * sRow + sColumn * pDotTransposed))
-      var vDot = matmul(v, f * (sColumn * pDot + pDotTransposed * sRow))
+      // F ∘ (Ṗ·S + S·Ṗᵀ) and F ∘ (S·Ṗ + Ṗᵀ·S) in partial fractions (see the pullback): the
+      // symmetric part of Ṗ over sⱼ − sᵢ, ± the antisymmetric part over sⱼ + sᵢ.
+      let noValues = sDot * 0
+      let turn = spectralQuotient(
+        (pDot + pDotTransposed) * 0.5, over: s, valueGradient: noValues, vectorGradients: [pDot])
+      let shear = spectralQuotient(
+        (pDot - pDotTransposed) * 0.5, over: s, sum: true, valueGradient: noValues,
+        vectorGradients: [pDot])
+      var uDot = matmul(u, turn + shear)
+      var vDot = matmul(v, turn - shear)
       if m > k { uDot = uDot + (aDotV - matmul(u, pDot)) / sRow }
       if n > k {
         let aDotTransposedU = matmul(da, transposed: true, u, transposed: false)
