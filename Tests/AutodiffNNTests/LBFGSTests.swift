@@ -37,6 +37,33 @@ import Testing
       + 0.005 * p[0].squared().sum()
   }
 
+  @Test("The points evaluated are PyTorch's: LBFGS(history_size=3, line_search_fn='strong_wolfe')")
+  func pytorchEvaluations() {
+    // torch 2.15, float64: LBFGS([p], lr=1, history_size=3, tolerance_grad=1e-7,
+    // tolerance_change=1e-12, line_search_fn="strong_wolfe") on Rosenbrock from (−1.2, 1), the
+    // closure's losses in order (12 significant digits). Evaluation 13 is the zoom's cubic
+    // trial close to the bracket's end, which PyTorch keeps once (the midpoint gave 18.6).
+    let torch = [
+      24.2, 112.44805609, 4.14692710257, 4.12558671367, 4.12112677577, 4.11181645176,
+      4.08491532809, 4.02019397822, 3.88657713685, 3.65723320496, 2.89755749802, 2.49323308829,
+      61.870874419, 2.36961206674, 2.11177690394, 1.93907095827, 1.82663061854, 1.42372642416,
+      1.20942510172, 0.975097441466, 0.822688685056, 0.667543139586, 0.539352010408,
+      1.95279407717,
+    ]
+    var parameters = [Tensor<Double>([-1.2, 1])]
+    var losses: [Double] = []
+    _ = LBFGS<Double>(historySize: 3, gradientTolerance: 1e-7, changeTolerance: 1e-12)
+      .minimize(&parameters) { p in
+        let loss = Self.rosenbrock(p)
+        losses.append(loss.scalar)
+        return loss
+      }
+    #expect(losses.count >= torch.count)
+    for (index, (ours, theirs)) in zip(losses, torch).enumerated() {
+      #expect(Swift.abs(ours - theirs) <= 1e-8 * theirs, "evaluation \(index)")
+    }
+  }
+
   @Test("Rosenbrock from (−1.2, 1): the minimum (1, 1) in as many iterations as SciPy's 36")
   func rosenbrock() {
     var parameters = [Tensor<Double>([-1.2, 1])]

@@ -9,6 +9,15 @@
 /// curvature yet, tries `min(1, 1/‖∇f‖₁)`, later ones 1. A pair whose curvature `sᵀy` is not
 /// positive is skipped, so `H` stays positive definite.
 ///
+/// The line search is PyTorch's `_strong_wolfe`, safeguards included, so the points evaluated
+/// are those of `torch.optim.LBFGS(line_search_fn: "strong_wolfe", lr: 1)` with the same
+/// history, up to rounding. The stopping rules differ: PyTorch also stops when the directional
+/// derivative rises above `−tolerance_change` and compares the change of the loss with
+/// `tolerance_change` absolutely, where ``changeTolerance`` is relative to `max(|f|, 1)`, as
+/// SciPy's `ftol`; and it skips a pair whose `sᵀy` is at most 10⁻¹⁰, where a pair is skipped
+/// here when `sᵀy ≤ 10⁻¹⁰·yᵀy`, whatever the loss's scale. So a run may take a step or two more
+/// than PyTorch's, to a point at least as close.
+///
 /// Unlike ``SGD`` and ``Adam`` it is not an ``Optimizer``: it evaluates the loss itself, as
 /// often as the line search needs, so it takes the loss as a function of the parameters rather
 /// than one gradient per step (PyTorch's `LBFGS.step(closure)`, SciPy's `minimize`).

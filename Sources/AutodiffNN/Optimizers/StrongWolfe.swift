@@ -73,14 +73,25 @@ func strongWolfeLineSearch(
 
   // Algorithm 3.6: shrink the bracket [low, high] (low the better end, not ordered by step).
   var (low, high) = bracket!
+  var insufficientProgress = false
   while evaluations < maxEvaluations {
     if Swift.abs(high.step - low.step) * directionScale < changeTolerance { break }
     let (left, right) = (Swift.min(low.step, high.step), Swift.max(low.step, high.step))
     var trial = cubicMinimum(low, high, within: (left, right))
-    // Safeguard: a trial within a tenth of the bracket's width from an end makes too little
-    // progress; take the midpoint instead.
+    // Safeguard, as PyTorch's `_strong_wolfe`: a trial within a tenth of the bracket's width
+    // from an end makes little progress. The first time it is kept; the second time in a row,
+    // or when it is at an end, it moves to a tenth of the width from the nearer end.
     let margin = 0.1 * (right - left)
-    if !(trial > left + margin && trial < right - margin) { trial = (left + right) / 2 }
+    if Swift.min(right - trial, trial - left) < margin {
+      if insufficientProgress || trial >= right || trial <= left {
+        trial = Swift.abs(trial - right) < Swift.abs(trial - left) ? right - margin : left + margin
+        insufficientProgress = false
+      } else {
+        insufficientProgress = true
+      }
+    } else {
+      insufficientProgress = false
+    }
     let candidate = point(at: trial)
     if !sufficientDecrease(candidate) || candidate.value >= low.value {
       high = candidate
