@@ -251,8 +251,9 @@ struct LaneSums<T: TensorScalar> {
   private var finished = false
 
   init(count: Int, scratch: UnsafeMutablePointer<T>, sums: Int) {
-    // 15 levels of runs of 256 elements: a sum is cut into chunks of `sumChunkCount` long before.
-    precondition(count <= 1 << 23, "LaneSums: \(count) elements")
+    // The 15 levels hold up to 2¹⁵ − 1 runs of 256 elements; a sum is cut into chunks of
+    // `sumChunkCount` long before that.
+    precondition(count <= 1 << 22, "LaneSums: \(count) elements")
     self.count = count
     states = scratch
     results = scratch + Self.stateCount * sums
