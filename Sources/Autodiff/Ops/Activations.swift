@@ -90,6 +90,8 @@ public func leakyRelu<Scalar>(
 /// ```
 ///
 /// ∂/∂x = v where x > 0, `α·eˣ·v` where x ≤ 0 (α at 0, as in PyTorch); NaN where x is NaN.
+/// The second derivative at 0 is also the negative side's, α (PyTorch's double backward takes
+/// the positive side's there, 0).
 ///
 /// - Parameters:
 ///   - x: The tensor.

@@ -118,7 +118,9 @@ extension Tensor {
 /// `xʸ` elementwise, broadcast.
 ///
 /// A negative base with an integer exponent is exact: `pow(-2, 3)` is `-8` and its derivative in
-/// `x` is `12`. A negative base with a fractional exponent gives NaN, as in C.
+/// `x` is `12`. A negative base with a fractional exponent gives NaN; the signed zeros and
+/// infinities follow C's `pow`, as NumPy's `power` does (`pow(-∞, 0.5)` is +∞, `pow(-0, 0.5)`
+/// is +0; PyTorch, which takes ±½ powers as square roots, gives NaN and −0).
 ///
 /// ∂/∂x = v·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0 and y ≥ 0, infinite where
 /// x = 0 and y < 0, as in PyTorch; NaN for x < 0, where xʸ is not differentiable in y).

@@ -14,9 +14,10 @@
 /// The lower bound applies first, then the upper one, so where `min > max` the result is `max`,
 /// as in PyTorch and NumPy. NaN in `x` or in a bound gives NaN.
 ///
-/// The gradient follows PyTorch: it goes to `x` where `min ≤ x ≤ max`, the bounds included; to
-/// `min` where `x < min`; to `max` where the result is clamped by it. Where `x` or a bound is
-/// NaN, the gradients there are NaN.
+/// The gradient goes to `x` where `min ≤ x ≤ max`, the bounds included, as in PyTorch before
+/// 2.15; to `min` where `x < min`; to `max` where the result is clamped by it. (PyTorch 2.15
+/// gives `x` 0 at a number bound and ½ at a tensor bound, JAX's `clip` ½.) Where `x` or a bound
+/// is NaN, the gradients there are NaN.
 ///
 /// - Parameters:
 ///   - x: The tensor to clamp.
@@ -49,7 +50,8 @@ public func clamp<Scalar>(
 /// ```
 ///
 /// Where `min > max` the result is `max`; NaN in `x` or a bound gives NaN. The gradient is 1
-/// where `min ≤ x ≤ max` (the bounds included, as in PyTorch), 0 outside, NaN where `x` is NaN.
+/// where `min ≤ x ≤ max` (the bounds included, as in PyTorch before 2.15, which gives 0 at a
+/// number bound), 0 outside, NaN where `x` is NaN.
 ///
 /// - Parameters:
 ///   - x: The tensor to clamp.

@@ -70,7 +70,7 @@ public struct Tanh<Scalar: TensorScalar>: Layer, Sendable {
 /// lacks, a reshape, a scaling.
 ///
 /// ```swift
-/// let leakyReLU = Function<Float> { x in max(x, 0.01 * x) }
+/// let leakyReLU = Function<Float> { x in max(x, 0.01 * x) }   // at 0, max splits the gradient
 /// let flatten = Function<Float> { x in x.reshaped(to: [x.shape[0], -1]) }
 /// ```
 ///
