@@ -119,8 +119,8 @@ extension Tensor {
 ///
 /// A negative base with an integer exponent is exact: `pow(-2, 3)` is `-8` and its derivative in
 /// `x` is `12`. A negative base with a fractional exponent gives NaN; the signed zeros and
-/// infinities follow C's `pow`, as NumPy's `power` does (`pow(-∞, 0.5)` is +∞, `pow(-0, 0.5)`
-/// is +0; PyTorch, which takes ±½ powers as square roots, gives NaN and −0).
+/// infinities follow C's `pow` and IEEE 754: `pow(-∞, 0.5)` is +∞ and `pow(-0, 0.5)` is +0,
+/// where NumPy and PyTorch, which take a ½ power as a square root, give NaN and −0.
 ///
 /// ∂/∂x = v·y·x^(y−1) (0 where y = 0); ∂/∂y = g·xʸ·log x (0 where x = 0 and y ≥ 0, infinite where
 /// x = 0 and y < 0, as in PyTorch; NaN for x < 0, where xʸ is not differentiable in y).
