@@ -168,7 +168,7 @@ func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
 ///   not 0 (beside rounding: more than `64·n·ε` of the largest of the vectors' gradients), the
 ///   loss depends on the basis LAPACK happened to pick and has no derivative: NaN.
 /// - Where the loss uses both the repeated values (`valueGradient` is not 0 at `i` or `j`) and
-///   their vectors (`vectorGradient` is not 0 at `(i, j)` or `(j, i)`), as a matrix function
+///   their vectors (one of `vectorGradients` is not 0 at `(i, j)` or `(j, i)`), as a matrix function
 ///   `V·f(Λ)·Vᵀ` does, its derivative exists but depends on how the values would split, which
 ///   the decomposition's outputs do not say: NaN rather than a wrong finite number.
 func spectralQuotient<Scalar>(
@@ -182,10 +182,11 @@ func spectralQuotient<Scalar>(
   // The entries whose denominator is 0, the diagonal included; constants, with no derivative.
   let values = withoutDerivative(at: denominators).scalars
   let zero = (0..<k * k).map { values[$0] == 0 || $0 / k == $0 % k }
-  guard zero.enumerated().contains(where: { $0.element && $0.offset / k != $0.offset % k }) else {
-    let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
-    return n * (1 - mask) / (denominators + mask)
-  }
+  // 1 where the denominator is 0: added to it, it keeps it from being 0, and 1 − it clears the
+  // entry.
+  let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
+  let quotient = n * (1 - mask) / (denominators + mask)
+  guard zero.indices.contains(where: { zero[$0] && $0 / k != $0 % k }) else { return quotient }
   let (numerators, slopes) = (withoutDerivative(at: n).scalars, valueGradient.detached.scalars)
   let vectors = vectorGradients.map { $0.detached.scalars }
   let largest = vectors.flatMap { $0 }.reduce(Scalar(0)) { Swift.max($0, Swift.abs($1)) }
@@ -198,11 +199,10 @@ func spectralQuotient<Scalar>(
     let vectorsUsed = vectors.contains { $0[index] != 0 || $0[j * k + i] != 0 }
     return valuesUsed && vectorsUsed
   }
-  let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
   // NaN times N, so that in a recorded sweep the NaN depends on the operands (second
   // derivatives NaN too, not 0).
   let nans = Tensor<Scalar>(shape: [k, k], scalars: undefined.map { $0 ? .nan : 0 })
-  return n * (1 - mask) / (denominators + mask) + n * nans
+  return quotient + n * nans
 }
 
 /// `(a + b)/2` without overflow for finite `a` and `b` near the type's largest value, where
