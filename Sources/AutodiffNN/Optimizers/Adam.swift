@@ -121,7 +121,7 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
 }
 
 /// Adam with decoupled weight decay (Loshchilov and Hutter, 2019), step for step as PyTorch's
-/// `torch.optim.AdamW` (without `amsgrad`).
+/// `torch.optim.AdamW` (without `amsgrad`; in `Float`, to the betas' rounding, as ``Adam``).
 ///
 /// Each step first shrinks every parameter, `p ← p − learningRate·weightDecay·p`, then takes the
 /// ``Adam`` step with the unchanged gradient. The decay thus does not pass through the moments,
