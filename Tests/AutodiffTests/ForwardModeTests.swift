@@ -72,6 +72,9 @@ import Testing
     Case(name: "max min squeezing axes", shapes: [[3, 4]]) {
       $0[0].max(squeezingAxes: [1]) + $0[0].min(squeezingAxes: [-1])
     },
+    Case(name: "squeeze unsqueeze", shapes: [[1, 3, 1]]) {
+      $0[0].squeezed().unsqueezed(at: 0) + $0[0].squeezed(axes: [-1]) * 2
+    },
     Case(name: "reshape transpose", shapes: [[2, 3, 4]]) {
       $0[0].reshaped(to: [6, 4]).transposed()
         + $0[0].transposed(permutation: [2, 0, 1]).reshaped(to: [4, 6])

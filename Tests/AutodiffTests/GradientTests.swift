@@ -550,6 +550,19 @@ extension GradientTests {
       expectGradientMatchesFiniteDifferences(at: x) { $0.reshaped(to: shapes.1) }
     }
 
+    @Test(
+      "squeezed(axes:) and unsqueezed(at:) match finite differences",
+      arguments: [[1, 3, 1, 2], [1], [], [2, 1]] as [[Int]])
+    func squeezedAndUnsqueezed(shape: [Int]) {
+      var rng = SeededGenerator(seed: 703)
+      let x = Tensor.uniform(shape, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) { $0.squeezed() }
+      expectGradientMatchesFiniteDifferences(at: x) { $0.unsqueezed(at: 0).unsqueezed(at: -1) }
+      if let axis = shape.firstIndex(of: 1) {
+        expectGradientMatchesFiniteDifferences(at: x) { $0.squeezed(axes: [axis]) * 3 }
+      }
+    }
+
     @Test("transposed() matches finite differences", arguments: [[], [5], [3, 4], [2, 3, 4]])
     func transposed(shape: [Int]) {
       var rng = SeededGenerator(seed: 702)

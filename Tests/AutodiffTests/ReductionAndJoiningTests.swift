@@ -387,6 +387,38 @@ extension PreconditionTests {
     expectMessage(result, contains: ["argmin()", "[0, 3]", "empty", Self.joiningCallSite])
   }
 
+  @Test("squeezed and unsqueezed move axes of extent 1, as PyTorch's squeeze and unsqueeze")
+  func squeezeAndUnsqueeze() {
+    let x = Tensor<Float>(shape: [1, 3, 1, 2], scalars: [1, 2, 3, 4, 5, 6])
+    #expect(x.squeezed().shape == [3, 2])
+    #expect(x.squeezed(axes: [0]).shape == [3, 1, 2])
+    #expect(x.squeezed(axes: [-2, 0]).shape == [3, 2])
+    #expect(x.squeezed().scalars == x.scalars)
+    let v = Tensor<Float>([1, 2, 3])
+    #expect(v.unsqueezed(at: 0).shape == [1, 3])
+    #expect(v.unsqueezed(at: 1).shape == [3, 1])
+    #expect(v.unsqueezed(at: -1).shape == [3, 1])
+    #expect(v.unsqueezed(at: -2).shape == [1, 3])
+    #expect(Tensor<Float>(2).unsqueezed(at: 0).shape == [1])
+  }
+
+  @Test("squeezing an axis whose extent is not 1 names the axis, the shape and the call site")
+  func squeezeWrongAxis() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [1, 3]).squeezed(axes: [1])
+    }
+    expectMessage(
+      result, contains: ["squeezed(axes:)", "axis 1", "[1, 3]", "extent 3", Self.joiningCallSite])
+  }
+
+  @Test("unsqueezing at an axis out of range names the axis, the shape and the call site")
+  func unsqueezeBadAxis() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).unsqueezed(at: 4)
+    }
+    expectMessage(result, contains: ["unsqueezed(at:)", "axis 4", "[2, 3]", Self.joiningCallSite])
+  }
+
   @Test("cumulativeSum along an axis out of range names the axis, the shape and the call site")
   func cumulativeSumBadAxis() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -197,7 +197,7 @@ extension SecondOrderTests {
     case broadcastPow = "pow with a broadcast exponent"
     case maxAlongAxes = "max(alongAxes:)"
     case slicing = "slices and concatenation"
-    case movement = "transpose, reshape, expand and reductions"
+    case movement = "transpose, reshape, squeeze, expand and reductions"
     case network = "tanh layer"
     case fusedLayers = "matmul(_:_:plus:activation:) with each activation"
     case kinks = "relu, abs, max and min away from their kinks"
@@ -259,6 +259,8 @@ extension SecondOrderTests {
         let expanded = x.mean(squeezingAxes: [1]).expanded(to: [3, 2, 4])
         return permuted.squared().sum() + (sin(expanded) * x.reshaped(to: [-1, 2, 4])).sum()
           + tanh(x.transposed()).sum(squeezingAxes: [0, 2]).squared().mean()
+          + (x.unsqueezed(at: 1).squared() * x.sum(alongAxes: [0]).squeezed().unsqueezed(at: 0))
+          .sum()
       case .network:
         let w = Self.weights([4, 5])
         let b = Self.weights([5])

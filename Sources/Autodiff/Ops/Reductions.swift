@@ -207,11 +207,11 @@ extension Tensor {
     _ reduce: ([Int]) -> Tensor
   ) -> Tensor {
     let axes = normalized(axes, function, at: SourceLocation(file: file, line: line))
-    return reduce(axes).reshaped(to: squeezed(axes))
+    return reduce(axes).reshaped(to: shape(removing: axes))
   }
 
   /// The shape without `axes`.
-  func squeezed(_ axes: [Int]) -> [Int] {
+  func shape(removing axes: [Int]) -> [Int] {
     shape.indices.filter { !axes.contains($0) }.map { shape[$0] }
   }
 

@@ -38,6 +38,64 @@ extension Tensor {
       tangent: .unary { dx, _, y in dx.reshaped(to: y.shape) })
   }
 
+  /// The same elements without the axes of extent 1 in `axes`, or without every axis of extent
+  /// 1 when `axes` is `nil`: PyTorch's `squeeze`, NumPy's `squeeze`. Axes may be negative.
+  ///
+  /// ```swift
+  /// let x = Tensor<Float>(zeros: [1, 3, 1, 2])
+  /// x.squeezed().shape              // [3, 2]
+  /// x.squeezed(axes: [0]).shape     // [3, 1, 2]
+  /// ```
+  ///
+  /// No element is copied; it is a ``reshaped(to:file:line:)``, and differentiates as one.
+  ///
+  /// - Precondition: Each axis in `axes` is in `-rank..<rank` and has extent 1 (NumPy's rule;
+  ///   PyTorch leaves an axis of another extent in place).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func squeezed(axes: [Int]? = nil, file: StaticString = #fileID, line: UInt = #line)
+    -> Tensor
+  {
+    let location = SourceLocation(file: file, line: line)
+    let removed =
+      axes.map { normalized($0, "squeezed(axes:)", at: location) }
+      ?? shape.indices.filter { shape[$0] == 1 }
+    for axis in removed {
+      check(
+        shape[axis] == 1,
+        "squeezed(axes:): axis \(axis) of shape \(shape.shapeDescription) has extent "
+          + "\(shape[axis]), not 1", at: location)
+    }
+    return reshaped(to: shape(removing: removed), file: file, line: line)
+  }
+
+  /// The same elements with a new axis of extent 1 at `axis`, which counts positions in the
+  /// result (−1 appends one): PyTorch's `unsqueeze`, NumPy's `expand_dims`.
+  ///
+  /// ```swift
+  /// let v = Tensor<Float>([1, 2, 3])
+  /// v.unsqueezed(at: 0).shape    // [1, 3], a row
+  /// v.unsqueezed(at: -1).shape   // [3, 1], a column
+  /// ```
+  ///
+  /// No element is copied; it is a ``reshaped(to:file:line:)``, and differentiates as one.
+  ///
+  /// - Precondition: `axis` is in `-(rank + 1)...rank`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func unsqueezed(at axis: Int, file: StaticString = #fileID, line: UInt = #line)
+    -> Tensor
+  {
+    let location = SourceLocation(file: file, line: line)
+    check(
+      axis >= -(rank + 1) && axis <= rank,
+      "unsqueezed(at:): axis \(axis) is out of range for a new axis of shape "
+        + "\(shape.shapeDescription) (rank \(rank))", at: location)
+    var newShape = shape
+    newShape.insert(1, at: axis < 0 ? axis + rank + 1 : axis)
+    return reshaped(to: newShape, file: file, line: line)
+  }
+
   /// The matrix transpose of a rank-2 tensor, or the reversal of the axes of any rank.
   ///
   /// The elements are copied into the new order; `matmul(_:transposed:_:transposed:)` multiplies
