@@ -86,8 +86,7 @@ public func eigh<Scalar>(
       let (lambda, v) = (outputs[0], outputs[1])
       let m = matmul(matmul(v, transposed: true, symmetricPart(da), transposed: false), v)
       let lambdaDot = (m * .identity(n)).sum(squeezingAxes: [0])
-      let vDot = matmul(
-        v, spectralQuotient(m, over: lambda, valueGradient: lambdaDot * 0, vectorGradients: [m]))
+      let vDot = matmul(v, spectralQuotient(m, over: lambda, vectorGradients: [m]))
       return Tensor(concatenating: [lambdaDot, vDot.reshaped(to: [-1])])
     })
   let parts = unpacked(node, as: shapes)

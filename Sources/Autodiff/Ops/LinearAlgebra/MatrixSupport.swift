@@ -167,13 +167,14 @@ func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
 ///   vectors only through their span, such as the projector `V·Vᵀ` onto the space). Where it is
 ///   not 0 (beside rounding: more than `64·n·ε` of the largest of the vectors' gradients), the
 ///   loss depends on the basis LAPACK happened to pick and has no derivative: NaN.
-/// - Where the loss uses both the repeated values (`valueGradient` is not 0 at `i` or `j`) and
+/// - Where the loss uses both the repeated values (`valueGradient`, if given, is not 0 at `i` or
+///   `j`; a tangent has none) and
 ///   their vectors (one of `vectorGradients` is not 0 at `(i, j)` or `(j, i)`), as a matrix function
 ///   `V·f(Λ)·Vᵀ` does, its derivative exists but depends on how the values would split, which
 ///   the decomposition's outputs do not say: NaN rather than a wrong finite number.
 func spectralQuotient<Scalar>(
   _ n: Tensor<Scalar>, over d: Tensor<Scalar>, sum: Bool = false,
-  valueGradient: Tensor<Scalar>, vectorGradients: [Tensor<Scalar>]
+  valueGradient: Tensor<Scalar>? = nil, vectorGradients: [Tensor<Scalar>]
 ) -> Tensor<Scalar> {
   let k = d.shape[0]
   // Dᵢⱼ = dⱼ ∓ dᵢ: the row vector and the column vector.
@@ -187,7 +188,7 @@ func spectralQuotient<Scalar>(
   let mask = Tensor<Scalar>(shape: [k, k], scalars: zero.map { $0 ? 1 : 0 })
   let quotient = n * (1 - mask) / (denominators + mask)
   guard zero.indices.contains(where: { zero[$0] && $0 / k != $0 % k }) else { return quotient }
-  let (numerators, slopes) = (withoutDerivative(at: n).scalars, valueGradient.detached.scalars)
+  let (numerators, slopes) = (withoutDerivative(at: n).scalars, valueGradient?.detached.scalars)
   let vectors = vectorGradients.map { $0.detached.scalars }
   let largest = vectors.flatMap { $0 }.reduce(Scalar(0)) { Swift.max($0, Swift.abs($1)) }
   let roundoff = Scalar(64 * k) * Scalar.ulpOfOne * largest
@@ -195,7 +196,7 @@ func spectralQuotient<Scalar>(
     let (i, j) = (index / k, index % k)
     guard zero[index] && i != j else { return false }
     if !(Swift.abs(numerators[index]) <= roundoff) { return true }
-    let valuesUsed = slopes[i] != 0 || slopes[j] != 0
+    let valuesUsed = slopes.map { $0[i] != 0 || $0[j] != 0 } ?? false
     let vectorsUsed = vectors.contains { $0[index] != 0 || $0[j * k + i] != 0 }
     return valuesUsed && vectorsUsed
   }

@@ -113,12 +113,9 @@ public func svd<Scalar>(
       let sDot = (pDot * .identity(k)).sum(squeezingAxes: [0])
       // F ∘ (Ṗ·S + S·Ṗᵀ) and F ∘ (S·Ṗ + Ṗᵀ·S) in partial fractions (see the pullback): the
       // symmetric part of Ṗ over sⱼ − sᵢ, ± the antisymmetric part over sⱼ + sᵢ.
-      let noValues = sDot * 0
-      let turn = spectralQuotient(
-        (pDot + pDotTransposed) * 0.5, over: s, valueGradient: noValues, vectorGradients: [pDot])
+      let turn = spectralQuotient((pDot + pDotTransposed) * 0.5, over: s, vectorGradients: [pDot])
       let shear = spectralQuotient(
-        (pDot - pDotTransposed) * 0.5, over: s, sum: true, valueGradient: noValues,
-        vectorGradients: [pDot])
+        (pDot - pDotTransposed) * 0.5, over: s, sum: true, vectorGradients: [pDot])
       var uDot = matmul(u, turn + shear)
       var vDot = matmul(v, turn - shear)
       if m > k { uDot = uDot + (aDotV - matmul(u, pDot)) / sRow }
