@@ -168,10 +168,10 @@ func symmetricPart<Scalar>(_ m: Tensor<Scalar>) -> Tensor<Scalar> {
 ///   not 0 (beside rounding: more than `64·n·ε` of the largest of the vectors' gradients), the
 ///   loss depends on the basis LAPACK happened to pick and has no derivative: NaN.
 /// - Where the loss uses both the repeated values (`valueGradient`, if given, is not 0 at `i` or
-///   `j`; a tangent has none) and
-///   their vectors (one of `vectorGradients` is not 0 at `(i, j)` or `(j, i)`), as a matrix function
-///   `V·f(Λ)·Vᵀ` does, its derivative exists but depends on how the values would split, which
-///   the decomposition's outputs do not say: NaN rather than a wrong finite number.
+///   `j`; a tangent has none) and their vectors (one of `vectorGradients` is not 0 at `(i, j)`
+///   or `(j, i)`), as a matrix function `V·f(Λ)·Vᵀ` does, its derivative exists but depends on
+///   how the values would split, which the decomposition's outputs do not say: NaN rather than a
+///   wrong finite number.
 func spectralQuotient<Scalar>(
   _ n: Tensor<Scalar>, over d: Tensor<Scalar>, sum: Bool = false,
   valueGradient: Tensor<Scalar>? = nil, vectorGradients: [Tensor<Scalar>]
