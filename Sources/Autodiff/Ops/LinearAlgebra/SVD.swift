@@ -74,17 +74,17 @@ public func svd<Scalar>(
       let sRow = s.reshaped(to: [1, k])
       let uTuBar = matmul(u, transposed: true, uBar, transposed: false)
       let vTvBar = matmul(v, transposed: true, vBar, transposed: false)
-      // The antisymmetric parts J = UᵀŪ − ŪᵀU and K = VᵀV̄ − V̄ᵀV; each k×k transpose is a
-      // small copy. (F ∘ J)·S + S·(F ∘ K), split into partial fractions: (J + K)/2 over
+      // The antisymmetric parts J = UᵀŪ − ŪᵀU and K = VᵀV̄ − V̄ᵀV (uTurn, vTurn); each transpose a
+      // small k×k copy. (F ∘ J)·S + S·(F ∘ K), split into partial fractions: (J + K)/2 over
       // sⱼ − sᵢ, which is 0 for a loss that turns U's and V's columns of a repeated value
       // together, plus (J − K)/2 over sⱼ + sᵢ, finite there (the polar factor U·Vᵀ).
-      let (j, kk) = (uTuBar - uTuBar.transposed(), vTvBar - vTvBar.transposed())
+      let (uTurn, vTurn) = (uTuBar - uTuBar.transposed(), vTvBar - vTvBar.transposed())
       let vectorGradients = [uTuBar, vTvBar]
       let inner =
         spectralQuotient(
-          (j + kk) * 0.5, over: s, valueGradient: sBar, vectorGradients: vectorGradients)
+          (uTurn + vTurn) * 0.5, over: s, valueGradient: sBar, vectorGradients: vectorGradients)
         + spectralQuotient(
-          (j - kk) * 0.5, over: s, sum: true, valueGradient: sBar,
+          (uTurn - vTurn) * 0.5, over: s, sum: true, valueGradient: sBar,
           vectorGradients: vectorGradients)
         + diagonalMatrix(sBar)
       var aBar = matmul(matmul(u, inner), transposed: false, v, transposed: true)
