@@ -44,7 +44,9 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
     var x = input
-    for layer in layers { x = layer(x) }
+    // By index: `for layer in layers` copies each layer out of the array (retaining what it
+    // holds) where `layers[index]` is borrowed in place (mlp benchmarks).
+    for index in layers.indices { x = layers[index](x) }
     return x
   }
 
@@ -77,7 +79,7 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   private func collectParameters() -> [Tensor<Scalar>] {
     var parameters: [Tensor<Scalar>] = []
     parameters.reserveCapacity(parameterCount())
-    for layer in layers { parameters.append(contentsOf: layer.parameters) }
+    for index in layers.indices { parameters.append(contentsOf: layers[index].parameters) }
     return parameters
   }
 
@@ -86,7 +88,7 @@ public struct Sequential<Scalar: TensorScalar>: Layer {
   @_specialize(where Scalar == Double)
   private func parameterCount() -> Int {
     var count = 0
-    for layer in layers { count += layer.parameters.count }
+    for index in layers.indices { count += layers[index].parameters.count }
     return count
   }
 
