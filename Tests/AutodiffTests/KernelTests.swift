@@ -147,6 +147,106 @@ import Testing
   func availableCores() {
     let online = ProcessInfo.processInfo.activeProcessorCount
     #expect((1...max(1, online)).contains(Parallelism.availableCoreCount))
+    if let limit = Parallelism.cpuLimit {
+      #expect(Parallelism.availableCoreCount <= Int(limit.rounded(.up)))
+    }
+  }
+
+  /// Lays out a system's cgroup files under a new directory: `files` maps paths such as
+  /// "proc/self/cgroup" to their contents.
+  private func system(_ files: [String: String]) throws -> URL {
+    let root = FileManager.default.temporaryDirectory
+      .appendingPathComponent("autodiff-cgroup-\(UUID().uuidString)")
+    for (path, contents) in files {
+      let file = root.appendingPathComponent(path)
+      try FileManager.default.createDirectory(
+        at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try contents.write(to: file, atomically: true, encoding: .utf8)
+    }
+    return root
+  }
+
+  @Test(
+    "A cgroup CPU limit is the smallest quota along the hierarchy, v2 and v1, in containers too")
+  func cgroupLimits() throws {
+    let v2 = "30 25 0:26 / /sys/fs/cgroup rw,nosuid,nodev - cgroup2 cgroup2 rw,nsdelegate\n"
+    let cases: [(String, [String: String], Double?)] = [
+      // v2: the parent's 2.5 CPUs bound a child without its own limit; a child's 1.5 is lower.
+      (
+        "v2, the parent's limit",
+        [
+          "proc/self/cgroup": "0::/user.slice/app.scope\n", "proc/self/mountinfo": v2,
+          "sys/fs/cgroup/user.slice/cpu.max": "250000 100000\n",
+          "sys/fs/cgroup/user.slice/app.scope/cpu.max": "max 100000\n",
+        ], 2.5
+      ),
+      (
+        "v2, the child's lower limit",
+        [
+          "proc/self/cgroup": "0::/user.slice/app.scope\n", "proc/self/mountinfo": v2,
+          "sys/fs/cgroup/user.slice/cpu.max": "250000 100000\n",
+          "sys/fs/cgroup/user.slice/app.scope/cpu.max": "150000 100000\n",
+        ], 1.5
+      ),
+      (
+        "v2 in a container's cgroup namespace: the mount point is the container's cgroup",
+        [
+          "proc/self/cgroup": "0::/\n", "proc/self/mountinfo": v2,
+          "sys/fs/cgroup/cpu.max": "200000 100000\n",
+        ], 2
+      ),
+      (
+        "v2 without a limit", ["proc/self/cgroup": "0::/\n", "proc/self/mountinfo": v2], nil
+      ),
+      // v1's cpu controller beside a v2 hierarchy without controllers (systemd's hybrid).
+      (
+        "v1, hybrid, the parent's limit",
+        [
+          "proc/self/cgroup": "4:memory:/docker/abc\n1:cpu,cpuacct:/docker/abc\n0::/\n",
+          "proc/self/mountinfo":
+            "35 25 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+            + "40 25 0:35 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
+            + "41 25 0:36 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n",
+          "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1\n",
+          "sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000\n",
+          "sys/fs/cgroup/cpu,cpuacct/docker/cpu.cfs_quota_us": "300000\n",
+          "sys/fs/cgroup/cpu,cpuacct/docker/cpu.cfs_period_us": "100000\n",
+        ], 3
+      ),
+      // A container without a cgroup namespace mounts its own cgroup, named by its host path.
+      (
+        "v1, a container's own cgroup mounted",
+        [
+          "proc/self/cgroup": "3:cpuacct,cpu:/docker/abc\n",
+          "proc/self/mountinfo":
+            "40 25 0:35 /docker/abc /sys/fs/cgroup/cpu ro - cgroup cgroup rw,cpuacct,cpu\n",
+          "sys/fs/cgroup/cpu/cpu.cfs_quota_us": "50000\n",
+          "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000\n",
+        ], 0.5
+      ),
+      // "cpuset" names a controller, not "cpu".
+      (
+        "v1, only cpuset",
+        [
+          "proc/self/cgroup": "3:cpuset:/a\n",
+          "proc/self/mountinfo":
+            "41 25 0:36 / /sys/fs/cgroup/cpuset rw - cgroup cgroup rw,cpuset\n",
+          "sys/fs/cgroup/cpuset/a/cpu.cfs_quota_us": "50000\n",
+          "sys/fs/cgroup/cpuset/a/cpu.cfs_period_us": "100000\n",
+        ], nil
+      ),
+      ("no cgroup files", [:], nil),
+    ]
+    for (name, files, expected) in cases {
+      let root = try system(files)
+      defer { try? FileManager.default.removeItem(at: root) }
+      #expect(cgroupCPULimit(root: root.path) == expected, "\(name)")
+    }
+  }
+
+  @Test("A CPU limit allows its CPUs rounded up, at least one thread")
+  func cgroupCores() {
+    #expect([0.5, 1, 1.5, 2.0000000001, 16].map(cgroupCoreCount) == [1, 1, 2, 2, 16])
   }
 
   @Test("Any thread count computes the same bits, and 1 turns the splitting off")

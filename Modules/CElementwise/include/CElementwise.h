@@ -95,6 +95,17 @@ void autodiff_sgd_double(
 /// The number of CPUs in this process's affinity mask (taskset, cgroup cpusets, MPI binding), or
 /// 0 when the system does not say.
 int autodiff_affinity_core_count(void);
+/// The CPU time this process's cgroups allow, in CPUs: the smallest quota / period along its
+/// cgroup v2 (`cpu.max`) and v1 (`cpu.cfs_quota_us`) hierarchies, or 0 when none sets one or
+/// they cannot be read. Every path read is prefixed with `root`: "" for this system (tests pass
+/// a directory laid out like one).
+double autodiff_cgroup_cpu_limit(const char *root);
+/// The threads a CPU limit of `limit` CPUs allows: `limit` rounded up, at least 1; 0 for no
+/// limit (`limit` ≤ 0).
+int autodiff_cgroup_core_count(double limit);
+/// OpenBLAS's thread count before Autodiff lowered it to the cgroup CPU limit when the program
+/// loaded, or 0 when it did not (Cores.c).
+int autodiff_blas_threads_before_cgroup_limit(void);
 
 /// The OpenBLAS kernel set to use instead of `core` on a CPU with AVX-512 (F, CD, BW, DQ, VL) or
 /// AVX2 with FMA: "SkylakeX" or "Haswell" for OpenBLAS's generic "Prescott", else NULL.

@@ -16,12 +16,28 @@ internal import Synchronization
 /// Results never depend on the thread count: each thread computes its own range of elements,
 /// each element the same way.
 public enum Parallelism {
-  /// The cores this process may run on: the CPUs of its affinity mask, which `taskset`, cgroup
-  /// cpusets and MPI's core binding restrict, rather than every online core.
+  /// The cores this process may use: the CPUs of its affinity mask, which `taskset`, cgroup
+  /// cpusets and MPI's core binding restrict, or fewer where a cgroup CPU limit
+  /// (``cpuLimit``) allows less time, rather than every online core.
+  ///
+  /// A limit of 1.5 CPUs allows 2 cores, as Java and Go round it. Reads the affinity mask and
+  /// the cgroup files each time.
   public static var availableCoreCount: Int {
-    let count = affinityCoreCount()
-    return count > 0 ? count : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    let affinity = affinityCoreCount()
+    let count = affinity > 0 ? affinity : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    return min(count, cpuLimit.map(cgroupCoreCount) ?? count)
   }
+
+  /// The CPU time this process's cgroups allow, in CPUs, or `nil` where none limits it.
+  ///
+  /// A container started with `docker run --cpus=2`, or a Kubernetes pod with a CPU limit of
+  /// 2, may use 2 CPUs' worth of time per period however many cores it sees; threads beyond
+  /// that wait for their turn at the quota, and throttling stops them all until the next
+  /// period. It is the smallest `quota / period` of the cgroup v2 `cpu.max` or v1
+  /// `cpu.cfs_quota_us` files from the process's cgroup up to the root of its hierarchy.
+  /// ``availableCoreCount`` counts it, and so does OpenBLAS's thread count (see
+  /// ``BLAS/threadCountBeforeCPULimit``).
+  public static var cpuLimit: Double? { cgroupCPULimit() }
 
   /// The most threads a parallel loop uses; 1 turns the splitting off.
   ///

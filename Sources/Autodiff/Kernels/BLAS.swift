@@ -100,6 +100,17 @@ public enum BLAS {
     openblas_set_num_threads(Int32(clamping: count))
   }
 
+  /// OpenBLAS's thread count before Autodiff lowered it to the cgroup CPU limit, if it did;
+  /// otherwise `nil`.
+  ///
+  /// OpenBLAS starts one thread per core of the affinity mask, which a CPU limit
+  /// (``Parallelism/cpuLimit``: `docker run --cpus`, Kubernetes limits) does not narrow. Under
+  /// a limit below that count, and when none of `OPENBLAS_NUM_THREADS`, `GOTO_NUM_THREADS` and
+  /// `OMP_NUM_THREADS` is set, Autodiff lowers the count to the limit rounded up when the
+  /// program loads. Setting one of those variables, or calling ``setThreadCount(_:)``, keeps
+  /// or sets your own count.
+  public static var threadCountBeforeCPULimit: Int? { blasThreadsBeforeCPULimit() }
+
   /// The kernel set OpenBLAS runs on this CPU: `"Haswell"`, `"SkylakeX"`, `"Prescott"`, ...
   /// (`OPENBLAS_CORETYPE` pins it; Autodiff replaces a generic choice, see
   /// ``replacedCoreName``).
