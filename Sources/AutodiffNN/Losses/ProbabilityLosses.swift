@@ -82,7 +82,8 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
 /// with `p = targets` and `log q = logProbabilities`; a term with `pᵢⱼ = 0` is 0 (the limit of
 /// `p log p`), so one-hot targets are fine. It is 0 when q equals p and positive otherwise. The
 /// gradient with respect to `logProbabilities` is `−p/batch`; with respect to the targets,
-/// `(log p + 1 − log q)/batch` where p > 0.
+/// `(log p + 1 − log q)/batch` where p > 0 and `−log q/batch` where p = 0, the `p log p` term
+/// counting as the constant 0 there (its one-sided derivative is −∞; PyTorch's is NaN).
 ///
 /// ```swift
 /// // Distillation: the student's log-probabilities against the teacher's probabilities.

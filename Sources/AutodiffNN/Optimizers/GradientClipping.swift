@@ -14,8 +14,11 @@
 /// optimizer.update(&model.parameters, along: clipped)
 /// ```
 ///
-/// A non-finite norm (an overflowing or NaN gradient) gives non-finite gradients; check `norm`
-/// to skip such a step.
+/// A non-finite norm is passed on as PyTorch passes it, so check `norm` to skip such a step: a
+/// NaN in any gradient makes the norm and every clipped gradient NaN; an infinite element, or
+/// Double gradients whose squares overflow (beyond about 10¹⁵⁴; Float's squares are summed in
+/// Double and cannot), make the norm infinite and the factor 0, so the finite elements become 0
+/// and the infinite ones NaN.
 ///
 /// - Parameters:
 ///   - gradients: The gradients, of any shapes.
