@@ -38,6 +38,28 @@ import Testing
     #expect((Tensor<Double>([1, 2, .nan]) .!= Tensor([1, 3, .nan])) == Tensor([0, 1, 1]))
   }
 
+  @Test("silu and gelu pass a gradient above 1 at huge inputs, as PyTorch: g, not ∞·0 = NaN")
+  func productsAtHugeInputs() {
+    let x = Tensor<Double>([1e308, -1e308, 3])
+    // The derivatives at 3, times the upstream 2, from Foundation's functions.
+    let sigmoid3: Double = 1 / (1 + exp(-3.0))
+    let silu3: Double = 2 * sigmoid3 * (1 + 3 * (1 - sigmoid3))
+    let density3: Double = exp(-4.5) / (2 * Double.pi).squareRoot()
+    let cdf3: Double = 0.5 * (1 + Foundation.erf(3 / 2.0.squareRoot()))
+    let gelu3: Double = 2 * (cdf3 + 3 * density3)
+    let siluGradient = gradient(at: x) { (silu($0) * 2).sum() }.scalars
+    let geluGradient = gradient(at: x) { (gelu($0) * 2).sum() }.scalars
+    #expect(siluGradient[0] == 2 && siluGradient[1] == 0)
+    #expect(abs(siluGradient[2] - silu3) <= 1e-15 * silu3)
+    #expect(geluGradient[0] == 2 && geluGradient[1] == 0)
+    #expect(abs(geluGradient[2] - gelu3) <= 1e-15 * gelu3)
+    #expect(gradient(at: Tensor<Float>([1e38])) { (silu($0) * 4).sum() } == Tensor([4]))
+    #expect(gradient(at: Tensor<Float>([1e38])) { (gelu($0) * 4).sum() } == Tensor([4]))
+    // Forward mode takes the same derivative.
+    #expect(
+      jvp(at: Tensor<Double>([1e308]), tangent: Tensor([2])) { silu($0) }.tangent == Tensor([2]))
+  }
+
   @Test("round rounds a tie to the even integer, as NumPy, in Float and Double")
   func roundHalfToEven() {
     let ties: [Double] = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999999, 2.6, 1e300]

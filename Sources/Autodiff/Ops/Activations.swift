@@ -2,7 +2,10 @@
 
 // Activation functions built from the primitives (ElementwiseOperation.swift): each is a short
 // composite whose operations are recorded, so its gradient is the chain rule over exact rules,
-// forward mode and second order come with it, and NaN propagates as through each part.
+// forward mode and second order come with it, and NaN propagates as through each part. SiLU and
+// the exact GELU, products x·h(x), are one operation each with PyTorch's derivative instead: the
+// chain rule through the product multiplies the upstream gradient by x before h′(x), which
+// overflows to ∞·0 = NaN at large x (silu′(10³⁰⁸) with g = 2), where x·h′(x) alone is 0.
 //
 // The kinks follow PyTorch: leaky ReLU's derivative at 0 is the slope and ELU's is α (the
 // negative side's), because `min(x, 0)` is computed as `clamp(x, max: 0)`, whose gradient is 1 at
@@ -40,9 +43,16 @@ public func gelu<Scalar>(
 ) -> Tensor<Scalar> {
   switch approximation {
   case .exact:
-    // 1/√2 and √(2/π) rounded to the scalar type.
-    return x * (0.5 * (1 + erf(x * 0.7071067811865476)))
+    return customOperation("gelu", operands: [x]) { x in
+      // 1/√2 rounded to the scalar type.
+      x[0] * (0.5 * (1 + erf(x[0] * 0.7071067811865476)))
+    } pullback: { g, x, _ in
+      [g * geluDerivative(x[0])]
+    } tangent: { tangents, x, _ in
+      tangents[0]! * geluDerivative(x[0])
+    }
   case .tanh:
+    // √(2/π) rounded to the scalar type.
     let inner = 0.7978845608028654 * (x + 0.044715 * (x * x.squared()))
     return x * (0.5 * (1 + tanh(inner)))
   }
@@ -60,7 +70,28 @@ public func gelu<Scalar>(
 /// - Returns: A tensor of `x`'s shape.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
-public func silu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { x * sigmoid(x) }
+public func silu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+  customOperation("silu", operands: [x]) { x in
+    x[0] * sigmoid(x[0])
+  } pullback: { g, x, _ in
+    [g * siluDerivative(x[0])]
+  } tangent: { tangents, x, _ in
+    tangents[0]! * siluDerivative(x[0])
+  }
+}
+
+/// gelu′(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π): x·φ(x) is 0, not ∞·0, at large |x|.
+/// Recorded ops, so that second derivatives go through it.
+private func geluDerivative<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+  // 1/√2 and 1/√(2π) rounded to the scalar type.
+  0.5 * (1 + erf(x * 0.7071067811865476)) + x * (0.3989422804014327 * exp(-0.5 * x.squared()))
+}
+
+/// silu′(x) = σ(x)·(1 + x·(1 − σ(x))), PyTorch's form: x·(1 − σ(x)) is 0 at large x.
+private func siluDerivative<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+  let s = sigmoid(x)
+  return s * (1 + x * (1 - s))
+}
 
 /// The leaky rectified linear unit: x where x > 0, `negativeSlope·x` elsewhere.
 ///

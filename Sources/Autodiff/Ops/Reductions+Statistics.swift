@@ -80,7 +80,10 @@ extension Tensor {
   ///
   /// The default `correction` is 0, the population variance of NumPy and JAX (their `ddof`);
   /// PyTorch's `torch.var` defaults to 1, the unbiased estimate: pass `correction: 1` for it.
-  /// Where `n − correction ≤ 0` the result is infinite or NaN, as in NumPy.
+  /// Where `n − correction ≤ 0` the result is infinite or NaN, as in NumPy: the divisor is
+  /// `max(0, n − correction)`, as in NumPy and PyTorch, and the gradient divides by it too
+  /// (±∞, or NaN where x equals the mean; PyTorch's gradient there differs between its
+  /// whole-tensor and per-axis forms).
   ///
   /// The deviations are taken from the mean and then from their own mean, which removes the
   /// mean's rounding error (the corrected two-pass algorithm): data far from 0 beside their
