@@ -43,13 +43,12 @@ public func gelu<Scalar>(
 ) -> Tensor<Scalar> {
   switch approximation {
   case .exact:
-    return customOperation("gelu", operands: [x]) { x in
-      // 1/√2 rounded to the scalar type.
-      x[0] * (0.5 * (1 + erf(x[0] * 0.7071067811865476)))
-    } pullback: { g, x, _ in
-      [g * geluDerivative(x[0])]
-    } tangent: { tangents, x, _ in
-      tangents[0]! * geluDerivative(x[0])
+    // Φ(x), 1/√2 rounded to the scalar type; see `product(_:_:named:derivative:)`.
+    let cdf = 0.5 * (1 + erf(withoutDerivative(at: x) * 0.7071067811865476))
+    return product(x, cdf, named: "gelu") { x, cdf in
+      // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π): 1/√(2π) rounded to the scalar type.
+      (cdf ?? 0.5 * (1 + erf(x * 0.7071067811865476)))
+        + x * (0.3989422804014327 * exp(-0.5 * x.squared()))
     }
   case .tanh:
     // √(2/π) rounded to the scalar type.
@@ -71,26 +70,39 @@ public func gelu<Scalar>(
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func silu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  customOperation("silu", operands: [x]) { x in
-    x[0] * sigmoid(x[0])
-  } pullback: { g, x, _ in
-    [g * siluDerivative(x[0])]
-  } tangent: { tangents, x, _ in
-    tangents[0]! * siluDerivative(x[0])
+  let sigmoid = Autodiff.sigmoid(withoutDerivative(at: x))
+  return product(x, sigmoid, named: "silu") { x, sigmoid in
+    // σ(x) + x·σ′(x), x·σ′(x) = (x·σ(x))·(1 − σ(x)) the sigmoid gradient's kernel computes in
+    // one pass where nothing is recorded.
+    guard let s = sigmoid else {
+      let s = Autodiff.sigmoid(x)
+      return s + x * s * (1 - s)
+    }
+    return s + zipped(.sigmoidGradient, x, s, "silu")
   }
 }
 
-/// gelu′(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π): x·φ(x) is 0, not ∞·0, at large |x|.
-/// Recorded ops, so that second derivatives go through it.
-private func geluDerivative<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  // 1/√2 and 1/√(2π) rounded to the scalar type.
-  0.5 * (1 + erf(x * 0.7071067811865476)) + x * (0.3989422804014327 * exp(-0.5 * x.squared()))
-}
-
-/// silu′(x) = σ(x)·(1 + x·(1 − σ(x))), PyTorch's form: x·(1 − σ(x)) is 0 at large x.
-private func siluDerivative<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
-  let s = sigmoid(x)
-  return s * (1 + x * (1 - s))
+/// `x·h(x)` as one operation, `h` an activation's factor (its value `factor`, from `x` as a
+/// constant), whose derivative `derivative(x, h)` writes with `x·h′(x)` as one term: through
+/// the composite the upstream gradient met x before h′(x), and overflowed to ∞·0 = NaN where
+/// x is large and h′(x) = 0 (silu′(10³⁰⁸) with an upstream 2). `derivative` receives `factor`
+/// for a first-order sweep, and `nil` where its operand is recorded (second derivatives), to
+/// compute h from x with recorded operations.
+private func product<Scalar>(
+  _ x: Tensor<Scalar>, _ factor: Tensor<Scalar>, named name: StaticString,
+  derivative: @escaping (Tensor<Scalar>, Tensor<Scalar>?) -> Tensor<Scalar>
+) -> Tensor<Scalar> {
+  func slope(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
+    derivative(x, x.isRecorded ? nil : factor)
+  }
+  return customOperation(name, operands: [x]) { x in
+    x[0] * factor
+  } pullback: { g, x, _ in
+    [g * slope(x[0])]
+  } tangent: { tangents, x, _ in
+    // One operand, so its tangent is the one present.
+    tangents[0]! * slope(x[0])
+  }
 }
 
 /// The leaky rectified linear unit: x where x > 0, `negativeSlope·x` elsewhere.
