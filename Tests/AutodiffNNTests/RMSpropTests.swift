@@ -122,6 +122,56 @@ import Testing
     #expect(plateau.best == 0.8)
   }
 
+  @Test(
+    "ReduceOnPlateau maximizes or minimizes with a relative or an absolute threshold, as PyTorch",
+    arguments: [
+      // torch.optim.lr_scheduler.ReduceLROnPlateau(mode=…, factor=0.5, patience=1,
+      // threshold=0.1, threshold_mode=…, cooldown=1), lr 1, stepped on `metrics` (torch 2.15).
+      (
+        ReduceOnPlateau<Double>.Goal.minimize, ReduceOnPlateau<Double>.ThresholdMode.relative,
+        [1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125],
+        -1.2
+      ),
+      (
+        .minimize, .absolute,
+        [1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.0625, 0.0625, 0.0625],
+        -1.2
+      ),
+      (
+        .maximize, .relative,
+        [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.0625, 0.0625], 2.3
+      ),
+      (
+        .maximize, .absolute,
+        [1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.0625], 2.45
+      ),
+    ] as [(ReduceOnPlateau<Double>.Goal, ReduceOnPlateau<Double>.ThresholdMode, [Double], Double)])
+  func plateauModes(
+    goal: ReduceOnPlateau<Double>.Goal, thresholdMode: ReduceOnPlateau<Double>.ThresholdMode,
+    expected: [Double], best: Double
+  ) {
+    let metrics = [
+      2.0, 2.15, 2.3, 2.45, 2.25, 1.9, 1.85, 1.7, 1.75, 1.62, -1, -1.05, -0.95, -1.2, -1.2,
+    ]
+    var plateau = ReduceOnPlateau<Double>(
+      initialRate: 1, factor: 0.5, patience: 1, goal: goal, threshold: 0.1,
+      thresholdMode: thresholdMode, cooldown: 1)
+    #expect(metrics.map { plateau.observe($0) } == expected)
+    #expect(plateau.best == best)
+  }
+
+  @Test(
+    "A ReduceOnPlateau saved before goals and threshold modes reads back as minimizing, relative")
+  func plateauDecodesOlderState() throws {
+    let saved =
+      #"{"rate":0.5,"factor":0.5,"patience":1,"threshold":0.0001,"cooldown":0,"#
+      + #""minimumRate":0,"best":0.9,"badObservations":1,"cooldownLeft":0}"#
+    var plateau = try JSONDecoder().decode(ReduceOnPlateau<Double>.self, from: Data(saved.utf8))
+    #expect(plateau.goal == .minimize && plateau.thresholdMode == .relative)
+    #expect(plateau.rate == 0.5 && plateau.best == 0.9 && plateau.badObservations == 1)
+    #expect(plateau.observe(0.95) == 0.25)
+  }
+
   @Test("ReduceOnPlateau never goes below its minimum, and improvements reset the count")
   func plateauMinimum() {
     var plateau = ReduceOnPlateau<Float>(
