@@ -1,4 +1,4 @@
-// The vectorized exp, expm1, log, log1p, sin, cos, tanh and sigmoid against the C library, element by element,
+// The vectorized exp, expm1, log, log1p, sin, cos, tanh, sigmoid and Float's erf against the C library, element by element,
 // in ulps of the C library's answer, over seeded inputs across each function's range, the edges
 // of the vectorized forms' domains and the special values (which must match C's exactly).
 
@@ -105,6 +105,11 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
     ElementaryCase(
       name: "log1p", tensor: { log1p($0) }, reference: { Scalar.log(onePlus: $0) },
       ranges: [(-1e-6, 1e-6), (-1, 1), (-1, -0.999), (1, 100), (100, 1e30)]),
+    // Float's is vectorized (1.17 ulps from the exact value at most, every third Float of
+    // [0, 6] checked), Double's is the C library's.
+    ElementaryCase(
+      name: "erf", tensor: { erf($0) }, reference: { Scalar.erf($0) },
+      ranges: [(-1e-6, 1e-6), (-1, 1), (1, 2), (2, 4), (-6, 6), (-50, 50)], tolerance: 2),
   ]
 }
 
