@@ -156,8 +156,9 @@ func extremumIndexKernel<T: TensorScalar>(
   return result
 }
 
-/// The sum of `count` contiguous elements.
-func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
+/// The sum of `count` contiguous elements, as `Tensor.sum()` adds them (`package`: AutodiffNN's
+/// losses sum their terms with it).
+package func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
   chunkedSum(count: n) { chunk in
     laneSum(count: chunk.count, blockCount: chunk.count) { offset, _ in
       x + chunk.lowerBound + offset
