@@ -127,47 +127,42 @@ static inline float log_series_float(float z) {
 
 #include "VectorMath.inc"
 
+/// c[0] + x·(c[1] + x·(c[2] + …)) for the `n` coefficients `c`, each step one fma.
+static inline float polynomial_float(float x, const float *c, int n) {
+  float p = c[n - 1];
+  for (int i = n - 2; i >= 0; i--) p = FMA(x, p, c[i]);
+  return p;
+}
+
 // erf(x) for |x| < 1 as x + x·(Σ aₙ·x²ⁿ − 1), aₙ = (2/√π)·(−1)ⁿ/(n!·(2n + 1)), its Taylor
-// series to n = 10 (the next term is below 2·10⁻⁸ of the sum); from 1 on as 1 − erfc(x), erfc(x) = e^(−x²)·R(x)/x
-// with R(x) = x·erfc(x)·e^(x²) a polynomial in x − 1.5 on [1, 2) and in x − 3 on [2, 4), fitted
-// to the exact function with relative error below 2.2·10⁻⁹ (weighted least squares on 400
-// Chebyshev nodes, mpmath at 50 digits). e^(−x²) takes x² as hi + lo (an fma gives lo exactly)
-// and is e^(−hi)·(1 − lo). Past 4, erfc(x) < 2·10⁻⁸, below half an ulp of 1: erf is ±1, ±∞
-// included. Every branch is computed and the right one selected, so the loop vectorizes.
+// series to n = 10 (the next term is below 2·10⁻⁸ of the sum), so that only the last add rounds
+// at x's scale. From 1 on, 1 − erfc(x), erfc(x) = e^(−x²)·R(x)/x with R(x) = x·erfc(x)·e^(x²) a
+// polynomial in x − 1.5 on [1, 2) and in x − 3 on [2, 4), fitted to the exact function with
+// relative error below 2.2·10⁻⁹ (weighted least squares on 400 Chebyshev nodes, mpmath at 50
+// digits). e^(−x²) takes x² as hi + lo (an fma gives lo exactly) and is e^(−hi)·(1 − lo). Past
+// 4, erfc(x) < 2·10⁻⁸, below half an ulp of 1: erf is ±1, ±∞ included. Every branch is computed
+// and the right one selected, so the loop vectorizes.
+static const float erf_taylor_float[] = {
+    1.2837916709551257e-1f, -3.7612638903183752e-1f, 1.1283791670955126e-1f,
+    -2.6866170645131252e-2f, 5.2239776254421878e-3f, -8.5483270234508528e-4f,
+    1.2055332981789664e-4f, -1.4925650358406251e-5f, 1.6462114365889247e-6f,
+    -1.6365844691234924e-7f, 1.4807192815879217e-8f};
+static const float erfc_factor_1_to_2_float[] = {
+    4.8237812452154773e-1f, 7.6151022912842952e-2f, -4.9396331804383378e-2f,
+    2.67555784032113e-2f, -1.2865603295769249e-2f, 5.6456160978645689e-3f,
+    -2.3098562969068869e-3f, 9.6038884936785275e-4f, -3.5468182748480129e-4f};
+static const float erfc_factor_2_to_4_float[] = {
+    5.3700345269682717e-1f, 1.5884372561189017e-2f, -6.7191045353359551e-3f,
+    2.446051920809578e-3f, -8.1064601182716785e-4f, 2.5080089556294489e-4f,
+    -7.2549070369625212e-5f, 2.0285912504402437e-5f, -6.5606579445023531e-6f,
+    1.7275731821132153e-6f};
+
 static inline float fast_erf_float(float x) {
   float a = float_bits(bits_float(x) & 0x7fffffffu);
-  float t = x * x;
-  float p = FMA(t, 1.4807192815879217e-8f, -1.6365844691234924e-7f);
-  p = FMA(t, p, 1.6462114365889247e-6f);
-  p = FMA(t, p, -1.4925650358406251e-5f);
-  p = FMA(t, p, 1.2055332981789664e-4f);
-  p = FMA(t, p, -8.5483270234508528e-4f);
-  p = FMA(t, p, 5.2239776254421878e-3f);
-  p = FMA(t, p, -2.6866170645131252e-2f);
-  p = FMA(t, p, 1.1283791670955126e-1f);
-  p = FMA(t, p, -3.7612638903183752e-1f);
-  // a₀ = 1 + 0.128…: x plus the small rest, so that only the last add rounds at x's scale.
-  p = FMA(t, p, 1.2837916709551257e-1f);
-  float small = FMA(x, p, x);
-  float s = a - 1.5f;  // exact on [1, 2)
-  float r1 = FMA(s, -3.5468182748480129e-4f, 9.6038884936785275e-4f);
-  r1 = FMA(s, r1, -2.3098562969068869e-3f);
-  r1 = FMA(s, r1, 5.6456160978645689e-3f);
-  r1 = FMA(s, r1, -1.2865603295769249e-2f);
-  r1 = FMA(s, r1, 2.67555784032113e-2f);
-  r1 = FMA(s, r1, -4.9396331804383378e-2f);
-  r1 = FMA(s, r1, 7.6151022912842952e-2f);
-  r1 = FMA(s, r1, 4.8237812452154773e-1f);
-  float u = a - 3.0f;  // exact on [2, 4)
-  float r2 = FMA(u, 1.7275731821132153e-6f, -6.5606579445023531e-6f);
-  r2 = FMA(u, r2, 2.0285912504402437e-5f);
-  r2 = FMA(u, r2, -7.2549070369625212e-5f);
-  r2 = FMA(u, r2, 2.5080089556294489e-4f);
-  r2 = FMA(u, r2, -8.1064601182716785e-4f);
-  r2 = FMA(u, r2, 2.446051920809578e-3f);
-  r2 = FMA(u, r2, -6.7191045353359551e-3f);
-  r2 = FMA(u, r2, 1.5884372561189017e-2f);
-  r2 = FMA(u, r2, 5.3700345269682717e-1f);
+  float small = FMA(x, polynomial_float(x * x, erf_taylor_float, 11), x);
+  // a − 1.5 is exact on [1, 2), a − 3 on [2, 4).
+  float r1 = polynomial_float(a - 1.5f, erfc_factor_1_to_2_float, 9);
+  float r2 = polynomial_float(a - 3.0f, erfc_factor_2_to_4_float, 10);
   float b = a < 4.0f ? a : 4.0f;  // keeps e^(−b²) normal where the result is 1 anyway
   float high = b * b;
   float low = FMA(b, b, -high);
