@@ -289,6 +289,22 @@ import Testing
     }
   }
 
+  @Test("A Float cumulativeSum of 2²⁰ elements and its gradient are each within a rounding")
+  func longFloatRunningSum() {
+    // A Float running total was 1.3·10⁻⁵ off at the end (PyTorch, accumulating in Double: 6·10⁻⁸).
+    var rng = SeededGenerator(seed: 9)
+    let count = 1 << 20
+    let x = Tensor<Float>(randomUniform: [count], in: 0..<1, using: &rng)
+    let exact = x.scalars.reduce(into: [Double]()) { sums, element in
+      sums.append((sums.last ?? 0) + Double(element))
+    }
+    let sums = x.cumulativeSum(alongAxis: 0).scalars
+    #expect(zip(sums, exact).allSatisfy { Swift.abs(Double($0) - $1) <= 0.5 * Double($0.ulp) })
+    // The pullback runs from the other end: the gradient of Σ cumsum(x) is n, n − 1, …, 1.
+    let slopes = gradient(at: x) { $0.cumulativeSum(alongAxis: 0).sum() }.scalars
+    #expect(slopes.first == Float(count) && slopes.last == 1)
+  }
+
   // MARK: Positions of extrema
 
   @Test("argmax and argmin along an axis: first index on ties, negative axes, every run")
