@@ -302,6 +302,25 @@ import Testing
   }
 }
 
+@Suite struct SoftmaxCrossEntropyWideTests {
+  @Test("A Float softmaxCrossEntropy over 50,000 classes has its gradient to Float's precision")
+  func manyClasses() {
+    // Each row's sum of exponentials in Float put 10⁻⁵ into the softmax and every gradient.
+    var rng = SeededGenerator(seed: 13)
+    let (batch, classes) = (4, 50_000)
+    let logits = Tensor<Float>(randomNormal: [batch, classes], using: &rng) * 0.01
+    let labels = (0..<batch).map { _ in Int.random(in: 0..<classes, using: &rng) }
+    let slopes = gradient(at: logits) { softmaxCrossEntropy(logits: $0, labels: labels) }.scalars
+    let exact = gradient(
+      at: Tensor<Double>(shape: logits.shape, scalars: logits.scalars.map(Double.init))
+    ) {
+      softmaxCrossEntropy(logits: $0, labels: labels)
+    }.scalars
+    let worst = zip(slopes, exact).map { Swift.abs((Double($0) - $1) / $1) }.max()!
+    #expect(worst < 1e-6, "largest relative error \(worst)")
+  }
+}
+
 @Suite struct SoftmaxCrossEntropyThreadingTests {
   @Test("softmaxCrossEntropy's rows split across threads give the same loss and gradient bits")
   func threadCountKeepsResults() async {

@@ -189,8 +189,11 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
           UnsafeMutableBufferPointer(start: p + elements.lowerBound, count: elements.count))
         for row in rows {
           let start = row * classes
-          var sum: Scalar = 0
-          for index in start..<(start + classes) { sum += p[index] }
+          // In Double, as PyTorch accumulates Float: a Float total of 50,000 exponentials put
+          // 10⁻⁵ into the softmax, and so into every gradient of the row.
+          var total: Double = 0
+          for index in start..<(start + classes) { total += Double(p[index]) }
+          let sum = Scalar(total)
           if normalizing {
             let inverse = 1 / sum
             for index in start..<(start + classes) { p[index] *= inverse }
