@@ -306,8 +306,8 @@ extension Tensor {
   ///
   /// ∂/∂x = the running sums of g from the other end (element k gets g's elements k…n−1).
   ///
-  /// The running totals are kept in Double, so a Float element is its exact running sum rounded
-  /// once, as in PyTorch (NumPy's float32 `cumsum` rounds every partial sum).
+  /// The running totals are kept in Double, so a Float element is its running sum rounded once,
+  /// as in PyTorch (NumPy's float32 `cumsum` rounds every partial sum).
   ///
   /// - Precondition: `rank ≥ 1` and `axis` is in `-rank..<rank`.
   @_specialize(where Scalar == Float)
