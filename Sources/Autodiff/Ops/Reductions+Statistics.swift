@@ -16,6 +16,10 @@ extension Tensor {
   /// ∂/∂xᵢ = g·Πⱼ≠ᵢ xⱼ, the product of the other elements of xᵢ's group: exact where elements
   /// are 0, because the product is a tree of pairwise products (never y/xᵢ).
   ///
+  /// A Float product is computed in Double and rounded once, value and gradient: in Float the
+  /// tree's roundings lean one way for factors near 1 (2²² factors 1 + 10⁻⁴·N(0, 1) came out
+  /// 2.75% off, PyTorch's 0.2%; through Double, 10⁻⁷).
+  ///
   /// - Precondition: Each axis is in `-rank..<rank`.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
@@ -23,10 +27,19 @@ extension Tensor {
     alongAxes axes: [Int], file: StaticString = #fileID, line: UInt = #line
   ) -> Tensor {
     let location = SourceLocation(file: file, line: line)
-    var result = self
-    for axis in normalized(axes, "product(alongAxes:)", at: location) {
-      result = result.product(alongAxis: axis)
+    let axes = normalized(axes, "product(alongAxes:)", at: location)
+    guard Scalar.self == Double.self else {
+      // The conversions are recorded operations: gradients, tangents and second derivatives go
+      // through them.
+      return Tensor(Tensor<Double>(self).productTree(alongAxes: axes))
     }
+    return productTree(alongAxes: axes)
+  }
+
+  /// The product over normalized `axes`, each a tree of pairwise products.
+  private func productTree(alongAxes axes: [Int]) -> Tensor {
+    var result = self
+    for axis in axes { result = result.product(alongAxis: axis) }
     return result
   }
 
