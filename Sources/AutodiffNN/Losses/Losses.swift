@@ -59,24 +59,12 @@ public func binaryCrossEntropy<Scalar>(
   return customOperation(
     "binaryCrossEntropy", operands: [logits, labels],
     forward: { operands in
-      // Each term max(z, 0) − z·y + log1p(e^(−|z|)) in one pass, then their sum as `sum()` adds
-      // (a running total of 2²² Float terms was 0.5% off). log1p keeps the last term exact when
-      // e^(−|z|) is far below 1, where log(1 + ·) would round it away.
-      let total = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: operands[0].scalarCount)
-      {
-        terms in
-        operands[0].withUnsafeBufferPointer { z in
-          operands[1].withUnsafeBufferPointer { y in
-            for index in z.indices {
-              let zi = z[index]
-              terms[index] =
-                Swift.max(zi, 0) - zi * y[index] + Scalar.log(onePlus: Scalar.exp(-Swift.abs(zi)))
-            }
-          }
-        }
-        return sumKernel(terms.baseAddress!, count: terms.count)
-      }
-      return Tensor(total / count)
+      // Σ max(z, 0) − z·y + log1p(e^(−|z|)) with the vectorized kernels (from 2¹⁵ elements one
+      // fused pass, the sum included), summed as `sum()` adds: libm per element took 2.6 times
+      // PyTorch's time, and a running total of 2²² Float terms was 0.5% off. log1p keeps the
+      // last term exact when e^(−|z|) is far below 1, where log(1 + ·) would round it away.
+      let (z, y) = (operands[0], operands[1])
+      return (relu(z) - z * y + log1p(exp(-abs(z)))).sum() / count
     },
     pullback: { g, operands, _ in
       // ∂/∂z [max(z, 0) − z·y + log(1 + e^(−|z|))] = σ(z) − y on both sides of 0 and at 0, where
