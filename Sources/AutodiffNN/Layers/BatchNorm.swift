@@ -116,11 +116,11 @@ public struct BatchNorm<Scalar: TensorScalar>: Layer {
       count >= 2,
       "BatchNorm: a training batch needs at least 2 rows to have a variance, got "
         + "\(input.shape.shapeText); set mode = .inference to evaluate single examples")
+    // `mean` comes unrecorded: the running estimates take the batch's values as constants.
     let (centered, mean) = input.centeredAndMean(alongAxes: [0])
     let variance = centered.squared().mean(alongAxes: [0])
-    // The running estimates take the batch's values as constants: they are not differentiated.
     let (batchMean, batchVariance) = (
-      withoutDerivative(at: mean).reshaped(to: [featureCount]),
+      mean.reshaped(to: [featureCount]),
       withoutDerivative(at: variance).reshaped(to: [featureCount])
     )
     let (m, unbiasing) = (momentum, Scalar(count) / Scalar(count - 1))
