@@ -172,6 +172,7 @@ static inline float fast_erf_float(float x) {
   return a < 1.0f ? small : float_bits(bits_float(large) | (bits_float(x) & 0x80000000u));
 }
 
+// Only a NaN leaves the fast domain (tanh's test, |x| ≤ ∞): ±∞ gives ±1 in the vector loop.
 #define ERF_LOOP VECTOR_LOOP(fast_erf_float, outside_tanh_float, erff)
 #include "Elementwise.inc"
 #undef ERF_LOOP

@@ -43,9 +43,9 @@ public func gelu<Scalar>(
 ) -> Tensor<Scalar> {
   switch approximation {
   case .exact:
-    // Φ(x), 1/√2 rounded to the scalar type; see `product(_:_:named:derivative:)`.
+    // Φ(x), 1/√2 rounded to the scalar type; see `selfGated(_:by:named:derivative:)`.
     let cdf = 0.5 * (1 + erf(withoutDerivative(at: x) * 0.7071067811865476))
-    return product(x, cdf, named: "gelu") { x, cdf in
+    return selfGated(x, by: cdf, named: "gelu") { x, cdf in
       // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π): 1/√(2π) rounded to the scalar type.
       (cdf ?? 0.5 * (1 + erf(x * 0.7071067811865476)))
         + x * (0.3989422804014327 * exp(-0.5 * x.squared()))
@@ -71,7 +71,7 @@ public func gelu<Scalar>(
 @_specialize(where Scalar == Double)
 public func silu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
   let sigmoid = Autodiff.sigmoid(withoutDerivative(at: x))
-  return product(x, sigmoid, named: "silu") { x, sigmoid in
+  return selfGated(x, by: sigmoid, named: "silu") { x, sigmoid in
     // σ(x) + x·σ′(x), x·σ′(x) = (x·σ(x))·(1 − σ(x)) the sigmoid gradient's kernel computes in
     // one pass where nothing is recorded.
     guard let s = sigmoid else {
@@ -88,8 +88,8 @@ public func silu<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
 /// x is large and h′(x) = 0 (silu′(10³⁰⁸) with an upstream 2). `derivative` receives `factor`
 /// for a first-order sweep, and `nil` where its operand is recorded (second derivatives), to
 /// compute h from x with recorded operations.
-private func product<Scalar>(
-  _ x: Tensor<Scalar>, _ factor: Tensor<Scalar>, named name: StaticString,
+private func selfGated<Scalar>(
+  _ x: Tensor<Scalar>, by factor: Tensor<Scalar>, named name: StaticString,
   derivative: @escaping (Tensor<Scalar>, Tensor<Scalar>?) -> Tensor<Scalar>
 ) -> Tensor<Scalar> {
   func slope(_ x: Tensor<Scalar>) -> Tensor<Scalar> {
