@@ -33,6 +33,28 @@ import Testing
     #expect(BufferCache.cachedBufferCount(byteCount: 16 * 4) == 0)
   }
 
+  @Test(
+    "A pending result takes its buffer when it is computed, so each gradient reuses the last one's"
+  )
+  func pendingResultsTakeTheirBuffersWhenComputed() {
+    let x = Tensor<Float>(shape: [count], scalars: (0..<count).map { Float($0 % 7) - 3 })
+    let before = BufferCache.cachedBufferCount(byteCount: byteCount)
+    do {
+      // Three pending tensors, none computed, so none holds a buffer.
+      let pending = relu(x) * 2 + 1
+      #expect(pending.shape == [count])
+    }
+    #expect(BufferCache.cachedBufferCount(byteCount: byteCount) == before)
+    // The expression makes a pending tensor for each operation and computes only the gradient,
+    // which writes into the buffer the previous gradient gave back, still in the caches.
+    let addresses = (0..<4).map { _ in
+      gradient(at: x) { (relu($0).squared() + sigmoid($0)).sum() }.withUnsafeBufferPointer {
+        UInt(bitPattern: $0.baseAddress)
+      }
+    }
+    #expect(Set(addresses).count == 1)
+  }
+
   @Test("Size classes: two for each doubling, at most a half above the request")
   func sizeClasses() {
     let minimum = BufferCache.minimumByteCount

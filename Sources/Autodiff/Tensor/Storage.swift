@@ -33,21 +33,18 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
 
   /// A buffer of `count` elements (at least ``Fusion/minimumCount``, or one for a sum) that
   /// `operation` computes when they are first read. Its elements are a block of the buffer cache
-  /// whatever its size, so that the header always has their address.
+  /// whatever its size, which `operation` takes when it computes them.
   static func pending(count: Int, _ operation: PendingElements<Scalar>) -> Storage {
-    let byteCount = count * MemoryLayout<Scalar>.stride
-    let elements = BufferCache.take(byteCount: byteCount).bindMemory(
-      to: Scalar.self, capacity: count)
     let buffer = Storage.create(minimumCapacity: 0) { _ in
-      StorageHeader(count: count, cached: elements, pending: operation)
+      StorageHeader(count: count, cached: nil, pending: operation)
     }
     return unsafeDowncast(buffer, to: Storage.self)
   }
 
   deinit {
-    if let cached {
+    if let elements = cached ?? pendingElements?.takenElements {
       BufferCache.give(
-        UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
+        UnsafeMutableRawPointer(elements), byteCount: count * MemoryLayout<Scalar>.stride)
     }
   }
 
@@ -74,6 +71,12 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     withUnsafeMutablePointerToHeader { $0.pointee.cached }
   }
 
+  /// The elements' address when they are not inline: a computed buffer's block, or a pending
+  /// one's, computed first.
+  private var outOfLine: UnsafeMutablePointer<Scalar>? {
+    cached ?? pendingElements?.computed(count: count)
+  }
+
   /// The operation that computes the elements, until it has run.
   private var pendingElements: PendingElements<Scalar>? {
     withUnsafeMutablePointerToHeader { $0.pointee.pending }
@@ -98,22 +101,22 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   func withPendingOperationIfAvailable<R>(
     _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>, Int) -> R
   ) -> R? {
-    guard let cached, let pending = pendingElements else {
+    guard let pending = pendingElements else {
       preconditionFailure("withPendingOperationIfAvailable: the storage was never pending")
     }
     let count = count
-    return pending.withOperationIfAvailable { body(&$0, cached, count) }
+    return pending.withOperationIfAvailable(count: count) { body(&$0, $1, count) }
   }
 
   /// Computes the elements now if they are pending.
   func materialize() {
-    if let cached, let pending = pendingElements { pending.compute(into: cached, count: count) }
+    _ = pendingElements?.computed(count: count)
   }
 
   /// The first element's address, for a fused program that keeps this storage alive while it
   /// reads. The elements must be computed.
   var unsafeElements: UnsafePointer<Scalar> {
-    if let cached { return UnsafePointer(cached) }
+    if let elements = outOfLine { return UnsafePointer(elements) }
     return withUnsafeMutablePointerToElements { UnsafePointer($0) }
   }
 
@@ -121,10 +124,7 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   /// closures of `withUnsafeBufferPointer`, which made the reader copy its tensor (scalar-graph
   /// benchmark).
   var first: Scalar {
-    if let cached {
-      materialize()
-      return cached.pointee
-    }
+    if let elements = outOfLine { return elements.pointee }
     return withUnsafeMutablePointerToElements { $0.pointee }
   }
 
@@ -138,9 +138,8 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
     _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> R
   ) rethrows -> R {
     let count = count
-    if let cached {
-      materialize()
-      return try body(UnsafeMutableBufferPointer(start: cached, count: count))
+    if let elements = outOfLine {
+      return try body(UnsafeMutableBufferPointer(start: elements, count: count))
     }
     return try withUnsafeMutablePointerToElements {
       try body(UnsafeMutableBufferPointer(start: $0, count: count))
@@ -148,8 +147,9 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   }
 }
 
-/// A storage's element count, where its elements are when they are not inline (a block of the
-/// buffer cache), and what computes them when they are pending.
+/// A storage's element count, where its elements are when they are computed and not inline (a
+/// block of the buffer cache), and what computes them when they are pending (and holds their
+/// block: see `PendingElements`).
 struct StorageHeader<Scalar: TensorScalar> {
   let count: Int
   let cached: UnsafeMutablePointer<Scalar>?
