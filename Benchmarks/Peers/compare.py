@@ -47,6 +47,12 @@ floor seconds apart, while a shared machine's speed can change between runs (on 
 2-core virtual machine mlp-small's bare products at 2 threads take 50 µs for some minutes, then
 85 µs), so only a run's own pair compares like with like.
 
+--pairs N (with --suites) runs each workload and its floor N times, alternating, and quotes the
+median of the N pairs' own ratios, with the medians of the times beside it: on the 2-core VM,
+mlp-wide's step at two threads took 2.4 ms for some minutes and 4.5 ms for the next, and its
+floor 2.2 ms and 3.1 ms, each process in one state or the other, so a single pair can be taken
+across a change. The JSON keeps each pair's ratio ("pair_ratios").
+
 --json writes one run (a single T) or {"runs": [one run per T]}, each with its "threads" and
 "cpus"; --show, --merge and --combine read either form (--combine and --merge match runs by T).
 """
@@ -223,6 +229,37 @@ def run_autodiff_suites(threads, names, directory, output_directory):
             results[name] = {"seconds": medians["Time (wall clock)"] * 1e-9,
                              "mallocs": medians.get("Malloc (total)")}
     return results
+
+
+def run_autodiff_pairs(threads, workloads, pairs, directory, output_directory):
+    """Runs each workload's benchmark and floor from the suite executables `pairs` times,
+    alternating (benchmark, floor, benchmark, floor, ...), one process each; returns
+    {workload: row} with the medians of the times and the median of the pairs' own ratios."""
+    rows = {}
+    for workload in workloads:
+        name, floor = WORKLOADS[workload]
+        measured = [
+            run_autodiff_suites(threads, [n for n in (name, floor) if n], directory,
+                                output_directory)
+            for _ in range(pairs)]
+        row = {}
+        times = [m[name]["seconds"] for m in measured if name in m]
+        if times:
+            row["autodiff"] = statistics.median(times)
+        mallocs = [m[name]["mallocs"] for m in measured
+                   if name in m and m[name]["mallocs"] is not None]
+        if mallocs:
+            row["mallocs"] = statistics.median(mallocs)
+        floors = [m[floor]["seconds"] for m in measured if floor in m]
+        if floors:
+            row["floor"] = statistics.median(floors)
+        ratios = [m[name]["seconds"] / m[floor]["seconds"]
+                  for m in measured if name in m and floor in m and m[floor]["seconds"]]
+        if ratios:
+            row["ratio"] = statistics.median(ratios)
+            row["pair_ratios"] = [round(r, 3) for r in ratios]
+        rows[workload] = row
+    return rows
 
 
 def parse_suite_output(text):
@@ -528,6 +565,11 @@ def main():
         "--suites", help="run Autodiff's suites from the executables in this folder (built by "
         "Benchmarks/ManyCore/pack.sh) instead of `swift package benchmark`: for machines "
         "without Swift")
+    parser.add_argument(
+        "--pairs", type=int, default=1,
+        help="with --suites: run each workload and its floor this many times, alternating, one "
+        "process each, and quote the median of the pairs' own ratios (a machine whose speed "
+        "changes from one minute to the next moves both sides of a pair alike)")
     parser.add_argument("--fashion", action="store_true", help="also time one Fashion-MNIST epoch")
     parser.add_argument("--skip-autodiff", action="store_true")
     parser.add_argument("--seconds", type=float, default=3.0, help="peers' time per workload")
@@ -549,6 +591,8 @@ def main():
         help="with --combine: the median of the runs' medians, or the lowest (the least disturbed "
         "run, on a machine that others load)")
     arguments = parser.parse_args()
+    if arguments.pairs > 1 and not arguments.suites:
+        parser.error("--pairs runs the suite executables: give --suites too")
     if arguments.show or arguments.combine:
         if arguments.show:
             runs = load_runs(arguments.show)
@@ -602,7 +646,15 @@ def measure_run(arguments, threads, previous, requested, output_directory):
         rows.setdefault(workload, {"peers": {}})
 
     if not arguments.skip_autodiff:
-        if arguments.autodiff_export:
+        if arguments.pairs > 1:
+            workloads = [
+                row for row in WORKLOADS if not arguments.rows or re.fullmatch(arguments.rows, row)]
+            for workload, row in run_autodiff_pairs(
+                    threads, workloads, arguments.pairs, arguments.suites,
+                    output_directory).items():
+                rows[workload].update(row)
+            results = {}
+        elif arguments.autodiff_export:
             results = read_autodiff_export(arguments.autodiff_export)
         else:
             names = [
