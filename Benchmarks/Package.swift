@@ -30,9 +30,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "MLPStep",
-      dependencies: [
-        "Autodiff", "Networks", "CBLASFloor", .product(name: "Benchmark", package: "benchmark"),
-      ],
+      dependencies: ["Autodiff", "Networks", .product(name: "Benchmark", package: "benchmark")],
       path: "MLPStep",
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
@@ -70,6 +68,14 @@ let package = Package(
       plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
 
+    // Not a package-benchmark suite: a plain program that prints where a training step's time
+    // goes, one table per network (see StepParts/main.swift).
+    .executableTarget(
+      name: "StepParts",
+      dependencies: ["Autodiff", "Networks"],
+      path: "StepParts"
+    ),
+
     // Not a package-benchmark suite: a plain program, because it runs under mpirun, one process
     // per rank. See DistributedStep/main.swift.
     .executableTarget(
@@ -80,10 +86,10 @@ let package = Package(
 
     // MARK: Implementation details
 
-    // The networks MLPStep and BufferCache train, and their step.
+    // The networks MLPStep, StepParts and BufferCache train, their step, and its floor.
     .target(
       name: "Networks",
-      dependencies: ["Autodiff", .product(name: "AutodiffNN", package: "Autodiff")],
+      dependencies: ["Autodiff", .product(name: "AutodiffNN", package: "Autodiff"), "CBLASFloor"],
       path: "Networks"
     ),
     // Bare CBLAS, for the floors the suites compare against.

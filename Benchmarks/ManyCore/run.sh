@@ -1,13 +1,13 @@
 #!/bin/bash
 # Runs on a many-core machine without Swift what pack.sh packed here: the speed table at 1, 2 and
-# every core (compare.py over the suites, beside the peers this machine's Python has) and the
-# data-parallel step over ranks × threads (DistributedStep under the wheel's mpirun). From the
-# repository root:
+# every core (compare.py over the suites, beside the peers this machine's Python has), where a
+# step's time goes at the same counts (StepParts), and the data-parallel step over ranks ×
+# threads (DistributedStep under the wheel's mpirun). From the repository root:
 #
-#   Benchmarks/ManyCore/run.sh [distributed] [speed]     # both unless named; about 7 minutes
+#   Benchmarks/ManyCore/run.sh [parts] [speed] [distributed]   # all unless named; about 9 minutes
 #
 # Every result goes under $OUT (or Benchmarks/ManyCore/carry/out) as soon as it is measured, so
-# a run cut short keeps what it finished: machine.txt, distributed.txt, compare-T.md and
+# a run cut short keeps what it finished: machine.txt, parts.md, distributed.txt, compare-T.md and
 # compare-T.json for each thread count T (suites.txt where the machine has no Python), and each
 # part's log. With this project's device tool: run pack.sh here, then run
 # `Benchmarks/ManyCore/run.sh` there with `carry: ["Benchmarks/ManyCore/carry"]`.
@@ -15,7 +15,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${OUT:-$here/carry/out}
-parts=${*:-distributed speed}
+parts=${*:-parts speed distributed}
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -38,6 +38,14 @@ cores=$(nproc)
 
 for part in $parts; do
   case $part in
+  parts)
+    for threads in $(printf '%s\n' 1 2 "$cores" | awk '!seen[$0]++'); do
+      echo "# $threads threads (taskset -c 0-$((threads - 1)))" >>"$out/parts.md"
+      OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads timeout 200 \
+        taskset -c "0-$((threads - 1))" "$work/bin/StepParts" --seconds 0.3 \
+        >>"$out/parts.md" 2>>"$out/parts.log"
+    done
+    ;;
   distributed)
     # One rank per core at 1 thread, hybrids, and one process on every core's threads. Each
     # rank is bound to its own cores (`slot:PE=T`) and told T threads.
@@ -79,6 +87,6 @@ for part in $parts; do
         >"$out/compare-$threads.md" 2>>"$out/compare.log"
     done
     ;;
-  *) echo "run.sh: unknown part $part; the parts are distributed and speed" >&2 ;;
+  *) echo "run.sh: unknown part $part; the parts are parts, speed and distributed" >&2 ;;
   esac
 done

@@ -1,5 +1,6 @@
 import Autodiff
 import AutodiffNN
+import CBLASFloor
 
 // The networks the suites train, and their training step, written as AutodiffNN's documentation
 // writes a step: shared by MLPStep and BufferCache.
@@ -63,14 +64,87 @@ public final class Training: @unchecked Sendable {
   /// its leading `rows` rows; returns the loss.
   @discardableResult
   public func step(rows: Int? = nil) -> Float {
+    let (loss, gradients) = lossAndGradients(rows: rows)
+    update(along: gradients)
+    return loss.scalar
+  }
+
+  /// The loss on the batch (or its leading `rows` rows) and its gradients with respect to the
+  /// parameters: a step's forward and backward passes.
+  public func lossAndGradients(rows: Int? = nil) -> (Tensor<Float>, [Tensor<Float>]) {
     let (x, labels) =
       rows.map { (mlp.x[0..<$0], Array(mlp.labels[0..<$0])) } ?? (mlp.x, mlp.labels)
-    let (loss, gradients) = valueWithGradient(at: model.parameters) { parameters in
+    return valueWithGradient(at: model.parameters) { parameters in
       var model = model
       model.parameters = parameters
       return softmaxCrossEntropy(logits: model(x), labels: labels)
     }
-    optimizer.update(&model.parameters, along: gradients)
-    return loss.scalar
   }
+
+  /// The loss on the whole batch, recording nothing: a step's forward pass alone.
+  public func loss() -> Float {
+    softmaxCrossEntropy(logits: model(mlp.x), labels: mlp.labels).scalar
+  }
+
+  /// A step's SGD update along `gradients`.
+  public func update(along gradients: [Tensor<Float>]) {
+    optimizer.update(&model.parameters, along: gradients)
+  }
+}
+
+/// A network's floor: the bare `cblas_sgemm` calls of its forward and backward passes, on
+/// buffers made once per process (see `Training`): H₀ = X, H₁, H₂ ([b, s[l]]; H₁ and H₂ stand in
+/// for the activations, any values do), W₁..W₃, and Z₁..Z₃, dZ₁..dZ₃ (dZ₃ the upstream gradient)
+/// and dW₁..dW₃. MLPStep's floors and StepParts' products.
+public final class Floor: @unchecked Sendable {
+  let sizes: [Int]
+  let batch: Int
+  let weights, activations: [[Float]]
+  var z, dZ, dW: [[Float]]
+
+  public init(_ mlp: MLP) {
+    let (s, b) = (mlp.sizes, mlp.batch)
+    (sizes, batch) = (s, b)
+    weights = [0, 2, 4].map { mlp.parameters[$0].scalars }
+    activations = [mlp.x.scalars] + (1...2).map { [Float](repeating: 0.5, count: b * s[$0]) }
+    z = (1...3).map { [Float](repeating: 0, count: b * s[$0]) }
+    dZ = (1...3).map { [Float](repeating: 0.01, count: b * s[$0]) }
+    dW = (1...3).map { [Float](repeating: 0, count: s[$0 - 1] * s[$0]) }
+  }
+
+  /// One forward and backward pass: the eight products.
+  public func run() {
+    forward()
+    backward()
+  }
+
+  /// The three products of the forward pass.
+  public func forward() {
+    let (s, b) = (sizes, batch)
+    for l in 0..<3 {  // Zₗ₊₁ = Hₗ·Wₗ₊₁: [b, s[l]]·[s[l], s[l+1]]
+      sgemm(false, false, b, s[l + 1], s[l], activations[l], weights[l], &z[l])
+    }
+  }
+
+  /// The five products of the backward pass.
+  public func backward() {
+    let (s, b) = (sizes, batch)
+    for l in (0..<3).reversed() {
+      // dWₗ₊₁ = Hₗᵀ·dZₗ₊₁: [s[l], b]·[b, s[l+1]]
+      sgemm(true, false, s[l], s[l + 1], b, activations[l], dZ[l], &dW[l])
+      // dHₗ = dZₗ₊₁·Wₗ₊₁ᵀ: [b, s[l+1]]·[s[l+1], s[l]], into dZₗ (where ReLU's mask would go)
+      if l > 0 { sgemm(false, true, b, s[l], s[l + 1], dZ[l], weights[l], &dZ[l - 1]) }
+    }
+  }
+}
+
+/// C ← op(A)·op(B) for row-major matrices, C of shape [m, n] and the inner dimension k.
+func sgemm(
+  _ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int,
+  _ a: [Float], _ b: [Float], _ c: inout [Float]
+) {
+  cblas_sgemm(
+    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+    Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+    0, &c, Int32(n))
 }
