@@ -32,19 +32,21 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   }
 
   /// A buffer of `count` elements (at least ``Fusion/minimumCount``, or one for a sum) that
-  /// `operation` computes when they are first read. Its elements are a block of the buffer cache
-  /// whatever its size, which `operation` takes when it computes them.
-  static func pending(count: Int, _ operation: PendingElements<Scalar>) -> Storage {
+  /// `operation`, of `cost` operations, computes when they are first read. Its elements are a
+  /// block of the buffer cache whatever its size, which its `PendingElements` takes when it
+  /// computes them and gives back when freed.
+  static func pending(count: Int, _ operation: PendingOperation<Scalar>, cost: Int) -> Storage {
+    let pending = PendingElements(operation, count: count, cost: cost)
     let buffer = Storage.create(minimumCapacity: 0) { _ in
-      StorageHeader(count: count, cached: nil, pending: operation)
+      StorageHeader(count: count, cached: nil, pending: pending)
     }
     return unsafeDowncast(buffer, to: Storage.self)
   }
 
   deinit {
-    if let elements = cached ?? pendingElements?.takenElements {
+    if let cached {
       BufferCache.give(
-        UnsafeMutableRawPointer(elements), byteCount: count * MemoryLayout<Scalar>.stride)
+        UnsafeMutableRawPointer(cached), byteCount: count * MemoryLayout<Scalar>.stride)
     }
   }
 
@@ -74,7 +76,7 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
   /// The elements' address when they are not inline: a computed buffer's block, or a pending
   /// one's, computed first.
   private var outOfLine: UnsafeMutablePointer<Scalar>? {
-    cached ?? pendingElements?.computed(count: count)
+    cached ?? pendingElements?.computed()
   }
 
   /// The operation that computes the elements, until it has run.
@@ -105,12 +107,12 @@ final class Storage<Scalar: TensorScalar>: ManagedBuffer<StorageHeader<Scalar>, 
       preconditionFailure("withPendingOperationIfAvailable: the storage was never pending")
     }
     let count = count
-    return pending.withOperationIfAvailable(count: count) { body(&$0, $1, count) }
+    return pending.withOperationIfAvailable { body(&$0, $1, count) }
   }
 
   /// Computes the elements now if they are pending.
   func materialize() {
-    _ = pendingElements?.computed(count: count)
+    _ = pendingElements?.computed()
   }
 
   /// The first element's address, for a fused program that keeps this storage alive while it

@@ -105,15 +105,14 @@ enum PendingOperand<Scalar: TensorScalar> {
 }
 
 /// The elements of a pending storage: the operation that computes them, until it has run, and
-/// the block of the buffer cache that holds them, from when they are computed.
+/// the block of the buffer cache that holds them, from when they are computed until the storage
+/// is freed.
 ///
-/// The block is taken when the elements are computed, not when the storage is made. An
-/// expression makes a pending storage for each of its operations and computes one or two of
-/// them; blocks taken for all of them, and given back in the order the storages were freed,
-/// handed the computed result a different block each time, one the caches no longer held
-/// ("elements 1M", a gradient over 2²⁰ Floats, rotated through seven 4 MiB blocks: its
-/// stores missed the caches, 1.0 ms a gradient against 0.59 ms for its C loop, on an AMD EPYC
-/// core). Taken when computed, the result gets the block the last result gave back.
+/// The block is taken when the elements are computed, not when the storage is made: an
+/// expression makes a pending storage for each of its operations and computes one or two, and
+/// blocks taken for all of them came back in the order the storages were freed, so the computed
+/// result landed in a different block each time, one the caches no longer held (Performance.md,
+/// "Buffers are reused"). Taken when computed, the result gets the block the last one gave back.
 final class PendingElements<Scalar: TensorScalar>: Sendable {
   private struct State: @unchecked Sendable {
     // `@unchecked`: the block is written once, under the lock, and only its owner reads it.
@@ -124,12 +123,22 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
   /// The operation, or `nil` once it has run, and the block once taken. The lock makes the
   /// first reader compute the elements and any concurrent reader wait for them.
   private let state: Mutex<State>
+  /// The number of elements.
+  private let count: Int
   /// The operations that computing the elements takes, this one and its pending operands'.
   private let cost: Int
 
-  init(_ operation: PendingOperation<Scalar>, cost: Int) {
+  init(_ operation: PendingOperation<Scalar>, count: Int, cost: Int) {
     state = Mutex(State(operation: operation, elements: nil))
+    self.count = count
     self.cost = cost
+  }
+
+  deinit {
+    if let elements = state.withOrderedLock({ $0.elements }) {
+      BufferCache.give(
+        UnsafeMutableRawPointer(elements), byteCount: count * MemoryLayout<Scalar>.stride)
+    }
   }
 
   /// The operation, or `nil` when the elements are computed.
@@ -138,8 +147,8 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
   /// The operations still to run: 0 when the elements are computed.
   var remainingCost: Int { state.withOrderedLock { $0.operation == nil ? 0 : cost } }
 
-  /// The block of `count` elements, taken from the buffer cache now if it has not been.
-  private static func elements(_ state: inout State, count: Int) -> UnsafeMutablePointer<Scalar> {
+  /// The block, taken from the buffer cache now if it has not been.
+  private func elements(_ state: inout State) -> UnsafeMutablePointer<Scalar> {
     if let elements = state.elements { return elements }
     let elements = BufferCache.take(byteCount: count * MemoryLayout<Scalar>.stride)
       .bindMemory(to: Scalar.self, capacity: count)
@@ -147,10 +156,10 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
     return elements
   }
 
-  /// The `count` elements, computed now unless that has been done.
-  func computed(count: Int) -> UnsafeMutablePointer<Scalar> {
+  /// The elements, computed now unless that has been done.
+  func computed() -> UnsafeMutablePointer<Scalar> {
     state.withOrderedLock { state in
-      let elements = Self.elements(&state, count: count)
+      let elements = self.elements(&state)
       if let pending = state.operation {
         if !pending.runsAlone(into: elements, count: count) {
           FusedProgram(computing: [FusedProgram.Root(nil, pending, elements, count: count)]).run()
@@ -162,17 +171,12 @@ final class PendingElements<Scalar: TensorScalar>: Sendable {
     }
   }
 
-  /// The block, if it was taken: for the storage to give back when it is freed.
-  var takenElements: UnsafeMutablePointer<Scalar>? { state.withOrderedLock { $0.elements } }
-
-  /// Calls `body` with the operation (`nil` once computed) and the block of `count` elements
-  /// under the lock, if no other thread holds it; returns `nil`, without waiting, when one does.
+  /// Calls `body` with the operation (`nil` once computed) and the block under the lock, if no
+  /// other thread holds it; returns `nil`, without waiting, when one does.
   func withOperationIfAvailable<R>(
-    count: Int, _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>) -> R
+    _ body: (inout PendingOperation<Scalar>?, UnsafeMutablePointer<Scalar>) -> R
   ) -> R? {
-    state.withOrderedLockIfAvailable { state in
-      body(&state.operation, Self.elements(&state, count: count))
-    }
+    state.withOrderedLockIfAvailable { state in body(&state.operation, elements(&state)) }
   }
 }
 
@@ -207,9 +211,7 @@ extension Tensor {
       }
       cost = 1
     }
-    let count = shape.elementCount
-    return Tensor(
-      shape: shape, storage: .pending(count: count, PendingElements(operation, cost: cost)))
+    return Tensor(shape: shape, storage: .pending(count: shape.elementCount, operation, cost: cost))
   }
 }
 
