@@ -10,8 +10,9 @@ internal import Synchronization
 // results do not depend on the thread count. (Reductions stay on one thread: splitting a sum
 // would change its rounding with the thread count.)
 
-/// The threads of Autodiff's own parallel loops: elementwise kernels, fused expressions and
-/// optimizer updates. (BLAS has its own pool: ``BLAS/setThreadCount(_:)``.)
+/// The threads of Autodiff's own parallel loops: elementwise kernels, fused expressions,
+/// optimizer updates, and the two products of a small layer's pullback side by side. (BLAS has
+/// its own pool: ``BLAS/setThreadCount(_:)``.)
 ///
 /// Results never depend on the thread count: each thread computes its own range of elements,
 /// each element the same way.
@@ -73,15 +74,9 @@ package func forEachRange(
     return
   }
   let step = ((count + parts - 1) / parts + alignment - 1) & -alignment
-  // `concurrentPerform` returns when every part has run, so `body` does not outlive this call,
-  // and the parts write disjoint ranges: sharing it with the workers is safe, though the
-  // compiler cannot tell (it sees pointers, which are not Sendable).
-  withoutActuallyEscaping(body) { body in
-    let shared = UncheckedSendable(body)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
-      let start = min(part * step, count)
-      shared.value(start..<min(start + step, count))
-    }
+  WorkerPool.shared.run(parts: parts) { part in
+    let start = min(part * step, count)
+    body(start..<min(start + step, count))
   }
 }
 
@@ -132,9 +127,10 @@ func forEachRow(
   }
 }
 
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-  init(_ value: Value) { self.value = value }
+/// Runs `first` and `second` at the same time on two threads (this one among them), and returns
+/// when both have.
+func concurrently(_ first: () -> Void, and second: () -> Void) {
+  WorkerPool.shared.run(parts: 2) { part in part == 0 ? first() : second() }
 }
 
 /// Elements per thread below which splitting costs more than it saves: a few tens of
