@@ -339,6 +339,61 @@ struct Sweep<Scalar: TensorScalar> {
       slots[slot].gradient = product
     }
   }
+
+  /// Adds two products to the gradients of two operands' nodes, as `accumulateProduct` adds
+  /// each: at the same time on two threads when both gradients are new and unrecorded and
+  /// ``BLAS/sideBySide(_:_:)`` says the pair runs faster so (a small layer's `dW = Xᵀ·dZ` and
+  /// `dX = dZ·Wᵀ`), else one after the other.
+  func accumulateProducts(_ first: GradientProduct<Scalar>?, _ second: GradientProduct<Scalar>?) {
+    guard let first, let second, !createGraph, first.node != second.node,
+      needsGradient(first.node), needsGradient(second.node),
+      slots[first.node - base].gradient == nil, slots[second.node - base].gradient == nil,
+      BLAS.sideBySide(first.multiplyAdds, second.multiplyAdds)
+    else {
+      for term in [first, second] {
+        guard let term else { continue }
+        accumulateProduct(
+          intoNode: term.node, shape: term.shape,
+          term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
+      }
+      return
+    }
+    // A pending factor (an upstream gradient both products read) is computed here, once,
+    // rather than by the first thread that reads it while the other waits.
+    for factor in [first.a, first.b, second.a, second.b] { factor.storage.materialize() }
+    var x: Tensor<Scalar>?
+    var y: Tensor<Scalar>?
+    concurrently {
+      x = first.newProduct()
+    } and: {
+      y = second.newProduct()
+    }
+    slots[first.node - base].gradient = x
+    slots[second.node - base].gradient = y
+  }
+}
+
+/// A product `op(a)·op(b)` to add to the gradient of the operand that node `node` made, whose
+/// value has `shape`.
+struct GradientProduct<Scalar: TensorScalar> {
+  let node: Int
+  let shape: [Int]
+  let a: Tensor<Scalar>
+  let transposeA: Bool
+  let b: Tensor<Scalar>
+  let transposeB: Bool
+
+  /// The product's multiply-adds, m·n·k.
+  var multiplyAdds: Double {
+    Double(shape[0]) * Double(shape[1]) * Double(transposeA ? a.shape[0] : a.shape[1])
+  }
+
+  /// The product, in a new tensor. Unrecorded.
+  func newProduct() -> Tensor<Scalar> {
+    var product = Tensor<Scalar>(uninitializedShape: shape)
+    product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
+    return product
+  }
 }
 
 /// What a ``Rule/custom(_:)`` pullback sees of the sweep: its node's operands and output, the
@@ -370,6 +425,24 @@ struct PullbackContext<Scalar: TensorScalar> {
       gradient.shape == node.operands[position].shape,
       "gradient \(gradient.shape) for \(node.operands[position].shape)")
     sweep.accumulate(gradient, intoNode: node.inputNodes[position])
+  }
+
+  /// The product `op(a)·op(b)` for operand `position`'s gradient, for
+  /// ``accumulateProducts(_:_:)``; `nil` when the operand needs no gradient.
+  func product(
+    into position: Int, _ a: Tensor<Scalar>, transposed transposeA: Bool,
+    _ b: Tensor<Scalar>, transposed transposeB: Bool
+  ) -> GradientProduct<Scalar>? {
+    guard let node = node.inputNodes[position], sweep.needsGradient(node) else { return nil }
+    return GradientProduct(
+      node: node, shape: self.node.operands.shape(at: position),
+      a: a, transposeA: transposeA, b: b, transposeB: transposeB)
+  }
+
+  /// Adds two operands' products (``product(into:_:transposed:_:transposed:)``) to their
+  /// gradients, side by side on two threads where that is faster.
+  func accumulateProducts(_ first: GradientProduct<Scalar>?, _ second: GradientProduct<Scalar>?) {
+    sweep.accumulateProducts(first, second)
   }
 
   /// Adds `op(a)·op(b)` to operand `position`'s gradient, with no transpose materialized.

@@ -2,6 +2,7 @@ internal import CBLAS
 internal import CElementwise
 internal import Foundation
 import RealModule
+internal import Synchronization
 
 // The library's only calls into BLAS. Each routine is wrapped once, by a generic function that
 // takes the single- or double-precision C function; the functions below only pick it. A
@@ -68,10 +69,14 @@ extension TensorScalar {
     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
   ) {
-    gemm(
-      pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
-      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    // A Double multiply-add takes about two of Float's.
+    let work = Double(m) * Double(n) * Double(k) * Double(MemoryLayout<Self>.size / 4)
+    BLAS.withThreads(forMultiplyAdds: work) {
+      gemm(
+        pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
+        transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+        alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
   }
 
   /// Solves `op(a)·x = α·b` (left side) or `x·op(a) = α·b` (right side) in place of the `m×n`
@@ -91,14 +96,96 @@ extension TensorScalar {
 
 /// BLAS's own thread pool, which gemm uses.
 public enum BLAS {
-  /// The number of threads OpenBLAS uses; set it with `OPENBLAS_NUM_THREADS` or
-  /// ``setThreadCount(_:)``.
-  public static var threadCount: Int { Int(openblas_get_num_threads()) }
-
-  /// Sets the number of threads OpenBLAS uses for the rest of the process.
-  public static func setThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(clamping: count))
+  /// The most threads OpenBLAS uses; set it with `OPENBLAS_NUM_THREADS` or
+  /// ``setThreadCount(_:)``. A small matrix product uses fewer
+  /// (``multiplyAddsPerThread``).
+  public static var threadCount: Int {
+    narrowing.withOrderedLock { $0.inFlight > 0 ? $0.saved : openBLASThreadCount }
   }
+
+  /// Sets the most threads OpenBLAS uses, for the rest of the process.
+  public static func setThreadCount(_ count: Int) {
+    narrowing.withOrderedLock { state in
+      openblas_set_num_threads(Int32(clamping: count))
+      // A product running on fewer threads puts back this count when it ends.
+      if state.inFlight > 0 { state.saved = openBLASThreadCount }
+    }
+  }
+
+  /// The fewest multiply-adds a matrix product gives each BLAS thread; 0 leaves the thread
+  /// count of every product to OpenBLAS.
+  ///
+  /// A product of `m·n·k` multiply-adds (twice that in `Double`) runs on at most
+  /// `m·n·k / multiplyAddsPerThread` of ``threadCount`` threads, and on one below twice the
+  /// grain. OpenBLAS alone splits every product above 2¹⁸ multiply-adds across all its
+  /// threads, which costs more than it saves below about 2²² once the next operation reads the
+  /// product and the other thread's half of the result has to move between the cores' caches:
+  /// on this project's 2-core VM, when its cores sat on different dies, a chain of
+  /// `[64, 128]·[128, 128]` products, each followed by a relu, took 1.5× as long on two threads
+  /// as on one (<doc:Performance>, "A product's BLAS threads follow its work"). Where a
+  /// pullback needs both gradients of a product and each runs on one thread, the two run side
+  /// by side on two threads.
+  ///
+  /// Autodiff lowers OpenBLAS's count around such a product and puts it back when the product
+  /// ends. The count is OpenBLAS's, for the whole process: a BLAS call that another thread
+  /// makes meanwhile may run on fewer threads too, never on more. With an OpenBLAS built on
+  /// OpenMP, or single-threaded, it does nothing. The default is 2²¹; set it from any thread.
+  public static var multiplyAddsPerThread: Int {
+    get { productGrain.load(ordering: .relaxed) }
+    set {
+      check(
+        newValue >= 0, "BLAS.multiplyAddsPerThread: \(newValue); it must be 0 or more")
+      productGrain.store(newValue, ordering: .relaxed)
+    }
+  }
+
+  /// Runs `body`, one BLAS call of `work` multiply-adds, on the threads its work pays for
+  /// (``multiplyAddsPerThread``).
+  static func withThreads(forMultiplyAdds work: Double, _ body: () -> Void) {
+    let grain = productGrain.load(ordering: .relaxed)
+    guard grain > 0, lowersThreads else { return body() }
+    let wanted = threadsWanted(work, grain)
+    // Read without the lock: a product that another thread runs on fewer threads meanwhile
+    // makes this one run on as few, which only costs time.
+    guard wanted < openBLASThreadCount else { return body() }
+    narrowing.withOrderedLock { state in
+      if state.inFlight == 0 { state.saved = openBLASThreadCount }
+      state.inFlight += 1
+      openblas_set_num_threads(Int32(wanted))
+    }
+    defer {
+      narrowing.withOrderedLock { state in
+        state.inFlight -= 1
+        if state.inFlight == 0 { openblas_set_num_threads(Int32(clamping: state.saved)) }
+      }
+    }
+    body()
+  }
+
+  /// Whether two independent products of `first` and `second` multiply-adds finish sooner side
+  /// by side, each on its own threads, than one after the other on all of them: when each is
+  /// worth a thread's start (a quarter of ``multiplyAddsPerThread``) and together they want no
+  /// more threads than ``threadCount`` and ``Parallelism/threadCount`` allow.
+  static func sideBySide(_ first: Double, _ second: Double) -> Bool {
+    let grain = productGrain.load(ordering: .relaxed)
+    guard grain > 0, lowersThreads, min(first, second) >= Double(grain / 4) else { return false }
+    let threads = min(openBLASThreadCount, Parallelism.threadCount)
+    return threads >= 2
+      && threadsWanted(first, grain) + threadsWanted(second, grain) <= threads
+  }
+
+  /// The threads a product of `work` multiply-adds pays for: one per `grain`, at least one.
+  private static func threadsWanted(_ work: Double, _ grain: Int) -> Int {
+    Int(min(max(1, (work / Double(grain)).rounded(.down)), Double(Int32.max)))
+  }
+
+  /// Whether lowering OpenBLAS's thread count is cheap and safe: in its pthreads build the
+  /// count is one variable (its OpenMP build frees and allocates each thread's buffers on every
+  /// change).
+  static let lowersThreads = openblas_get_parallel() == 1
+
+  /// OpenBLAS's thread count at this moment, lowered while a small product runs.
+  static var openBLASThreadCount: Int { Int(openblas_get_num_threads()) }
 
   /// OpenBLAS's thread count before Autodiff lowered it to the cgroup CPU limit, if it did;
   /// otherwise `nil`.
@@ -154,3 +241,10 @@ public enum BLAS {
     autodiff_faster_core_type(coreName, avx512 ? 1 : 0, avx2 ? 1 : 0).map { String(cString: $0) }
   }
 }
+
+/// ``BLAS/multiplyAddsPerThread``'s value.
+private let productGrain = Atomic<Int>(1 << 21)
+
+/// The products running on fewer threads than ``BLAS/threadCount``, and the count to put back
+/// when the last ends.
+private let narrowing = Mutex<(inFlight: Int, saved: Int)>((0, 0))
