@@ -350,17 +350,17 @@ struct Sweep<Scalar: TensorScalar> {
       slots[first.node - base].gradient == nil, slots[second.node - base].gradient == nil,
       BLAS.sideBySide(first.multiplyAdds, second.multiplyAdds)
     else {
-      for term in [first, second] {
-        guard let term else { continue }
-        accumulateProduct(
-          intoNode: term.node, shape: term.shape,
-          term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
-      }
+      // One at a time, without an array of the two (an allocation per product node: matgrad).
+      if let first { accumulateProduct(first) }
+      if let second { accumulateProduct(second) }
       return
     }
     // A pending factor (an upstream gradient both products read) is computed here, once,
     // rather than by the first thread that reads it while the other waits.
-    for factor in [first.a, first.b, second.a, second.b] { factor.storage.materialize() }
+    first.a.storage.materialize()
+    first.b.storage.materialize()
+    second.a.storage.materialize()
+    second.b.storage.materialize()
     var x: Tensor<Scalar>?
     var y: Tensor<Scalar>?
     concurrently {
@@ -370,6 +370,15 @@ struct Sweep<Scalar: TensorScalar> {
     }
     slots[first.node - base].gradient = x
     slots[second.node - base].gradient = y
+  }
+}
+
+extension Sweep {
+  /// Adds `term`'s product to its node's gradient (`accumulateProduct(intoNode:...)`).
+  fileprivate func accumulateProduct(_ term: GradientProduct<Scalar>) {
+    accumulateProduct(
+      intoNode: term.node, shape: term.shape,
+      term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
   }
 }
 
