@@ -71,7 +71,9 @@ final class WorkerPool: @unchecked Sendable {
       if sleeping > 0 { pthread_cond_broadcast(wakeUp) }
       pthread_mutex_unlock(sleepLock)
       runParts(of: generation)
-      while finished.load(ordering: .acquiring) < parts {}
+      // Yielding: a worker that took a part may be waiting for this very core (more threads
+      // than cores, as under `taskset` with a larger thread count).
+      while finished.load(ordering: .acquiring) < parts { sched_yield() }
       self.body = nil
     }
   }
