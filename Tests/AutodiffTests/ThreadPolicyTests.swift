@@ -10,6 +10,15 @@ import Testing
 @testable import Autodiff
 
 @Suite struct ProductThreadTests {
+  /// Sets two BLAS and two Autodiff threads, in a child process; `false` where OpenBLAS's count
+  /// is not lowered around a product (an OpenMP or serial build), which leaves nothing to test.
+  static func useTwoThreads() -> Bool {
+    guard BLAS.lowersThreads else { return false }
+    BLAS.setThreadCount(2)
+    Parallelism.threadCount = 2
+    return true
+  }
+
   @Test("A small product runs on the threads its work pays for, and the count comes back")
   func smallProductNarrows() async {
     // In a child process: OpenBLAS's count is process-wide, and other suites run in parallel.
@@ -64,9 +73,7 @@ import Testing
   @Test("Two products go side by side when each pays for a thread and together they fit")
   func sideBySideDecision() async {
     await #expect(processExitsWith: .success) {
-      guard BLAS.lowersThreads else { exit(0) }
-      BLAS.setThreadCount(2)
-      Parallelism.threadCount = 2
+      guard ProductThreadTests.useTwoThreads() else { exit(0) }
       let grain = Double(BLAS.multiplyAddsPerThread)
       guard BLAS.sideBySide(grain, grain), BLAS.sideBySide(grain / 4, 1.5 * grain),
         !BLAS.sideBySide(grain / 8, grain),  // one too small for a thread's start
@@ -83,9 +90,7 @@ import Testing
   @Test("A layer's gradients computed side by side equal those computed one after the other")
   func sideBySideGradientsMatch() async {
     await #expect(processExitsWith: .success) {
-      guard BLAS.lowersThreads else { exit(0) }
-      BLAS.setThreadCount(2)
-      Parallelism.threadCount = 2
+      guard ProductThreadTests.useTwoThreads() else { exit(0) }
       var rng = SeededGenerator(seed: 3)
       // [64, 96]·[96, 128]: both products of the pullback take 786,432 multiply-adds, twice
       // that in Double, so each runs on one thread and the pair goes side by side.
