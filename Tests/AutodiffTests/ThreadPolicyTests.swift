@@ -148,4 +148,34 @@ import Testing
     #expect(results.count == 1_800)
     #expect(results.allSatisfy { $0 == 1 })
   }
+
+  @Test("Jobs far apart, after the workers have gone to sleep, still run every part once")
+  func jobsAfterSleep() {
+    for _ in 0..<20 {
+      usleep(1_000)  // five times the workers' look-out
+      let counts = Mutex([Int](repeating: 0, count: 4))
+      WorkerPool.shared.run(parts: 4) { part in counts.withLock { $0[part] += 1 } }
+      #expect(counts.withLock { $0 } == [1, 1, 1, 1])
+    }
+  }
+
+  @Test("A forked child runs parallel loops on its own")
+  func forkedChild() async {
+    // Forked from a child process of its own, whose only other threads are the pool's: the
+    // test runner's threads could hold locks at the fork that the forked child then waits on.
+    await #expect(processExitsWith: .success) {
+      WorkerPool.shared.run(parts: 2) { _ in }  // the workers exist before the fork
+      let child = fork()
+      if child == 0 {
+        alarm(20)  // a hang ends as a failure
+        let counts = Mutex([Int](repeating: 0, count: 3))
+        for _ in 0..<50 {
+          WorkerPool.shared.run(parts: 3) { part in counts.withLock { $0[part] += 1 } }
+        }
+        _exit(counts.withLock { $0 } == [50, 50, 50] ? 0 : 1)
+      }
+      var status: Int32 = 0
+      guard child > 0, waitpid(child, &status, 0) == child, status == 0 else { exit(1) }
+    }
+  }
 }

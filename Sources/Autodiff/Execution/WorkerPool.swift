@@ -45,6 +45,17 @@ final class WorkerPool: @unchecked Sendable {
   private init() {
     pthread_mutex_init(sleepLock, nil)
     pthread_cond_init(wakeUp, nil)
+    // A child of `fork` has none of the workers, and a lock one of them held stays held there.
+    pthread_atfork(nil, nil) { WorkerPool.shared.forgetWorkers() }
+  }
+
+  /// In the child of a `fork`, which has only the thread that called it: starts afresh, with no
+  /// worker, the lock and condition new, and the pool free.
+  private func forgetWorkers() {
+    pthread_mutex_init(sleepLock, nil)
+    pthread_cond_init(wakeUp, nil)
+    (workerCount, sleeping) = (0, 0)
+    held.store(false, ordering: .relaxed)
   }
 
   /// Calls `body` for each part in `0..<parts`, on up to `parts` threads (this one among them),
