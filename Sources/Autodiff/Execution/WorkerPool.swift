@@ -146,7 +146,8 @@ final class WorkerPool: @unchecked Sendable {
   }
 }
 
-struct UncheckedSendable<Value>: @unchecked Sendable {
+/// A value handed to Dispatch's workers for a call that outlives none of them.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
   let value: Value
   init(_ value: Value) { self.value = value }
 }
