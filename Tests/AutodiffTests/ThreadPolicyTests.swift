@@ -42,6 +42,17 @@ import Testing
     }
   }
 
+  @Test("A product's work counts Double's multiply-adds twice, alone and in a pullback's pair")
+  func productWork() {
+    #expect(Float.productWork(m: 3, n: 5, k: 7) == 105)
+    #expect(Double.productWork(m: 3, n: 5, k: 7) == 210)
+    // dB = Aᵀ·dC of a [7, 3]ᵀ·[7, 5] product: m = 3, n = 5, k = 7.
+    let term = GradientProduct(
+      node: 0, shape: [3, 5], a: Tensor<Double>(zeros: [7, 3]), transposeA: true,
+      b: Tensor<Double>(zeros: [7, 5]), transposeB: false)
+    #expect(term.work == 210)
+  }
+
   @Test("A grain below 0 stops with a message")
   func negativeGrain() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -348,7 +348,7 @@ struct Sweep<Scalar: TensorScalar> {
     guard let first, let second, !createGraph, first.node != second.node,
       needsGradient(first.node), needsGradient(second.node),
       slots[first.node - base].gradient == nil, slots[second.node - base].gradient == nil,
-      BLAS.sideBySide(first.multiplyAdds, second.multiplyAdds)
+      BLAS.sideBySide(first.work, second.work)
     else {
       // One at a time, without an array of the two (an allocation per product node: matgrad).
       if let first { accumulateProduct(first) }
@@ -392,9 +392,9 @@ struct GradientProduct<Scalar: TensorScalar> {
   let b: Tensor<Scalar>
   let transposeB: Bool
 
-  /// The product's multiply-adds, m·n·k.
-  var multiplyAdds: Double {
-    Double(shape[0]) * Double(shape[1]) * Double(transposeA ? a.shape[0] : a.shape[1])
+  /// The product's work in Float multiply-adds (`TensorScalar.productWork(m:n:k:)`).
+  var work: Double {
+    Scalar.productWork(m: shape[0], n: shape[1], k: transposeA ? a.shape[0] : a.shape[1])
   }
 
   /// The product, in a new tensor. Unrecorded.

@@ -69,14 +69,19 @@ extension TensorScalar {
     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
     beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
   ) {
-    // A Double multiply-add takes about two of Float's.
-    let work = Double(m) * Double(n) * Double(k) * Double(MemoryLayout<Self>.size / 4)
-    BLAS.withThreads(forMultiplyAdds: work) {
+    BLAS.withThreads(forMultiplyAdds: productWork(m: m, n: n, k: k)) {
       gemm(
         pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
         alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
+  }
+
+  /// The work of an `m×k` by `k×n` product, in Float multiply-adds: `m·n·k`, twice that in
+  /// Double, whose multiply-adds take about two of Float's. ``BLAS/multiplyAddsPerThread``
+  /// counts in it.
+  static func productWork(m: Int, n: Int, k: Int) -> Double {
+    Double(m) * Double(n) * Double(k) * Double(MemoryLayout<Self>.size / 4)
   }
 
   /// Solves `op(a)·x = α·b` (left side) or `x·op(a) = α·b` (right side) in place of the `m×n`
