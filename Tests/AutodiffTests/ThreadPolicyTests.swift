@@ -81,14 +81,14 @@ import Testing
     }
   }
 
-  @Test("Two products go side by side when each pays for a thread and together they fit")
+  @Test("Two products go side by side when each pays for a thread and runs on one")
   func sideBySideDecision() async {
     await #expect(processExitsWith: .success) {
       guard ProductThreadTests.useTwoThreads() else { exit(0) }
       let grain = Double(BLAS.multiplyAddsPerThread)
       guard BLAS.sideBySide(grain, grain), BLAS.sideBySide(grain / 4, 1.5 * grain),
         !BLAS.sideBySide(grain / 8, grain),  // one too small for a thread's start
-        !BLAS.sideBySide(2 * grain, grain)  // three threads wanted, two allowed
+        !BLAS.sideBySide(2 * grain, grain)  // the first would run on two threads
       else { exit(1) }
       Parallelism.threadCount = 1
       guard !BLAS.sideBySide(grain, grain) else { exit(2) }

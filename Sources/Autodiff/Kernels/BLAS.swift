@@ -168,15 +168,17 @@ public enum BLAS {
   }
 
   /// Whether two independent products of `first` and `second` multiply-adds finish sooner side
-  /// by side, each on its own threads, than one after the other on all of them: when each is
-  /// worth a thread's start (a quarter of ``multiplyAddsPerThread``) and together they want no
-  /// more threads than ``threadCount`` and ``Parallelism/threadCount`` allow.
+  /// by side, one thread each, than one after the other: when each runs on one BLAS thread
+  /// anyway and is worth a thread's start (a quarter of ``multiplyAddsPerThread``), and
+  /// ``threadCount`` and ``Parallelism/threadCount`` both allow two threads. (Two products that
+  /// each run on several threads stay one after the other: OpenBLAS's pool serves one call at
+  /// a time best.)
   static func sideBySide(_ first: Double, _ second: Double) -> Bool {
     let grain = productGrain.load(ordering: .relaxed)
-    guard grain > 0, lowersThreads, min(first, second) >= Double(grain / 4) else { return false }
-    let threads = min(openBLASThreadCount, Parallelism.threadCount)
-    return threads >= 2
-      && threadsWanted(first, grain) + threadsWanted(second, grain) <= threads
+    guard grain > 0, lowersThreads else { return false }
+    let oneThread = Double(grain / 4)..<Double(2 * grain)
+    return oneThread.contains(first) && oneThread.contains(second)
+      && min(openBLASThreadCount, Parallelism.threadCount) >= 2
   }
 
   /// The threads a product of `work` multiply-adds pays for: one per `grain`, at least one.
