@@ -315,44 +315,34 @@ struct Sweep<Scalar: TensorScalar> {
     slots[slot].gradient = sum
   }
 
-  /// Adds `op(a)·op(b)` to the gradient of `operand`'s node: straight into its buffer with gemm's
-  /// β = 1 when the buffer is there and is not recorded, else as a new product (recorded when
-  /// the sweep records itself; an unrecorded product builds no rule, see `record`).
-  ///
-  /// `shape` is the operand's, which the product has: a new product takes that array rather
-  /// than allocating its own.
-  func accumulateProduct(
-    intoNode node: Int?, shape: [Int],
-    _ a: Tensor<Scalar>, transposed transposeA: Bool,
-    _ b: Tensor<Scalar>, transposed transposeB: Bool
-  ) {
-    guard let node, needsGradient(node) else { return }
-    let slot = node - base
+  /// Adds `term`'s product to its node's gradient: straight into its buffer with gemm's β = 1
+  /// when the buffer is there and is not recorded, else as a new product (recorded when the
+  /// sweep records itself; an unrecorded product builds no rule, see `record`).
+  func accumulate(_ term: GradientProduct<Scalar>) {
+    let slot = term.node - base
     if createGraph {
-      accumulate(matmul(a, transposed: transposeA, b, transposed: transposeB), into: node)
+      let product = matmul(term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
+      accumulate(product, into: term.node)
     } else if slots[slot].gradient != nil {
       slots[slot].gradient!.addProductUnrecorded(
-        a, transposed: transposeA, b, transposed: transposeB)
+        term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
     } else {
-      var product = Tensor<Scalar>(uninitializedShape: shape)
-      product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
-      slots[slot].gradient = product
+      slots[slot].gradient = term.newProduct()
     }
   }
 
-  /// Adds two products to the gradients of two operands' nodes, as `accumulateProduct` adds
-  /// each: at the same time on two threads when both gradients are new and unrecorded and
+  /// Adds two products to their nodes' gradients, as `accumulate(_:)` adds each: at the same
+  /// time on two threads when both gradients are new and unrecorded and
   /// ``BLAS/sideBySide(_:_:)`` says the pair runs faster so (a small layer's `dW = Xᵀ·dZ` and
   /// `dX = dZ·Wᵀ`), else one after the other.
-  func accumulateProducts(_ first: GradientProduct<Scalar>?, _ second: GradientProduct<Scalar>?) {
+  func accumulate(_ first: GradientProduct<Scalar>?, _ second: GradientProduct<Scalar>?) {
     guard let first, let second, !createGraph, first.node != second.node,
-      needsGradient(first.node), needsGradient(second.node),
       slots[first.node - base].gradient == nil, slots[second.node - base].gradient == nil,
       BLAS.sideBySide(first.work, second.work)
     else {
       // One at a time, without an array of the two (an allocation per product node: matgrad).
-      if let first { accumulateProduct(first) }
-      if let second { accumulateProduct(second) }
+      if let first { accumulate(first) }
+      if let second { accumulate(second) }
       return
     }
     // A pending factor (an upstream gradient both products read) is computed here, once,
@@ -373,17 +363,9 @@ struct Sweep<Scalar: TensorScalar> {
   }
 }
 
-extension Sweep {
-  /// Adds `term`'s product to its node's gradient (`accumulateProduct(intoNode:...)`).
-  fileprivate func accumulateProduct(_ term: GradientProduct<Scalar>) {
-    accumulateProduct(
-      intoNode: term.node, shape: term.shape,
-      term.a, transposed: term.transposeA, term.b, transposed: term.transposeB)
-  }
-}
-
 /// A product `op(a)·op(b)` to add to the gradient of the operand that node `node` made, whose
-/// value has `shape`.
+/// value has `shape`: made by `PullbackContext.product(into:...)`, only for a node that needs a
+/// gradient.
 struct GradientProduct<Scalar: TensorScalar> {
   let node: Int
   let shape: [Int]
@@ -451,7 +433,7 @@ struct PullbackContext<Scalar: TensorScalar> {
   /// Adds two operands' products (``product(into:_:transposed:_:transposed:)``) to their
   /// gradients, side by side on two threads where that is faster.
   func accumulateProducts(_ first: GradientProduct<Scalar>?, _ second: GradientProduct<Scalar>?) {
-    sweep.accumulateProducts(first, second)
+    sweep.accumulate(first, second)
   }
 
   /// Adds `op(a)·op(b)` to operand `position`'s gradient, with no transpose materialized.
@@ -459,8 +441,8 @@ struct PullbackContext<Scalar: TensorScalar> {
     into position: Int, _ a: Tensor<Scalar>, transposed transposeA: Bool,
     _ b: Tensor<Scalar>, transposed transposeB: Bool
   ) {
-    sweep.accumulateProduct(
-      intoNode: node.inputNodes[position], shape: node.operands.shape(at: position),
-      a, transposed: transposeA, b, transposed: transposeB)
+    if let term = product(into: position, a, transposed: transposeA, b, transposed: transposeB) {
+      sweep.accumulate(term)
+    }
   }
 }
