@@ -77,13 +77,20 @@ public final class Training: @unchecked Sendable {
     return valueWithGradient(at: model.parameters) { parameters in
       var model = model
       model.parameters = parameters
-      return softmaxCrossEntropy(logits: model(x), labels: labels)
+      return Self.loss(of: model, x, labels)
     }
   }
 
   /// The loss on the whole batch, recording nothing: a step's forward pass alone.
   public func loss() -> Float {
-    softmaxCrossEntropy(logits: model(mlp.x), labels: mlp.labels).scalar
+    Self.loss(of: model, mlp.x, mlp.labels).scalar
+  }
+
+  /// The step's loss: softmax cross-entropy of `model`'s logits for `x` against `labels`.
+  static func loss(of model: Sequential<Float>, _ x: Tensor<Float>, _ labels: [Int])
+    -> Tensor<Float>
+  {
+    softmaxCrossEntropy(logits: model(x), labels: labels)
   }
 
   /// A step's SGD update along `gradients`.
