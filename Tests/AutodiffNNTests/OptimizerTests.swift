@@ -502,6 +502,41 @@ private func documentedAdam(
     }
   }
 
+  @Test(
+    "RMSprop on a large parameter gives a plain loop's bits, element by element",
+    arguments: [(Float(0), Float(0), false), (0.9, 0, false), (0, 1e-4, true), (0.9, 1e-4, true)])
+  func rmspropMatchesPlainLoop(momentum: Float, decay: Float, centered: Bool) {
+    let (start, gradients) = parameterAndGradients(seed: 23)
+    var parameters = [start]
+    var rmsprop = RMSprop<Float>(
+      for: parameters, learningRate: 0.01, alpha: 0.9, epsilon: 1e-8, weightDecay: decay,
+      momentum: momentum, centered: centered)
+    let zeros = [Float](repeating: 0, count: count)
+    var (p, v, b, gBar) = (start.scalars, zeros, zeros, zeros)
+    for gradient in gradients {
+      rmsprop.update(&parameters, along: [gradient])
+      // torch.optim.RMSprop's operations, in its order.
+      let g = gradient.scalars
+      for j in 0..<count {
+        let d = decay == 0 ? g[j] : g[j] + decay * p[j]
+        v[j] = 0.9 * v[j] + (1 - 0.9) * d * d
+        var meanSquare = v[j]
+        if centered {
+          gBar[j] = 0.9 * gBar[j] + (1 - 0.9) * d
+          meanSquare -= gBar[j] * gBar[j]
+        }
+        let scaled = d / (meanSquare.squareRoot() + 1e-8)
+        if momentum == 0 {
+          p[j] -= 0.01 * scaled
+        } else {
+          b[j] = momentum * b[j] + scaled
+          p[j] -= 0.01 * b[j]
+        }
+      }
+    }
+    #expect(parameters[0].scalars == p)
+  }
+
   @Test("SGD with and without momentum on a large parameter gives a plain loop's bits")
   func sgdMatchesPlainLoop() {
     let (start, gradients) = parameterAndGradients(seed: 22)

@@ -82,6 +82,18 @@ void autodiff_adam_double(
     double beta2, double step_size, double correction2_root, double epsilon, double l2,
     double shrink);
 
+/// One RMSprop step over `count` parameters `p` with gradients `g` and mean squares `v`, in
+/// place: d = g + decay·p (d = g when decay is 0); v ← αv + (1 − α)d²; with `g_bar` (centered),
+/// ḡ ← αḡ + (1 − α)d and s = v − ḡ², else s = v; with `b` (momentum), b ← μb + d/(√s + ε) and
+/// p ← p − rate·b, else p ← p − rate·(d/(√s + ε)). (AutodiffNN's RMSprop; `g_bar` and `b` may
+/// be null.)
+void autodiff_rmsprop_float(
+    float *p, const float *g, float *v, float *g_bar, float *b, ptrdiff_t count, float rate,
+    float alpha, float epsilon, float decay, float momentum);
+void autodiff_rmsprop_double(
+    double *p, const double *g, double *v, double *g_bar, double *b, ptrdiff_t count,
+    double rate, double alpha, double epsilon, double decay, double momentum);
+
 /// One SGD step over `count` parameters `p` with gradients `g`, in place: d = g + decay·p; with
 /// momentum μ ≠ 0, b ← μb + d and p ← p − rate·(Nesterov ? d + μb : b); else p ← p − rate·d.
 /// (AutodiffNN's SGD; `b` is unused without momentum.)

@@ -7,6 +7,10 @@ private typealias AdamStep<T> = (
   UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?,
   Int, T, T, T, T, T, T, T
 ) -> Void
+private typealias RMSpropStep<T> = (
+  UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?,
+  UnsafeMutablePointer<T>?, Int, T, T, T, T, T
+) -> Void
 private typealias SGDStep<T> = (
   UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, Int, T, T, T, Int32
 ) -> Void
@@ -26,6 +30,24 @@ extension TensorScalar {
     step(
       parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
       correction2Root, epsilon, l2, shrink)
+  }
+
+  /// One RMSprop step over `count` parameters in place: d = g + decay·p (d = g when decay is 0);
+  /// v ← αv + (1 − α)d²; centered (`gradientAverages` given), ḡ ← αḡ + (1 − α)d and s = v − ḡ²,
+  /// else s = v; with momentum (`momentumBuffer` given), b ← μb + d/(√s + ε) and p ← p − rate·b,
+  /// else p ← p − rate·(d/(√s + ε)).
+  package static func rmspropStep(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    squareAverages: UnsafeMutablePointer<Self>, gradientAverages: UnsafeMutablePointer<Self>?,
+    momentumBuffer: UnsafeMutablePointer<Self>?, count: Int, rate: Self, alpha: Self,
+    epsilon: Self, decay: Self, momentum: Self
+  ) {
+    let step: RMSpropStep<Self> = pick(
+      single: autodiff_rmsprop_float as RMSpropStep<Float>,
+      double: autodiff_rmsprop_double as RMSpropStep<Double>)
+    step(
+      parameters, gradients, squareAverages, gradientAverages, momentumBuffer, count, rate, alpha,
+      epsilon, decay, momentum)
   }
 
   /// One SGD step over `count` parameters in place: d = g + decay·p (d = g when decay is 0, so
