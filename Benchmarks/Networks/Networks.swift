@@ -106,8 +106,8 @@ public final class Training: @unchecked Sendable {
 public final class Floor: @unchecked Sendable {
   let sizes: [Int]
   let batch: Int
-  let weights, activations: [[Float]]
-  var z, dZ, dW: [[Float]]
+  let activations: [[Float]]
+  var weights, z, dZ, dW: [[Float]]
 
   public init(_ mlp: MLP) {
     let (s, b) = (mlp.sizes, mlp.batch)
@@ -123,6 +123,18 @@ public final class Floor: @unchecked Sendable {
   public func run() {
     forward()
     backward()
+  }
+
+  /// A bare SGD update after the products: Wₗ ← Wₗ − 10⁻³·dWₗ, one `cblas_saxpy` a layer
+  /// (which OpenBLAS splits across its threads). The products of the next `run()` then read
+  /// weights just written, as a training step's do; where cores share no cache, those written
+  /// on another core come from that core. StepParts' "bare products and update".
+  public func update() {
+    for l in 0..<3 {
+      weights[l].withUnsafeMutableBufferPointer { w in
+        cblas_saxpy(Int32(w.count), -1e-3, dW[l], 1, w.baseAddress, 1)
+      }
+    }
   }
 
   /// The three products of the forward pass.

@@ -72,13 +72,26 @@ for (name, mlp) in networks where chosen.contains(name) {
   let h = Tensor<Float>(randomNormal: [b, s[1]], using: &rng)
   let (weight, bias) = (mlp.parameters[2], Tensor<Float>(randomNormal: [s[2]], using: &rng))
   let logits = Tensor<Float>(randomNormal: [b, s[3]], using: &rng)
+  // The other optimizers' updates, each of its own copy of the parameters.
+  var (adamParameters, rmspropParameters) = (mlp.model().parameters, mlp.model().parameters)
+  var adam = Adam(for: adamParameters)
+  var rmsprop = RMSprop(for: rmspropParameters)
   let parts: [(String, () -> Void)] = [
     ("step", { training.step() }),
     ("forward and loss, unrecorded", { _ = training.loss() }),
     ("forward and backward", { _ = training.lossAndGradients() }),
     ("SGD update", { training.update(along: gradients) }),
+    ("Adam update", { adam.update(&adamParameters, along: gradients) }),
+    ("RMSprop update", { rmsprop.update(&rmspropParameters, along: gradients) }),
     ("bare products: forward (3)", { floor.forward() }),
     ("bare products: backward (5)", { floor.backward() }),
+    (
+      "bare products and update (saxpy)",
+      {
+        floor.run()
+        floor.update()
+      }
+    ),
     ("matmul [b, s₁]·[s₁, s₂]", { computed(matmul(h, weight)) }),
     ("  plus bias", { computed(matmul(h, weight, plus: bias)) }),
     ("  plus bias, relu", { computed(matmul(h, weight, plus: bias, activation: .relu)) }),
