@@ -83,6 +83,7 @@ for (name, mlp) in networks where chosen.contains(name) {
     ("SGD update", { training.update(along: gradients) }),
     ("Adam update", { adam.update(&adamParameters, along: gradients) }),
     ("RMSprop update", { rmsprop.update(&rmspropParameters, along: gradients) }),
+    ("gradients clipped by global norm", { _ = clippedByGlobalNorm(gradients, maxNorm: 1e-3) }),
     ("bare products: forward (3)", { floor.forward() }),
     ("bare products: backward (5)", { floor.backward() }),
     (

@@ -1,4 +1,5 @@
 import AutodiffNN
+import Foundation
 import Testing
 
 @Suite struct NamedParameterTests {
@@ -63,6 +64,52 @@ import Testing
     #expect(Self.a.globalNorm() == 34.25.squareRoot())
     #expect(clippedByGlobalNorm(Self.a, maxNorm: 100).norm == Self.a.globalNorm())
     #expect(Self.a.totalScalarCount() == 6)
+  }
+
+  @Test("dot and globalNorm of long Float lists agree with Double sums, NaN and ∞ included")
+  func longLists() {
+    // Several chunks of the parallel sum, and lengths that fill no vector of lanes.
+    var rng = SeededGenerator(seed: 31)
+    let shapes = [[300_001], [513, 257], [3]]
+    let a = shapes.map { Tensor<Float>(randomNormal: $0, using: &rng) }
+    let b = shapes.map { Tensor<Float>(randomNormal: $0, using: &rng) }
+    var (dot, squares) = (0.0, 0.0)
+    for (x, y) in zip(a, b) {
+      for (u, v) in zip(x.scalars, y.scalars) {
+        dot += Double(u) * Double(v)
+        squares += Double(u) * Double(u)
+      }
+    }
+    #expect(Swift.abs(Double(a.dot(b)) - dot) <= 1e-6 * Swift.abs(dot))
+    let norm = squares.squareRoot()
+    #expect(Swift.abs(Double(a.globalNorm()) - norm) <= 1e-6 * norm)
+    #expect(clippedByGlobalNorm(a, maxNorm: 1e9).norm == a.globalNorm())
+    var poisoned = a
+    var scalars = a[0].scalars
+    scalars[123_456] = .infinity
+    poisoned[0] = Tensor(shape: [300_001], scalars: scalars)
+    #expect(poisoned.globalNorm() == .infinity)
+    scalars[7] = .nan
+    poisoned[0] = Tensor(shape: [300_001], scalars: scalars)
+    #expect(poisoned.globalNorm().isNaN && poisoned.dot(b).isNaN)
+  }
+
+  @Test("dot and globalNorm give the same bits at any thread count")
+  func longListsAnyThreadCount() async {
+    // In a child process: the count is process-wide, and other suites run in parallel.
+    await #expect(processExitsWith: .success) {
+      var rng = SeededGenerator(seed: 32)
+      let a = [[1 << 20], [77]].map { Tensor<Float>(randomNormal: $0, using: &rng) }
+      let b = a.map { $0 * 0.5 + 1 }
+      let original = Parallelism.threadCount
+      var results: [[Float]] = []
+      for threads in [1, 2, 3] {
+        Parallelism.threadCount = threads
+        results.append([a.dot(b), a.globalNorm()])
+      }
+      Parallelism.threadCount = original
+      guard results.allSatisfy({ $0 == results[0] }) else { exit(1) }
+    }
   }
 
   @Test("Averaging the gradients of two half batches gives the whole batch's gradient")

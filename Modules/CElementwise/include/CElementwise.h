@@ -71,6 +71,11 @@ void autodiff_column_sum_float(
 void autodiff_column_sum_double(
     const double *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, double *y);
 
+/// Σ a[i]·b[i] for i < count, each product and sum in double, in an order that depends only on
+/// the elements' positions (`b` may be `a`: the sum of squares).
+double autodiff_dot_in_double_float(const float *a, const float *b, ptrdiff_t count);
+double autodiff_dot_in_double_double(const double *a, const double *b, ptrdiff_t count);
+
 /// One Adam step over `count` parameters `p` with gradients `g` and moments `m`, `v`, in place:
 /// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
 /// p ← p − stepSize·m / (√v / correction2Root + ε). (AutodiffNN's Adam and AdamW.)

@@ -175,6 +175,24 @@ package func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> 
   }
 }
 
+/// `Σ a[i]·b[i]` over `count` elements, each product and sum in Double (`b` may be `a`: the sum
+/// of squares), so that millions of Float products keep the small ones. In chunks of
+/// ``sumChunkCount`` on the machine's threads, each summed in the C kernel's fixed lanes, so the
+/// result is the same at any thread count. (`package`: AutodiffNN's parameter lists measure
+/// their norms and inner products with it.)
+package func dotInDouble<T: TensorScalar>(
+  _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count n: Int
+) -> Double {
+  let kernel: DotInDouble<T> = T.pick(
+    single: autodiff_dot_in_double_float as DotInDouble<Float>,
+    double: autodiff_dot_in_double_double as DotInDouble<Double>)
+  return chunkedSum(count: n) { chunk in
+    kernel(a + chunk.lowerBound, b + chunk.lowerBound, chunk.count)
+  }
+}
+
+private typealias DotInDouble<T> = (UnsafePointer<T>?, UnsafePointer<T>?, Int) -> Double
+
 /// Elements per chunk of a long sum.
 let sumChunkCount = 1 << 16
 

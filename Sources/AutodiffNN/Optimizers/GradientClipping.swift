@@ -38,13 +38,7 @@ public func clippedByGlobalNorm<Scalar: TensorScalar>(
     maxNorm > 0, "clippedByGlobalNorm: maxNorm must be > 0, got \(maxNorm)",
     at: SourceLocation(file: file, line: line))
   // Σ g² accumulated in Double, so that millions of Float squares do not lose the small ones.
-  var sumOfSquares: Double = 0
-  for gradient in gradients {
-    gradient.withUnsafeBufferPointer { g in
-      for value in g { sumOfSquares += Double(value) * Double(value) }
-    }
-  }
-  let norm = sumOfSquares.squareRoot()
+  let norm = sumOfSquaresInDouble(gradients).squareRoot()
   let factor = Double(maxNorm) / (norm + 1e-6)
   guard !(factor >= 1) else { return (gradients, Scalar(norm)) }
   let scale = Scalar(factor)

@@ -55,27 +55,13 @@ extension Array {
   ) -> Scalar where Element == Tensor<Scalar> {
     checkPairs(self, other, "dot", at: SourceLocation(file: file, line: line))
     // Accumulated in Double, so that millions of Float products do not lose the small ones.
-    var total: Double = 0
-    for (a, b) in zip(self, other) {
-      a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-          for index in a.indices { total += Double(a[index]) * Double(b[index]) }
-        }
-      }
-    }
-    return Scalar(total)
+    return Scalar(zip(self, other).reduce(0) { $0 + innerProductInDouble($1.0, $1.1) })
   }
 
   /// The Euclidean norm of all elements of all tensors, `√(Σₖ Σᵢ aₖᵢ²)`, as PyTorch's
   /// `clip_grad_norm_` measures it (accumulated in `Double`).
   public func globalNorm<Scalar: TensorScalar>() -> Scalar where Element == Tensor<Scalar> {
-    var sumOfSquares: Double = 0
-    for tensor in self {
-      tensor.withUnsafeBufferPointer { a in
-        for value in a { sumOfSquares += Double(value) * Double(value) }
-      }
-    }
-    return Scalar(sumOfSquares.squareRoot())
+    Scalar(sumOfSquaresInDouble(self).squareRoot())
   }
 
   /// The number of elements of all tensors together: a model's parameter count.
@@ -99,4 +85,23 @@ private func checkPairs<Scalar>(
       "\(function): tensor \(index) has shapes \(a.shape.shapeText) and \(b.shape.shapeText)",
       at: location)
   }
+}
+
+/// `Σᵢ aᵢ·bᵢ` over the elements of two tensors of one shape, each product and sum in Double, on
+/// the machine's cores when long, and the same at any thread count (Autodiff's `dotInDouble`).
+func innerProductInDouble<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>)
+  -> Double
+{
+  a.withUnsafeBufferPointer { a in
+    b.withUnsafeBufferPointer { b in
+      guard let first = a.baseAddress, let second = b.baseAddress else { return 0 }
+      return dotInDouble(first, second, count: a.count)
+    }
+  }
+}
+
+/// The sum of the squares of every element of `tensors`, in Double: the square of their global
+/// norm (`globalNorm()` and `clippedByGlobalNorm` take its root).
+func sumOfSquaresInDouble<Scalar: TensorScalar>(_ tensors: [Tensor<Scalar>]) -> Double {
+  tensors.reduce(0) { $0 + innerProductInDouble($1, $1) }
 }
