@@ -130,25 +130,12 @@ public struct LabeledDataset<Scalar: TensorScalar>: Sendable {
     return (gathering(rows: order[..<firstCount]), gathering(rows: order[firstCount...]))
   }
 
-  /// The examples at `rows`, in that order, copied into a new contiguous tensor.
+  /// The examples at `rows`, in that order, copied into a new contiguous tensor: Autodiff's
+  /// gather, one block copy a row, across cores for a large set.
   func gathering(rows: some Collection<Int>) -> LabeledDataset {
-    let features = featureCount
-    var gathered = Tensor<Scalar>(zeros: [rows.count, features])
-    let rowBytes = features * MemoryLayout<Scalar>.stride
-    if rowBytes > 0 && !rows.isEmpty {
-      // Whole rows as raw bytes: one memcpy each, whatever `Scalar` is, specialized or not.
-      inputs.withUnsafeBufferPointer { source in
-        gathered.withUnsafeMutableBufferPointer { target in
-          let from = UnsafeRawPointer(source.baseAddress!)
-          let to = UnsafeMutableRawPointer(target.baseAddress!)
-          for (position, row) in rows.enumerated() {
-            to.advanced(by: position * rowBytes)
-              .copyMemory(from: from.advanced(by: row * rowBytes), byteCount: rowBytes)
-          }
-        }
-      }
-    }
-    return LabeledDataset(inputs: gathered, labels: rows.map { labels[$0] })
+    let rows = Array(rows)
+    return LabeledDataset(
+      inputs: inputs.gathering(atIndices: rows), labels: rows.map { labels[$0] })
   }
 
   // MARK: Mini-batches
