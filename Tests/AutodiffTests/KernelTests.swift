@@ -31,6 +31,22 @@ import Testing
     #expect(whole == pieces)
   }
 
+  @Test("Converting precision rounds each element as Float(_:) and Double(_:) do, split or not")
+  func conversions() {
+    var rng = SeededGenerator(seed: 12)
+    let count = (1 << 18) + 77  // split on a multi-core machine, with an uneven tail
+    var doubles = Tensor<Double>(randomNormal: [count], using: &rng).scalars.map { $0 * 1e3 }
+    let specials: [Double] = [
+      .nan, .infinity, -.infinity, -0.0, 1e39, -1e39, 1e-46, Double(Float.leastNonzeroMagnitude),
+      1 + 0x1p-24, 1 + 0x1p-24 + 0x1p-50, Double(Float.greatestFiniteMagnitude),
+    ]
+    doubles.replaceSubrange(1000..<(1000 + specials.count), with: specials)
+    let floats = Tensor<Float>(Tensor(doubles)).scalars
+    #expect(floats.map(\.bitPattern) == doubles.map { Float($0).bitPattern })
+    let back = Tensor<Double>(Tensor(floats)).scalars
+    #expect(back.map(\.bitPattern) == floats.map { Double($0).bitPattern })
+  }
+
   @Test("The sum of many elements is accurate and the same on every call")
   func longSum() {
     var rng = SeededGenerator(seed: 5)

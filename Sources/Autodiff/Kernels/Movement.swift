@@ -1,6 +1,6 @@
 // Copies that move elements: strided gathers (transpose, broadcast, indexing) and their
-// scatters, the block copies of slicing and concatenation, and the row gathers of
-// `gathering(atIndices:alongAxis:)` with their scatter-adds.
+// scatters, the block copies of slicing and concatenation, the row gathers of
+// `gathering(atIndices:alongAxis:)` with their scatter-adds, and conversions of precision.
 
 /// Writes `y[i] = x[offset(i)]` for every row-major index `i` of `shape`, where `offset` adds up
 /// `strides[axis] · index[axis]`: a transpose when the strides are permuted, a broadcast when some
@@ -141,6 +141,33 @@ func scatterAddRowsKernel<T: TensorScalar>(
       let from = source + (o * k + j) * inner
       let to = target + (o * n + row) * inner
       for i in 0..<inner { to[i] += from[i] }
+    }
+  }
+}
+
+/// Writes `y[i] = x[i]` converted to `Target`'s precision (Float to Double exactly, Double to
+/// Float to nearest, ties to even, as `Float(_:)`), vectorized and split across threads when
+/// long. (The generic `Target(x[i])` went through the standard library's generic conversion: 24
+/// ns an element.)
+func convertKernel<Source: TensorScalar, Target: TensorScalar>(
+  _ x: UnsafeBufferPointer<Source>, into y: UnsafeMutableBufferPointer<Target>
+) {
+  assert(x.count == y.count)
+  guard let source = x.baseAddress, let target = y.baseAddress else { return }
+  let (from, to) = (UnsafeRawPointer(source), UnsafeMutableRawPointer(target))
+  forEachRange(count: x.count, grain: elementwiseGrain) { range in
+    if Source.self == Float.self, Target.self == Double.self {
+      let (x, y) = (
+        from.assumingMemoryBound(to: Float.self), to.assumingMemoryBound(to: Double.self)
+      )
+      for i in range { y[i] = Double(x[i]) }
+    } else if Source.self == Double.self, Target.self == Float.self {
+      let (x, y) = (
+        from.assumingMemoryBound(to: Double.self), to.assumingMemoryBound(to: Float.self)
+      )
+      for i in range { y[i] = Float(x[i]) }
+    } else {
+      for i in range { target[i] = Target(source[i]) }
     }
   }
 }

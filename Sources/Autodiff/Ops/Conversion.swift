@@ -69,9 +69,7 @@ func converted<Scalar: TensorScalar, Other: TensorScalar>(_ other: Tensor<Other>
   if let same = other as? Tensor<Scalar> { return same }
   let storage = Storage<Scalar>.uninitialized(count: other.scalarCount)
   other.withUnsafeBufferPointer { source in
-    storage.withUnsafeMutableBufferPointer { target in
-      for index in source.indices { target[index] = Scalar(source[index]) }
-    }
+    storage.withUnsafeMutableBufferPointer { convertKernel(source, into: $0) }
   }
   let output = Tensor<Scalar>(shape: other.shape, storage: storage)
   guard let trace = other.liveTrace else { return output }
