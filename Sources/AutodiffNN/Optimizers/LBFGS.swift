@@ -226,11 +226,7 @@ private func largestMagnitude(_ vector: [Double]) -> Double {
 
 /// The tensors' elements, in order, as one `Double` vector.
 private func flattened<Scalar: TensorScalar>(_ tensors: [Tensor<Scalar>]) -> [Double] {
-  var result: [Double] = []
-  for tensor in tensors {
-    tensor.withUnsafeBufferPointer { buffer in result.append(contentsOf: buffer.map(Double.init)) }
-  }
-  return result
+  tensors.flatMap { Tensor<Double>($0).scalars }
 }
 
 /// Tensors of `shapes` filled in order from `vector`.
@@ -241,6 +237,6 @@ private func unflattened<Scalar: TensorScalar>(
   return shapes.map { shape in
     let count = shape.reduce(1, *)
     defer { start += count }
-    return Tensor(shape: shape, scalars: vector[start..<(start + count)].map { Scalar($0) })
+    return Tensor(Tensor(shape: shape, scalars: Array(vector[start..<(start + count)])))
   }
 }
