@@ -286,7 +286,7 @@ static inline double log_series_double(double z) {
 }
 
 #include "VectorMath.inc"
-// libm per element, as softplus: the same bits on every CPU.
+// libm per element: the same bits on every CPU.
 #define ERF_LOOP LIBM_LOOP(erf(X))
 #include "Elementwise.inc"
 #undef ERF_LOOP
