@@ -299,10 +299,12 @@ import Testing
           x.sum(alongAxes: [0]), x.sum(alongAxes: [1]), x.max(alongAxes: [0]),
           x.max(alongAxes: [1]), x + b, x * column, x.transposed(),
           matmul(w, x.transposed(), plus: Tensor(zeros: [512])), x.mean(alongAxes: [0, 1]),
+          x.cumulativeSum(alongAxis: 1), x.cumulativeSum(alongAxis: 0),
+          Tensor(cube),
         ]
         let double: [Tensor<Double>] = [
           cube.sum(alongAxes: [1]), cube.sum(alongAxes: [0, 2]), cube.max(alongAxes: [2]),
-          cube.transposed(permutation: [2, 0, 1]),
+          cube.transposed(permutation: [2, 0, 1]), Tensor(x),
         ]
         return float.map { $0.scalars.map(Double.init) } + double.map(\.scalars)
       }

@@ -86,6 +86,8 @@ private func reduceColumns<T: TensorScalar>(
 /// Writes into `mask` (the shape of `x`) a 1 at the first element, in row-major order, of each
 /// group of `x` equal to its group's value in `y`, and 0 elsewhere: the selector of `max`'s
 /// gradient. `stridesY` reads `y` at `x`'s shape (0 along the reduced axes).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func firstMatchMaskKernel<T: TensorScalar>(
   _ x: UnsafeBufferPointer<T>, shape: [Int], _ y: UnsafeBufferPointer<T>, stridesY: [Int],
   into mask: UnsafeMutableBufferPointer<T>
@@ -117,20 +119,36 @@ func firstMatchMaskKernel<T: TensorScalar>(
 /// The running totals are Doubles, each element rounded to `T` once, as PyTorch accumulates a
 /// Float cumsum: a Float total was 3.5·10⁻⁵ off after 2²² elements, now within one rounding.
 /// (For Double the sums are the same additions in the same order.)
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func cumulativeSumKernel<T: TensorScalar>(
   _ x: UnsafeMutableBufferPointer<T>, outer: Int, n: Int, inner: Int, reverse: Bool
 ) {
   assert(x.count == outer * n * inner)
-  guard n > 1, inner > 0 else { return }
-  withUnsafeTemporaryAllocation(of: Double.self, capacity: inner) { totals in
-    for o in 0..<outer {
-      let base = x.baseAddress! + o * n * inner
-      for i in 0..<inner { totals[i] = 0 }
-      for step in 0..<n {
-        let row = base + (reverse ? n - 1 - step : step) * inner
-        for i in 0..<inner {
-          totals[i] += Double(row[i])
-          row[i] = T(totals[i])
+  guard n > 1, inner > 0, outer > 0 else { return }
+  let x = x.baseAddress!
+  // Each slab's totals are its own, so slabs split across threads without changing a bit.
+  forEachRange(count: outer, grain: max(1, elementwiseGrain / (n * inner)), alignment: 1) { slabs in
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: inner) { totals in
+      for o in slabs {
+        let base = x + o * n * inner
+        if inner == 1 {
+          // One running total, kept in a register rather than in `totals`.
+          var total = 0.0
+          for step in 0..<n {
+            let element = base + (reverse ? n - 1 - step : step)
+            total += Double(element.pointee)
+            element.pointee = T(total)
+          }
+          continue
+        }
+        for i in 0..<inner { totals[i] = 0 }
+        for step in 0..<n {
+          let row = base + (reverse ? n - 1 - step : step) * inner
+          for i in 0..<inner {
+            totals[i] += Double(row[i])
+            row[i] = T(totals[i])
+          }
         }
       }
     }
@@ -140,6 +158,8 @@ func cumulativeSumKernel<T: TensorScalar>(
 /// The index along the middle axis of `x`, viewed as `[outer, n, inner]`, of the first maximum
 /// (or minimum) of each of its `outer · inner` runs, in row-major order: NumPy's `argmax` and
 /// `argmin`, where a NaN beats every number and the first NaN wins.
+@_specialize(where T == Float)
+@_specialize(where T == Double)
 func extremumIndexKernel<T: TensorScalar>(
   _ x: UnsafeBufferPointer<T>, outer: Int, n: Int, inner: Int, maximum: Bool
 ) -> [Int] {
