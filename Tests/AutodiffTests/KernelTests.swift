@@ -47,6 +47,40 @@ import Testing
     #expect(back.map(\.bitPattern) == floats.map { Double($0).bitPattern })
   }
 
+  @Test(
+    "Transposes copy each element where a plain index loop puts it, tiled or not",
+    arguments: [
+      ([37, 70], [1, 0]), ([64, 64], [1, 0]), ([3, 45, 33], [0, 2, 1]),
+      ([5, 33, 2, 40], [2, 0, 3, 1]),
+      ([4, 1, 65], [2, 0, 1]), ([2, 3, 4], [2, 1, 0]), ([300, 500], [1, 0]),
+    ])
+  func transposes(shape: [Int], permutation: [Int]) {
+    var rng = SeededGenerator(seed: 14)
+    let x = Tensor<Float>(randomNormal: shape, using: &rng)
+    let y = x.transposed(permutation: permutation)
+    // The reference: each target index's source index, one element at a time.
+    let targetShape = permutation.map { shape[$0] }
+    var sourceStrides = [Int](repeating: 1, count: shape.count)
+    for axis in (0..<(shape.count - 1)).reversed() {
+      sourceStrides[axis] = sourceStrides[axis + 1] * shape[axis + 1]
+    }
+    let source = x.scalars
+    var expected: [Float] = []
+    var index = [Int](repeating: 0, count: shape.count)
+    for _ in 0..<source.count {
+      expected.append(source[zip(index, permutation).map { $0 * sourceStrides[$1] }.reduce(0, +)])
+      var axis = shape.count - 1
+      while axis >= 0 {
+        index[axis] += 1
+        if index[axis] < targetShape[axis] { break }
+        index[axis] = 0
+        axis -= 1
+      }
+    }
+    #expect(y.shape == targetShape)
+    #expect(y.scalars == expected)
+  }
+
   @Test("The sum of many elements is accurate and the same on every call")
   func longSum() {
     var rng = SeededGenerator(seed: 5)

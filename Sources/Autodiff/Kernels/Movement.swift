@@ -19,6 +19,9 @@ func gatherKernel<T: TensorScalar>(
   let step = strides[last]
   guard inner > 0, y.count > 0 else { return }
   let (source, target) = (x.baseAddress!, y.baseAddress!)
+  if last >= 1, strides[last - 1] == 1, step > 1, shape[last - 1] > 1 {
+    return transposeTiles(source, strides: strides, into: target, shape: shape)
+  }
   // Split by rows across threads when large: a transpose (strided reads, bound by latency) from
   // `elementwiseGrain` elements, a copy of contiguous rows (a broadcast, a slice) only from
   // `copyGrain`, where threads gain bandwidth rather than share it.
@@ -30,6 +33,52 @@ func gatherKernel<T: TensorScalar>(
       to.update(from: from, count: inner)
     } else {
       for i in 0..<inner { to[i] = from[i * step] }
+    }
+  }
+}
+
+/// `gatherKernel` where the last two axes of `shape` read the source transposed (the second
+/// to last with stride 1, the last with a larger one), tile by tile: 32 source runs of 32
+/// contiguous elements into a buffer, then 32 target runs out of it. Element by element, one of
+/// the two sides steps a whole row between elements, and where rows lie a power of two apart
+/// those lines share a few cache sets and evict each other before their next element is used.
+/// Tiles of rows split across threads.
+private func transposeTiles<T>(
+  _ source: UnsafePointer<T>, strides: [Int], into target: UnsafeMutablePointer<T>, shape: [Int]
+) {
+  let tile = 32
+  let last = shape.count - 1
+  let (rows, columns, step) = (shape[last - 1], shape[last], strides[last])
+  let matrices = shape[..<(last - 1)].reduce(1, *)
+  let rowTiles = (rows + tile - 1) / tile
+  forEachRange(
+    count: matrices * rowTiles, grain: max(1, elementwiseGrain / (tile * columns)), alignment: 1
+  ) { tasks in
+    withUnsafeTemporaryAllocation(of: T.self, capacity: tile * tile) { buffer in
+      let buffer = buffer.baseAddress!
+      for task in tasks {
+        let (matrix, rowTile) = task.quotientAndRemainder(dividingBy: rowTiles)
+        // The matrix's offset in the source: its index along each outer axis times that stride.
+        var (offset, remainder) = (0, matrix)
+        for axis in (0..<(last - 1)).reversed() {
+          offset += remainder % shape[axis] * strides[axis]
+          remainder /= shape[axis]
+        }
+        let firstRow = rowTile * tile
+        let height = min(tile, rows - firstRow)
+        let (from, to) = (source + offset + firstRow, target + (matrix * rows + firstRow) * columns)
+        for firstColumn in stride(from: 0, to: columns, by: tile) {
+          let width = min(tile, columns - firstColumn)
+          // buffer[c][r] = target[r][firstColumn + c]: each a contiguous run of the source.
+          for c in 0..<width {
+            (buffer + c * tile).initialize(from: from + (firstColumn + c) * step, count: height)
+          }
+          for r in 0..<height {
+            let targetRow = to + r * columns + firstColumn
+            for c in 0..<width { targetRow[c] = buffer[c * tile + r] }
+          }
+        }
+      }
     }
   }
 }
