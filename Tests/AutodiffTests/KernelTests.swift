@@ -81,6 +81,32 @@ import Testing
     #expect(y.scalars == expected)
   }
 
+  @Test("max and min of long runs are a plain loop's, and NaN wherever it sits wins")
+  func longExtrema() {
+    var rng = SeededGenerator(seed: 15)
+    var rows = (0..<5).map { _ in Tensor<Double>(randomNormal: [1007], using: &rng).scalars }
+    rows[1][517] = .nan  // in a lane's run
+    rows[2][1006] = .nan  // in the tail
+    rows[3][0] = .nan  // the first element
+    rows[4][300] = .infinity
+    rows[4][301] = -.infinity
+    let x = Tensor(shape: [5, 1007], scalars: rows.flatMap { $0 })
+    func plain(_ row: [Double], _ larger: (Double, Double) -> Bool) -> Double {
+      row.dropFirst().reduce(row[0]) { larger($1, $0) || $1.isNaN ? $1 : $0 }
+    }
+    let (maxima, minima) = (x.max(alongAxes: [1]).scalars, x.min(alongAxes: [1]).scalars)
+    for (index, row) in rows.enumerated() {
+      let (largest, smallest) = (plain(row, >), plain(row, <))
+      #expect(maxima[index] == largest || (maxima[index].isNaN && largest.isNaN))
+      #expect(minima[index] == smallest || (minima[index].isNaN && smallest.isNaN))
+    }
+    #expect(
+      x.max().scalar.isNaN && x[4].max().scalar == .infinity && x[4].min().scalar == -.infinity)
+    let floats = Tensor<Float>(x[0])
+    #expect(floats.max().scalar == Float(plain(rows[0], >)))
+    #expect(floats.min().scalar == Float(plain(rows[0], <)))
+  }
+
   @Test("The sum of many elements is accurate and the same on every call")
   func longSum() {
     var rng = SeededGenerator(seed: 5)

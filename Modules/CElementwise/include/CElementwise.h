@@ -71,6 +71,11 @@ void autodiff_column_sum_float(
 void autodiff_column_sum_double(
     const double *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, double *y);
 
+/// The largest (`maximum` ≠ 0) or smallest of x[0..<count), count ≥ 1: NaN when any element is
+/// NaN, as NumPy's max and min.
+float autodiff_extremum_float(const float *x, ptrdiff_t count, int maximum);
+double autodiff_extremum_double(const double *x, ptrdiff_t count, int maximum);
+
 /// Σ a[i]·b[i] for i < count, each product and sum in double, in an order that depends only on
 /// the elements' positions (`b` may be `a`: the sum of squares).
 double autodiff_dot_in_double_float(const float *a, const float *b, ptrdiff_t count);

@@ -314,6 +314,7 @@ private typealias LanesTotal<T> = (UnsafePointer<T>?) -> T
 private typealias ColumnSum<T> = (
   UnsafePointer<T>?, Int, Int, Int, UnsafeMutablePointer<T>?
 ) -> Void
+private typealias Extremum<T> = (UnsafePointer<T>?, Int, Int32) -> T
 
 // The kernels run one thread each: the callers split large buffers. `function` numbers a
 // CElementwise function (`UnaryFunction.kernel`, `BinaryFunction.kernel`).
@@ -369,6 +370,15 @@ extension TensorScalar {
       single: autodiff_column_sum_float as ColumnSum<Float>,
       double: autodiff_column_sum_double as ColumnSum<Double>)
     kernel(x, rows, stride, count, y)
+  }
+
+  /// The largest (`maximum`) or smallest of `count` ≥ 1 contiguous elements, NaN when any is
+  /// NaN (NumPy's max and min).
+  static func _extremum(_ x: UnsafePointer<Self>, count: Int, maximum: Bool) -> Self {
+    let kernel: Extremum<Self> = pick(
+      single: autodiff_extremum_float as Extremum<Float>,
+      double: autodiff_extremum_double as Extremum<Double>)
+    return kernel(x, count, maximum ? 1 : 0)
   }
 }
 

@@ -40,18 +40,8 @@ func reduceKernel<T: TensorScalar>(
       if inner == 1 {
         switch function {
         case .sum: target[0] = sumKernel(source, count: n)
-        case .max:
-          var accumulator = source[0]
-          for k in 1..<n where source[k] > accumulator || source[k].isNaN {
-            accumulator = source[k]
-          }
-          target[0] = accumulator
-        case .min:
-          var accumulator = source[0]
-          for k in 1..<n where source[k] < accumulator || source[k].isNaN {
-            accumulator = source[k]
-          }
-          target[0] = accumulator
+        case .max: target[0] = T._extremum(source, count: n, maximum: true)
+        case .min: target[0] = T._extremum(source, count: n, maximum: false)
         }
       } else {
         reduceColumns(function, source, n: n, inner: inner, count: inner, into: target)
