@@ -76,6 +76,15 @@ let package = Package(
       path: "StepParts"
     ),
 
+    // Not a package-benchmark suite: a plain program that prints the time of each of many
+    // operations on 2²⁰ Floats, to find one far slower per element than its kind (see
+    // OpCosts/main.swift).
+    .executableTarget(
+      name: "OpCosts",
+      dependencies: ["Autodiff"],
+      path: "OpCosts"
+    ),
+
     // Not a package-benchmark suite: a plain program, because it runs under mpirun, one process
     // per rank. See DistributedStep/main.swift.
     .executableTarget(

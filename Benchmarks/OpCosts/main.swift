@@ -1,0 +1,120 @@
+// The time of each of many operations on 2²⁰ Floats (a [1024, 1024] matrix where the operation
+// has axes), with its cost per element, to find one far slower than its kind: a copy or an
+// arithmetic operation takes well under a nanosecond an element, a transcendental function a
+// nanosecond or so. Each figure is the median of repeated calls in this process, results read
+// in full inside the timed call.
+//
+//   swift build -c release --package-path Benchmarks --product OpCosts
+//   OPENBLAS_NUM_THREADS=T AUTODIFF_NUM_THREADS=T taskset -c 0-(T-1) \
+//     Benchmarks/.build/release/OpCosts [--filter SUBSTRING]
+//
+// Prints one line per operation: median µs, ns per element, name.
+
+import Autodiff
+import Foundation
+
+let filter = CommandLine.arguments.firstIndex(of: "--filter").flatMap {
+  $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+
+/// Prints the median time of `body`: two calls to warm up, then calls for 0.2 s, at least 5 and
+/// at most 50.
+func time(_ name: String, _ body: () -> Void) {
+  if let filter, !name.contains(filter) { return }
+  for _ in 0..<2 { body() }
+  var times: [Double] = []
+  let start = Date()
+  while times.count < 5 || (Date().timeIntervalSince(start) < 0.2 && times.count < 50) {
+    let before = DispatchTime.now().uptimeNanoseconds
+    body()
+    times.append(Double(DispatchTime.now().uptimeNanoseconds - before) * 1e-9)
+  }
+  let median = times.sorted()[times.count / 2]
+  print(
+    String(format: "%9.1f µs  %6.2f ns/element  ", median * 1e6, median * 1e9 / Double(1 << 20))
+      + name)
+}
+
+/// Reads every element, so that a pending result is computed inside the timed call.
+func computed<Scalar>(_ tensor: Tensor<Scalar>) {
+  tensor.withUnsafeBufferPointer { withExtendedLifetime($0) {} }
+}
+
+var rng = SeededGenerator(seed: 1)
+let count = 1 << 20
+let x = Tensor<Float>(randomNormal: [1024, 1024], using: &rng)
+let y = Tensor<Float>(randomNormal: [1024, 1024], using: &rng)
+let row = Tensor<Float>(randomNormal: [1024], using: &rng)
+let doubles = Tensor<Double>(x)
+let elements = x.scalars
+let rows = (0..<1024).map { ($0 * 37) % 1024 }
+
+print(
+  "OpCosts: Parallelism.threadCount \(Parallelism.threadCount), BLAS.threadCount "
+    + "\(BLAS.threadCount); 2^20 Floats ([1024, 1024] where there are axes)")
+time("Tensor(randomNormal:)") {
+  var r = SeededGenerator(seed: 3)
+  computed(Tensor<Float>(randomNormal: [count], using: &r))
+}
+time("Tensor(randomUniform:)") {
+  var r = SeededGenerator(seed: 3)
+  computed(Tensor<Float>(randomUniform: [count], using: &r))
+}
+time("Tensor(zeros:)") { computed(Tensor<Float>(zeros: [count])) }
+time("Tensor(shape:scalars:)") { computed(Tensor<Float>(shape: [count], scalars: elements)) }
+time("scalars") { _ = x.scalars.count }
+time("Tensor<Double>(Float tensor)") { computed(Tensor<Double>(x)) }
+time("Tensor<Float>(Double tensor)") { computed(Tensor<Float>(doubles)) }
+time("x + y") { computed(x + y) }
+time("x + row, broadcast") { computed(x + row) }
+time("x * 2") { computed(x * 2) }
+time("pow(x, 2)") { computed(pow(x, 2)) }
+time("pow(x, 3)") { computed(pow(x, 3)) }
+time("abs") { computed(abs(x)) }
+time("sqrt(abs(x))") { computed(sqrt(abs(x))) }
+time("exp") { computed(exp(x)) }
+time("log(abs(x) + 1)") { computed(log(abs(x) + 1)) }
+time("tanh") { computed(tanh(x)) }
+time("sigmoid") { computed(sigmoid(x)) }
+time("softplus") { computed(softplus(x)) }
+time("gelu") { computed(gelu(x)) }
+time("silu") { computed(silu(x)) }
+time("elu") { computed(elu(x)) }
+time("erf") { computed(erf(x)) }
+time("sin") { computed(sin(x)) }
+time("clamp") { computed(clamp(x, min: -1, max: 1)) }
+time("where(x .> y, x, y)") { computed(`where`(x .> y, x, y)) }
+time("sum()") { _ = x.sum().scalar }
+time("max()") { _ = x.max().scalar }
+time("argmax()") { _ = x.argmax() }
+time("sum(alongAxes: [0])") { computed(x.sum(alongAxes: [0])) }
+time("sum(alongAxes: [1])") { computed(x.sum(alongAxes: [1])) }
+time("max(alongAxes: [0])") { computed(x.max(alongAxes: [0])) }
+time("max(alongAxes: [1])") { computed(x.max(alongAxes: [1])) }
+time("argmax(alongAxis: 1)") { _ = x.argmax(alongAxis: 1) }
+time("product(alongAxes: [1])") { computed(x.product(alongAxes: [1])) }
+time("variance(alongAxes: [0])") { computed(x.variance(alongAxes: [0])) }
+time("logSumExp(alongAxes: [1])") { computed(x.logSumExp(alongAxes: [1])) }
+time("cumulativeSum(alongAxis: 0)") { computed(x.cumulativeSum(alongAxis: 0)) }
+time("cumulativeSum(alongAxis: 1)") { computed(x.cumulativeSum(alongAxis: 1)) }
+time("softmax(alongAxis: 0)") { computed(softmax(x, alongAxis: 0)) }
+time("softmax(alongAxis: 1)") { computed(softmax(x, alongAxis: 1)) }
+time("logSoftmax(alongAxis: 1)") { computed(logSoftmax(x, alongAxis: 1)) }
+time("transposed()") { computed(x.transposed()) }
+time("x[0..<512]") { computed(x[0..<512]) }
+time("x[.all, 0..<512]") { computed(x[.all, 0..<512]) }
+time("gathering(atIndices:)") { computed(x.gathering(atIndices: rows)) }
+time("gradient of sum(x * y)") { computed(gradient(at: x) { ($0 * y).sum() }) }
+time("gradient of logSoftmax(x).mean()") {
+  computed(gradient(at: x) { logSoftmax($0, alongAxis: 1).mean() })
+}
+time("gradient of max(alongAxes: [1]).sum()") {
+  computed(gradient(at: x) { $0.max(alongAxes: [1]).sum() })
+}
+time("gradient of (transposed() * y).sum()") {
+  computed(gradient(at: x) { ($0.transposed() * y).sum() })
+}
+time("gradient of cumulativeSum(alongAxis: 1).sum()") {
+  computed(gradient(at: x) { $0.cumulativeSum(alongAxis: 1).sum() })
+}
+time("gradient of pow(x, 3).sum()") { computed(gradient(at: x) { pow($0, 3).sum() }) }
