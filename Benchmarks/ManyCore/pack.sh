@@ -12,7 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 benchmarks=$(dirname "$here")
-products=(Matgrad MLPStep Elementwise ScalarGraph StepParts DistributedStep)
+products=(Matgrad MLPStep Elementwise ScalarGraph StepParts OpCosts DistributedStep)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" "$here/carry"

@@ -1,21 +1,22 @@
 #!/bin/bash
 # Runs on a many-core machine without Swift what pack.sh packed here: the speed table at 1, 2 and
 # every core (compare.py over the suites, beside the peers this machine's Python has), where a
-# step's time goes at the same counts (StepParts), and the data-parallel step over ranks ×
-# threads (DistributedStep under the wheel's mpirun). From the repository root:
+# step's time goes at the same counts (StepParts), each operation's time at 1 thread and every
+# core (OpCosts), and the data-parallel step over ranks × threads (DistributedStep under the
+# wheel's mpirun). From the repository root:
 #
-#   Benchmarks/ManyCore/run.sh [parts] [speed] [distributed]   # all unless named; about 9 minutes
+#   Benchmarks/ManyCore/run.sh [parts] [ops] [speed] [distributed]   # all unless named; ~10 min
 #
 # Every result goes under $OUT (or Benchmarks/ManyCore/carry/out) as soon as it is measured, so
-# a run cut short keeps what it finished: machine.txt, parts.md, distributed.txt, compare-T.md and
-# compare-T.json for each thread count T (suites.txt where the machine has no Python), and each
-# part's log. With this project's device tool: run pack.sh here, then run
+# a run cut short keeps what it finished: machine.txt, parts.md, ops-T.txt, distributed.txt,
+# compare-T.md and compare-T.json for each thread count T (suites.txt where the machine has no
+# Python), and each part's log. With this project's device tool: run pack.sh here, then run
 # `Benchmarks/ManyCore/run.sh` there with `carry: ["Benchmarks/ManyCore/carry"]`.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${OUT:-$here/carry/out}
-parts=${*:-parts speed distributed}
+parts=${*:-parts ops speed distributed}
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -44,6 +45,15 @@ for part in $parts; do
       OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads timeout 200 \
         taskset -c "0-$((threads - 1))" "$work/bin/StepParts" --seconds 0.3 \
         >>"$out/parts.md" 2>>"$out/parts.log"
+    done
+    ;;
+  ops)
+    # Each operation's time on 2²⁰ Floats at 1 thread and on every core: one that does not
+    # scale runs on one core.
+    for threads in $(printf '%s\n' 1 "$cores" | awk '!seen[$0]++'); do
+      OPENBLAS_NUM_THREADS=$threads AUTODIFF_NUM_THREADS=$threads timeout 120 \
+        taskset -c "0-$((threads - 1))" "$work/bin/OpCosts" >"$out/ops-$threads.txt" \
+        2>>"$out/ops.log"
     done
     ;;
   distributed)
