@@ -1,5 +1,5 @@
 // Plain numbers and tensors, with Foundation and Autodiff imported: `.ci/typecheck-speed`
-// compiles this file and Tensors.swift with a 200 ms limit per expression and per function body,
+// compiles this file and Tensors.swift with a 400 ms limit per expression and per function body,
 // and fails on a warning.
 //
 // Not here, because Swift's solver is slow on them whatever Autodiff declares:

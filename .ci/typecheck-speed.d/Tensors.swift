@@ -1,6 +1,6 @@
 // Long tensor expressions, with `import Autodiff` alone: tensors, integer and floating-point
 // literals, scalars and functions. `.ci/typecheck-speed` compiles this file and Numbers.swift
-// with a 200 ms limit per expression and per function body, and fails on a warning, so that a
+// with a 400 ms limit per expression and per function body, and fails on a warning, so that a
 // new overload set (an operator requirement on a public protocol, a literal conformance of
 // Tensor, a scalar overload of `exp`, the loss of the integer forms of the arithmetic
 // operators) that slows them shows up here rather than in a user's build. Before the integer
