@@ -81,7 +81,7 @@ import Testing
     #expect(y.scalars == expected)
   }
 
-  @Test("max and min of long runs are a plain loop's, and NaN wherever it sits wins")
+  @Test("max and min of long runs and of columns are a plain loop's, and NaN wherever it sits wins")
   func longExtrema() {
     var rng = SeededGenerator(seed: 15)
     var rows = (0..<5).map { _ in Tensor<Double>(randomNormal: [1007], using: &rng).scalars }
@@ -94,11 +94,17 @@ import Testing
     func plain(_ row: [Double], _ larger: (Double, Double) -> Bool) -> Double {
       row.dropFirst().reduce(row[0]) { larger($1, $0) || $1.isNaN ? $1 : $0 }
     }
-    let (maxima, minima) = (x.max(alongAxes: [1]).scalars, x.min(alongAxes: [1]).scalars)
-    for (index, row) in rows.enumerated() {
-      let (largest, smallest) = (plain(row, >), plain(row, <))
-      #expect(maxima[index] == largest || (maxima[index].isNaN && largest.isNaN))
-      #expect(minima[index] == smallest || (minima[index].isNaN && smallest.isNaN))
+    // Along rows (contiguous runs) and along columns (the columns kernel).
+    let columns = x.transposed()
+    for (maxima, minima) in [
+      (x.max(alongAxes: [1]).scalars, x.min(alongAxes: [1]).scalars),
+      (columns.max(alongAxes: [0]).scalars, columns.min(alongAxes: [0]).scalars),
+    ] {
+      for (index, row) in rows.enumerated() {
+        let (largest, smallest) = (plain(row, >), plain(row, <))
+        #expect(maxima[index] == largest || (maxima[index].isNaN && largest.isNaN))
+        #expect(minima[index] == smallest || (minima[index].isNaN && smallest.isNaN))
+      }
     }
     #expect(
       x.max().scalar.isNaN && x[4].max().scalar == .infinity && x[4].min().scalar == -.infinity)

@@ -75,6 +75,13 @@ void autodiff_column_sum_double(
 /// NaN, as NumPy's max and min.
 float autodiff_extremum_float(const float *x, ptrdiff_t count, int maximum);
 double autodiff_extremum_double(const double *x, ptrdiff_t count, int maximum);
+/// The largest (`maximum` ≠ 0) or smallest of each of `count` columns of a row-major matrix of
+/// `rows` ≥ 1 rows that start `stride` elements apart, into `y`, row by row as a plain loop
+/// compares them (NaN wins).
+void autodiff_column_extremum_float(
+    const float *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, float *y, int maximum);
+void autodiff_column_extremum_double(
+    const double *x, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count, double *y, int maximum);
 
 /// Σ a[i]·b[i] for i < count, each product and sum in double, in an order that depends only on
 /// the elements' positions (`b` may be `a`: the sum of squares).

@@ -315,6 +315,9 @@ private typealias ColumnSum<T> = (
   UnsafePointer<T>?, Int, Int, Int, UnsafeMutablePointer<T>?
 ) -> Void
 private typealias Extremum<T> = (UnsafePointer<T>?, Int, Int32) -> T
+private typealias ColumnExtremum<T> = (
+  UnsafePointer<T>?, Int, Int, Int, UnsafeMutablePointer<T>?, Int32
+) -> Void
 
 // The kernels run one thread each: the callers split large buffers. `function` numbers a
 // CElementwise function (`UnaryFunction.kernel`, `BinaryFunction.kernel`).
@@ -379,6 +382,18 @@ extension TensorScalar {
       single: autodiff_extremum_float as Extremum<Float>,
       double: autodiff_extremum_double as Extremum<Double>)
     return kernel(x, count, maximum ? 1 : 0)
+  }
+
+  /// `y[j]` = the largest (`maximum`) or smallest of `x[j]`, `x[stride + j]`, …,
+  /// `x[(rows − 1)·stride + j]` for `j < count`, compared row by row; NaN wins; `rows` ≥ 1.
+  static func _columnExtremum(
+    _ x: UnsafePointer<Self>, rows: Int, stride: Int, count: Int,
+    into y: UnsafeMutablePointer<Self>, maximum: Bool
+  ) {
+    let kernel: ColumnExtremum<Self> = pick(
+      single: autodiff_column_extremum_float as ColumnExtremum<Float>,
+      double: autodiff_column_extremum_double as ColumnExtremum<Double>)
+    kernel(x, rows, stride, count, y, maximum ? 1 : 0)
   }
 }
 

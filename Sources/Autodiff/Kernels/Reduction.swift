@@ -62,15 +62,7 @@ private func reduceColumns<T: TensorScalar>(
     // row after row, in one call (a call per row cost more than its adds for short rows).
     return T._columnSum(x, rows: n, stride: inner, count: count, into: y)
   }
-  y.update(from: x, count: count)
-  for k in 1..<n {
-    let row = x + k * inner
-    if function == .max {
-      for i in 0..<count where row[i] > y[i] || row[i].isNaN { y[i] = row[i] }
-    } else {
-      for i in 0..<count where row[i] < y[i] || row[i].isNaN { y[i] = row[i] }
-    }
-  }
+  T._columnExtremum(x, rows: n, stride: inner, count: count, into: y, maximum: function == .max)
 }
 
 /// Writes into `mask` (the shape of `x`) a 1 at the first element, in row-major order, of each
