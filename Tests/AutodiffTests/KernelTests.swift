@@ -81,7 +81,7 @@ import Testing
     #expect(y.scalars == expected)
   }
 
-  @Test("max and min of long runs and of columns are a plain loop's, and NaN wherever it sits wins")
+  @Test("max, min, argmax and argmin of long runs and of columns are a plain loop's; NaN wins")
   func longExtrema() {
     var rng = SeededGenerator(seed: 15)
     var rows = (0..<5).map { _ in Tensor<Double>(randomNormal: [1007], using: &rng).scalars }
@@ -106,6 +106,17 @@ import Testing
         #expect(minima[index] == smallest || (minima[index].isNaN && smallest.isNaN))
       }
     }
+    // argmax and argmin: the first extremum, or the first NaN (rows 1 to 3); row 0's maximum
+    // appears a second time, later.
+    func firstIndex(_ row: [Double], _ larger: (Double, Double) -> Bool) -> Int {
+      row.firstIndex(where: \.isNaN) ?? row.firstIndex(of: plain(row, larger))!
+    }
+    #expect(x.argmax(alongAxis: 1) == rows.map { firstIndex($0, >) })
+    #expect(x.argmin(alongAxis: 1) == rows.map { firstIndex($0, <) })
+    var repeated = rows[0]
+    let top = repeated.indices.max { repeated[$0] < repeated[$1] }!
+    repeated[1000] = repeated[top]
+    #expect(Tensor(repeated).argmax() == top && top < 1000)
     #expect(
       x.max().scalar.isNaN && x[4].max().scalar == .infinity && x[4].min().scalar == -.infinity)
     let floats = Tensor<Float>(x[0])

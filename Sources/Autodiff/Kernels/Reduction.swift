@@ -147,6 +147,26 @@ func extremumIndexKernel<T: TensorScalar>(
 ) -> [Int] {
   assert(x.count == outer * n * inner && n > 0)
   var result = [Int](repeating: 0, count: outer * inner)
+  if inner == 1 {
+    // Contiguous runs: the extremum by the vectorized kernel, then the first element equal to
+    // it (or the first NaN, when it is NaN), which is the element the loop below would keep.
+    result.withUnsafeMutableBufferPointer { result in
+      forEachRange(count: outer, grain: max(1, elementwiseGrain / n), alignment: 1) { runs in
+        for o in runs {
+          let run = x.baseAddress! + o * n
+          let extremum = T._extremum(run, count: n, maximum: maximum)
+          var k = 0
+          if extremum.isNaN {
+            while !run[k].isNaN { k += 1 }
+          } else {
+            while run[k] != extremum { k += 1 }
+          }
+          result[o] = k
+        }
+      }
+    }
+    return result
+  }
   for o in 0..<outer {
     for i in 0..<inner {
       let start = o * n * inner + i
