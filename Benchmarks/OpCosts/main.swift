@@ -117,4 +117,5 @@ time("gradient of (transposed() * y).sum()") {
 time("gradient of cumulativeSum(alongAxis: 1).sum()") {
   computed(gradient(at: x) { $0.cumulativeSum(alongAxis: 1).sum() })
 }
+time("gradient of pow(x, 2).sum()") { computed(gradient(at: x) { pow($0, 2).sum() }) }
 time("gradient of pow(x, 3).sum()") { computed(gradient(at: x) { pow($0, 3).sum() }) }

@@ -124,6 +124,28 @@ import Testing
     #expect(floats.min().scalar == Float(plain(rows[0], <)))
   }
 
+  @Test("pow with an exponent of 2 or 1 gives x·x and C's pow(x, 1) of each element, as ever")
+  func powSquareAndIdentity() {
+    var rng = SeededGenerator(seed: 16)
+    var values = Tensor<Double>(randomNormal: [70_001], using: &rng).scalars.map { $0 * 1e3 }
+    let specials: [Double] = [
+      .nan, .infinity, -.infinity, 0, -0.0, 1e200, -1e200, 1e-200, .leastNonzeroMagnitude, -1,
+    ]
+    values.replaceSubrange(500..<(500 + specials.count), with: specials)
+    let x = Tensor(values)
+    for p in [2.0, 1.0] {
+      // x·x for 2, as `power` has always given it (libm's pow(x, 2) may differ by an ulp).
+      let expected = values.map { (p == 2 ? $0 * $0 : Foundation.pow($0, p)).bitPattern }
+      let bits = pow(x, p).scalars.map(\.bitPattern)
+      let nan = values.map(\.isNaN)
+      // NaN's payload aside, the same bits.
+      #expect(zip(zip(bits, expected), nan).allSatisfy { $0.1 || $0.0.0 == $0.0.1 }, "p = \(p)")
+      #expect(zip(pow(x, p).scalars, nan).allSatisfy { $0.0.isNaN == $0.1 })
+    }
+    let g = gradient(at: Tensor(Array(values[0..<500]))) { pow($0, 2).sum() }
+    #expect(g.scalars == values[0..<500].map { 2 * $0 })
+  }
+
   @Test("The sum of many elements is accurate and the same on every call")
   func longSum() {
     var rng = SeededGenerator(seed: 5)

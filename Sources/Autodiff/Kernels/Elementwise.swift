@@ -203,7 +203,15 @@ func binaryLoop<T: TensorScalar>(
   _ strideB: Int, _ c: UnsafeMutablePointer<T>, _ n: Int
 ) {
   guard let kernel = function.kernel else {
-    // pow calls libm per element: nothing for C to vectorize.
+    // pow with one exponent of 2 or 1 (`pow(x, 2)`, and its gradient's `pow(x, 1)`): what
+    // `power` gives each element, x·x or x itself (C's pow(x, 1) is x), vectorized.
+    if n > 0, strideB == 0, b[0] == 2 || b[0] == 1 {
+      let multiply = BinaryFunction.multiply.kernel!
+      return b[0] == 2
+        ? T._binary(multiply, a, strideA: strideA, a, strideB: strideA, c, count: n)
+        : T._binary(multiply, a, strideA: strideA, b, strideB: 0, c, count: n)
+    }
+    // Other exponents call libm per element: nothing for C to vectorize.
     for i in 0..<n { c[i] = T.power(a[i * strideA], b[i * strideB]) }
     return
   }
