@@ -113,6 +113,11 @@ import Testing
     }
     #expect(x.argmax(alongAxis: 1) == rows.map { firstIndex($0, >) })
     #expect(x.argmin(alongAxis: 1) == rows.map { firstIndex($0, <) })
+    // max's gradient: 1 at each row's argmax (the first NaN in a row with one).
+    let slope = gradient(at: x) { $0.max(alongAxes: [1]).sum() }.scalars
+    let argmaxes = x.argmax(alongAxis: 1)
+    #expect(
+      slope == (0..<5).flatMap { r in (0..<1007).map { $0 == argmaxes[r] ? 1.0 : 0 } })
     var repeated = rows[0]
     let top = repeated.indices.max { repeated[$0] < repeated[$1] }!
     repeated[1000] = repeated[top]

@@ -75,6 +75,28 @@ func firstMatchMaskKernel<T: TensorScalar>(
   into mask: UnsafeMutableBufferPointer<T>
 ) {
   mask.update(repeating: 0)
+  guard !x.isEmpty else { return }
+  // Reduced along the last axis alone, y one element per row: each row's first match found by a
+  // scan (the first NaN when the row's value is NaN), rows split across threads.
+  if let n = shape.last, n > 0, stridesY.last == 0,
+    Array(stridesY.dropLast()) == Array(shape.dropLast()).rowMajorStrides
+  {
+    let rowCount = x.count / n
+    let (x, y, mask) = (x.baseAddress!, y.baseAddress!, mask.baseAddress!)
+    forEachRange(count: rowCount, grain: max(1, elementwiseGrain / n), alignment: 1) { rows in
+      for row in rows {
+        let (run, target) = (x + row * n, y[row])
+        var k = 0
+        if target.isNaN {
+          while k < n && !run[k].isNaN { k += 1 }
+        } else {
+          while k < n && run[k] != target { k += 1 }
+        }
+        if k < n { mask[row * n + k] = 1 }
+      }
+    }
+    return
+  }
   var taken = [Bool](repeating: false, count: y.count)
   var index = [Int](repeating: 0, count: shape.count)
   var offset = 0
