@@ -85,14 +85,7 @@ func firstMatchMaskKernel<T: TensorScalar>(
     let (x, y, mask) = (x.baseAddress!, y.baseAddress!, mask.baseAddress!)
     forEachRange(count: rowCount, grain: max(1, elementwiseGrain / n), alignment: 1) { rows in
       for row in rows {
-        let (run, target) = (x + row * n, y[row])
-        var k = 0
-        if target.isNaN {
-          while k < n && !run[k].isNaN { k += 1 }
-        } else {
-          while k < n && run[k] != target { k += 1 }
-        }
-        if k < n { mask[row * n + k] = 1 }
+        if let k = firstMatch(of: y[row], in: x + row * n, count: n) { mask[row * n + k] = 1 }
       }
     }
     return
@@ -115,6 +108,20 @@ func firstMatchMaskKernel<T: TensorScalar>(
       axis -= 1
     }
   }
+}
+
+/// The position of the first of `count` contiguous elements equal to `value`, or of the first
+/// NaN when `value` is NaN; `nil` when there is none.
+@inline(__always)
+private func firstMatch<T: TensorScalar>(
+  of value: T, in run: UnsafePointer<T>, count: Int
+) -> Int? {
+  if value.isNaN {
+    for k in 0..<count where run[k].isNaN { return k }
+  } else {
+    for k in 0..<count where run[k] == value { return k }
+  }
+  return nil
 }
 
 /// Replaces `x`, viewed as `[outer, n, inner]`, by its running sums along the middle axis: from
@@ -176,14 +183,8 @@ func extremumIndexKernel<T: TensorScalar>(
       forEachRange(count: outer, grain: max(1, elementwiseGrain / n), alignment: 1) { runs in
         for o in runs {
           let run = x.baseAddress! + o * n
-          let extremum = T._extremum(run, count: n, maximum: maximum)
-          var k = 0
-          if extremum.isNaN {
-            while !run[k].isNaN { k += 1 }
-          } else {
-            while run[k] != extremum { k += 1 }
-          }
-          result[o] = k
+          result[o] = firstMatch(
+            of: T._extremum(run, count: n, maximum: maximum), in: run, count: n)!
         }
       }
     }
