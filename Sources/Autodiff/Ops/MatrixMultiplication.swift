@@ -58,24 +58,15 @@ private func productPullback<Scalar>(_ transposeA: Bool, _ transposeB: Bool)
 private func accumulateProductGradients<Scalar>(
   _ context: PullbackContext<Scalar>, _ transposeA: Bool, _ transposeB: Bool
 ) {
-  let dC = context.upstream
-  var dA: GradientProduct<Scalar>?
-  var dB: GradientProduct<Scalar>?
-  if context.needsGradient(0) {
-    let b = context.operand(1)
-    dA =
-      transposeA
+  // `product(into:...)` is nil for an operand that needs no gradient.
+  let (dC, a, b) = (context.upstream, context.operand(0), context.operand(1))
+  context.accumulateProducts(
+    transposeA
       ? context.product(into: 0, b, transposed: transposeB, dC, transposed: true)
-      : context.product(into: 0, dC, transposed: false, b, transposed: !transposeB)
-  }
-  if context.needsGradient(1) {
-    let a = context.operand(0)
-    dB =
-      transposeB
+      : context.product(into: 0, dC, transposed: false, b, transposed: !transposeB),
+    transposeB
       ? context.product(into: 1, dC, transposed: true, a, transposed: transposeA)
-      : context.product(into: 1, a, transposed: !transposeA, dC, transposed: false)
-  }
-  context.accumulateProducts(dA, dB)
+      : context.product(into: 1, a, transposed: !transposeA, dC, transposed: false))
 }
 
 /// The tangent of `op(A)·op(B)`, capture-free as `productPullback(_:_:)`.
@@ -227,13 +218,10 @@ private func fillRows<Scalar>(
 /// `dB = Aᵀ·dC` and `dbias = Σᵢ dCᵢ`, the sum of `dC`'s rows, each for the operands (A, B,
 /// bias) that need one.
 func accumulateAffineGradients<Scalar>(_ context: PullbackContext<Scalar>, _ dC: Tensor<Scalar>) {
+  // `product(into:...)` is nil for an operand that needs no gradient.
   context.accumulateProducts(
-    context.needsGradient(0)
-      ? context.product(into: 0, dC, transposed: false, context.operand(1), transposed: true)
-      : nil,
-    context.needsGradient(1)
-      ? context.product(into: 1, context.operand(0), transposed: true, dC, transposed: false)
-      : nil)
+    context.product(into: 0, dC, transposed: false, context.operand(1), transposed: true),
+    context.product(into: 1, context.operand(0), transposed: true, dC, transposed: false))
   if context.needsGradient(2) {
     // A recorded sweep (second derivatives) sums with the recorded op; otherwise one pass
     // straight into a new vector.
