@@ -40,6 +40,10 @@ func computed<Scalar>(_ tensor: Tensor<Scalar>) {
   tensor.withUnsafeBufferPointer { withExtendedLifetime($0) {} }
 }
 
+// OpenBLAS's threads look for work for their first 2²⁸ cycles or so (its THREAD_TIMEOUT, about
+// 0.1 s), taking a core from the first rows at two threads: the matmul of stacks took 1.85 ms at
+// two threads without this wait, 1.10 ms with it.
+Thread.sleep(forTimeInterval: 0.5)
 var rng = SeededGenerator(seed: 1)
 let count = 1 << 20
 let x = Tensor<Float>(randomNormal: [1024, 1024], using: &rng)
@@ -48,6 +52,9 @@ let row = Tensor<Float>(randomNormal: [1024], using: &rng)
 let doubles = Tensor<Double>(x)
 let elements = x.scalars
 let rows = (0..<1024).map { ($0 * 37) % 1024 }
+// Stacks of 256 matrices [64, 64], and a [64, 64] matrix.
+let (stack, otherStack) = (x.reshaped(to: [256, 64, 64]), y.reshaped(to: [256, 64, 64]))
+let matrix = y[0..<64, 0..<64]
 
 print(
   "OpCosts: Parallelism.threadCount \(Parallelism.threadCount), BLAS.threadCount "
@@ -104,6 +111,19 @@ time("transposed()") { computed(x.transposed()) }
 time("x[0..<512]") { computed(x[0..<512]) }
 time("x[.all, 0..<512]") { computed(x[.all, 0..<512]) }
 time("gathering(atIndices:)") { computed(x.gathering(atIndices: rows)) }
+time("matmul of stacks [256, 64, 64]·[256, 64, 64]ᵀ") {
+  computed(matmul(stack, transposed: false, otherStack, transposed: true))
+}
+time("  the same, one matmul per matrix") {
+  for i in 0..<256 {
+    computed(matmul(stack[i], transposed: false, otherStack[i], transposed: true))
+  }
+}
+time("matmul of a stack [256, 64, 64] and a matrix [64, 64]") { computed(matmul(stack, matrix)) }
+time("gradient of matmul of stacks, summed") {
+  computed(
+    gradient(at: stack) { matmul($0, transposed: false, otherStack, transposed: true).sum() })
+}
 time("gradient of sum(x * y)") { computed(gradient(at: x) { ($0 * y).sum() }) }
 time("gradient of logSoftmax(x).mean()") {
   computed(gradient(at: x) { logSoftmax($0, alongAxis: 1).mean() })

@@ -74,6 +74,24 @@ extension DocumentationTests {
     #expect(counts == [[1, 1], [0, 0], [2, 2]])
   }
 
+  @Test("Working with Tensors: matmul of matrices, vectors and stacks")
+  func tensorMatmul() {
+    // snippet: tensor-matmul
+    let w: Tensor<Double> = [[1, 2], [3, 4], [5, 6]]  // [3, 2]
+    let v: Tensor<Double> = [1, -1]
+    let wv = matmul(w, v)  // [-1, -1, -1]: a matrix times a vector is a vector
+    let inner = matmul(v, v)  // 2, of shape []: two vectors give their inner product
+    let stack = Tensor(stacking: [w, 2 * w])  // [2, 3, 2]
+    let grams = matmul(stack, transposed: true, stack, transposed: false)  // wᵀw and 4·wᵀw
+    // [[[35, 44], [44, 56]], [[140, 176], [176, 224]]]
+    let rows = matmul(stack, v)  // [[-1, -1, -1], [-2, -2, -2]]: v against each matrix
+    // end snippet
+    #expect(wv == [-1, -1, -1])
+    #expect(inner.shape == [] && inner.scalar == 2)
+    #expect(grams == [[[35, 44], [44, 56]], [[140, 176], [176, 224]]])
+    #expect(rows == [[-1, -1, -1], [-2, -2, -2]])
+  }
+
   @Test("Working with Tensors: assignment through subscripts, broadcast")
   func tensorAssignment() {
     // snippet: tensor-assignment

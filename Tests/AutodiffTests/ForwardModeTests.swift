@@ -58,6 +58,15 @@ import Testing
     Case(name: "matmul transposed", shapes: [[4, 3], [2, 4]]) {
       matmul($0[0], transposed: true, $0[1], transposed: true)
     },
+    Case(name: "matmul of stacks, broadcast", shapes: [[2, 1, 3, 4], [3, 2, 4]]) {
+      matmul($0[0], transposed: false, $0[1], transposed: true)
+    },
+    Case(name: "matmul of a stack and a matrix", shapes: [[2, 3, 4], [4, 2]]) {
+      matmul($0[0], $0[1])
+    },
+    Case(name: "matmul of a vector and a stack", shapes: [[4], [2, 4, 3]]) {
+      matmul($0[0], $0[1])
+    },
     Case(name: "matmul plus bias", shapes: [[3, 4], [4, 2], [2]]) {
       matmul($0[0], $0[1], plus: $0[2])
     },

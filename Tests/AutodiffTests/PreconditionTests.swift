@@ -46,12 +46,38 @@ import Testing
     expectMessage(result, contains: ["matmul(_:_:plus:)", "bias", "[4]", "[3]", Self.callSite])
   }
 
-  @Test("matmul of a rank-1 tensor names both shapes and the call site")
-  func matmulOfVector() async {
+  @Test("matmul of a scalar (rank 0) names both shapes and the call site")
+  func matmulOfScalar() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-      _ = matmul(Tensor<Double>([1, 2, 3]), Tensor<Double>(zeros: [3, 2]))
+      _ = matmul(Tensor<Double>(2), Tensor<Double>(zeros: [3, 2]))
     }
-    expectMessage(result, contains: ["matmul", "[3]", "[3, 2]", Self.callSite])
+    expectMessage(result, contains: ["matmul", "rank 1 or more", "[]", "[3, 2]", Self.callSite])
+  }
+
+  @Test("matmul of a transposed vector names both shapes and the call site")
+  func matmulOfTransposedVector() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Double>([1, 2, 3]), transposed: true, Tensor<Double>(zeros: [3, 2]))
+    }
+    expectMessage(result, contains: ["matmul", "no transpose", "[3]ᵀ", "[3, 2]", Self.callSite])
+  }
+
+  @Test("matmul of stacks whose batch axes do not broadcast names both shapes and the call site")
+  func matmulOfStacksNotBroadcasting() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Float>(zeros: [2, 3, 4]), Tensor<Float>(zeros: [3, 4, 5]))
+    }
+    expectMessage(
+      result, contains: ["matmul", "batch", "broadcast", "[2, 3, 4]", "[3, 4, 5]", Self.callSite])
+  }
+
+  @Test("matmul of stacks with different inner dimensions names both shapes and the call site")
+  func matmulOfStacksInnerMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(Tensor<Float>(zeros: [2, 3, 4]), Tensor<Float>(zeros: [5]))
+    }
+    expectMessage(
+      result, contains: ["matmul", "inner dimensions", "[2, 3, 4]", "[5]", Self.callSite])
   }
 
   @Test("reshaped(to:) with another element count names both shapes and the call site")

@@ -193,6 +193,7 @@ extension SecondOrderTests {
     case softmax
     case logSoftmaxAxis0 = "logSoftmax along axis 0"
     case matmul = "x·xᵀ"
+    case stackedMatmul = "matmul of stacks and vectors"
     case division
     case broadcastPow = "pow with a broadcast exponent"
     case maxAlongAxes = "max(alongAxes:)"
@@ -210,7 +211,7 @@ extension SecondOrderTests {
 
     var shape: [Int] {
       switch self {
-      case .movement: [2, 3, 4]
+      case .movement, .stackedMatmul: [2, 3, 4]
       default: [3, 4]
       }
     }
@@ -241,6 +242,14 @@ extension SecondOrderTests {
       case .matmul:
         let gram = Autodiff.matmul(x, transposed: false, x, transposed: true)
         return (sin(gram) * Self.weights([3, 3])).sum()
+      case .stackedMatmul:
+        // Stacks (both sides, and one broadcast), a stack by a matrix, and vectors.
+        let grams = Autodiff.matmul(x, transposed: false, x, transposed: true)  // [2, 3, 3]
+        let broadcast = Autodiff.matmul(x[0..<1], transposed: true, x, transposed: false)
+        let rows = Autodiff.matmul(x, Self.weights([4, 2]))
+        let vectors = Autodiff.matmul(x.sum(alongAxes: [1]).squeezed(axes: [1]), x[1, 0])
+        return (sin(grams) * Self.weights([3, 3])).sum() + (broadcast * Self.weights([4, 4])).sum()
+          + tanh(rows).sum() + (vectors * Self.weights([2])).sum()
       case .division:
         return (sin(x) / (1 + x.squared()) + c / (2 + cos(x))).sum()
       case .broadcastPow:

@@ -64,17 +64,22 @@ private func trsm<T>(
 extension TensorScalar {
   /// Computes `c ← α·op(a)·op(b) + β·c` on row-major buffers (BLAS `gemm`), where `op(a)` is
   /// `a` or its transpose. `op(a)` is `m×k`, `op(b)` is `k×n`, and `c` is `m×n`.
+  ///
+  /// The product runs on the BLAS threads its work pays for (``BLAS/withThreads(forMultiplyAdds:_:)``),
+  /// unless `threadsSet`: the caller has set them, once for a batch of products.
   static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, threadsSet: Bool = false
   ) {
-    BLAS.withThreads(forMultiplyAdds: productWork(m: m, n: n, k: k)) {
+    let call = {
       gemm(
         pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
         alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
+    if threadsSet { return call() }
+    BLAS.withThreads(forMultiplyAdds: productWork(m: m, n: n, k: k), call)
   }
 
   /// The work of an `m×k` by `k×n` product, in Float multiply-adds: `m·n·k`, twice that in
@@ -179,6 +184,17 @@ public enum BLAS {
     let oneThread = Double(grain / 4)..<Double(2 * grain)
     return oneThread.contains(first) && oneThread.contains(second)
       && min(openBLASThreadCount, Parallelism.threadCount) >= 2
+  }
+
+  /// How many independent products of `work` multiply-adds each, which BLAS runs on one
+  /// thread, one of Autodiff's threads runs in a row (``forEachRange``'s grain): enough for a
+  /// quarter of ``multiplyAddsPerThread``, a thread's start. `nil` where such products run one
+  /// after the other: a product BLAS splits across threads, or an OpenBLAS whose thread count
+  /// Autodiff does not lower (its OpenMP build).
+  static func productsPerThread(of work: Double) -> Int? {
+    let grain = productGrain.load(ordering: .relaxed)
+    guard grain > 0, lowersThreads, work < Double(2 * grain) else { return nil }
+    return Int(max(1, (Double(grain / 4) / max(work, 1)).rounded(.up)))
   }
 
   /// The threads a product of `work` multiply-adds pays for: one per `grain`, at least one.

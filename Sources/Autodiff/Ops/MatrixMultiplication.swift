@@ -1,27 +1,45 @@
 // On `@_specialize`, see the Performance article in Documentation.docc.
 
-/// The matrix product `op(a)·op(b)` of rank-2 tensors, through BLAS gemm, where `op` transposes
-/// its operand when asked.
+/// The matrix product `op(a)·op(b)` through BLAS gemm, where `op` transposes its operand when
+/// asked; of matrices, and as NumPy's `matmul` and `torch.matmul`, of vectors and of stacks of
+/// matrices.
 ///
 /// ```swift
 /// let d = matmul(w, x)                                    // [5, 10]·[10, 3] → [5, 3]
 /// let g = matmul(d, transposed: false, x, transposed: true)   // d·xᵀ, no transpose copied
+/// let y = matmul(w, v)                                    // [5, 10]·[10] → [5]
+/// let s = matmul(q, transposed: false, k, transposed: true)   // [8, 4, 16]·[8, 6, 16]ᵀ → [8, 4, 6]
 /// ```
 ///
+/// The operands' ranks decide what is multiplied:
+///
+/// - Two matrices (rank 2): their product, `m×n`.
+/// - A vector (rank 1) on the left is a row `[1, k]`, on the right a column `[k, 1]`; the result
+///   then loses that axis: a matrix times a vector is a vector, two vectors give their inner
+///   product as a scalar (rank 0). A vector has no transpose.
+/// - Rank 3 and more: a stack of matrices in the last two axes, batch axes before them. The batch
+///   axes broadcast as elementwise operations' do (a matrix is a stack of one), and each matrix
+///   of the result is the product of the operands' matrices there.
+///
 /// The pullback of `C = A·B` is `dA = dC·Bᵀ`, `dB = Aᵀ·dC`, each one gemm call with transpose
-/// flags on the saved operands' buffers. Where an operand's gradient already holds a value, the
-/// product is added into it by gemm (β = 1) instead of into a new buffer.
+/// flags on the saved operands' buffers (per matrix of a stack, then summed over the batch axes
+/// an operand was broadcast along). Where a matrix's gradient already holds a value, the product
+/// is added into it by gemm (β = 1) instead of into a new buffer. A stack times a matrix, the
+/// stack not transposed, is one product of the stack's rows.
 ///
 /// - Parameters:
-///   - a: A matrix, `m×k` (or `k×m` when `transposeA`).
-///   - transposeA: Whether the product reads `a` transposed (a gemm flag; nothing is copied).
-///   - b: A matrix, `k×n` (or `n×k` when `transposeB`).
-///   - transposeB: Whether the product reads `b` transposed.
+///   - a: A matrix `m×k` (`k×m` when `transposeA`), a vector of `k`, or a stack of matrices.
+///   - transposeA: Whether the product reads `a`'s matrices transposed (a gemm flag; nothing is
+///     copied).
+///   - b: A matrix `k×n` (`n×k` when `transposeB`), a vector of `k`, or a stack of matrices.
+///   - transposeB: Whether the product reads `b`'s matrices transposed.
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: The `m×n` product.
-/// - Precondition: Both operands have rank 2 and the inner dimensions agree.
-/// - Complexity: O(m·n·k).
+/// - Returns: The product: `m×n` for matrices; for stacks the broadcast batch shape followed by
+///   `[m, n]`, less the axis of a vector operand.
+/// - Precondition: Both operands have rank 1 or more, the inner dimensions agree, the batch axes
+///   broadcast, and no vector is transposed.
+/// - Complexity: O(m·n·k) per matrix of the result.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func matmul<Scalar>(
@@ -30,6 +48,9 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
+  guard a.rank == 2 && b.rank == 2 else {
+    return generalProduct(a, transposeA, b, transposeB, at: location)
+  }
   let (m, n) = productShape(a, transposeA, b, transposeB, "matmul", at: location)
   var product = Tensor<Scalar>(shape: [m, n], storage: .uninitialized(count: m * n))
   product.gemm(a, transposed: transposeA, b, transposed: transposeB, accumulating: false)
