@@ -63,23 +63,31 @@ private func trsm<T>(
 
 extension TensorScalar {
   /// Computes `c ← α·op(a)·op(b) + β·c` on row-major buffers (BLAS `gemm`), where `op(a)` is
-  /// `a` or its transpose. `op(a)` is `m×k`, `op(b)` is `k×n`, and `c` is `m×n`.
-  ///
-  /// The product runs on the BLAS threads its work pays for (``BLAS/withThreads(forMultiplyAdds:_:)``),
-  /// unless `threadsSet`: the caller has set them, once for a batch of products.
+  /// `a` or its transpose. `op(a)` is `m×k`, `op(b)` is `k×n`, and `c` is `m×n`. It runs on the
+  /// BLAS threads its work pays for (``BLAS/withThreads(forMultiplyAdds:_:)``).
   static func _gemm(
     transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
-    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int, threadsSet: Bool = false
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
   ) {
-    let call = {
-      gemm(
-        pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
+    BLAS.withThreads(forMultiplyAdds: productWork(m: m, n: n, k: k)) {
+      _gemmOnSetThreads(
         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
         alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
-    if threadsSet { return call() }
-    BLAS.withThreads(forMultiplyAdds: productWork(m: m, n: n, k: k), call)
+  }
+
+  /// ``_gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on BLAS's threads as
+  /// they are: for a caller that set them once for a batch of products.
+  static func _gemmOnSetThreads(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+  ) {
+    gemm(
+      pick(single: cblas_sgemm as GEMM<Float>, double: cblas_dgemm as GEMM<Double>),
+      transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+      alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
   }
 
   /// The work of an `m×k` by `k×n` product, in Float multiply-adds: `m·n·k`, twice that in

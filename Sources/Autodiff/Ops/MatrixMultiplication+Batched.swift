@@ -116,11 +116,11 @@ private func stackedProduct<Scalar>(
                 aMatrix += position * aStrides[axis]
                 bMatrix += position * bStrides[axis]
               }
-              Scalar._gemm(
+              Scalar._gemmOnSetThreads(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
                 a: a.baseAddress! + aMatrix * aSize, lda: transposeA ? m : k,
                 b: b.baseAddress! + bMatrix * bSize, ldb: transposeB ? k : n,
-                beta: 0, c: c.baseAddress! + matrix * m * n, ldc: n, threadsSet: true)
+                beta: 0, c: c.baseAddress! + matrix * m * n, ldc: n)
             }
           }
         }
