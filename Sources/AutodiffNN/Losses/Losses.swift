@@ -11,11 +11,18 @@
 ///
 /// The gradient with respect to `predictions` is `2·(predictions − targets)/n` for `n` elements.
 ///
+/// - Parameters:
+///   - predictions: The model's outputs.
+///   - targets: The values they should have, of the same shape.
+///   - reduction: The mean of the squared differences (the default), their sum, or the squared
+///     differences themselves (`.none`, of the predictions' shape).
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Precondition: `predictions` and `targets` have the same shape, with at least one element.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func meanSquaredError<Scalar>(
-  predictions: Tensor<Scalar>, targets: Tensor<Scalar>,
+  predictions: Tensor<Scalar>, targets: Tensor<Scalar>, reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   requireNN(
@@ -23,7 +30,7 @@ public func meanSquaredError<Scalar>(
     "meanSquaredError: predictions \(predictions.shape.shapeText) and targets "
       + "\(targets.shape.shapeText) must have the same, non-empty shape",
     at: SourceLocation(file: file, line: line))
-  return (predictions - targets).squared().mean()
+  return reduction.reduce((predictions - targets).squared())
 }
 
 /// The binary cross-entropy of labels given logits, averaged over every element: for each logit
@@ -38,14 +45,22 @@ public func meanSquaredError<Scalar>(
 /// ```
 ///
 /// The gradient is `(σ(z) − y)/n` with respect to the logits and `−z/n` with respect to the
-/// labels, for `n` elements; it is exact at `z = 0` too, where the piecewise formula has a kink
-/// that its parts' subgradients would get wrong.
+/// labels, for `n` elements (without the `/n` for a sum, and elementwise for `.none`); it is
+/// exact at `z = 0` too, where the piecewise formula has a kink that its parts' subgradients
+/// would get wrong.
 ///
+/// - Parameters:
+///   - logits: The model's raw scores, before any sigmoid.
+///   - labels: The targets, of the same shape, each in [0, 1].
+///   - reduction: The mean of the elements' losses (the default), their sum, or the losses
+///     themselves (`.none`, of the logits' shape).
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
 /// - Precondition: `logits` and `labels` have the same shape, with at least one element.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func binaryCrossEntropy<Scalar>(
-  logits: Tensor<Scalar>, labels: Tensor<Scalar>,
+  logits: Tensor<Scalar>, labels: Tensor<Scalar>, reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   requireNN(
@@ -64,24 +79,37 @@ public func binaryCrossEntropy<Scalar>(
       // PyTorch's time, and a running total of 2²² Float terms was 0.5% off. log1p keeps the
       // last term exact when e^(−|z|) is far below 1, where log(1 + ·) would round it away.
       let (z, y) = (operands[0], operands[1])
-      return (relu(z) - z * y + log1p(exp(-abs(z)))).sum() / count
+      let losses = relu(z) - z * y + log1p(exp(-abs(z)))
+      switch reduction {
+      case .mean: return losses.sum() / count
+      case .sum: return losses.sum()
+      case .none: return losses
+      }
     },
     pullback: { g, operands, _ in
       // ∂/∂z [max(z, 0) − z·y + log(1 + e^(−|z|))] = σ(z) − y on both sides of 0 and at 0, where
-      // it is 1/2 − y. Tensor operations, so the rule can itself be differentiated.
+      // it is 1/2 − y. Tensor operations, so the rule can itself be differentiated. The
+      // upstream gradient is a scalar, or elementwise for `.none`.
       let (z, y) = (operands[0], operands[1])
-      let scale = g / count
+      let scale = reduction == .mean ? g / count : g
       return [
         logitsNeedGradient ? scale * (sigmoid(z) - y) : nil,
         labelsNeedGradient ? -(scale * z) : nil,
       ]
     },
     tangent: { tangents, operands, _ in
-      // The same partial derivatives, contracted with the tangents: Σ (σ(z) − y)·ż − z·ẏ, / n.
+      // The same partial derivatives, contracted with the tangents: (σ(z) − y)·ż − z·ẏ, summed
+      // and divided by n as the loss is.
       let (z, y) = (operands[0], operands[1])
-      let fromLogits = tangents[0].map { ((sigmoid(z) - y) * $0).sum() }
-      let fromLabels = tangents[1].map { -(z * $0).sum() }
-      return [fromLogits, fromLabels].compactMap { $0 }.reduce(Tensor(0), +) / count
+      let fromLogits = tangents[0].map { (sigmoid(z) - y) * $0 }
+      let fromLabels = tangents[1].map { -(z * $0) }
+      let present = [fromLogits, fromLabels].compactMap { $0 }
+      let terms = present.dropFirst().reduce(present[0], +)
+      switch reduction {
+      case .mean: return terms.sum() / count
+      case .sum: return terms.sum()
+      case .none: return terms
+      }
     }, file: file, line: line)
 }
 
@@ -97,21 +125,24 @@ public func binaryCrossEntropy<Scalar>(
 /// let loss = softmaxCrossEntropy(logits: model(images), labels: [3, 0, 9])   // images: 3 rows
 /// ```
 ///
-/// The gradient with respect to the logits is `(softmax(z) − onehot(labels))/batch`.
+/// The gradient with respect to the logits is `(softmax(z) − onehot(labels))/batch` (without
+/// the `/batch` for a sum, and each row scaled by its own upstream gradient for `.none`).
 ///
 /// - Parameters:
 ///   - logits: The scores, `[batch, classes]`.
 ///   - labels: The class of each row, each in `0..<classes`.
+///   - reduction: The mean of the rows' losses (the default), their sum, or the losses
+///     themselves (`.none`, a `[batch]` vector).
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: A scalar tensor.
+/// - Returns: A scalar tensor, or for `.none` the loss of each row.
 /// - Precondition: `logits` has rank 2 with at least one row and one class; `labels` has one
 ///   entry per row, each in `0..<classes`.
 /// - Complexity: O(batch·classes), one pass forwards and one backwards.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softmaxCrossEntropy<Scalar>(
-  logits: Tensor<Scalar>, labels: [Int],
+  logits: Tensor<Scalar>, labels: [Int], reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
@@ -120,41 +151,52 @@ public func softmaxCrossEntropy<Scalar>(
   // The forward pass computes softmax(z) on its way to the loss; when a gradient may be asked
   // for, it keeps it, so the pullback is one multiply-subtract pass with no exp (mlp benchmarks).
   let (loss, probabilities) = softmaxCrossEntropyForward(
-    withoutDerivative(at: logits), labels, keepingSoftmax: logits.isRecorded)
+    withoutDerivative(at: logits), labels, reduction, keepingSoftmax: logits.isRecorded)
   return customOperation(
     "softmaxCrossEntropy", operands: [logits],
     forward: { _ in loss },
     pullback: { g, operands, _ in
       let z = operands[0]
+      // Each row's upstream gradient: g/batch or g, or for `.none` g's row, as a column.
+      let scales =
+        switch reduction {
+        case .mean: g / Scalar(batch)
+        case .sum: g
+        case .none: g.reshaped(to: [batch, 1])
+        }
       guard !g.isRecorded && !z.isRecorded, let probabilities else {
         // The sweep records itself (second derivatives): the same rule with tensor operations,
         // which can be differentiated again.
         let onehot = oneHot(labels, classes: classes, as: Scalar.self)
-        return [(softmax(z, alongAxis: 1) - onehot) * (g / Scalar(batch))]
+        return [(softmax(z, alongAxis: 1) - onehot) * scales]
       }
-      return [
-        softmaxCrossEntropyGradient(probabilities, labels, scale: g.scalar / Scalar(batch))
-      ]
+      return [softmaxCrossEntropyGradient(probabilities, labels, scales: scales.scalars)]
     },
     tangent: { tangents, operands, _ in
-      // The gradient contracted with the logits' tangent: Σ (softmax(z) − onehot)·ż / batch.
+      // The gradient contracted with the logits' tangent: Σ (softmax(z) − onehot)·ż over each
+      // row, reduced as the loss is.
       let onehot = oneHot(labels, classes: classes, as: Scalar.self)
-      return ((softmax(operands[0], alongAxis: 1) - onehot) * tangents[0]!).sum() / Scalar(batch)
+      let terms = (softmax(operands[0], alongAxis: 1) - onehot) * tangents[0]!
+      switch reduction {
+      case .mean: return terms.sum() / Scalar(batch)
+      case .sum: return terms.sum()
+      case .none: return terms.sum(alongAxes: [1]).reshaped(to: [batch])
+      }
     }, file: file, line: line)
 }
 
-/// The mean over rows of `log Σⱼ e^(zⱼ) − z[label]` for logits `z` of shape `[batch, classes]`,
-/// and, when `keepingSoftmax`, softmax(z): each row's maximum, its exponentials (Autodiff's
+/// `log Σⱼ e^(zⱼ) − z[label]` of each row of logits `z` of shape `[batch, classes]`, reduced by
+/// `reduction`, and, when `keepingSoftmax`, softmax(z): each row's maximum, its exponentials (Autodiff's
 /// vectorized `exp` kernel, one call for a range of rows), then their sum.
 ///
 /// Rows run on several threads when there are enough elements; each row's loss is kept and the
 /// losses are added in row order, so the result does not depend on the thread count.
 private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
-  _ logits: Tensor<Scalar>, _ labels: [Int], keepingSoftmax: Bool
+  _ logits: Tensor<Scalar>, _ labels: [Int], _ reduction: LossReduction, keepingSoftmax: Bool
 ) -> (loss: Tensor<Scalar>, softmax: Tensor<Scalar>?) {
   let (batch, classes) = (logits.shape[0], logits.shape[1])
   var softmax = keepingSoftmax ? Tensor<Scalar>(uninitializedShape: logits.shape) : nil
-  let total = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: batch) { losses in
+  let loss = withUnsafeTemporaryAllocation(of: Scalar.self, capacity: batch) { losses in
     logits.withUnsafeBufferPointer { z in
       // Row i: −log softmax(z)[y] = log Σⱼ e^(zⱼ − m) − (z[y] − m), m = maxⱼ zⱼ. Every exponent
       // is ≤ 0 and the largest is e⁰ = 1, so the sum lies in [1, classes]: no overflow, no
@@ -204,16 +246,21 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
         }
       }
     }
-    // As `sum()` adds, not one after another.
-    return sumKernel(losses.baseAddress!, count: batch)
+    // Summed as `sum()` adds, not one after another.
+    switch reduction {
+    case .mean: return Tensor(sumKernel(losses.baseAddress!, count: batch) / Scalar(batch))
+    case .sum: return Tensor(sumKernel(losses.baseAddress!, count: batch))
+    case .none: return Tensor(shape: [batch], scalars: Array(losses))
+    }
   }
-  return (Tensor(total / Scalar(batch)), softmax)
+  return (loss, softmax)
 }
 
-/// `scale · (softmax − onehot(labels))` for `softmax` of shape `[batch, classes]`, in one pass
-/// (on several threads when large) and one allocation.
+/// `scale · (softmax − onehot(labels))` for `softmax` of shape `[batch, classes]`, with one
+/// scale for every row or one for each, in one pass (on several threads when large) and one
+/// allocation.
 private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
-  _ softmax: Tensor<Scalar>, _ labels: [Int], scale: Scalar
+  _ softmax: Tensor<Scalar>, _ labels: [Int], scales: [Scalar]
 ) -> Tensor<Scalar> {
   let classes = softmax.shape[1]
   var gradient = Tensor<Scalar>(uninitializedShape: softmax.shape)
@@ -221,10 +268,18 @@ private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
     gradient.withUnsafeMutableBufferPointer { dz in
       forEachRange(count: labels.count, grain: max(1, elementwiseGrain / classes), alignment: 1) {
         rows in
-        for index in (rows.lowerBound * classes)..<(rows.upperBound * classes) {
-          dz[index] = scale * p[index]
+        if scales.count == 1 {
+          for index in (rows.lowerBound * classes)..<(rows.upperBound * classes) {
+            dz[index] = scales[0] * p[index]
+          }
+        } else {
+          for row in rows {
+            for index in (row * classes)..<((row + 1) * classes) {
+              dz[index] = scales[row] * p[index]
+            }
+          }
         }
-        for row in rows { dz[row * classes + labels[row]] -= scale }
+        for row in rows { dz[row * classes + labels[row]] -= scales[scales.count == 1 ? 0 : row] }
       }
     }
   }

@@ -5,7 +5,7 @@
 /// The negative log-likelihood of integer labels given log-probabilities, averaged over the
 /// batch, as PyTorch's `nn.NLLLoss`: `−mean over rows i of logProbabilities[i, labelᵢ]`.
 ///
-/// Give it the output of `logSoftmax(_:alongAxis:)`; the pair is ``softmaxCrossEntropy(logits:labels:file:line:)``
+/// Give it the output of `logSoftmax(_:alongAxis:)`; the pair is ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``
 /// in two steps (which is the faster one):
 ///
 /// ```swift
@@ -18,13 +18,15 @@
 /// - Parameters:
 ///   - logProbabilities: Log-probabilities, `[batch, classes]`.
 ///   - labels: The class of each row, each in `0..<classes`.
+///   - reduction: The mean over rows (the default), the sum, or each row's loss (`.none`, a
+///     `[batch]` vector).
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: A scalar tensor.
+/// - Returns: A scalar tensor, or for `.none` the loss of each row.
 /// - Precondition: `logProbabilities` has rank 2 with at least one row and one class; `labels`
 ///   has one entry per row, each in `0..<classes`.
 public func negativeLogLikelihood<Scalar: TensorScalar>(
-  logProbabilities: Tensor<Scalar>, labels: [Int],
+  logProbabilities: Tensor<Scalar>, labels: [Int], reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   checkClassification(
@@ -35,7 +37,7 @@ public func negativeLogLikelihood<Scalar: TensorScalar>(
   // make a row with −∞ (log 0) or NaN at another class NaN, 0·(−∞) being NaN.
   let picked = logProbabilities.reshaped(to: [batch * classes]).gathering(
     atIndices: labels.enumerated().map { row, label in row * classes + label })
-  return -picked.sum() / Scalar(batch)
+  return reduction.reduce(-picked)
 }
 
 /// Softmax cross-entropy against labels smoothed by `labelSmoothing`, averaged over the batch,
@@ -49,25 +51,32 @@ public func negativeLogLikelihood<Scalar: TensorScalar>(
 /// ```
 ///
 /// which discourages overconfident logits. The gradient with respect to the logits is
-/// `(softmax(z) − target)/batch`. With `ε = 0` it is ``softmaxCrossEntropy(logits:labels:file:line:)``.
+/// `(softmax(z) − target)/batch`. With `ε = 0` it is ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``.
 ///
 /// ```swift
 /// let loss = softmaxCrossEntropy(logits: model(images), labels: labels, labelSmoothing: 0.1)
 /// ```
 ///
-/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:file:line:)``, and
+/// `reduction` applies to the rows' losses, each row's being `(1 − ε)·` its softmax
+/// cross-entropy `+ ε·` the mean over its classes of `−logSoftmax(z)`.
+///
+/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``, and
 ///   `0 ≤ labelSmoothing ≤ 1`.
 public func softmaxCrossEntropy<Scalar: TensorScalar>(
   logits: Tensor<Scalar>, labels: [Int], labelSmoothing: Scalar,
-  file: StaticString = #fileID, line: UInt = #line
+  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   requireNN(
     labelSmoothing >= 0 && labelSmoothing <= 1,
     "softmaxCrossEntropy: labelSmoothing must lie in [0, 1], got \(labelSmoothing)",
     at: SourceLocation(file: file, line: line))
-  let hard = softmaxCrossEntropy(logits: logits, labels: labels, file: file, line: line)
+  let hard = softmaxCrossEntropy(
+    logits: logits, labels: labels, reduction: reduction, file: file, line: line)
   guard labelSmoothing > 0 else { return hard }
-  let uniform = -logSoftmax(logits, alongAxis: 1).mean()
+  let uniform =
+    reduction == .mean
+    ? -logSoftmax(logits, alongAxis: 1).mean()
+    : reduction.reduce(-logSoftmax(logits, alongAxis: 1).mean(squeezingAxes: [1]))
   return (1 - labelSmoothing) * hard + labelSmoothing * uniform
 }
 

@@ -20,12 +20,14 @@
 ///   - predictions: The model's outputs.
 ///   - targets: The values they should have, of the same shape.
 ///   - delta: The threshold δ > 0 between the quadratic and the linear part.
+///   - reduction: The mean of the elements' losses (the default), their sum, or the losses
+///     themselves (`.none`, of the predictions' shape).
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
 /// - Precondition: The shapes agree, with at least one element, and `delta > 0`.
 public func huberLoss<Scalar: TensorScalar>(
   predictions: Tensor<Scalar>, targets: Tensor<Scalar>, delta: Scalar = 1,
-  file: StaticString = #fileID, line: UInt = #line
+  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
   requireNN(
@@ -42,5 +44,6 @@ public func huberLoss<Scalar: TensorScalar>(
   let inside = magnitude .< delta
   let quadratic = `where`(inside, difference, 0)
   let linear = `where`(inside, delta, magnitude)
-  return `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2)).mean()
+  return reduction.reduce(
+    `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2)))
 }
