@@ -1,4 +1,5 @@
 import AutodiffNN
+import Foundation
 import Testing
 
 @Suite struct DenseTests {
@@ -74,6 +75,33 @@ import Testing
     #expect(
       dWeight.isAlmostEqual(to: numericWeight, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
     #expect(dBias.isAlmostEqual(to: numericBias, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
+    #expect(dX.isAlmostEqual(to: numericX, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
+  }
+
+  @Test(
+    "Dense maps the last axis of any input, as nn.Linear: [..., 3] to [..., 2], a vector to a vector",
+    arguments: [[3], [4, 3], [2, 2, 3], [2, 1, 2, 3], [0, 3]])
+  func anyLeadingAxes(shape: [Int]) {
+    let layer = Dense(weight: Self.weight, bias: Self.bias, activation: .tanh)
+    let count = shape.reduce(1, *)
+    let x = Tensor<Double>(
+      shape: shape, scalars: (0..<count).map { Foundation.sin(Double(2 * $0 + 1)) })
+    let y = layer(x)
+    #expect(y.shape == shape.dropLast() + [2])
+    // The same numbers as the layer applied to the rows, one matrix of them.
+    let rows = layer(x.reshaped(to: [count / 3, 3]))
+    #expect(y.reshaped(to: [count / 3, 2]) == rows)
+    guard count > 0 else { return }
+    let upstream = Tensor<Double>(
+      shape: y.shape, scalars: (0..<y.scalarCount).map { Foundation.cos(Double($0)) })
+    func loss(_ w: Tensor<Double>, _ x: Tensor<Double>) -> Tensor<Double> {
+      (Dense(weight: w, bias: Self.bias, activation: .tanh)(x) * upstream).sum()
+    }
+    let (dWeight, dX) = gradient(at: Self.weight, x) { loss($0, $1) }
+    let numericWeight = finiteDifferenceGradient(at: Self.weight) { loss($0, x) }
+    let numericX = finiteDifferenceGradient(at: x) { loss(Self.weight, $0) }
+    #expect(
+      dWeight.isAlmostEqual(to: numericWeight, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
     #expect(dX.isAlmostEqual(to: numericX, relativeTolerance: 1e-7, absoluteTolerance: 1e-9))
   }
 

@@ -12,6 +12,9 @@
 /// let hidden = layer(images)              // [batch, 784] → [batch, 128]
 /// ```
 ///
+/// As PyTorch's `nn.Linear`, it maps the last axis of an input of any rank: `[..., inputSize]`
+/// to `[..., outputSize]`, the leading axes' rows through the same single product.
+///
 /// An `Activation` (`.relu`, `.tanh`, `.sigmoid`) runs inside that one operation
 /// (`matmul(_:_:plus:activation:)`): the layer writes its output once, and its pullback reads
 /// it once. Any other function, such as `activation: silu`, is applied to the product
@@ -208,16 +211,23 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
     kind = .fused(activation)
   }
 
-  /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`.
+  /// Applies the layer to a batch `[batch, inputSize]`, giving `[batch, outputSize]`; as
+  /// PyTorch's `nn.Linear`, to the last axis of any input `[..., inputSize]`, giving
+  /// `[..., outputSize]` (a single vector `[inputSize]` gives `[outputSize]`).
   ///
-  /// - Precondition: `input` has shape `[batch, inputSize]`.
+  /// - Precondition: `input` has rank 1 or more and its last axis has `inputSize` elements.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
     requireNN(
-      input.rank == 2 && input.shape[1] == inputSize,
-      "Dense: the input must have shape [batch, \(inputSize)], got \(input.shape.shapeText) "
-        + "(weight \(weight.shape.shapeText))")
+      input.rank >= 1 && input.shape[input.rank - 1] == inputSize,
+      "Dense: the input must have shape [batch, \(inputSize)] (or [..., \(inputSize)]), got "
+        + "\(input.shape.shapeText) (weight \(weight.shape.shapeText))")
+    guard input.rank == 2 else {
+      // The rows of the last axis, one matrix of them, and the leading axes back.
+      let rows = input.reshaped(to: [input.scalarCount / inputSize, inputSize])
+      return self(rows).reshaped(to: input.shape.dropLast() + [outputSize])
+    }
     // One fused operation rather than `matmul(input, weight) + bias`: no separate product to
     // allocate and add, and a one-pass bias gradient (mlp benchmarks).
     switch kind {
