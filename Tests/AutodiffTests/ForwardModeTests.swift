@@ -74,6 +74,10 @@ import Testing
       Activation.allCases.map { matmul(p[0], p[1], plus: p[2], activation: $0) }
         .reduce(Tensor(zeros: [3, 2]), +)
     },
+    Case(name: "norm of each order", shapes: [[2, 3, 4]]) { p in
+      p[0].norm(alongAxes: [1]) + p[0].norm(order: 1, alongAxes: [1])
+        + p[0].norm(order: .infinity, alongAxes: [1]) + p[0].norm()
+    },
     Case(name: "sum mean", shapes: [[2, 3, 4]]) {
       $0[0].sum(alongAxes: [0, 2]) + $0[0].mean(alongAxes: [0, 2]) + $0[0].sum()
     },

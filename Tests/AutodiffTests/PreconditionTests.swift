@@ -46,6 +46,15 @@ import Testing
     expectMessage(result, contains: ["matmul(_:_:plus:)", "bias", "[4]", "[3]", Self.callSite])
   }
 
+  @Test("norm of an unsupported order names the order and the call site")
+  func normOfUnsupportedOrder() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>([1, 2]).norm(order: 3, alongAxes: [0])
+    }
+    expectMessage(
+      result, contains: ["norm(alongAxes:)", "order 3.0", "1, 2 or .infinity", Self.callSite])
+  }
+
   @Test("matmul of a scalar (rank 0) names both shapes and the call site")
   func matmulOfScalar() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

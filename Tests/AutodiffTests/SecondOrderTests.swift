@@ -204,7 +204,7 @@ extension SecondOrderTests {
     case kinks = "relu, abs, max and min away from their kinks"
     case logSigmoid = "log, sigmoid, sqrt"
     case custom = "customOperation"
-    case statistics = "product, variance, standardDeviation, centered, logSumExp"
+    case statistics = "product, variance, standardDeviation, centered, logSumExp, norm"
     case joining = "cumulativeSum, stack, split, gathering, where"
 
     var testDescription: String { rawValue }
@@ -300,6 +300,7 @@ extension SecondOrderTests {
           + x.standardDeviation(correction: 1)
           + (x.centered(alongAxes: [1]).squared() * c).sum()
           + (x.logSumExp(squeezingAxes: [1]) * c[0..<3, 0]).sum()
+          + (sin(x.norm(alongAxes: [1])) * Self.weights([3, 1])).sum()
       case .joining:
         let running = sin(x.cumulativeSum(alongAxis: 1)) * c
         let stacked = Tensor(stacking: [x, x.squared()], alongAxis: -1)  // [3, 4, 2]
