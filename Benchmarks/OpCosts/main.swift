@@ -124,6 +124,9 @@ time("gradient of matmul of stacks, summed") {
   computed(
     gradient(at: stack) { matmul($0, transposed: false, otherStack, transposed: true).sum() })
 }
+time("sorted(alongAxis: 1)") { computed(x.sorted(alongAxis: 1).values) }
+time("topK(10) along rows") { computed(x.topK(10).values) }
+time("norm(alongAxes: [1])") { computed(x.norm(alongAxes: [1])) }
 time("gradient of sum(x * y)") { computed(gradient(at: x) { ($0 * y).sum() }) }
 time("gradient of logSoftmax(x).mean()") {
   computed(gradient(at: x) { logSoftmax($0, alongAxis: 1).mean() })

@@ -46,6 +46,14 @@ import Testing
     expectMessage(result, contains: ["matmul(_:_:plus:)", "bias", "[4]", "[3]", Self.callSite])
   }
 
+  @Test("topK with k beyond the axis names k, the shape and the call site")
+  func topKBeyondAxis() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>(zeros: [2, 3]).topK(4)
+    }
+    expectMessage(result, contains: ["topK", "k = 4", "0...3", "[2, 3]", Self.callSite])
+  }
+
   @Test("norm of an unsupported order names the order and the call site")
   func normOfUnsupportedOrder() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -205,7 +205,7 @@ extension SecondOrderTests {
     case logSigmoid = "log, sigmoid, sqrt"
     case custom = "customOperation"
     case statistics = "product, variance, standardDeviation, centered, logSumExp, norm"
-    case joining = "cumulativeSum, stack, split, gathering, where"
+    case joining = "cumulativeSum, stack, split, gathering, where, sorted, topK"
 
     var testDescription: String { rawValue }
 
@@ -307,8 +307,9 @@ extension SecondOrderTests {
         let halves = stacked.split(into: 2, alongAxis: -1)
         let gathered = x.gathering(atIndices: [2, 0, 2], alongAxis: 0)
         let chosen = `where`(c .> 0, exp(x * 0.5), cos(x))
+        let ordered = x.sorted(alongAxis: 0, descending: true).values
         return running.sum() + (halves[0] * halves[1]).sum() + gathered.squared().sum()
-          + (chosen * c).sum()
+          + (chosen * c).sum() + (sin(ordered) * c).sum() + x.topK(2).values.squared().sum()
       }
     }
   }
