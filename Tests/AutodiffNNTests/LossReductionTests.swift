@@ -26,6 +26,9 @@ import Testing
     Loss(name: "binaryCrossEntropy", perRow: false) {
       binaryCrossEntropy(logits: $0, labels: targets, reduction: $1)
     },
+    Loss(name: "meanAbsoluteError", perRow: false) {
+      meanAbsoluteError(predictions: $0, targets: targets, reduction: $1)
+    },
     Loss(name: "huberLoss", perRow: false) {
       huberLoss(predictions: $0, targets: targets, delta: 0.7, reduction: $1)
     },

@@ -300,6 +300,15 @@ import Testing
         predictions: Tensor<Float>(zeros: [4, 1]), targets: Tensor(zeros: [1, 4]))
     }
   }
+
+  @Test func meanAbsoluteErrorShapeMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = meanAbsoluteError(
+        predictions: Tensor<Float>(zeros: [4, 1]), targets: Tensor(zeros: [1, 4]))
+    }
+    let message = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+    #expect(message.contains("meanAbsoluteError") && message.contains("[4, 1]"), "\(message)")
+  }
 }
 
 @Suite struct SoftmaxCrossEntropyWideTests {

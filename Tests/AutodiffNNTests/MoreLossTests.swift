@@ -60,6 +60,18 @@ extension HuberLossTests {
   }
 }
 
+@Suite struct MeanAbsoluteErrorTests {
+  @Test("meanAbsoluteError is the mean of |p − t|, with gradient sign(p − t)/n and 0 where equal")
+  func valueAndGradient() {
+    let (p, t) = (Tensor<Double>([0.5, 4, 2]), Tensor<Double>([1, 2, 2]))
+    #expect(meanAbsoluteError(predictions: p, targets: t).scalar == 2.5 / 3)
+    #expect(meanAbsoluteError(predictions: p, targets: t, reduction: .sum).scalar == 2.5)
+    #expect(meanAbsoluteError(predictions: p, targets: t, reduction: .none) == [0.5, 2, 0])
+    let g = gradient(at: p) { meanAbsoluteError(predictions: $0, targets: t) }
+    #expect(g == Tensor([-1, 1, 0]) / 3)
+  }
+}
+
 @Suite struct ProbabilityLossTests {
   static let logits = Tensor<Double>(
     shape: [3, 4], scalars: [1, 2, 0.5, -1, 0, 0, 3, 1, -2, 1, 1, 0.2])

@@ -47,3 +47,33 @@ public func huberLoss<Scalar: TensorScalar>(
   return reduction.reduce(
     `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2)))
 }
+
+/// The mean of the absolute differences, `mean(|predictions − targets|)`, over every element:
+/// PyTorch's `nn.L1Loss`, less swayed by outliers than squared error.
+///
+/// ```swift
+/// let loss = meanAbsoluteError(predictions: Tensor([0.5, 4]), targets: Tensor([1, 2]))  // 1.25
+/// ```
+///
+/// The gradient with respect to `predictions` is `sign(predictions − targets)/n` for `n`
+/// elements, 0 where they are equal (PyTorch's subgradient).
+///
+/// - Parameters:
+///   - predictions: The model's outputs.
+///   - targets: The values they should have, of the same shape.
+///   - reduction: The mean of the absolute differences (the default), their sum, or the
+///     differences themselves (`.none`, of the predictions' shape).
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Precondition: `predictions` and `targets` have the same shape, with at least one element.
+public func meanAbsoluteError<Scalar: TensorScalar>(
+  predictions: Tensor<Scalar>, targets: Tensor<Scalar>, reduction: LossReduction = .mean,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  requireNN(
+    predictions.shape == targets.shape && predictions.scalarCount > 0,
+    "meanAbsoluteError: predictions \(predictions.shape.shapeText) and targets "
+      + "\(targets.shape.shapeText) must have the same, non-empty shape",
+    at: SourceLocation(file: file, line: line))
+  return reduction.reduce(abs(predictions - targets))
+}
