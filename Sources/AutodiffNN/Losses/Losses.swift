@@ -157,20 +157,25 @@ public func softmaxCrossEntropy<Scalar>(
     forward: { _ in loss },
     pullback: { g, operands, _ in
       let z = operands[0]
-      // Each row's upstream gradient: g/batch or g, or for `.none` g's row, as a column.
-      let scales =
-        switch reduction {
-        case .mean: g / Scalar(batch)
-        case .sum: g
-        case .none: g.reshaped(to: [batch, 1])
-        }
       guard !g.isRecorded && !z.isRecorded, let probabilities else {
         // The sweep records itself (second derivatives): the same rule with tensor operations,
-        // which can be differentiated again.
+        // which can be differentiated again. Each row's upstream gradient: g/batch or g, or for
+        // `.none` g's row, as a column.
+        let scales =
+          switch reduction {
+          case .mean: g / Scalar(batch)
+          case .sum: g
+          case .none: g.reshaped(to: [batch, 1])
+          }
         let onehot = oneHot(labels, classes: classes, as: Scalar.self)
         return [(softmax(z, alongAxis: 1) - onehot) * scales]
       }
-      return [softmaxCrossEntropyGradient(probabilities, labels, scales: scales.scalars)]
+      return [
+        reduction == .none
+          ? softmaxCrossEntropyGradient(probabilities, labels, rowScales: g.scalars)
+          : softmaxCrossEntropyGradient(
+            probabilities, labels, scale: reduction == .mean ? g.scalar / Scalar(batch) : g.scalar)
+      ]
     },
     tangent: { tangents, operands, _ in
       // The gradient contracted with the logits' tangent: Σ (softmax(z) − onehot)·ż over each
@@ -257,10 +262,10 @@ private func softmaxCrossEntropyForward<Scalar: TensorScalar>(
 }
 
 /// `scale · (softmax − onehot(labels))` for `softmax` of shape `[batch, classes]`, with one
-/// scale for every row or one for each, in one pass (on several threads when large) and one
-/// allocation.
+/// `scale` for every row or `rowScales` one for each, in one pass (on several threads when
+/// large) and one allocation.
 private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
-  _ softmax: Tensor<Scalar>, _ labels: [Int], scales: [Scalar]
+  _ softmax: Tensor<Scalar>, _ labels: [Int], scale: Scalar = 1, rowScales: [Scalar]? = nil
 ) -> Tensor<Scalar> {
   let classes = softmax.shape[1]
   var gradient = Tensor<Scalar>(uninitializedShape: softmax.shape)
@@ -268,18 +273,19 @@ private func softmaxCrossEntropyGradient<Scalar: TensorScalar>(
     gradient.withUnsafeMutableBufferPointer { dz in
       forEachRange(count: labels.count, grain: max(1, elementwiseGrain / classes), alignment: 1) {
         rows in
-        if scales.count == 1 {
-          for index in (rows.lowerBound * classes)..<(rows.upperBound * classes) {
-            dz[index] = scales[0] * p[index]
-          }
-        } else {
+        if let rowScales {
           for row in rows {
             for index in (row * classes)..<((row + 1) * classes) {
-              dz[index] = scales[row] * p[index]
+              dz[index] = rowScales[row] * p[index]
             }
+            dz[row * classes + labels[row]] -= rowScales[row]
           }
+        } else {
+          for index in (rows.lowerBound * classes)..<(rows.upperBound * classes) {
+            dz[index] = scale * p[index]
+          }
+          for row in rows { dz[row * classes + labels[row]] -= scale }
         }
-        for row in rows { dz[row * classes + labels[row]] -= scales[scales.count == 1 ? 0 : row] }
       }
     }
   }
