@@ -92,6 +92,21 @@ extension DocumentationTests {
     #expect(rows == [[-1, -1, -1], [-2, -2, -2]])
   }
 
+  @Test("Working with Tensors: sorted, topK and norm, the gradient back to the chosen elements")
+  func tensorSorting() {
+    // snippet: tensor-sorting
+    let scores: Tensor<Double> = [[0.1, 0.7, 0.2], [0.5, 0.1, 0.4]]
+    let (best, classes) = scores.topK(2)  // [[0.7, 0.2], [0.5, 0.4]], classes [1, 2, 0, 2]
+    let ranked = scores.sorted(descending: true).values  // [[0.7, 0.2, 0.1], [0.5, 0.4, 0.1]]
+    let lengths = Tensor<Double>([[3, 4], [6, 8]]).norm(squeezingAxes: [1])  // [5, 10]
+    let g = gradient(at: scores) { $0.topK(1).values.sum() }  // [[0, 1, 0], [1, 0, 0]]
+    // end snippet
+    #expect(best == [[0.7, 0.2], [0.5, 0.4]] && classes == [1, 2, 0, 2])
+    #expect(ranked == [[0.7, 0.2, 0.1], [0.5, 0.4, 0.1]])
+    #expect(lengths == [5, 10])
+    #expect(g == [[0, 1, 0], [1, 0, 0]])
+  }
+
   @Test("Working with Tensors: assignment through subscripts, broadcast")
   func tensorAssignment() {
     // snippet: tensor-assignment
