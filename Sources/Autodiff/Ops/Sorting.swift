@@ -182,17 +182,22 @@ private func radixSortByKey(
 /// and every NaN above every number.
 @inline(__always)
 private func sortKey(_ value: Double, largestFirst: Bool) -> UInt64 {
-  let signBit: UInt64 = 1 << 63
-  let bits = value == 0 ? 0 : value.bitPattern
-  let key = value.isNaN ? .max : bits & signBit != 0 ? ~bits : bits | signBit
-  return largestFirst ? ~key : key
+  sortKey(bits: value.bitPattern, isNaN: value.isNaN, isZero: value == 0, largestFirst)
 }
 
-/// The `Float` form of `sortKey(_:largestFirst:)` for a `Double`, in 32 bits.
+/// The `Float` form of `sortKey(_:largestFirst:)`, in 32 bits.
 @inline(__always)
 private func sortKey(_ value: Float, largestFirst: Bool) -> UInt32 {
-  let signBit: UInt32 = 1 << 31
-  let bits = value == 0 ? 0 : value.bitPattern
-  let key = value.isNaN ? .max : bits & signBit != 0 ? ~bits : bits | signBit
+  sortKey(bits: value.bitPattern, isNaN: value.isNaN, isZero: value == 0, largestFirst)
+}
+
+/// The key of an IEEE value from its bit pattern.
+@inline(__always)
+private func sortKey<Bits: FixedWidthInteger & UnsignedInteger>(
+  bits: Bits, isNaN: Bool, isZero: Bool, _ largestFirst: Bool
+) -> Bits {
+  let signBit: Bits = 1 << (Bits.bitWidth - 1)
+  let bits = isZero ? 0 : bits
+  let key = isNaN ? .max : bits & signBit != 0 ? ~bits : bits | signBit
   return largestFirst ? ~key : key
 }

@@ -25,12 +25,23 @@ public func meanSquaredError<Scalar>(
   predictions: Tensor<Scalar>, targets: Tensor<Scalar>, reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
+  regressionLoss(
+    "meanSquaredError", predictions, targets, reduction, at: SourceLocation(file: file, line: line)
+  ) { $0.squared() }
+}
+
+/// `reduction` of `loss` of each difference `predictions − targets`, after checking that the
+/// shapes agree and are not empty; `name` names the loss in the message.
+func regressionLoss<Scalar: TensorScalar>(
+  _ name: String, _ predictions: Tensor<Scalar>, _ targets: Tensor<Scalar>,
+  _ reduction: LossReduction, at location: SourceLocation,
+  _ loss: (Tensor<Scalar>) -> Tensor<Scalar>
+) -> Tensor<Scalar> {
   requireNN(
     predictions.shape == targets.shape && predictions.scalarCount > 0,
-    "meanSquaredError: predictions \(predictions.shape.shapeText) and targets "
-      + "\(targets.shape.shapeText) must have the same, non-empty shape",
-    at: SourceLocation(file: file, line: line))
-  return reduction.reduce((predictions - targets).squared())
+    "\(name): predictions \(predictions.shape.shapeText) and targets "
+      + "\(targets.shape.shapeText) must have the same, non-empty shape", at: location)
+  return reduction.reduce(loss(predictions - targets))
 }
 
 /// The binary cross-entropy of labels given logits, averaged over every element: for each logit

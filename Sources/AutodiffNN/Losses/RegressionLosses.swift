@@ -30,22 +30,19 @@ public func huberLoss<Scalar: TensorScalar>(
   reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
-  requireNN(
-    predictions.shape == targets.shape && predictions.scalarCount > 0,
-    "huberLoss: predictions \(predictions.shape.shapeText) and targets "
-      + "\(targets.shape.shapeText) must have the same, non-empty shape", at: location)
-  requireNN(delta > 0, "huberLoss: delta must be > 0, got \(delta)", at: location)
-  // Each branch reads d only where it is chosen, and a harmless constant elsewhere: the branch
-  // not chosen still passes its zero gradient through its own rule, and d²/2 at an infinite d
-  // would make that 0·∞. The quadratic branch squares d itself, not |d|, so that its second
-  // derivative is 1 at d = 0 too (through |d| it would be sign(d)² = 0 there).
-  let difference = predictions - targets
-  let magnitude = abs(difference)
-  let inside = magnitude .< delta
-  let quadratic = `where`(inside, difference, 0)
-  let linear = `where`(inside, delta, magnitude)
-  return reduction.reduce(
-    `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2)))
+  return regressionLoss("huberLoss", predictions, targets, reduction, at: location) {
+    difference in
+    requireNN(delta > 0, "huberLoss: delta must be > 0, got \(delta)", at: location)
+    // Each branch reads d only where it is chosen, and a harmless constant elsewhere: the
+    // branch not chosen still passes its zero gradient through its own rule, and d²/2 at an
+    // infinite d would make that 0·∞. The quadratic branch squares d itself, not |d|, so that
+    // its second derivative is 1 at d = 0 too (through |d| it would be sign(d)² = 0 there).
+    let magnitude = abs(difference)
+    let inside = magnitude .< delta
+    let quadratic = `where`(inside, difference, 0)
+    let linear = `where`(inside, delta, magnitude)
+    return `where`(inside, Scalar(0.5) * quadratic.squared(), delta * (linear - delta / 2))
+  }
 }
 
 /// The mean of the absolute differences, `mean(|predictions − targets|)`, over every element:
@@ -70,10 +67,7 @@ public func meanAbsoluteError<Scalar: TensorScalar>(
   predictions: Tensor<Scalar>, targets: Tensor<Scalar>, reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
-  requireNN(
-    predictions.shape == targets.shape && predictions.scalarCount > 0,
-    "meanAbsoluteError: predictions \(predictions.shape.shapeText) and targets "
-      + "\(targets.shape.shapeText) must have the same, non-empty shape",
-    at: SourceLocation(file: file, line: line))
-  return reduction.reduce(abs(predictions - targets))
+  regressionLoss(
+    "meanAbsoluteError", predictions, targets, reduction, at: SourceLocation(file: file, line: line)
+  ) { abs($0) }
 }
