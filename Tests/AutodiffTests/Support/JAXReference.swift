@@ -214,6 +214,14 @@ private let pythonEvaluator = #"""
       "logsoftmax": lambda x, a: jax.nn.log_softmax(x[0], axis=a["axis"]),
       "matmul": lambda x, a: jnp.matmul(x[0].T if a["tA"] else x[0], x[1].T if a["tB"] else x[1]),
       "affine": lambda x, a: jnp.matmul(x[0], x[1]) + x[2],
+      "bmm": lambda x, a: jnp.matmul(x[0], jnp.swapaxes(x[1], -1, -2) if a["tB"] else x[1]),
+      "norm": lambda x, a: jnp.linalg.norm(
+          x[0], axis=tuple(a["axes"]), keepdims=bool(a["keep"]))
+          if len(a["axes"]) <= 1
+          else jnp.sqrt(jnp.sum(x[0] ** 2, axis=tuple(a["axes"]), keepdims=bool(a["keep"]))),
+      "sort": lambda x, a: -jnp.sort(-x[0], axis=a["axis"]) if a["desc"]
+          else jnp.sort(x[0], axis=a["axis"]),
+      "topk": lambda x, a: jax.lax.top_k(x[0], a["k"])[0],
       "shift": lambda x, a: shifted(x[0], a["c"], a["g"]),
       "solve": lambda x, a: jnp.linalg.solve(x[0], x[1]),
       "inverse": lambda x, a: jnp.linalg.inv(x[0]),

@@ -317,6 +317,48 @@ struct ProgramBuilder {
         bias = emitted(.sum, [b], [("axes", .ints([0])), ("keep", .int(0))])
       }
       return emit([a, b, bias])
+    case .stackedMatmul:
+      // x against a vector or stack whose last axis matches x's (read transposed), or x itself.
+      let x = pick(using: &rng) { $0.rank >= 1 && $0.rank != 2 }
+      guard let k = registers[x].shape.last else { return false }
+      let batch = Array(registers[x].shape.dropLast(2))
+      func fits(_ y: Tensor<Double>) -> Bool {
+        y.rank == 1
+          ? y.shape[0] == k
+          : y.shape.last == k && broadcasts(batch, Array(y.shape.dropLast(2)))
+      }
+      let picked = pick(using: &rng, where: fits)
+      let y = fits(registers[picked]) ? picked : x
+      return emit([x, y], [("tB", .int(registers[y].rank >= 2 ? 1 : 0))])
+    case .norm:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let rank = registers[x].rank
+      guard rank >= 1 else { return false }
+      var axes = (0..<rank).filter { _ in Bool.random(using: &rng) }
+      if axes.isEmpty { axes = [Int.random(in: 0..<rank, using: &rng)] }
+      // Away from a group of zeros, where JAX's gradient is NaN and Autodiff's 0.
+      guard registers[x].norm(alongAxes: axes).scalars.allSatisfy({ $0 >= 0.01 }) else {
+        return false
+      }
+      return emit([x], [("axes", .ints(axes)), ("keep", .int(Int.random(in: 0...1, using: &rng)))])
+    case .sort, .topK:
+      // Distinct values, so that both libraries route each tangent to the same element.
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let values = registers[x].scalars.sorted()
+      guard registers[x].rank >= 1, registers[x].scalarCount > 0,
+        zip(values, values.dropFirst()).allSatisfy({ $1 - $0 >= Self.kinkMargin })
+      else { return false }
+      if operation == .topK {
+        let n = registers[x].shape.last!
+        return emit([x], [("k", .int(Int.random(in: 1...n, using: &rng)))])
+      }
+      let rank = registers[x].rank
+      return emit(
+        [x],
+        [
+          ("axis", .int(Int.random(in: -rank..<rank, using: &rng))),
+          ("desc", .int(Int.random(in: 0...1, using: &rng))),
+        ])
     case .shift:
       return emit(
         [matrix(using: &rng)], [("c", .number(scalar(-8...8))), ("g", .number(scalar(0...4)))])

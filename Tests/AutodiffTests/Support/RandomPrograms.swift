@@ -85,6 +85,12 @@ enum Operation: String, CaseIterable, Sendable {
   case logSoftmax = "logsoftmax"
   // matmul(a, b) with transpose flags, and matmul(a, b, plus: bias).
   case matmul, affine
+  // matmul of vectors and stacks (b's matrices transposed when `tB=1`), as NumPy's matmul.
+  case stackedMatmul = "bmm"
+  // The 2-norm along `axes` (kept when `keep=1`); values sorted along `axis` (largest first
+  // when `desc=1`); the `k` largest along the last axis.
+  case norm, sort
+  case topK = "topk"
   // M + diag(c + g·i): how the generator makes a matrix well conditioned.
   case shift
   // Linear algebra. `signlogdet` is sign·logAbs of logDeterminant.
@@ -330,6 +336,11 @@ extension Instruction {
     case .logSoftmax: return Autodiff.logSoftmax(x, alongAxis: int("axis"))
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
     case .affine: return Autodiff.matmul(x, y, plus: registers[operands[2]])
+    case .stackedMatmul: return Autodiff.matmul(x, transposed: false, y, transposed: flag("tB"))
+    case .norm:
+      return flag("keep") ? x.norm(alongAxes: ints("axes")) : x.norm(squeezingAxes: ints("axes"))
+    case .sort: return x.sorted(alongAxis: int("axis"), descending: flag("desc")).values
+    case .topK: return x.topK(int("k")).values
     case .shift: return x + shiftMatrix(x.shape, c: c, g: number("g"))
     case .solve: return try Autodiff.solve(x, y)
     case .inverse: return try Autodiff.inverse(x)
