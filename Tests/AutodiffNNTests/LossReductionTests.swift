@@ -11,6 +11,9 @@ import Testing
     let name: String
     /// Whether `.none` gives one loss per row ([4]) rather than per element ([4, 3]).
     let perRow: Bool
+    /// What `.mean` divides `.sum` by, when not the count of losses (class weights: their sum
+    /// over the rows' labels).
+    var meanDivisor: Double? = nil
     let f: @Sendable (Tensor<Double>, LossReduction) -> Tensor<Double>
     var testDescription: String { name }
   }
@@ -38,6 +41,11 @@ import Testing
     Loss(name: "softmaxCrossEntropy, label smoothing 0.2", perRow: true) {
       softmaxCrossEntropy(logits: $0, labels: labels, labelSmoothing: 0.2, reduction: $1)
     },
+    // The labels [2, 0, 1, 1] weigh 1.25 + 0.5 + 2 + 2.
+    Loss(name: "softmaxCrossEntropy, class weights", perRow: true, meanDivisor: 5.75) {
+      softmaxCrossEntropy(
+        logits: $0, labels: labels, classWeights: Tensor([0.5, 2, 1.25]), reduction: $1)
+    },
     Loss(name: "negativeLogLikelihood of logSoftmax", perRow: true) {
       negativeLogLikelihood(
         logProbabilities: logSoftmax($0, alongAxis: 1), labels: labels, reduction: $1)
@@ -58,7 +66,8 @@ import Testing
     #expect(each.shape == (loss.perRow ? [4] : [4, 3]))
     let (sum, mean) = (loss.f(x, .sum).scalar, loss.f(x, .mean).scalar)
     #expect(abs(sum - each.sum().scalar) <= 1e-13 * abs(sum))
-    #expect(abs(mean - sum / Double(each.scalarCount)) <= 1e-13 * abs(mean))
+    let divisor = loss.meanDivisor ?? Double(each.scalarCount)
+    #expect(abs(mean - sum / divisor) <= 1e-13 * abs(mean))
   }
 
   @Test("Each reduction's gradient matches central finite differences", arguments: losses)
@@ -126,6 +135,26 @@ import Testing
       let expected = Foundation.log(z.map(Foundation.exp).reduce(0, +)) - z[label]
       #expect(abs(rows.scalars[row] - expected) <= 1e-14 * max(1, expected))
     }
+  }
+
+  @Test("Class weights scale each row by its label's weight; the mean divides by their sum")
+  func classWeights() {
+    let x = Self.input()
+    let weights = Tensor<Double>([0.5, 2, 1.25])
+    let rows = softmaxCrossEntropy(logits: x, labels: Self.labels, reduction: .none)
+    let rowWeights = Self.labels.map { weights.scalars[$0] }
+    let weighted = softmaxCrossEntropy(
+      logits: x, labels: Self.labels, classWeights: weights, reduction: .none)
+    for row in 0..<4 {
+      #expect(abs(weighted.scalars[row] - rows.scalars[row] * rowWeights[row]) <= 1e-15)
+    }
+    let mean = softmaxCrossEntropy(logits: x, labels: Self.labels, classWeights: weights)
+    let expected = weighted.scalars.reduce(0, +) / rowWeights.reduce(0, +)
+    #expect(abs(mean.scalar - expected) <= 1e-15)
+    // Equal weights give the unweighted loss.
+    let equal = softmaxCrossEntropy(
+      logits: x, labels: Self.labels, classWeights: Tensor([3, 3, 3]))
+    #expect(abs(equal.scalar - softmaxCrossEntropy(logits: x, labels: Self.labels).scalar) <= 1e-15)
   }
 
   @Test("The default reduction is the mean, bit for bit")

@@ -80,6 +80,45 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
   return (1 - labelSmoothing) * hard + labelSmoothing * uniform
 }
 
+/// Softmax cross-entropy with a weight for each class, as PyTorch's
+/// `nn.CrossEntropyLoss(weight=w)`: row i's loss is multiplied by `w[labelᵢ]`, and the mean
+/// divides by the sum of those weights rather than by the batch,
+///
+/// ```
+/// Σᵢ w[labelᵢ] · (−log softmax(zᵢ)[labelᵢ]) / Σᵢ w[labelᵢ]
+/// ```
+///
+/// so that a rare class counts as much as its weight says while the loss keeps its scale.
+/// `.sum` adds the weighted losses and `.none` gives each row's.
+///
+/// ```swift
+/// // Class 1 is five times rarer than class 0 in the data.
+/// let loss = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: Tensor([1, 5]))
+/// ```
+///
+/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``, and
+///   `classWeights` has shape `[classes]`.
+public func softmaxCrossEntropy<Scalar: TensorScalar>(
+  logits: Tensor<Scalar>, labels: [Int], classWeights: Tensor<Scalar>,
+  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  checkClassification(logits, labels, "softmaxCrossEntropy", at: location)
+  requireNN(
+    classWeights.shape == [logits.shape[1]],
+    "softmaxCrossEntropy: classWeights must have shape [\(logits.shape[1])] for logits "
+      + "\(logits.shape.shapeText), got \(classWeights.shape.shapeText)", at: location)
+  let rowWeights = classWeights.gathering(atIndices: labels)
+  let losses =
+    softmaxCrossEntropy(logits: logits, labels: labels, reduction: .none, file: file, line: line)
+    * rowWeights
+  switch reduction {
+  case .mean: return losses.sum() / rowWeights.sum()
+  case .sum: return losses.sum()
+  case .none: return losses
+  }
+}
+
 /// The Kullback-Leibler divergence of `targets` from the distribution whose logarithm is
 /// `logProbabilities`, summed over each row and averaged over rows, as PyTorch's
 /// `nn.KLDivLoss(reduction="batchmean")`:
