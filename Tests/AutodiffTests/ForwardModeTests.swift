@@ -78,6 +78,9 @@ import Testing
       p[0].norm(alongAxes: [1]) + p[0].norm(order: 1, alongAxes: [1])
         + p[0].norm(order: .infinity, alongAxes: [1]) + p[0].norm()
     },
+    Case(name: "lowerTriangular and upperTriangular", shapes: [[2, 3, 4]]) { p in
+      p[0].lowerTriangular(diagonal: 1) * p[0].upperTriangular(diagonal: -1)
+    },
     Case(name: "sorted and topK", shapes: [[3, 4]]) { p in
       p[0].sorted(alongAxis: 0).values.sum(alongAxes: [0]) + p[0].topK(2).values.sum()
     },

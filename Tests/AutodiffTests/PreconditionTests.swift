@@ -46,6 +46,14 @@ import Testing
     expectMessage(result, contains: ["matmul(_:_:plus:)", "bias", "[4]", "[3]", Self.callSite])
   }
 
+  @Test("lowerTriangular of a vector names the shape and the call site")
+  func triangleOfVector() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Double>([1, 2]).lowerTriangular()
+    }
+    expectMessage(result, contains: ["lowerTriangular(diagonal:)", "[2]", Self.callSite])
+  }
+
   @Test("topK with k beyond the axis names k, the shape and the call site")
   func topKBeyondAxis() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

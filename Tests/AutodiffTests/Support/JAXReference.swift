@@ -222,6 +222,7 @@ private let pythonEvaluator = #"""
       "sort": lambda x, a: -jnp.sort(-x[0], axis=a["axis"]) if a["desc"]
           else jnp.sort(x[0], axis=a["axis"]),
       "topk": lambda x, a: jax.lax.top_k(x[0], a["k"])[0],
+      "tri": lambda x, a: jnp.tril(x[0], a["k"]) if a["lower"] else jnp.triu(x[0], a["k"]),
       "shift": lambda x, a: shifted(x[0], a["c"], a["g"]),
       "solve": lambda x, a: jnp.linalg.solve(x[0], x[1]),
       "inverse": lambda x, a: jnp.linalg.inv(x[0]),

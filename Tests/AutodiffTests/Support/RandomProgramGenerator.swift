@@ -341,6 +341,15 @@ struct ProgramBuilder {
         return false
       }
       return emit([x], [("axes", .ints(axes)), ("keep", .int(Int.random(in: 0...1, using: &rng)))])
+    case .triangle:
+      let x = pick(using: &rng) { $0.rank >= 2 }
+      guard registers[x].rank >= 2 else { return false }
+      return emit(
+        [x],
+        [
+          ("lower", .int(Int.random(in: 0...1, using: &rng))),
+          ("k", .int(Int.random(in: -2...2, using: &rng))),
+        ])
     case .sort, .topK:
       // Distinct values, so that both libraries route each tangent to the same element.
       let x = pick(using: &rng) { $0.rank >= 1 }

@@ -91,6 +91,8 @@ enum Operation: String, CaseIterable, Sendable {
   // when `desc=1`); the `k` largest along the last axis.
   case norm, sort
   case topK = "topk"
+  // The lower (`lower=1`) or upper triangle of each matrix from diagonal `k`.
+  case triangle = "tri"
   // M + diag(c + g·i): how the generator makes a matrix well conditioned.
   case shift
   // Linear algebra. `signlogdet` is sign·logAbs of logDeterminant.
@@ -341,6 +343,9 @@ extension Instruction {
       return flag("keep") ? x.norm(alongAxes: ints("axes")) : x.norm(squeezingAxes: ints("axes"))
     case .sort: return x.sorted(alongAxis: int("axis"), descending: flag("desc")).values
     case .topK: return x.topK(int("k")).values
+    case .triangle:
+      return flag("lower")
+        ? x.lowerTriangular(diagonal: int("k")) : x.upperTriangular(diagonal: int("k"))
     case .shift: return x + shiftMatrix(x.shape, c: c, g: number("g"))
     case .solve: return try Autodiff.solve(x, y)
     case .inverse: return try Autodiff.inverse(x)

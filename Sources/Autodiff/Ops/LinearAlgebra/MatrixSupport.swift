@@ -121,25 +121,79 @@ extension Tensor {
 
 /// The elements of a square matrix that a triangular operation reads (its lower or upper
 /// triangle, with or without the diagonal) and zeros elsewhere, whatever is there (NaN
-/// included); recorded, its pullback and tangent keep the same elements of theirs. The
-/// triangular operations read their matrix through it, so every rule, at every order, sees only
-/// what the operation documents as read.
+/// included): ``Tensor/lowerTriangular(diagonal:file:line:)`` or its upper form. The triangular
+/// operations read their matrix through it, so every rule, at every order, sees only what the
+/// operation documents as read.
 func triangularPart<Scalar>(_ a: Tensor<Scalar>, lower: Bool, diagonal: Bool) -> Tensor<Scalar> {
-  let n = a.shape[0]
-  let part = Tensor<Scalar>.computing(shape: [n, n]) { t in
-    a.withElements { a in
-      for i in 0..<n {
-        for j in 0..<n {
-          let read = i == j ? diagonal : (lower ? j < i : j > i)
-          t[i * n + j] = read ? a[i * n + j] : 0
+  a.triangle(lower: lower, offset: diagonal ? 0 : (lower ? -1 : 1), "triangularPart", at: nil)
+}
+
+extension Tensor {
+  /// The lower triangle of each matrix (the last two axes), zeros above it: the elements (i, j)
+  /// with `j − i ≤ diagonal`, as `torch.tril` and `jnp.tril`. `diagonal` 0 keeps the main
+  /// diagonal, −1 starts below it, 1 keeps the first superdiagonal too.
+  ///
+  /// ```swift
+  /// let a = Tensor<Double>([[1, 2, 3], [4, 5, 6]])
+  /// a.lowerTriangular()               // [[1, 0, 0], [4, 5, 0]]
+  /// a.upperTriangular(diagonal: 1)    // [[0, 2, 3], [0, 0, 6]]
+  /// ```
+  ///
+  /// The elements dropped become 0 whatever they were, NaN and ∞ included; the gradient and
+  /// tangent keep the same elements of theirs.
+  ///
+  /// - Precondition: `rank ≥ 2`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func lowerTriangular(diagonal: Int = 0, file: StaticString = #fileID, line: UInt = #line)
+    -> Tensor
+  {
+    triangle(
+      lower: true, offset: diagonal, "lowerTriangular(diagonal:)",
+      at: SourceLocation(file: file, line: line))
+  }
+
+  /// The upper triangle of each matrix (the last two axes), zeros below it: the elements (i, j)
+  /// with `j − i ≥ diagonal`, as `torch.triu` and `jnp.triu`; see
+  /// ``lowerTriangular(diagonal:file:line:)``.
+  ///
+  /// - Precondition: `rank ≥ 2`.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  public func upperTriangular(diagonal: Int = 0, file: StaticString = #fileID, line: UInt = #line)
+    -> Tensor
+  {
+    triangle(
+      lower: false, offset: diagonal, "upperTriangular(diagonal:)",
+      at: SourceLocation(file: file, line: line))
+  }
+
+  /// The elements (i, j) of each matrix with `j − i ≤ offset` (`lower`) or `≥ offset`, zeros
+  /// elsewhere; recorded as `triangularPart`, its pullback and tangent the same of theirs.
+  func triangle(lower: Bool, offset: Int, _ name: String, at location: SourceLocation?) -> Tensor {
+    check(
+      rank >= 2, "\(name): needs a matrix or a stack of them, got shape \(shape.shapeDescription)",
+      at: location)
+    guard scalarCount > 0 else { return self }
+    let (rows, columns) = (shape[rank - 2], shape[rank - 1])
+    let part = Tensor.computing(shape: shape) { t in
+      withElements { a in
+        for matrix in 0..<(scalarCount / (rows * columns)) {
+          let start = matrix * rows * columns
+          for i in 0..<rows {
+            for j in 0..<columns {
+              let kept = lower ? j - i <= offset : j - i >= offset
+              t[start + i * columns + j] = kept ? a[start + i * columns + j] : 0
+            }
+          }
         }
       }
     }
+    return record(
+      "triangularPart", output: part, operands: self, at: location,
+      rule: .unary { g, _, _ in g.triangle(lower: lower, offset: offset, name, at: nil) },
+      tangent: .unary { da, _, _ in da.triangle(lower: lower, offset: offset, name, at: nil) })
   }
-  return record(
-    "triangularPart", output: part, operands: a,
-    rule: .unary { g, _, _ in triangularPart(g, lower: lower, diagonal: diagonal) },
-    tangent: .unary { da, _, _ in triangularPart(da, lower: lower, diagonal: diagonal) })
 }
 
 /// The square matrix with `v` on its diagonal: `I ∘ v` with `v` broadcast along the rows, so
