@@ -76,6 +76,21 @@ import Testing
     }
   }
 
+  @Test("Runs sorted on several threads give what one thread gives, in Float and in Double")
+  func threads() {
+    var rng = SeededGenerator(seed: 19)
+    let x = Tensor<Float>(randomNormal: [96, 700], using: &rng)
+    let y = Tensor<Double>(randomNormal: [50, 3, 90], using: &rng)
+    let threads = Parallelism.threadCount
+    defer { Parallelism.threadCount = threads }
+    Parallelism.threadCount = 1
+    let (one, oneColumns) = (x.sorted(), y.sorted(alongAxis: 0, descending: true))
+    Parallelism.threadCount = 3
+    let (many, manyColumns) = (x.sorted(), y.sorted(alongAxis: 0, descending: true))
+    #expect(many.values == one.values && many.indices == one.indices)
+    #expect(manyColumns.values == oneColumns.values && manyColumns.indices == oneColumns.indices)
+  }
+
   @Test("The documented examples")
   func examples() {
     let x = Tensor<Double>([[3, 1, 2], [0, 5, 5]])

@@ -97,9 +97,13 @@ extension Tensor {
     indices.withUnsafeMutableBufferPointer { indices in
       positions.withUnsafeMutableBufferPointer { positions in
         withUnsafeBufferPointer { x in
-          withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { order in
-            for o in 0..<outer {
-              for i in 0..<inner {
+          // The runs on several threads when there are enough elements: each is sorted on its
+          // own, so the result does not depend on the thread count.
+          let runsPerPart = Swift.max(1, (1 << 14) / Swift.max(n, 1))
+          forEachRange(count: outer * inner, grain: runsPerPart, alignment: 1) { runs in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { order in
+              for run in runs {
+                let (o, i) = run.quotientAndRemainder(dividingBy: inner)
                 let base = o * n * inner + i
                 sortRun(x, base: base, stride: inner, count: n, largest: largest, into: order)
                 for p in 0..<count {
