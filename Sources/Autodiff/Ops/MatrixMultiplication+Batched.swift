@@ -66,12 +66,7 @@ func generalProduct<Scalar>(
         context.accumulate(dB.unbroadcast(to: b.shape), into: 1)
       }
     },
-    tangent: .custom { tangents, operands, _ in
-      sumOfPresent(
-        tangents[0].map { matmul($0, transposed: transposeA, operands[1], transposed: transposeB) },
-        tangents[1].map { matmul(operands[0], transposed: transposeA, $0, transposed: transposeB) }
-      )!
-    })
+    tangent: .custom(productTangent(transposeA, transposeB)))
 }
 
 /// The rows and columns of `op(x)`, the matrices of a stack `x` (its last two axes), transposed

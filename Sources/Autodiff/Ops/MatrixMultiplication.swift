@@ -90,8 +90,9 @@ private func accumulateProductGradients<Scalar>(
       : context.product(into: 1, a, transposed: !transposeA, dC, transposed: false))
 }
 
-/// The tangent of `op(A)·op(B)`, capture-free as `productPullback(_:_:)`.
-private func productTangent<Scalar>(_ transposeA: Bool, _ transposeB: Bool)
+/// The tangent of `op(A)·op(B)`, capture-free as `productPullback(_:_:)`; of matrices and of
+/// stacks (MatrixMultiplication+Batched.swift).
+func productTangent<Scalar>(_ transposeA: Bool, _ transposeB: Bool)
   -> ([Tensor<Scalar>?], [Tensor<Scalar>], Tensor<Scalar>) -> Tensor<Scalar>
 {
   switch (transposeA, transposeB) {
