@@ -67,6 +67,9 @@ import Testing
     Case(name: "matmul of a vector and a stack", shapes: [[4], [2, 4, 3]]) {
       matmul($0[0], $0[1])
     },
+    Case(name: "matmul plus bias of a stack", shapes: [[2, 3, 4], [4, 2], [2]]) {
+      matmul($0[0], $0[1], plus: $0[2], activation: .tanh)
+    },
     Case(name: "matmul plus bias", shapes: [[3, 4], [4, 2], [2]]) {
       matmul($0[0], $0[1], plus: $0[2])
     },

@@ -37,6 +37,17 @@ import Testing
       result, contains: ["matmul", "inner dimensions", "[2, 3]", "[4, 5]", Self.callSite])
   }
 
+  @Test("matmul(_:_:plus:) of a stack whose last axis is not b's rows names both shapes")
+  func matmulPlusOfStackMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = matmul(
+        Tensor<Float>(zeros: [2, 3, 5]), Tensor<Float>(zeros: [3, 4]), plus: Tensor(zeros: [4]))
+    }
+    expectMessage(
+      result,
+      contains: ["matmul(_:_:plus:)", "inner dimensions", "[2, 3, 5]", "[3, 4]", Self.callSite])
+  }
+
   @Test("matmul(_:_:plus:) with a bias of the wrong length names its shape and the call site")
   func matmulPlusBiasMismatch() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -87,6 +87,26 @@ import Testing
     #expect(matmul(v, a.transposed(permutation: [0, 2, 1])).shape == [3, 2])
   }
 
+  @Test(
+    "matmul(_:_:plus:) and its activation form take any rank, through the rows of the last axis",
+    arguments: [[3], [2, 3, 3], [2, 1, 2, 3]])
+  func affineOfAnyRank(shape: [Int]) {
+    var rng = SeededGenerator(seed: 23)
+    let x = Tensor<Double>(randomNormal: shape, using: &rng)
+    let w = Tensor<Double>(randomNormal: [3, 4], using: &rng)
+    let b = Tensor<Double>(randomNormal: [4], using: &rng)
+    let rows = x.reshaped(to: [-1, 3])
+    let expectedShape = Array(shape.dropLast()) + [4]
+    let plain = matmul(x, w, plus: b)
+    #expect(plain.shape == expectedShape)
+    #expect(plain.reshaped(to: [-1, 4]) == matmul(rows, w, plus: b))
+    let fused = matmul(x, w, plus: b, activation: .tanh)
+    #expect(fused.reshaped(to: [-1, 4]) == matmul(rows, w, plus: b, activation: .tanh))
+    expectGradientsMatchFiniteDifferences(at: [x, w, b]) {
+      matmul($0[0], $0[1], plus: $0[2], activation: .sigmoid)
+    }
+  }
+
   /// Side by side on several threads (64 matrices) and one after the other (3).
   @Test("Each matrix of a stack's product equals matmul of the matrices, bit for bit")
   func matricesOfTheStack() {

@@ -52,15 +52,19 @@ public enum Activation: String, Sendable, CaseIterable {
 /// output, see ``Activation``) followed by that of ``matmul(_:_:plus:file:line:)``.
 ///
 /// - Parameters:
-///   - a: A matrix, `m×k`.
+/// As ``matmul(_:_:plus:file:line:)``, `a` may be a vector or have more axes, its last axis
+/// multiplied.
+///
+/// - Parameters:
+///   - a: A matrix, `m×k` (or any rank ≥ 1 with `k` elements along its last axis).
 ///   - b: A matrix, `k×n`.
 ///   - bias: A vector of `n` elements, added to each row.
 ///   - activation: The function applied to each element of `a·b + bias`.
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: The `m×n` result.
-/// - Precondition: `a` and `b` are matrices whose inner dimensions agree, and `bias` has shape
-///   `[n]`.
+/// - Returns: The `m×n` result (`[..., n]`).
+/// - Precondition: `b` is a matrix whose rows are as many as `a`'s last axis, `a` has rank 1 or
+///   more, and `bias` has shape `[n]`.
 /// - Complexity: O(m·n·k).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -69,6 +73,14 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
+  if let result = onRows(
+    of: a, b, "matmul(_:_:plus:activation:)", at: location,
+    { rows in
+      matmul(rows, b, plus: bias, activation: activation, file: file, line: line)
+    })
+  {
+    return result
+  }
   let output = affine(a, b, bias, "matmul(_:_:plus:activation:)", at: location)
   guard case .unary(let function) = activation.operation.kernel else {
     preconditionFailure("\(activation) is not a function of one operand")

@@ -170,14 +170,18 @@ extension Tensor {
 /// `dbias = Σᵢ dCᵢ`, the sum of `dC`'s rows.
 ///
 /// - Parameters:
-///   - a: A matrix, `m×k`.
+/// As PyTorch's `F.linear`, `a` may be a vector or have more axes: its last axis is multiplied,
+/// `[..., k]` giving `[..., n]`, through one product of the rows of its leading axes.
+///
+/// - Parameters:
+///   - a: A matrix, `m×k` (or any rank ≥ 1 with `k` elements along its last axis).
 ///   - b: A matrix, `k×n`.
 ///   - bias: A vector of `n` elements, added to each row.
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: The `m×n` result.
-/// - Precondition: `a` and `b` are matrices whose inner dimensions agree, and `bias` has shape
-///   `[n]`.
+/// - Returns: The `m×n` result (`[..., n]`).
+/// - Precondition: `b` is a matrix whose rows are as many as `a`'s last axis, `a` has rank 1 or
+///   more, and `bias` has shape `[n]`.
 /// - Complexity: O(m·n·k).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -186,11 +190,38 @@ public func matmul<Scalar>(
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
+  if let result = onRows(
+    of: a, b, "matmul(_:_:plus:)", at: location,
+    { rows in
+      matmul(rows, b, plus: bias, file: file, line: line)
+    })
+  {
+    return result
+  }
   return record(
     "matmulPlus", output: affine(a, b, bias, "matmul(_:_:plus:)", at: location),
     operands: a, b, bias, at: location,
     rule: .custom { context in accumulateAffineGradients(context, context.upstream) },
     tangent: .custom { tangents, operands, _ in affineTangent(tangents, operands) })
+}
+
+/// `affine` applied to the rows of `a`, a vector or a tensor of rank 3 or more, as one matrix
+/// `[rows, k]`, and the result given `a`'s leading axes back; `nil` when `a` is a matrix or `b`
+/// is not (the affine operations' own checks then apply). How the affine operations take an
+/// input of any rank.
+func onRows<Scalar>(
+  of a: Tensor<Scalar>, _ b: Tensor<Scalar>, _ name: String, at location: SourceLocation,
+  _ affine: (Tensor<Scalar>) -> Tensor<Scalar>
+) -> Tensor<Scalar>? {
+  guard a.rank != 2, b.rank == 2 else { return nil }
+  check(
+    a.rank >= 1 && a.shape[a.rank - 1] == b.shape[0],
+    "\(name): inner dimensions differ: lhs \(a.shape.shapeDescription), rhs "
+      + b.shape.shapeDescription, at: location)
+  let leading = Array(a.shape.dropLast())
+  let (file, line) = (location.file, location.line)
+  let rows = a.reshaped(to: [leading.reduce(1, *), b.shape[0]], file: file, line: line)
+  return affine(rows).reshaped(to: leading + [b.shape[1]], file: file, line: line)
 }
 
 /// `a·b + bias` unrecorded: the rows are filled with the bias, and gemm adds the product into

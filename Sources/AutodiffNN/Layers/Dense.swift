@@ -223,13 +223,9 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
       input.rank >= 1 && input.shape[input.rank - 1] == inputSize,
       "Dense: the input must have shape [batch, \(inputSize)] (or [..., \(inputSize)]), got "
         + "\(input.shape.shapeText) (weight \(weight.shape.shapeText))")
-    guard input.rank == 2 else {
-      // The rows of the last axis, one matrix of them, and the leading axes back.
-      let rows = input.reshaped(to: [input.scalarCount / inputSize, inputSize])
-      return self(rows).reshaped(to: input.shape.dropLast() + [outputSize])
-    }
     // One fused operation rather than `matmul(input, weight) + bias`: no separate product to
-    // allocate and add, and a one-pass bias gradient (mlp benchmarks).
+    // allocate and add, and a one-pass bias gradient (mlp benchmarks). An input of another rank
+    // than 2 goes through it as one matrix of its rows.
     switch kind {
     case .linear: return matmul(input, weight, plus: bias)
     case .fused(let activation): return matmul(input, weight, plus: bias, activation: activation)
