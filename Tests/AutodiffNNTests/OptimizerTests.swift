@@ -202,6 +202,18 @@ private func documentedAdam(
 }
 
 @Suite struct GradientClippingTests {
+  @Test("clippedByValue clamps each element to ±limit; NaN stays NaN, ±∞ becomes ±limit")
+  func clippingByValue() {
+    let gradients: [Tensor<Double>] = [
+      Tensor([0.2, -3, 0.7]), Tensor(shape: [2], scalars: [.infinity, -.infinity]),
+      Tensor(shape: [1], scalars: [.nan]),
+    ]
+    let clipped = clippedByValue(gradients, limit: 0.5)
+    #expect(clipped[0] == [0.2, -0.5, 0.5])
+    #expect(clipped[1] == [0.5, -0.5])
+    #expect(clipped[2].scalars[0].isNaN)
+  }
+
   @Test(
     "Clipping scales all gradients by maxNorm/(‖g‖ + 10⁻⁶) when the global norm exceeds maxNorm")
   func clipsToMaxNorm() {
@@ -439,6 +451,14 @@ private func documentedAdam(
     await #expect(processExitsWith: .failure) {
       _ = SGD<Float>(for: [], learningRate: 0.1, nesterov: true)
     }
+  }
+
+  @Test func clippingByNonPositiveValue() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = clippedByValue([Tensor<Float>(ones: [2])], limit: 0)
+    }
+    let message = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+    #expect(message.contains("clippedByValue: limit must be > 0"), "\(message)")
   }
 
   @Test func clippingWithNonPositiveMaxNorm() async {

@@ -44,3 +44,31 @@ public func clippedByGlobalNorm<Scalar: TensorScalar>(
   let scale = Scalar(factor)
   return (gradients.map { $0 * scale }, Scalar(norm))
 }
+
+/// Gradients with every element clamped to `[−limit, limit]`, as PyTorch's
+/// `torch.nn.utils.clip_grad_value_`.
+///
+/// Unlike ``clippedByGlobalNorm(_:maxNorm:file:line:)`` it changes the step's direction: each
+/// element is cut on its own. A NaN stays NaN (as `clamp` keeps it, and PyTorch too), and ±∞
+/// becomes ±limit.
+///
+/// ```swift
+/// let clipped = clippedByValue(gradients, limit: 0.5)
+/// optimizer.update(&model.parameters, along: clipped)
+/// ```
+///
+/// - Parameters:
+///   - gradients: The gradients, of any shapes.
+///   - limit: The largest magnitude to allow, > 0.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Returns: The clipped gradients.
+/// - Precondition: `limit > 0`.
+public func clippedByValue<Scalar: TensorScalar>(
+  _ gradients: [Tensor<Scalar>], limit: Scalar, file: StaticString = #fileID, line: UInt = #line
+) -> [Tensor<Scalar>] {
+  requireNN(
+    limit > 0, "clippedByValue: limit must be > 0, got \(limit)",
+    at: SourceLocation(file: file, line: line))
+  return gradients.map { clamp($0, min: -limit, max: limit) }
+}
