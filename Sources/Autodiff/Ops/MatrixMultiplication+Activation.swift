@@ -51,7 +51,6 @@ public enum Activation: String, Sendable, CaseIterable {
 /// two would be, with no intermediate tensor. The pullback is the activation's (from the saved
 /// output, see ``Activation``) followed by that of ``matmul(_:_:plus:file:line:)``.
 ///
-/// - Parameters:
 /// As ``matmul(_:_:plus:file:line:)``, `a` may be a vector or have more axes, its last axis
 /// multiplied.
 ///

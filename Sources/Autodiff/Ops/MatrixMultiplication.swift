@@ -169,7 +169,6 @@ extension Tensor {
 /// `dB = Aᵀ·dC` (as for ``matmul(_:transposed:_:transposed:file:line:)``) and
 /// `dbias = Σᵢ dCᵢ`, the sum of `dC`'s rows.
 ///
-/// - Parameters:
 /// As PyTorch's `F.linear`, `a` may be a vector or have more axes: its last axis is multiplied,
 /// `[..., k]` giving `[..., n]`, through one product of the rows of its leading axes.
 ///
