@@ -90,12 +90,7 @@ public func binaryCrossEntropy<Scalar>(
       // PyTorch's time, and a running total of 2²² Float terms was 0.5% off. log1p keeps the
       // last term exact when e^(−|z|) is far below 1, where log(1 + ·) would round it away.
       let (z, y) = (operands[0], operands[1])
-      let losses = relu(z) - z * y + log1p(exp(-abs(z)))
-      switch reduction {
-      case .mean: return losses.sum() / count
-      case .sum: return losses.sum()
-      case .none: return losses
-      }
+      return reduction.reduce(relu(z) - z * y + log1p(exp(-abs(z))))
     },
     pullback: { g, operands, _ in
       // ∂/∂z [max(z, 0) − z·y + log(1 + e^(−|z|))] = σ(z) − y on both sides of 0 and at 0, where
@@ -115,12 +110,7 @@ public func binaryCrossEntropy<Scalar>(
       let fromLogits = tangents[0].map { (sigmoid(z) - y) * $0 }
       let fromLabels = tangents[1].map { -(z * $0) }
       let present = [fromLogits, fromLabels].compactMap { $0 }
-      let terms = present.dropFirst().reduce(present[0], +)
-      switch reduction {
-      case .mean: return terms.sum() / count
-      case .sum: return terms.sum()
-      case .none: return terms
-      }
+      return reduction.reduce(present.dropFirst().reduce(present[0], +))
     }, file: file, line: line)
 }
 
@@ -193,11 +183,7 @@ public func softmaxCrossEntropy<Scalar>(
       // row, reduced as the loss is.
       let onehot = oneHot(labels, classes: classes, as: Scalar.self)
       let terms = (softmax(operands[0], alongAxis: 1) - onehot) * tangents[0]!
-      switch reduction {
-      case .mean: return terms.sum() / Scalar(batch)
-      case .sum: return terms.sum()
-      case .none: return terms.sum(alongAxes: [1]).reshaped(to: [batch])
-      }
+      return reduction.reduce(terms.sum(squeezingAxes: [1]))
     }, file: file, line: line)
 }
 

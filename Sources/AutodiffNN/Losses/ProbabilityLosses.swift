@@ -73,10 +73,8 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
   let hard = softmaxCrossEntropy(
     logits: logits, labels: labels, reduction: reduction, file: file, line: line)
   guard labelSmoothing > 0 else { return hard }
-  let uniform =
-    reduction == .mean
-    ? -logSoftmax(logits, alongAxis: 1).mean()
-    : reduction.reduce(-logSoftmax(logits, alongAxis: 1).mean(squeezingAxes: [1]))
+  // Each row's mean over its classes, reduced as the rows' losses are.
+  let uniform = reduction.reduce(-logSoftmax(logits, alongAxis: 1).mean(squeezingAxes: [1]))
   return (1 - labelSmoothing) * hard + labelSmoothing * uniform
 }
 
