@@ -220,19 +220,21 @@ package func sumKernel<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> 
   }
 }
 
-/// `Σ a[i]·b[i]` over `count` elements, each product and sum in Double (`b` may be `a`: the sum
-/// of squares), so that millions of Float products keep the small ones. In chunks of
-/// ``sumChunkCount`` on the machine's threads, each summed in the C kernel's fixed lanes, so the
-/// result is the same at any thread count. (`package`: AutodiffNN's parameter lists measure
-/// their norms and inner products with it.)
+/// `Σ a[i]·b[i]` over two buffers of one length (0 when empty), each product and sum in Double
+/// (`b` may be `a`: the sum of squares), so that millions of Float products keep the small
+/// ones. In chunks of ``sumChunkCount`` on the machine's threads, each summed in the C kernel's
+/// fixed lanes, so the result is the same at any thread count. (`package`: AutodiffNN's
+/// parameter lists measure their norms and inner products with it, and L-BFGS its vectors'.)
 package func dotInDouble<T: TensorScalar>(
-  _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count n: Int
+  _ a: UnsafeBufferPointer<T>, _ b: UnsafeBufferPointer<T>
 ) -> Double {
+  assert(a.count == b.count)
+  guard let first = a.baseAddress, let second = b.baseAddress else { return 0 }
   let kernel: DotInDouble<T> = T.pick(
     single: autodiff_dot_in_double_float as DotInDouble<Float>,
     double: autodiff_dot_in_double_double as DotInDouble<Double>)
-  return chunkedSum(count: n) { chunk in
-    kernel(a + chunk.lowerBound, b + chunk.lowerBound, chunk.count)
+  return chunkedSum(count: a.count) { chunk in
+    kernel(first + chunk.lowerBound, second + chunk.lowerBound, chunk.count)
   }
 }
 

@@ -127,10 +127,5 @@ func cubicMinimum(
 /// `Σᵢ aᵢ·bᵢ`, by the kernel of parameter lists' `dot` (vectorized, and split across cores when
 /// long).
 func dotProduct(_ a: [Double], _ b: [Double]) -> Double {
-  a.withUnsafeBufferPointer { a in
-    b.withUnsafeBufferPointer { b in
-      guard let first = a.baseAddress, let second = b.baseAddress else { return 0 }
-      return dotInDouble(first, second, count: a.count)
-    }
-  }
+  a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { dotInDouble(a, $0) } }
 }

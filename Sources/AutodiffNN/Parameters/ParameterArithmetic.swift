@@ -92,12 +92,7 @@ private func checkPairs<Scalar>(
 func innerProductInDouble<Scalar: TensorScalar>(_ a: Tensor<Scalar>, _ b: Tensor<Scalar>)
   -> Double
 {
-  a.withUnsafeBufferPointer { a in
-    b.withUnsafeBufferPointer { b in
-      guard let first = a.baseAddress, let second = b.baseAddress else { return 0 }
-      return dotInDouble(first, second, count: a.count)
-    }
-  }
+  a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { dotInDouble(a, $0) } }
 }
 
 /// The sum of the squares of every element of `tensors`, in Double: the square of their global
