@@ -2,7 +2,7 @@
 
 // Sorting along an axis, and the k largest or smallest elements: PyTorch's `sort` (stable) and
 // `topk`. The order is found on the values; the values are then gathered by their flat
-// positions (`gathering(atIndices:)`), so their gradient goes back to the elements they came
+// positions (the `gather` operation), so their gradient goes back to the elements they came
 // from, and forward mode and second derivatives go through the gather. Indices are not
 // differentiable and are Swift integers, as `argmax`'s.
 
@@ -117,8 +117,10 @@ extension Tensor {
         }
       }
     }
+    // The positions are in range by construction: `gathered`, without `gathering(atIndices:)`'s
+    // check and normalized copy of a million indices.
     let values = reshaped(to: [scalarCount], file: location.file, line: location.line)
-      .gathering(atIndices: positions, file: location.file, line: location.line)
+      .gathered(positions, alongAxis: 0, at: location)
       .reshaped(to: resultShape, file: location.file, line: location.line)
     return (values, indices)
   }
