@@ -10,21 +10,24 @@ func generalProduct<Scalar>(
   _ a: Tensor<Scalar>, _ transposeA: Bool, _ b: Tensor<Scalar>, _ transposeB: Bool,
   at location: SourceLocation
 ) -> Tensor<Scalar> {
-  let shapes = "lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), rhs "
-  let description = shapes + "\(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")"
+  // Built only for a failed check's message.
+  func description() -> String {
+    "lhs \(a.shape.shapeDescription)\(transposeA ? "ᵀ" : ""), rhs "
+      + "\(b.shape.shapeDescription)\(transposeB ? "ᵀ" : "")"
+  }
   check(
-    a.rank >= 1 && b.rank >= 1, "matmul: operands must have rank 1 or more: \(description)",
+    a.rank >= 1 && b.rank >= 1, "matmul: operands must have rank 1 or more: \(description())",
     at: location)
   check(
     !(transposeA && a.rank == 1) && !(transposeB && b.rank == 1),
-    "matmul: a vector (rank 1) has no transpose: \(description)", at: location)
+    "matmul: a vector (rank 1) has no transpose: \(description())", at: location)
   // The inner extents, a vector's being its length.
   let (m, k) = a.rank == 1 ? (1, a.shape[0]) : matrixExtents(a, transposeA)
   let (k2, n) = b.rank == 1 ? (b.shape[0], 1) : matrixExtents(b, transposeB)
-  check(k == k2, "matmul: inner dimensions differ: \(description)", at: location)
+  check(k == k2, "matmul: inner dimensions differ: \(description())", at: location)
   let batch = broadcastShape(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)))
   guard let batch else {
-    fail("matmul: the batch dimensions do not broadcast: \(description)", at: location)
+    fail("matmul: the batch dimensions do not broadcast: \(description())", at: location)
   }
   checkShape(batch + [m, n], of: Scalar.self, "matmul", at: location)
   let (file, line) = (location.file, location.line)
