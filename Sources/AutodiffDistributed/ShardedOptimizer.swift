@@ -37,7 +37,7 @@ import AutodiffNN
 /// this); with more ranks, MPI may add in another order, so they agree to rounding.
 ///
 /// The wrapped optimizer must update each element from that element's parameter, gradient and
-/// state alone, as `SGD`, `Adam`, `AdamW` and `RMSprop` do: it is created over this
+/// state alone, as `SGD`, `Adam`, `AdamW`, `RMSprop` and `Adagrad` do: it is created over this
 /// rank's pieces of the parameters, as vectors.
 ///
 /// A checkpoint holds the whole optimizer (``wholeOptimizer()``), so it resumes on any number of

@@ -89,15 +89,25 @@ double autodiff_dot_in_double_float(const float *a, const float *b, ptrdiff_t co
 double autodiff_dot_in_double_double(const double *a, const double *b, ptrdiff_t count);
 
 /// One Adam step over `count` parameters `p` with gradients `g` and moments `m`, `v`, in place:
-/// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
-/// p ← p − stepSize·m / (√v / correction2Root + ε). (AutodiffNN's Adam and AdamW.)
+/// p ← p·shrink; g ← g + l2·p; m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; with `v_max`
+/// (AMSGrad), v̂ ← max(v̂, v), else v̂ = v; p ← p − stepSize·m / (√v̂ / correction2Root + ε).
+/// (AutodiffNN's Adam and AdamW; `v_max` may be null.)
 void autodiff_adam_float(
-    float *p, const float *g, float *m, float *v, ptrdiff_t count, float beta1, float beta2,
-    float step_size, float correction2_root, float epsilon, float l2, float shrink);
+    float *p, const float *g, float *m, float *v, float *v_max, ptrdiff_t count, float beta1,
+    float beta2, float step_size, float correction2_root, float epsilon, float l2, float shrink);
 void autodiff_adam_double(
-    double *p, const double *g, double *m, double *v, ptrdiff_t count, double beta1,
-    double beta2, double step_size, double correction2_root, double epsilon, double l2,
-    double shrink);
+    double *p, const double *g, double *m, double *v, double *v_max, ptrdiff_t count,
+    double beta1, double beta2, double step_size, double correction2_root, double epsilon,
+    double l2, double shrink);
+
+/// One Adagrad step over `count` parameters `p` with gradients `g` and sums of squares `s`, in
+/// place: d = g + decay·p (d = g when decay is 0); s ← s + d²; p ← p − rate·(d/(√s + ε)).
+/// (AutodiffNN's Adagrad.)
+void autodiff_adagrad_float(
+    float *p, const float *g, float *s, ptrdiff_t count, float rate, float epsilon, float decay);
+void autodiff_adagrad_double(
+    double *p, const double *g, double *s, ptrdiff_t count, double rate, double epsilon,
+    double decay);
 
 /// One RMSprop step over `count` parameters `p` with gradients `g` and mean squares `v`, in
 /// place: d = g + decay·p (d = g when decay is 0); v ← αv + (1 − α)d²; with `g_bar` (centered),

@@ -5,7 +5,10 @@ internal import CElementwise
 
 private typealias AdamStep<T> = (
   UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?,
-  Int, T, T, T, T, T, T, T
+  UnsafeMutablePointer<T>?, Int, T, T, T, T, T, T, T
+) -> Void
+private typealias AdagradStep<T> = (
+  UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, Int, T, T, T
 ) -> Void
 private typealias RMSpropStep<T> = (
   UnsafeMutablePointer<T>?, UnsafePointer<T>?, UnsafeMutablePointer<T>?, UnsafeMutablePointer<T>?,
@@ -17,19 +20,32 @@ private typealias SGDStep<T> = (
 
 extension TensorScalar {
   /// One Adam step over `count` parameters in place: p ← p·shrink; g ← g + l2·p;
-  /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; p ← p − stepSize·m / (√v / correction2Root + ε).
+  /// m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; with `secondMomentMaxima` (AMSGrad)
+  /// v̂ ← max(v̂, v), else v̂ = v; p ← p − stepSize·m / (√v̂ / correction2Root + ε).
   package static func adamStep(
     parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
     firstMoments: UnsafeMutablePointer<Self>, secondMoments: UnsafeMutablePointer<Self>,
-    count: Int, beta1: Self, beta2: Self, stepSize: Self, correction2Root: Self, epsilon: Self,
-    l2: Self, shrink: Self
+    secondMomentMaxima: UnsafeMutablePointer<Self>?, count: Int, beta1: Self, beta2: Self,
+    stepSize: Self, correction2Root: Self, epsilon: Self, l2: Self, shrink: Self
   ) {
     let step: AdamStep<Self> = pick(
       single: autodiff_adam_float as AdamStep<Float>,
       double: autodiff_adam_double as AdamStep<Double>)
     step(
-      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, stepSize,
-      correction2Root, epsilon, l2, shrink)
+      parameters, gradients, firstMoments, secondMoments, secondMomentMaxima, count, beta1, beta2,
+      stepSize, correction2Root, epsilon, l2, shrink)
+  }
+
+  /// One Adagrad step over `count` parameters in place: d = g + decay·p (d = g when decay is 0);
+  /// s ← s + d²; p ← p − rate·(d/(√s + ε)).
+  package static func adagradStep(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>,
+    squareSums: UnsafeMutablePointer<Self>, count: Int, rate: Self, epsilon: Self, decay: Self
+  ) {
+    let step: AdagradStep<Self> = pick(
+      single: autodiff_adagrad_float as AdagradStep<Float>,
+      double: autodiff_adagrad_double as AdagradStep<Double>)
+    step(parameters, gradients, squareSums, count, rate, epsilon, decay)
   }
 
   /// One RMSprop step over `count` parameters in place: d = g + decay·p (d = g when decay is 0);

@@ -6,8 +6,8 @@
 // softmaxCrossEntropy's value and gradient on [128, 10] from 717 µs to 30 µs, and a whole
 // training step at batch 128 from 79 ms to 16 ms. (No AutodiffNN benchmark suite exists yet.)
 
-/// Adam (Kingma and Ba, 2015) with optional L2 weight decay, step for step as PyTorch's
-/// `torch.optim.Adam` (without `amsgrad`).
+/// Adam (Kingma and Ba, 2015) with optional L2 weight decay and AMSGrad, step for step as
+/// PyTorch's `torch.optim.Adam`.
 ///
 /// For each parameter `p` with gradient `g`, step `t` (counting from 1) computes
 ///
@@ -15,12 +15,14 @@
 /// g ← g + weightDecay·p                              (L2, only when weightDecay ≠ 0)
 /// m ← β₁·m + (1 − β₁)·g                              (m, v start at 0)
 /// v ← β₂·v + (1 − β₂)·g²
-/// p ← p − (learningRate / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// u ← max(u, v)                                      (AMSGrad only; u starts at 0)
+/// p ← p − (learningRate / (1 − β₁ᵗ)) · m / (√u / √(1 − β₂ᵗ) + ε)      (u = v without AMSGrad)
 /// ```
 ///
 /// The last line is PyTorch's arrangement of `p − learningRate·m̂ / (√v̂ + ε)` with the bias
 /// corrections `m̂ = m / (1 − β₁ᵗ)` and `v̂ = v / (1 − β₂ᵗ)`, so ε is added where PyTorch adds
-/// it. The update is one pass over each parameter's elements and allocates nothing when the
+/// it. AMSGrad (Reddi, Kale and Kumar, 2018) divides by the largest second moment so far, so a
+/// parameter's step never grows because its gradients became smaller. The update is one pass over each parameter's elements and allocates nothing when the
 /// buffers are not shared. For weight decay that does not go through the moments, use
 /// ``AdamW``.
 ///
@@ -39,8 +41,9 @@
 /// optimizer.update(&model.parameters, along: gradients)
 /// ```
 ///
-/// Its ``state`` is the step count (`"step"`), the first moments (`"m.0"`, `"m.1"`, ...) and the
-/// second moments (`"v.0"`, `"v.1"`, ...), in parameter order.
+/// Its ``state`` is the step count (`"step"`), the first moments (`"m.0"`, `"m.1"`, ...), the
+/// second moments (`"v.0"`, `"v.1"`, ...) and with AMSGrad their maxima (`"vMax.0"`, ...; PyTorch's
+/// `max_exp_avg_sq`), in parameter order.
 public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
   /// The step size of the next update.
   public var learningRate: Scalar
@@ -60,6 +63,9 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
   /// The moments and step count.
   private var moments: AdamMoments<Scalar>
 
+  /// Whether each step divides by the largest second moment so far (AMSGrad).
+  public var amsgrad: Bool { moments.amsgrad }
+
   /// The number of updates made so far (restored with the state).
   public var step: Int { moments.step }
 
@@ -72,13 +78,14 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - beta2: The decay of the second moment, in [0, 1).
   ///   - epsilon: The constant added to the denominator, ≥ 0.
   ///   - weightDecay: The L2 factor λ added to the gradient as `λ·p`, ≥ 0.
+  ///   - amsgrad: Whether to divide by the largest second moment so far (AMSGrad).
   ///   - file: The caller's file, named in the message of a failed precondition.
   ///   - line: The caller's line, likewise.
   /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
   public init(
     for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,
     beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 0,
-    file: StaticString = #fileID, line: UInt = #line
+    amsgrad: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) {
     checkAdamHyperparameters(
       "Adam", learningRate, beta1, beta2, epsilon, weightDecay,
@@ -88,7 +95,7 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
     self.beta2 = beta2
     self.epsilon = epsilon
     self.weightDecay = weightDecay
-    self.moments = AdamMoments(shapes: parameters.map(\.shape))
+    self.moments = AdamMoments(shapes: parameters.map(\.shape), amsgrad: amsgrad)
   }
 
   /// Updates `parameters` in place, one step along `gradients`.
@@ -107,8 +114,8 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
       epsilon: epsilon, l2: weightDecay, decoupledDecay: 0)
   }
 
-  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ... and `"v.0"`, `"v.1"`, ... (each its parameter's
-  /// shape).
+  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ..., `"v.0"`, `"v.1"`, ... and with AMSGrad
+  /// `"vMax.0"`, ... (each its parameter's shape).
   public var state: [String: Tensor<Scalar>] { moments.state }
 
   /// Replaces the step count and moments with those of `state`; other entries are ignored.
@@ -121,7 +128,7 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
 }
 
 /// Adam with decoupled weight decay (Loshchilov and Hutter, 2019), step for step as PyTorch's
-/// `torch.optim.AdamW` (without `amsgrad`; in `Float`, to the betas' rounding, as ``Adam``).
+/// `torch.optim.AdamW` (in `Float`, to the betas' rounding, as ``Adam``), AMSGrad included.
 ///
 /// Each step first shrinks every parameter, `p ← p − learningRate·weightDecay·p`, then takes the
 /// ``Adam`` step with the unchanged gradient. The decay thus does not pass through the moments,
@@ -132,7 +139,8 @@ public struct Adam<Scalar: TensorScalar>: Optimizer, Sendable {
 /// optimizer.update(&model.parameters, along: gradients)
 /// ```
 ///
-/// Its ``state`` is the same as Adam's: `"step"`, `"m.0"`, ..., `"v.0"`, ...
+/// Its ``state`` is the same as Adam's: `"step"`, `"m.0"`, ..., `"v.0"`, ..., and with AMSGrad
+/// `"vMax.0"`, ...
 public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
   /// The step size of the next update; the decay is scaled by it too.
   public var learningRate: Scalar
@@ -152,6 +160,9 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
   /// The moments and step count.
   private var moments: AdamMoments<Scalar>
 
+  /// Whether each step divides by the largest second moment so far (AMSGrad).
+  public var amsgrad: Bool { moments.amsgrad }
+
   /// The number of updates made so far (restored with the state).
   public var step: Int { moments.step }
 
@@ -164,13 +175,14 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
   ///   - beta2: The decay of the second moment, in [0, 1).
   ///   - epsilon: The constant added to the denominator, ≥ 0.
   ///   - weightDecay: The decoupled decay factor λ, ≥ 0.
+  ///   - amsgrad: Whether to divide by the largest second moment so far (AMSGrad).
   ///   - file: The caller's file, named in the message of a failed precondition.
   ///   - line: The caller's line, likewise.
   /// - Precondition: The hyperparameters lie in the ranges above and `learningRate ≥ 0`.
   public init(
     for parameters: [Tensor<Scalar>], learningRate: Scalar = 1e-3, beta1: Scalar = 0.9,
     beta2: Scalar = 0.999, epsilon: Scalar = 1e-8, weightDecay: Scalar = 1e-2,
-    file: StaticString = #fileID, line: UInt = #line
+    amsgrad: Bool = false, file: StaticString = #fileID, line: UInt = #line
   ) {
     checkAdamHyperparameters(
       "AdamW", learningRate, beta1, beta2, epsilon, weightDecay,
@@ -180,7 +192,7 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
     self.beta2 = beta2
     self.epsilon = epsilon
     self.weightDecay = weightDecay
-    self.moments = AdamMoments(shapes: parameters.map(\.shape))
+    self.moments = AdamMoments(shapes: parameters.map(\.shape), amsgrad: amsgrad)
   }
 
   /// Updates `parameters` in place: the decay, then one Adam step along `gradients`.
@@ -199,8 +211,8 @@ public struct AdamW<Scalar: TensorScalar>: Optimizer, Sendable {
       epsilon: epsilon, l2: 0, decoupledDecay: weightDecay)
   }
 
-  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ... and `"v.0"`, `"v.1"`, ... (each its parameter's
-  /// shape).
+  /// `"step"` (a scalar), `"m.0"`, `"m.1"`, ..., `"v.0"`, `"v.1"`, ... and with AMSGrad
+  /// `"vMax.0"`, ... (each its parameter's shape).
   public var state: [String: Tensor<Scalar>] { moments.state }
 
   /// Replaces the step count and moments with those of `state`; other entries are ignored.
@@ -220,11 +232,17 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
   var m: [Tensor<Scalar>]
   /// The second moments v, one per parameter.
   var v: [Tensor<Scalar>]
+  /// Whether the step divides by the running maxima of v.
+  let amsgrad: Bool
+  /// AMSGrad's running maxima of v, one per parameter, or none without AMSGrad.
+  var vMax: [Tensor<Scalar>]
 
-  init(shapes: [[Int]]) {
+  init(shapes: [[Int]], amsgrad: Bool) {
     self.shapes = shapes
+    self.amsgrad = amsgrad
     m = shapes.map { Tensor(zeros: $0) }
     v = m
+    vMax = amsgrad ? m : []
   }
 
   /// One step over every parameter: the decoupled decay, the L2 term, the moments, the update.
@@ -247,20 +265,23 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
         parameters[index].withUnsafeMutableBufferPointer { p in
           m[index].withUnsafeMutableBufferPointer { m in
             v[index].withUnsafeMutableBufferPointer { v in
-              // The count from the buffer: `gradients[index]` would copy the tensor here.
-              let count = p.count
-              guard count > 0 else { return }
-              let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
-              // Split across cores for large parameters; each range runs Autodiff's vectorized
-              // kernel, whose operations and their order are a plain loop's, so its bits too (a
-              // Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
-              // Fashion-MNIST epoch).
-              forEachRange(count: count, grain: elementwiseGrain) { range in
-                let j = range.lowerBound
-                Scalar.adamStep(
-                  parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,
-                  count: range.count, beta1: beta1, beta2: beta2, stepSize: stepSize,
-                  correction2Root: correction2Root, epsilon: epsilon, l2: l2, shrink: shrink)
+              withOptionalBuffer(&vMax, index) { vMax in
+                // The count from the buffer: `gradients[index]` would copy the tensor here.
+                let count = p.count
+                guard count > 0 else { return }
+                let (g, p, m, v) = (g.baseAddress!, p.baseAddress!, m.baseAddress!, v.baseAddress!)
+                // Split across cores for large parameters; each range runs Autodiff's vectorized
+                // kernel, whose operations and their order are a plain loop's, so its bits too (a
+                // Swift loop stayed scalar, sqrtss and two divides per element: 14% of a
+                // Fashion-MNIST epoch).
+                forEachRange(count: count, grain: elementwiseGrain) { range in
+                  let j = range.lowerBound
+                  Scalar.adamStep(
+                    parameters: p + j, gradients: g + j, firstMoments: m + j, secondMoments: v + j,
+                    secondMomentMaxima: vMax.map { $0 + j }, count: range.count, beta1: beta1,
+                    beta2: beta2, stepSize: stepSize, correction2Root: correction2Root,
+                    epsilon: epsilon, l2: l2, shrink: shrink)
+                }
               }
             }
           }
@@ -273,6 +294,7 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
     var state = ["step": Tensor(Scalar(step))]
     store(m, as: "m", into: &state)
     store(v, as: "v", into: &state)
+    store(vMax, as: "vMax", into: &state)
     return state
   }
 
@@ -280,7 +302,8 @@ struct AdamMoments<Scalar: TensorScalar>: Sendable {
     let step = try restoredStep(from: state)
     let m = try restoredTensors("m", shapes: shapes, from: state)
     let v = try restoredTensors("v", shapes: shapes, from: state)
-    (self.step, self.m, self.v) = (step, m, v)
+    let vMax = amsgrad ? try restoredTensors("vMax", shapes: shapes, from: state) : []
+    (self.step, self.m, self.v, self.vMax) = (step, m, v, vMax)
   }
 }
 

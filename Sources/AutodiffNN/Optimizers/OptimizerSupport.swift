@@ -61,3 +61,13 @@ func store<Scalar>(
 ) {
   for (index, tensor) in tensors.enumerated() { state["\(prefix).\(index)"] = tensor }
 }
+
+/// Runs `body` on the base address of `tensors[index]`'s buffer, or on `nil` when `tensors` is
+/// empty (a running value the configuration does not keep).
+func withOptionalBuffer<Scalar: TensorScalar, Result>(
+  _ tensors: inout [Tensor<Scalar>], _ index: Int,
+  _ body: (UnsafeMutablePointer<Scalar>?) -> Result
+) -> Result {
+  tensors.isEmpty
+    ? body(nil) : tensors[index].withUnsafeMutableBufferPointer { body($0.baseAddress) }
+}
