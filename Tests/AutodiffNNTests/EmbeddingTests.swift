@@ -164,6 +164,20 @@ import Testing
     try Checkpoint.load(into: &restored, from: url)
     #expect(restored.weight == saved.weight)
   }
+
+  @Test("The model summary counts the table's parameters and no FLOPs for the lookup")
+  func summary() {
+    var rng = SeededGenerator(seed: 16)
+    let model = Sequential<Float>(
+      Embedding(count: 10, dimension: 4, using: &rng),
+      Dense(inputSize: 4, outputSize: 2, using: &rng))
+    let summary = model.summary(inputShape: [3])
+    #expect(summary.rows.map(\.type) == ["Embedding", "Dense"])
+    #expect(summary.rows.map(\.outputShape) == [[3, 4], [3, 2]])
+    #expect(summary.rows.map(\.parameterCount) == [40, 10])
+    // Dense 4→2 on 3 rows: 2·3·4·2 + 3·2.
+    #expect(summary.rows.map(\.flops) == [0, 54])
+  }
 }
 
 @Suite struct EmbeddingPreconditionTests {
