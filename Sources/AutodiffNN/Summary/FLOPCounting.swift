@@ -26,6 +26,11 @@ extension Dense: FLOPCounting {
   }
 }
 
+extension Embedding: FLOPCounting {
+  /// None: the lookup copies rows of the table and computes nothing.
+  public func flops(inputShape: [Int], outputShape: [Int]) -> Int { 0 }
+}
+
 extension ReLU: FLOPCounting {
   /// One per element.
   public func flops(inputShape: [Int], outputShape: [Int]) -> Int { outputShape.reduce(1, *) }
