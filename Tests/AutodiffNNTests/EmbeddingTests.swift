@@ -177,6 +177,12 @@ import Testing
     #expect(summary.rows.map(\.parameterCount) == [40, 10])
     // Dense 4→2 on 3 rows: 2·3·4·2 + 3·2.
     #expect(summary.rows.map(\.flops) == [0, 54])
+    // On [2, 5] tokens the Dense layer maps [2, 5, 4] to [2, 5, 2]: 10 rows, as one product.
+    let tokens = model.summary(inputShape: [2, 5])
+    #expect(tokens.rows.map(\.outputShape) == [[2, 5, 4], [2, 5, 2]])
+    #expect(tokens.rows.map(\.flops) == [0, 2 * 10 * 4 * 2 + 10 * 2])
+    // A single index: one row.
+    #expect(model.summary(inputShape: []).rows.map(\.flops) == [0, 2 * 4 * 2 + 2])
   }
 }
 

@@ -18,10 +18,11 @@ public protocol FLOPCounting {
 }
 
 extension Dense: FLOPCounting {
-  /// `2·rows·inputSize·outputSize` for the product and `rows·outputSize` for the bias; the
-  /// activation, a closure, is not counted.
+  /// `2·rows·inputSize·outputSize` for the product and `rows·outputSize` for the bias, where
+  /// `rows` is the product of the input's leading axes (all but the last: a `[batch, tokens,
+  /// inputSize]` input has `batch·tokens` rows); the activation, a closure, is not counted.
   public func flops(inputShape: [Int], outputShape: [Int]) -> Int {
-    let rows = inputShape.first ?? 1
+    let rows = inputShape.dropLast().reduce(1, *)
     return 2 * rows * inputSize * outputSize + rows * outputSize
   }
 }
