@@ -50,7 +50,16 @@ import Testing
       negativeLogLikelihood(
         logProbabilities: logSoftmax($0, alongAxis: 1), labels: labels, reduction: $1)
     },
+    // Rows of probabilities, one of them holding a zero (a term of 0·log 0 = 0).
+    Loss(name: "klDivergence of logSoftmax against probabilities", perRow: true) {
+      klDivergence(
+        logProbabilities: logSoftmax($0, alongAxis: 1), targets: probabilities, reduction: $1)
+    },
   ]
+
+  static let probabilities = Tensor<Double>(
+    shape: [4, 3],
+    scalars: [0.2, 0.3, 0.5, 0, 0.25, 0.75, 0.6, 0.3, 0.1, 1.0 / 3, 1.0 / 3, 1.0 / 3])
 
   static func input() -> Tensor<Double> {
     var rng = SeededGenerator(seed: 41)
@@ -155,6 +164,27 @@ import Testing
     let equal = softmaxCrossEntropy(
       logits: x, labels: Self.labels, classWeights: Tensor([3, 3, 3]))
     #expect(abs(equal.scalar - softmaxCrossEntropy(logits: x, labels: Self.labels).scalar) <= 1e-15)
+  }
+
+  @Test(
+    "klDivergence's rows are Σ p·(log p − log q) over each row; the mean is PyTorch's batchmean")
+  func klDivergenceRows() {
+    let logQ = logSoftmax(Self.input(), alongAxis: 1)
+    let rows = klDivergence(logProbabilities: logQ, targets: Self.probabilities, reduction: .none)
+    let (p, q) = (Self.probabilities.scalars, logQ.scalars)
+    for row in 0..<4 {
+      let expected = (0..<3).map { 3 * row + $0 }.reduce(0.0) { total, i in
+        p[i] == 0 ? total : total + p[i] * (Foundation.log(p[i]) - q[i])
+      }
+      #expect(abs(rows[row].scalar - expected) <= 1e-15 * abs(expected), "row \(row)")
+    }
+    #expect(
+      klDivergence(logProbabilities: logQ, targets: Self.probabilities)
+        == klDivergence(logProbabilities: logQ, targets: Self.probabilities, reduction: .mean))
+    // A rank-1 input is a batch of one-element rows.
+    let single = klDivergence(
+      logProbabilities: Tensor<Double>([-1, -2]), targets: Tensor([0.5, 0]), reduction: .none)
+    #expect(single.shape == [2] && single[1].scalar == 0)
   }
 
   @Test("The default reduction is the mean, bit for bit")

@@ -131,6 +131,11 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
 /// `(log p + 1 − log q)/batch` where p > 0 and `−log q/batch` where p = 0, the `p log p` term
 /// counting as the constant 0 there (its one-sided derivative is −∞; PyTorch's is NaN).
 ///
+/// `reduction` applies to the rows' divergences, each row's being the sum of its terms: `.mean`
+/// (the default) is PyTorch's `"batchmean"` above, `.sum` adds every term, and `.none` gives each
+/// row's divergence, `[batch]`. (PyTorch's `"none"` keeps each term, `p·(log p − log q)`, and its
+/// `"mean"` divides by the element count, which is not a divergence; neither has a case here.)
+///
 /// ```swift
 /// // Distillation: the student's log-probabilities against the teacher's probabilities.
 /// let loss = klDivergence(
@@ -141,12 +146,14 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
 /// - Parameters:
 ///   - logProbabilities: log q, `[batch, ...]`.
 ///   - targets: p, of the same shape, each element ≥ 0.
+///   - reduction: The mean of the rows' divergences (the default), their sum, or the
+///     divergences themselves (`.none`, `[batch]`).
 ///   - file: The caller's file, named in the message of a failed precondition.
 ///   - line: The caller's line, likewise.
-/// - Returns: A scalar tensor.
+/// - Returns: A scalar tensor, or `[batch]` for `.none`.
 /// - Precondition: The shapes agree, with rank ≥ 1 and at least one element.
 public func klDivergence<Scalar: TensorScalar>(
-  logProbabilities: Tensor<Scalar>, targets: Tensor<Scalar>,
+  logProbabilities: Tensor<Scalar>, targets: Tensor<Scalar>, reduction: LossReduction = .mean,
   file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   requireNN(
@@ -159,6 +166,10 @@ public func klDivergence<Scalar: TensorScalar>(
   // constant, so the gradient where p > 0 is that of p·log p).
   let zeros = withoutDerivative(at: targets) .== 0
   let targetEntropyTerms = targets * log(targets + zeros)
-  let batch = Scalar(logProbabilities.shape[0])
-  return (targetEntropyTerms - targets * logProbabilities).sum() / batch
+  let terms = targetEntropyTerms - targets * logProbabilities
+  switch reduction {
+  case .mean: return terms.sum() / Scalar(logProbabilities.shape[0])
+  case .sum: return terms.sum()
+  case .none: return terms.sum(squeezingAxes: Array(1..<terms.rank))
+  }
 }
