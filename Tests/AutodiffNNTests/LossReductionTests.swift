@@ -46,6 +46,14 @@ import Testing
       softmaxCrossEntropy(
         logits: $0, labels: labels, classWeights: Tensor([0.5, 2, 1.25]), reduction: $1)
     },
+    Loss(
+      name: "softmaxCrossEntropy, class weights and label smoothing 0.2", perRow: true,
+      meanDivisor: 5.75
+    ) {
+      softmaxCrossEntropy(
+        logits: $0, labels: labels, classWeights: Tensor([0.5, 2, 1.25]), labelSmoothing: 0.2,
+        reduction: $1)
+    },
     Loss(name: "negativeLogLikelihood of logSoftmax", perRow: true) {
       negativeLogLikelihood(
         logProbabilities: logSoftmax($0, alongAxis: 1), labels: labels, reduction: $1)

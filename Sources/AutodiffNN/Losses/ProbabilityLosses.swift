@@ -89,16 +89,21 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
 /// so that a rare class counts as much as its weight says while the loss keeps its scale.
 /// `.sum` adds the weighted losses and `.none` gives each row's.
 ///
+/// With `labelSmoothing` ε > 0, as PyTorch's `nn.CrossEntropyLoss(weight=w, label_smoothing=ε)`,
+/// row i's loss is `(1 − ε)·w[labelᵢ]·(−log softmax(zᵢ)[labelᵢ]) + (ε/C)·Σ_c w[c]·(−log
+/// softmax(zᵢ)[c])` for C classes, and the mean still divides by `Σᵢ w[labelᵢ]`.
+///
 /// ```swift
 /// // Class 1 is five times rarer than class 0 in the data.
 /// let loss = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: Tensor([1, 5]))
 /// ```
 ///
-/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``, and
-///   `classWeights` has shape `[classes]`.
+/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``,
+///   `classWeights` has shape `[classes]`, and `0 ≤ labelSmoothing ≤ 1`.
 public func softmaxCrossEntropy<Scalar: TensorScalar>(
   logits: Tensor<Scalar>, labels: [Int], classWeights: Tensor<Scalar>,
-  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
+  labelSmoothing: Scalar = 0, reduction: LossReduction = .mean,
+  file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> {
   let location = SourceLocation(file: file, line: line)
   checkClassification(logits, labels, "softmaxCrossEntropy", at: location)
@@ -106,10 +111,20 @@ public func softmaxCrossEntropy<Scalar: TensorScalar>(
     classWeights.shape == [logits.shape[1]],
     "softmaxCrossEntropy: classWeights must have shape [\(logits.shape[1])] for logits "
       + "\(logits.shape.shapeText), got \(classWeights.shape.shapeText)", at: location)
+  requireNN(
+    labelSmoothing >= 0 && labelSmoothing <= 1,
+    "softmaxCrossEntropy: labelSmoothing must lie in [0, 1], got \(labelSmoothing)",
+    at: location)
   let rowWeights = classWeights.gathering(atIndices: labels)
-  let losses =
+  var losses =
     softmaxCrossEntropy(logits: logits, labels: labels, reduction: .none, file: file, line: line)
     * rowWeights
+  if labelSmoothing > 0 {
+    // Each row's weighted sum over its classes of −log softmax, spread evenly as ε/C.
+    let spread = -(logSoftmax(logits, alongAxis: 1) * classWeights).sum(squeezingAxes: [1])
+    let classes = Scalar(logits.shape[1])
+    losses = (1 - labelSmoothing) * losses + (labelSmoothing / classes) * spread
+  }
   switch reduction {
   case .mean: return losses.sum() / rowWeights.sum()
   case .sum: return losses.sum()
