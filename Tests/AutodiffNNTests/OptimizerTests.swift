@@ -279,6 +279,69 @@ private func documentedAdam(
     #expect(schedule(110) == 0)
   }
 
+  // The expected rates below are PyTorch's schedulers (torch 2.15) stepped once per step.
+
+  @Test("Exponential decay multiplies the rate by the factor at every step, as ExponentialLR")
+  func exponentialDecay() {
+    let schedule = LearningRateSchedule<Double>.exponentialDecay(initial: 0.1, factor: 0.9)
+    let torch = [0.1, 0.09000000000000001, 0.08100000000000002, 0.07290000000000002, 0.06561]
+    for (step, rate) in torch.enumerated() { #expect(Swift.abs(schedule(step) - rate) < 1e-16) }
+  }
+
+  @Test("Multi-step decay multiplies the rate by the factor at each milestone, as MultiStepLR")
+  func multiStepDecay() {
+    let schedule = LearningRateSchedule<Double>.multiStepDecay(
+      initial: 0.1, factor: 0.1, milestones: [2, 4])
+    let torch = [0.1, 0.1, 0.01, 0.01, 0.001, 0.001, 0.001]
+    for (step, rate) in torch.enumerated() {
+      #expect(Swift.abs(schedule(step) - rate) < 1e-17, "step \(step)")
+    }
+  }
+
+  @Test(
+    "One cycle rises to the maximum and falls to maximum/(25·10⁴) along half cosines, as OneCycleLR"
+  )
+  func oneCycle() {
+    let defaults = LearningRateSchedule<Double>.oneCycle(maximum: 0.01, totalSteps: 10)
+    let torchDefaults = [
+      0.0003999999999999993, 0.0052, 0.01, 0.009504846320134737, 0.008117456539497631,
+      0.0061126202193628925, 0.003887419780637108, 0.00188258346050237, 0.0004951936798652628,
+      4e-08,
+    ]
+    // Warmup ends between steps (0.4·17 − 1 = 5.8), and other divisors.
+    let options = LearningRateSchedule<Double>.oneCycle(
+      maximum: 0.5, totalSteps: 17, warmupFraction: 0.4, startDivisor: 10, finalDivisor: 100)
+    let torchOptions = [
+      0.04999999999999999, 0.0822071353622924, 0.16960810084254718, 0.2871812544317189,
+      0.4012670897065359, 0.4792044694259653, 0.4995263063520768, 0.48313493929373785,
+      0.4448253734877862, 0.3882031519968864, 0.31859733177050276, 0.2425589341255965,
+      0.16724438882995504, 0.09974199956428074, 0.04640482113903365, 0.012252735393317667,
+      0.0005,
+    ]
+    for (schedule, torch) in [(defaults, torchDefaults), (options, torchOptions)] {
+      for (step, rate) in torch.enumerated() {
+        #expect(Swift.abs(schedule(step) - rate) <= 1e-15 * rate, "step \(step)")
+      }
+      // After the cycle the rate stays at its last value (PyTorch stops with an error).
+      #expect(schedule(torch.count + 5) == schedule(torch.count - 1))
+    }
+  }
+
+  @Test func oneCycleWithoutWarmupStep() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = LearningRateSchedule<Float>.oneCycle(maximum: 0.1, totalSteps: 5, warmupFraction: 0.2)
+    }
+    let message = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+    #expect(message.contains("LearningRateSchedule.oneCycle: needs totalSteps ≥ 2"), "\(message)")
+    #expect(message.contains("OptimizerTests.swift"), "\(message)")
+  }
+
+  @Test func multiStepDecayWithUnorderedMilestones() async {
+    await #expect(processExitsWith: .failure) {
+      _ = LearningRateSchedule<Float>.multiStepDecay(initial: 1, factor: 0.5, milestones: [5, 3])
+    }
+  }
+
   @Test("A constant schedule gives the same rate at every step")
   func constant() {
     let schedule = LearningRateSchedule<Float>.constant(0.01)
