@@ -32,4 +32,18 @@ import Testing
       message.contains(["Dense", "Adam.update", "SGD.update", "LabeledDataset"][index]),
       "\(message)")
   }
+
+  @Test("A layer called from inside a standard-library closure still names its caller")
+  func throughTheStandardLibrary() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      var rng = SeededGenerator(seed: 1)
+      let layer = Dense<Float>(inputSize: 3, outputSize: 2, using: &rng)
+      // `map` is the standard library's: its frame lies between the layer and this closure.
+      _ = [Tensor<Float>(zeros: [4, 5])].map(layer.callAsFunction)
+    }
+    guard let result else { return }
+    let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+    #expect(message.contains("Dense"), "\(message)")
+    #expect(message.contains("(at swift-generated-sources/"), "\(message)")
+  }
 }

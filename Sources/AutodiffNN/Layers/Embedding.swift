@@ -150,9 +150,7 @@ public struct Embedding<Scalar: TensorScalar>: Layer, Sendable {
   public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
     var indices: [Int] = []
     indices.reserveCapacity(input.scalarCount)
-    // The first bad element, if any, is reported from this function's frame, after the closure:
-    // the message finds its caller by walking the stack out of the library, and from inside the
-    // closure that walk did not reach it (the message had no `(at …)`).
+    // The first bad element, if any, is reported once the buffer is released.
     let bad: (position: Int, value: Scalar)? = input.withUnsafeBufferPointer { values in
       for (position, value) in values.enumerated() {
         // Compared as `Scalar`: converting a value out of `Int`'s range would trap. NaN fails
