@@ -69,6 +69,31 @@ import Testing
     #expect(validationAccuracy >= 0.95, "validation accuracy \(validationAccuracy)")
     #expect(best.epoch < 300)
 
+    // snippet: spiral-one-cycle
+    // AdamW with a one-cycle schedule: the rate rises, then falls, over all the steps.
+    let epochs = 40
+    let schedule = LearningRateSchedule<Float>.oneCycle(
+      maximum: 0.02, totalSteps: epochs * training.count / 32)
+    var cycled = Sequential<Float>(
+      Dense(inputSize: 2, outputSize: 64, activation: .relu, using: &rng),
+      Dense(inputSize: 64, outputSize: 64, activation: .relu, using: &rng),
+      Dense(inputSize: 64, outputSize: 2, initialization: .glorotUniform, using: &rng))
+    var adamW = AdamW(for: cycled.parameters, weightDecay: 1e-4)
+    for _ in 0..<epochs {
+      for (inputs, labels) in training.shuffled(using: &rng).batches(ofSize: 32) {
+        adamW.learningRate = schedule(adamW.step)
+        let gradients = gradient(at: cycled.parameters) { parameters in
+          let logits = cycled.replacingParameters(with: parameters)(inputs)
+          return softmaxCrossEntropy(logits: logits, labels: labels)
+        }
+        adamW.update(&cycled.parameters, along: gradients)
+      }
+    }
+    let cycledAccuracy = accuracy(logits: cycled(validation.inputs), labels: validation.labels)
+    // end snippet
+    #expect(cycledAccuracy >= 0.95, "one-cycle validation accuracy \(cycledAccuracy)")
+    #expect(adamW.step == 400 && schedule(adamW.step - 1) < 1e-6)
+
     let url = directory.file("spiral.safetensors")
     // snippet: spiral-checkpoint
     try Checkpoint.save(
