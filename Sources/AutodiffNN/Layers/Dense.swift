@@ -24,35 +24,32 @@
 /// changing a copy's parameters leaves the original as it was. Its ``parameters`` are
 /// `[weight, bias]`, named `"weight"` and `"bias"`.
 public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
-  /// `[weight, bias]`, or empty while ``moveParameters(into:)`` has them out. Stored as the
-  /// array ``parameters`` is, so that an in-place access to `parameters` (an optimizer's update)
-  /// reaches the tensors themselves instead of copies that would share, and so copy, their
-  /// buffers.
-  private var storedParameters: [Tensor<Scalar>]
+  /// `[weight, bias]`, or none while ``moveParameters(into:)`` has them out.
+  private var store: ParameterStore<Scalar>
 
   /// The weight matrix, `[inputSize, outputSize]`.
   public var weight: Tensor<Scalar> {
-    get { storedParameters[0] }
+    get { store[0] }
     set {
-      storedParameters[0] = newValue
+      store[0] = newValue
       checkShapes("weight")
     }
     // An in-place write (`layer.weight -= …`) then changes the buffer without copying it.
     _modify {
-      yield &storedParameters[0]
+      yield &store[0]
       checkShapes("weight")
     }
   }
 
   /// The bias vector, `[outputSize]`.
   public var bias: Tensor<Scalar> {
-    get { storedParameters[1] }
+    get { store[1] }
     set {
-      storedParameters[1] = newValue
+      store[1] = newValue
       checkShapes("bias")
     }
     _modify {
-      yield &storedParameters[1]
+      yield &store[1]
       checkShapes("bias")
     }
   }
@@ -119,7 +116,8 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
         + "\(weight.shape.shapeText), got \(bias.shape.shapeText)", at: location)
     self.inputSize = weight.shape[0]
     self.outputSize = weight.shape[1]
-    self.storedParameters = [weight, bias]
+    self.store = ParameterStore(
+      layer: "Dense", names: ["weight", "bias"], tensors: [weight, bias])
     self.kind = activation.map { .function($0) } ?? .linear
   }
 
@@ -240,13 +238,13 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   ///
   /// - Precondition: A new value holds two tensors of the current shapes.
   public var parameters: [Tensor<Scalar>] {
-    get { storedParameters }
+    get { store.tensors }
     set {
-      storedParameters = newValue
+      store.tensors = newValue
       checkParameters()
     }
     _modify {
-      yield &storedParameters
+      yield &store.tensors
       checkParameters()
     }
   }
@@ -255,8 +253,7 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
-    parameters.append(contentsOf: storedParameters)
-    storedParameters.removeAll(keepingCapacity: true)
+    store.move(into: &parameters)
   }
 
   /// Takes the weight and bias from `parameters` at `start`, and advances `start` by 2.
@@ -266,20 +263,7 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
-    requireNN(
-      start + 2 <= parameters.count,
-      "Dense.restoreParameters: expected 2 tensors (weight, bias), \(parameters.count - start) "
-        + "are left")
-    if storedParameters.count == 2 {
-      // A new array: a layer copied for a training step (`var model = model`) shares its array
-      // with the original, and writing its elements would first copy it, old tensors and all.
-      storedParameters = [parameters[start], parameters[start + 1]]
-    } else {
-      // Moved out: the emptied array kept its capacity, so appending allocates nothing.
-      storedParameters.append(parameters[start])
-      storedParameters.append(parameters[start + 1])
-    }
-    start += 2
+    store.restore(from: parameters, at: &start)
     checkShapes("parameters")
   }
 
@@ -288,15 +272,13 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
 
   /// Stops with a message unless the parameters are two tensors of the layer's shapes.
   private func checkParameters() {
-    requireNN(
-      storedParameters.count == 2,
-      "Dense.parameters: expected 2 tensors (weight, bias), got \(storedParameters.count)")
+    store.checkCount()
     checkShapes("parameters")
   }
 
   /// Stops with a message when a new weight or bias does not have the layer's shape.
   private func checkShapes(_ changed: String) {
-    let (weightShape, biasShape) = (storedParameters[0].shape, storedParameters[1].shape)
+    let (weightShape, biasShape) = (store[0].shape, store[1].shape)
     requireNN(
       weightShape == [inputSize, outputSize] && biasShape == [outputSize],
       "Dense: the new \(changed) gives a weight \(weightShape.shapeText) and a bias "

@@ -27,23 +27,21 @@
 /// Its ``parameters`` are `[weight]`, named `"weight"`, which is the key of PyTorch's
 /// `state_dict`, in the same layout: a checkpoint's weight moves between the two as it is.
 public struct Embedding<Scalar: TensorScalar>: Layer, Sendable {
-  /// `[weight]`, or empty while ``moveParameters(into:)`` has it out. Stored as the array
-  /// ``parameters`` is, so that an in-place access to `parameters` (an optimizer's update)
-  /// reaches the tensor itself instead of a copy that would share, and so copy, its buffer.
-  private var storedParameters: [Tensor<Scalar>]
+  /// `[weight]`, or none while ``moveParameters(into:)`` has it out.
+  private var store: ParameterStore<Scalar>
 
   /// The table, `[count, dimension]`: row `i` is the vector of index `i`.
   ///
   /// - Precondition: A new value has shape `[count, dimension]`.
   public var weight: Tensor<Scalar> {
-    get { storedParameters[0] }
+    get { store[0] }
     set {
-      storedParameters[0] = newValue
+      store[0] = newValue
       checkShape("weight")
     }
     // An in-place write (`layer.weight -= …`) then changes the buffer without copying it.
     _modify {
-      yield &storedParameters[0]
+      yield &store[0]
       checkShape("weight")
     }
   }
@@ -73,7 +71,7 @@ public struct Embedding<Scalar: TensorScalar>: Layer, Sendable {
       at: SourceLocation(file: file, line: line))
     self.count = weight.shape[0]
     self.dimension = weight.shape[1]
-    self.storedParameters = [weight]
+    self.store = ParameterStore(layer: "Embedding", names: ["weight"], tensors: [weight])
   }
 
   /// Creates a layer whose table is drawn from the standard normal distribution N(0, 1), as
@@ -179,40 +177,27 @@ public struct Embedding<Scalar: TensorScalar>: Layer, Sendable {
   ///
   /// - Precondition: A new value holds one tensor of shape `[count, dimension]`.
   public var parameters: [Tensor<Scalar>] {
-    get { storedParameters }
+    get { store.tensors }
     set {
-      storedParameters = newValue
+      store.tensors = newValue
       checkParameters()
     }
     _modify {
-      yield &storedParameters
+      yield &store.tensors
       checkParameters()
     }
   }
 
   /// Appends `[weight]` to `parameters`, leaving the layer without it.
   public mutating func moveParameters(into parameters: inout [Tensor<Scalar>]) {
-    parameters.append(contentsOf: storedParameters)
-    storedParameters.removeAll(keepingCapacity: true)
+    store.move(into: &parameters)
   }
 
   /// Takes the weight from `parameters` at `start`, and advances `start` by 1.
   ///
   /// - Precondition: `parameters[start]` exists and has shape `[count, dimension]`.
   public mutating func restoreParameters(from parameters: [Tensor<Scalar>], at start: inout Int) {
-    requireNN(
-      start < parameters.count,
-      "Embedding.restoreParameters: expected 1 tensor (weight), \(parameters.count - start) "
-        + "are left")
-    if storedParameters.count == 1 {
-      // A new array: a layer copied for a training step shares its array with the original,
-      // and writing its element would first copy it, old tensor and all.
-      storedParameters = [parameters[start]]
-    } else {
-      // Moved out: the emptied array kept its capacity, so appending allocates nothing.
-      storedParameters.append(parameters[start])
-    }
-    start += 1
+    store.restore(from: parameters, at: &start)
     checkShape("parameters")
   }
 
@@ -236,15 +221,13 @@ public struct Embedding<Scalar: TensorScalar>: Layer, Sendable {
 
   /// Stops with a message unless the parameters are one tensor of the layer's shape.
   private func checkParameters() {
-    requireNN(
-      storedParameters.count == 1,
-      "Embedding.parameters: expected 1 tensor (weight), got \(storedParameters.count)")
+    store.checkCount()
     checkShape("parameters")
   }
 
   /// Stops with a message when a new weight does not have the layer's shape.
   private func checkShape(_ changed: String) {
-    let shape = storedParameters[0].shape
+    let shape = store[0].shape
     requireNN(
       shape == [count, dimension],
       "Embedding: the new \(changed) gives a weight \(shape.shapeText); the layer's weight is "
