@@ -2,23 +2,24 @@
 // scatters, the block copies of slicing and concatenation, the row gathers of
 // `gathering(atIndices:alongAxis:)` with their scatter-adds, and conversions of precision.
 
-/// Writes `y[i] = x[offset(i)]` for every row-major index `i` of `shape`, where `offset` adds up
-/// `strides[axis] · index[axis]`: a transpose when the strides are permuted, a broadcast when some
-/// are 0.
+/// Writes `y[i] = x[origin + offset(i)]` for every row-major index `i` of `shape`, where `offset`
+/// adds up `strides[axis] · index[axis]`: a transpose when the strides are permuted, a broadcast
+/// when some are 0, a reversal when some are negative (from an `origin` at the axis's far end).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 func gatherKernel<T: TensorScalar>(
-  _ x: UnsafeBufferPointer<T>, strides: [Int], into y: UnsafeMutableBufferPointer<T>, shape: [Int]
+  _ x: UnsafeBufferPointer<T>, startingAt origin: Int = 0, strides: [Int],
+  into y: UnsafeMutableBufferPointer<T>, shape: [Int]
 ) {
   guard let last = shape.indices.last, x.count > 1 else {
     // One element repeated (a scalar's gradient spread over a sum's operand): a fill.
-    if !y.isEmpty { y.initialize(repeating: x[0]) }
+    if !y.isEmpty { y.initialize(repeating: x[origin]) }
     return
   }
   let inner = shape[last]
   let step = strides[last]
   guard inner > 0, y.count > 0 else { return }
-  let (source, target) = (x.baseAddress!, y.baseAddress!)
+  let (source, target) = (x.baseAddress! + origin, y.baseAddress!)
   if last >= 1, strides[last - 1] == 1, step > 1, shape[last - 1] > 1 {
     return transposeTiles(source, strides: strides, into: target, shape: shape)
   }
@@ -219,4 +220,22 @@ func convertKernel<Source: TensorScalar, Target: TensorScalar>(
       for i in range { target[i] = Target(source[i]) }
     }
   }
+}
+
+/// `shape` and `strides` without the axes of extent 1, and with each two adjacent axes that step
+/// as one (`strides[a] == strides[a + 1] · shape[a + 1]`) merged into one: the same positions in
+/// the same order, in fewer and longer rows for `gatherKernel` to copy. Empty when every extent
+/// is 1.
+func coalesced(shape: [Int], strides: [Int]) -> (shape: [Int], strides: [Int]) {
+  var result: (shape: [Int], strides: [Int]) = ([], [])
+  for (extent, stride) in zip(shape, strides) where extent != 1 {
+    if let outer = result.shape.last, result.strides[result.strides.count - 1] == stride * extent {
+      result.shape[result.shape.count - 1] = outer * extent
+      result.strides[result.strides.count - 1] = stride
+    } else {
+      result.shape.append(extent)
+      result.strides.append(stride)
+    }
+  }
+  return result
 }
