@@ -23,6 +23,32 @@ func gatherKernel<T: TensorScalar>(
   if last >= 1, strides[last - 1] == 1, step > 1, shape[last - 1] > 1 {
     return transposeTiles(source, strides: strides, into: target, shape: shape)
   }
+  if last >= 1, strides[last - 1] == 1, step == 0, inner < 16 {
+    // Each element of a contiguous run repeated `inner` times in place (a repeat along the last
+    // axis, a column broadcast to a few columns): the last two axes as one row, since a row of
+    // a few elements costs more to start than to write.
+    let run = shape[last - 1]
+    let rowLength = run * inner
+    forEachRow(
+      of: Array(shape.dropLast()), strides: Array(strides.dropLast()), splittingRowsOf: rowLength
+    ) { row, offset, _ in
+      let (from, to) = (source + offset, target + row * rowLength)
+      if inner == 2 {
+        // The commonest count, with a constant stride: the stores vectorize.
+        for j in 0..<run {
+          let value = from[j]
+          to[2 * j] = value
+          to[2 * j + 1] = value
+        }
+      } else {
+        for j in 0..<run {
+          let value = from[j]
+          for k in 0..<inner { to[j * inner + k] = value }
+        }
+      }
+    }
+    return
+  }
   // Split by rows across threads when large: a transpose (strided reads, bound by latency) from
   // `elementwiseGrain` elements, a copy of contiguous rows (a broadcast, a slice) only from
   // `copyGrain`, where threads gain bandwidth rather than share it.
