@@ -6,21 +6,22 @@
 //
 //   swift build -c release --package-path Benchmarks --product OpCosts
 //   OPENBLAS_NUM_THREADS=T AUTODIFF_NUM_THREADS=T taskset -c 0-(T-1) \
-//     Benchmarks/.build/release/OpCosts [--filter SUBSTRING]
+//     Benchmarks/.build/release/OpCosts [--filter SUBSTRING]...
 //
-// Prints one line per operation: median µs, ns per element, name.
+// Prints one line per operation: median µs, ns per element, name. With one or more filters,
+// only the operations whose names contain one of them (`--filter tiled --filter "x + y"`: an
+// operation beside its baseline in one run).
 
 import Autodiff
 import Foundation
 
-let filter = CommandLine.arguments.firstIndex(of: "--filter").flatMap {
-  $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
-}
+let filters = CommandLine.arguments.indices.dropLast()
+  .filter { CommandLine.arguments[$0] == "--filter" }.map { CommandLine.arguments[$0 + 1] }
 
 /// Prints the median time of `body`: two calls to warm up, then calls for 0.2 s, at least 5 and
 /// at most 50.
 func time(_ name: String, _ body: () -> Void) {
-  if let filter, !name.contains(filter) { return }
+  if !filters.isEmpty, !filters.contains(where: { name.contains($0) }) { return }
   for _ in 0..<2 { body() }
   var times: [Double] = []
   let start = Date()
@@ -96,6 +97,8 @@ time("max()") { _ = x.max().scalar }
 time("argmax()") { _ = x.argmax() }
 time("sum(alongAxes: [0])") { computed(x.sum(alongAxes: [0])) }
 time("sum(alongAxes: [1])") { computed(x.sum(alongAxes: [1])) }
+let pairs = x.reshaped(to: [count / 2, 2])
+time("sum(alongAxes: [1]) of [524288, 2]") { computed(pairs.sum(alongAxes: [1])) }
 time("max(alongAxes: [0])") { computed(x.max(alongAxes: [0])) }
 time("max(alongAxes: [1])") { computed(x.max(alongAxes: [1])) }
 time("argmax(alongAxis: 1)") { _ = x.argmax(alongAxis: 1) }
@@ -111,6 +114,24 @@ time("transposed()") { computed(x.transposed()) }
 time("x[0..<512]") { computed(x[0..<512]) }
 time("x[.all, 0..<512]") { computed(x[.all, 0..<512]) }
 time("gathering(atIndices:)") { computed(x.gathering(atIndices: rows)) }
+// Flips, tiles, repeats and pads whose results have 2²⁰ elements: of x, or of its halves
+// [512, 1024] and [1024, 512], or of its interior [1022, 1022].
+let (upperHalf, leftHalf) = (x[0..<512], x[.all, 0..<512])
+let interior = x[1..<1023, 1..<1023]
+let counts = (0..<512).map { $0 % 2 == 0 ? 1 : 3 }
+time("flipped(alongAxes: [0])") { computed(x.flipped(alongAxes: [0])) }
+time("flipped(alongAxes: [1])") { computed(x.flipped(alongAxes: [1])) }
+time("flipped(alongAxes: [0, 1])") { computed(x.flipped(alongAxes: [0, 1])) }
+time("tiled([2, 1]) of [512, 1024]") { computed(upperHalf.tiled([2, 1])) }
+time("tiled([1, 2]) of [1024, 512]") { computed(leftHalf.tiled([1, 2])) }
+time("repeated(2, alongAxis: 0) of [512, 1024]") { computed(upperHalf.repeated(2, alongAxis: 0)) }
+time("repeated(2, alongAxis: 1) of [1024, 512]") { computed(leftHalf.repeated(2, alongAxis: 1)) }
+time("repeated([1, 3, 1, 3, …], alongAxis: 0) of [512, 1024]") {
+  computed(upperHalf.repeated(counts, alongAxis: 0))
+}
+time("padded([(1, 1), (1, 1)]) of [1022, 1022]") {
+  computed(interior.padded([(1, 1), (1, 1)]))
+}
 time("matmul of stacks [256, 64, 64]·[256, 64, 64]ᵀ") {
   computed(matmul(stack, transposed: false, otherStack, transposed: true))
 }
@@ -136,6 +157,21 @@ time("gradient of max(alongAxes: [1]).sum()") {
 }
 time("gradient of (transposed() * y).sum()") {
   computed(gradient(at: x) { ($0.transposed() * y).sum() })
+}
+time("gradient of (flipped(alongAxes: [1]) * y).sum()") {
+  computed(gradient(at: x) { ($0.flipped(alongAxes: [1]) * y).sum() })
+}
+time("gradient of (tiled([2, 1]) * y).sum() of [512, 1024]") {
+  computed(gradient(at: upperHalf) { ($0.tiled([2, 1]) * y).sum() })
+}
+time("gradient of (repeated(2, alongAxis: 1) * y).sum() of [1024, 512]") {
+  computed(gradient(at: leftHalf) { ($0.repeated(2, alongAxis: 1) * y).sum() })
+}
+time("gradient of (repeated([1, 3, 1, 3, …], alongAxis: 0) * y).sum() of [512, 1024]") {
+  computed(gradient(at: upperHalf) { ($0.repeated(counts, alongAxis: 0) * y).sum() })
+}
+time("gradient of (padded([(1, 1), (1, 1)]) * y).sum() of [1022, 1022]") {
+  computed(gradient(at: interior) { ($0.padded([(1, 1), (1, 1)]) * y).sum() })
 }
 time("gradient of cumulativeSum(alongAxis: 1).sum()") {
   computed(gradient(at: x) { $0.cumulativeSum(alongAxis: 1).sum() })

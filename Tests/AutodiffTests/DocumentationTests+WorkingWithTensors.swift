@@ -74,6 +74,27 @@ extension DocumentationTests {
     #expect(counts == [[1, 1], [0, 0], [2, 2]])
   }
 
+  @Test("Working with Tensors: flipping, tiling, repeating and padding, and their gradients")
+  func tensorTiling() {
+    // snippet: tensor-tiling
+    let tile: Tensor<Double> = [[1, 2], [3, 4]]
+    let mirrored = tile.flipped(alongAxes: [1])  // [[2, 1], [4, 3]]
+    let tiles = tile.tiled([1, 2])  // [[1, 2, 1, 2], [3, 4, 3, 4]]: whole copies
+    let repeats = tile.repeated(2, alongAxis: 1)  // [[1, 1, 2, 2], [3, 3, 4, 4]]: each in place
+    let uneven = tile.repeated([0, 2], alongAxis: 0)  // [[3, 4], [3, 4]]
+    let framed = tile.padded([(1, 1), (0, 1)], with: -1)
+    // [[-1, -1, -1], [1, 2, -1], [3, 4, -1], [-1, -1, -1]]
+    let copies = gradient(at: tile) { t in t.tiled([1, 2]).repeated(2, alongAxis: 0).sum() }
+    // [[4, 4], [4, 4]]: each element was copied 4 times
+    // end snippet
+    #expect(mirrored == [[2, 1], [4, 3]])
+    #expect(tiles == [[1, 2, 1, 2], [3, 4, 3, 4]])
+    #expect(repeats == [[1, 1, 2, 2], [3, 3, 4, 4]])
+    #expect(uneven == [[3, 4], [3, 4]])
+    #expect(framed == [[-1, -1, -1], [1, 2, -1], [3, 4, -1], [-1, -1, -1]])
+    #expect(copies == [[4, 4], [4, 4]])
+  }
+
   @Test("Working with Tensors: matmul of matrices, vectors and stacks")
   func tensorMatmul() {
     // snippet: tensor-matmul

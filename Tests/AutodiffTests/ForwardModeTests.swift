@@ -132,6 +132,12 @@ import Testing
       let thirds = stacked.chunked(into: 3, alongAxis: 2)
       return halves[0] * halves[1] + thirds[0].sum() * thirds[2].mean()
     },
+    Case(name: "flipped tiled repeated padded", shapes: [[2, 3]]) { p in
+      let x = p[0]
+      return x.flipped(alongAxes: [0, -1]).tiled([2, 1]) * x.repeated(2, alongAxis: 0)
+        + x.repeated([0, 2, 1], alongAxis: 1).padded([(1, 1), (0, 0)], with: 3).tiled([1, 2])
+        .sliced(alongAxis: 1, 0..<3)
+    },
     Case(name: "gathering", shapes: [[4, 3]]) {
       $0[0].gathering(atIndices: [2, 0, -1, 2], alongAxis: 0)
         * $0[0].gathering(atIndices: [1, 1, 0], alongAxis: 1).sum()

@@ -627,6 +627,73 @@ extension GradientTests {
         Tensor(concatenating: $0, alongAxis: joined.1)
       }
     }
+
+    @Test(
+      "flipped(alongAxes:) sends each element's gradient back to its mirror position",
+      arguments: [
+        ([], []), ([5], [0]), ([5], [-1]), ([3, 4], [1]), ([3, 4], [-2]), ([3, 4], [1, 0]),
+        ([2, 3, 4], [0, 2]), ([2, 3, 4], [-1, -2, -3]), ([2, 1, 3], [1]), ([0, 3], [0, 1]),
+        ([3, 4], []),
+      ] as [([Int], [Int])])
+    func flipped(flip: ([Int], [Int])) {
+      var rng = SeededGenerator(seed: 708)
+      let x = Tensor.uniform(flip.0, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) { $0.flipped(alongAxes: flip.1) * x }
+    }
+
+    @Test(
+      "tiled(_:) sums the gradient of every tile back, with fewer and more multiples than axes",
+      arguments: [
+        ([], [3]), ([], [2, 2]), ([4], [3]), ([4], [2, 1]), ([3, 2], [2, 3]), ([3, 2], [2]),
+        ([2, 1, 3], [1, 4, 2]), ([2, 3], [2, 1, 2]), ([3, 2], [0, 2]), ([0, 2], [3, 1]),
+        ([3, 2], [1, 1]),
+      ] as [([Int], [Int])])
+    func tiled(tile: ([Int], [Int])) {
+      var rng = SeededGenerator(seed: 709)
+      let x = Tensor.uniform(tile.0, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) { $0.tiled(tile.1) * 1.5 }
+    }
+
+    @Test(
+      "repeated(_:alongAxis:) sums the gradient of each slice's copies back",
+      arguments: [
+        ([4], 0, 3), ([3, 2], 0, 2), ([3, 2], -1, 3), ([2, 3, 4], 1, 2), ([2, 3, 4], -1, 2),
+        ([3, 2], 1, 0), ([3, 2], 1, 1), ([0, 2], 0, 2),
+      ] as [([Int], Int, Int)])
+    func repeated(repetition: ([Int], Int, Int)) {
+      var rng = SeededGenerator(seed: 710)
+      let x = Tensor.uniform(repetition.0, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) {
+        $0.repeated(repetition.2, alongAxis: repetition.1).squared()
+      }
+    }
+
+    @Test(
+      "repeated(_:alongAxis:) with a count per slice adds each slice's copies back, 0 when dropped",
+      arguments: [
+        ([4], 0, [1, 0, 3, 2]), ([3, 2], 0, [2, 1, 0]), ([3, 2], -1, [0, 3]),
+        ([2, 3, 4], 1, [1, 2, 1]), ([2, 3, 4], -1, [2, 2, 2, 2]), ([2, 0], 1, []),
+      ] as [([Int], Int, [Int])])
+    func repeatedEach(repetition: ([Int], Int, [Int])) {
+      var rng = SeededGenerator(seed: 711)
+      let x = Tensor.uniform(repetition.0, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) {
+        sin($0.repeated(repetition.2, alongAxis: repetition.1))
+      }
+    }
+
+    @Test(
+      "padded(_:with:) passes the interior's gradient back and none from the border",
+      arguments: [
+        ([5], [(2, 1)]), ([3, 4], [(1, 0), (0, 2)]), ([3, 4], [(0, 0), (3, 3)]),
+        ([2, 3, 2], [(1, 1), (0, 1), (2, 0)]), ([0, 2], [(1, 1), (1, 0)]), ([], []),
+        ([3, 4], [(0, 0), (0, 0)]),
+      ] as [([Int], [(before: Int, after: Int)])])
+    func padded(pad: ([Int], [(before: Int, after: Int)])) {
+      var rng = SeededGenerator(seed: 712)
+      let x = Tensor.uniform(pad.0, in: -2..<2, using: &rng)
+      expectGradientMatchesFiniteDifferences(at: x) { exp($0.padded(pad.1, with: -0.5)) }
+    }
   }
 }
 

@@ -198,6 +198,21 @@ import Testing
   }
 
   @Test(
+    "Sums of short runs along the last axis are sumKernel's, bit for bit",
+    arguments: [1, 2, 3, 16, 31, 32, 33, 100])
+  func shortRunSums(length: Int) {
+    var rng = SeededGenerator(seed: 7)
+    let x = Tensor<Float>(randomNormal: [300, length], using: &rng)
+    let sums = x.sum(alongAxes: [1]).scalars
+    x.withUnsafeBufferPointer { x in
+      for row in 0..<300 {
+        let expected = sumKernel(x.baseAddress! + row * length, count: length)
+        #expect(sums[row].bitPattern == expected.bitPattern, "row \(row)")
+      }
+    }
+  }
+
+  @Test(
     "A fused first-order pullback equals its recorded form (second-order sweeps) to the bit",
     arguments: ["sigmoid", "tanh", "relu", "squared"])
   func fusedEqualsComposite(_ name: String) {

@@ -217,6 +217,107 @@ import Testing
     expectMessage(result, contains: ["concatenate", "[2, 3]", "[2, 4]", Self.callSite])
   }
 
+  // MARK: Flipping, tiling, repeating and padding
+
+  @Test("flipped(alongAxes:) naming an axis twice names the axes, the shape and the call site")
+  func flipRepeatedAxis() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).flipped(alongAxes: [1, -1])
+    }
+    expectMessage(
+      result, contains: ["flipped(alongAxes:)", "[1, -1]", "twice", "[2, 3]", Self.callSite])
+  }
+
+  @Test("flipped(alongAxes:) with an axis out of range names the axis, the shape and the call site")
+  func flipAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).flipped(alongAxes: [2])
+    }
+    expectMessage(
+      result, contains: ["flipped(alongAxes:)", "axis 2 is out of range", "[2, 3]", Self.callSite])
+  }
+
+  @Test("tiled(_:) with a negative multiple names the multiples, the shape and the call site")
+  func tileNegativeMultiple() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).tiled([2, -1])
+    }
+    expectMessage(result, contains: ["tiled(_:)", "[2, -1]", "negative", "[2, 3]", Self.callSite])
+  }
+
+  @Test("tiled(_:) past what an Int counts names the shape and the call site")
+  func tileOverflow() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).tiled([1 << 40, 1 << 40])
+    }
+    expectMessage(
+      result, contains: ["tiled(_:)", "[2199023255552, 3298534883328]", "Int", Self.callSite])
+    let axis = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [3]).tiled([Int.max])
+    }
+    expectMessage(axis, contains: ["tiled(_:)", "extent 3", "[3]", "Int", Self.callSite])
+  }
+
+  @Test(
+    "repeated(_:alongAxis:) of a scalar, or a negative count, names the shape and the call site")
+  func repeatScalarOrNegative() async {
+    let scalar = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(2).repeated(2, alongAxis: 0)
+    }
+    expectMessage(scalar, contains: ["repeated(_:alongAxis:)", "a scalar", Self.callSite])
+    let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).repeated(-1, alongAxis: 1)
+    }
+    expectMessage(
+      negative, contains: ["repeated(_:alongAxis:)", "count -1", "[2, 3]", Self.callSite])
+    let axis = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).repeated([1, 2], alongAxis: -3)
+    }
+    expectMessage(
+      axis,
+      contains: ["repeated(_:alongAxis:)", "axis -3 is out of range", "[2, 3]", Self.callSite])
+  }
+
+  @Test("repeated(_:alongAxis:) with counts of the wrong length or sign names them and the shape")
+  func repeatCounts() async {
+    let length = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).repeated([1, 2], alongAxis: 1)
+    }
+    expectMessage(
+      length,
+      contains: ["repeated(_:alongAxis:)", "2 counts for the 3 slices", "[2, 3]", Self.callSite])
+    let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).repeated([1, -2], alongAxis: 0)
+    }
+    expectMessage(
+      negative,
+      contains: ["repeated(_:alongAxis:)", "count -2 at position 1", "[2, 3]", Self.callSite])
+    let overflow = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2]).repeated([Int.max, 1], alongAxis: 0)
+    }
+    expectMessage(overflow, contains: ["repeated(_:alongAxis:)", "add up past", Self.callSite])
+  }
+
+  @Test("padded(_:with:) with too few pairs or a negative width names them and the shape")
+  func padWidths() async {
+    let count = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).padded([(1, 1)])
+    }
+    expectMessage(
+      count,
+      contains: ["padded(_:with:)", "1 (before, after) pairs", "[2, 3]", "rank 2", Self.callSite])
+    let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2, 3]).padded([(0, 0), (-1, 2)])
+    }
+    expectMessage(
+      negative,
+      contains: ["padded(_:with:)", "(-1, 2)", "axis 1", "negative", "[2, 3]", Self.callSite])
+    let overflow = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor<Float>(zeros: [2]).padded([(Int.max, 1)])
+    }
+    expectMessage(overflow, contains: ["padded(_:with:)", "Int", "[2]", Self.callSite])
+  }
+
   // MARK: Tapes
 
   @Test("The gradient of a non-scalar target without a seed names the target's shape")

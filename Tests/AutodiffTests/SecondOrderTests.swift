@@ -206,6 +206,7 @@ extension SecondOrderTests {
     case custom = "customOperation"
     case statistics = "product, variance, standardDeviation, centered, logSumExp, norm"
     case joining = "cumulativeSum, stack, split, gathering, where, sorted, topK"
+    case tiling = "flipped, tiled, repeated, padded"
 
     var testDescription: String { rawValue }
 
@@ -310,6 +311,18 @@ extension SecondOrderTests {
         let ordered = x.sorted(alongAxis: 0, descending: true).values
         return running.sum() + (halves[0] * halves[1]).sum() + gathered.squared().sum()
           + (chosen * c).sum() + (sin(ordered) * c).sum() + x.topK(2).values.squared().sum()
+      case .tiling:
+        // Each op's output multiplied by x moved another way, so that the Hessian mixes them.
+        let flipped = x.flipped(alongAxes: [0, -1])
+        let tiled = x.tiled([2, 1, 1])  // [2, 3, 4]
+        let repeated = x.repeated(2, alongAxis: -1)  // [3, 8]
+        let uneven = x.repeated([2, 0, 1], alongAxis: 0)  // [3, 4]
+        let padded = x.padded([(1, 0), (0, 2)], with: 0.5)  // [4, 6]
+        return (sin(flipped) * x * c).sum()
+          + (tiled.squared() * Self.weights([2, 3, 4])).sum()
+          + (exp(repeated * 0.5) * x.tiled([1, 2])).sum()
+          + (uneven * x.flipped(alongAxes: [1])).sum()
+          + (tanh(padded) * Self.weights([4, 6])).sum() * padded.mean()
       }
     }
   }

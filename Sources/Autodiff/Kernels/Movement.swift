@@ -2,25 +2,52 @@
 // scatters, the block copies of slicing and concatenation, the row gathers of
 // `gathering(atIndices:alongAxis:)` with their scatter-adds, and conversions of precision.
 
-/// Writes `y[i] = x[offset(i)]` for every row-major index `i` of `shape`, where `offset` adds up
-/// `strides[axis] · index[axis]`: a transpose when the strides are permuted, a broadcast when some
-/// are 0.
+/// Writes `y[i] = x[origin + offset(i)]` for every row-major index `i` of `shape`, where `offset`
+/// adds up `strides[axis] · index[axis]`: a transpose when the strides are permuted, a broadcast
+/// when some are 0, a reversal when some are negative (from an `origin` at the axis's far end).
 @_specialize(where T == Float)
 @_specialize(where T == Double)
 func gatherKernel<T: TensorScalar>(
-  _ x: UnsafeBufferPointer<T>, strides: [Int], into y: UnsafeMutableBufferPointer<T>, shape: [Int]
+  _ x: UnsafeBufferPointer<T>, startingAt origin: Int = 0, strides: [Int],
+  into y: UnsafeMutableBufferPointer<T>, shape: [Int]
 ) {
   guard let last = shape.indices.last, x.count > 1 else {
     // One element repeated (a scalar's gradient spread over a sum's operand): a fill.
-    if !y.isEmpty { y.initialize(repeating: x[0]) }
+    if !y.isEmpty { y.initialize(repeating: x[origin]) }
     return
   }
   let inner = shape[last]
   let step = strides[last]
   guard inner > 0, y.count > 0 else { return }
-  let (source, target) = (x.baseAddress!, y.baseAddress!)
+  let (source, target) = (x.baseAddress! + origin, y.baseAddress!)
   if last >= 1, strides[last - 1] == 1, step > 1, shape[last - 1] > 1 {
     return transposeTiles(source, strides: strides, into: target, shape: shape)
+  }
+  if last >= 1, strides[last - 1] == 1, step == 0, inner < 16 {
+    // Each element of a contiguous run repeated `inner` times in place (a repeat along the last
+    // axis, a column broadcast to a few columns): the last two axes as one row, since a row of
+    // a few elements costs more to start than to write.
+    let run = shape[last - 1]
+    let rowLength = run * inner
+    forEachRow(
+      of: Array(shape.dropLast()), strides: Array(strides.dropLast()), splittingRowsOf: rowLength
+    ) { row, offset, _ in
+      let (from, to) = (source + offset, target + row * rowLength)
+      if inner == 2 {
+        // The commonest count, with a constant stride: the stores vectorize.
+        for j in 0..<run {
+          let value = from[j]
+          to[2 * j] = value
+          to[2 * j + 1] = value
+        }
+      } else {
+        for j in 0..<run {
+          let value = from[j]
+          for k in 0..<inner { to[j * inner + k] = value }
+        }
+      }
+    }
+    return
   }
   // Split by rows across threads when large: a transpose (strided reads, bound by latency) from
   // `elementwiseGrain` elements, a copy of contiguous rows (a broadcast, a slice) only from
@@ -219,4 +246,22 @@ func convertKernel<Source: TensorScalar, Target: TensorScalar>(
       for i in range { target[i] = Target(source[i]) }
     }
   }
+}
+
+/// `shape` and `strides` without the axes of extent 1, and with each two adjacent axes that step
+/// as one (`strides[a] == strides[a + 1] · shape[a + 1]`) merged into one: the same positions in
+/// the same order, in fewer and longer rows for `gatherKernel` to copy. Empty when every extent
+/// is 1.
+func coalesced(shape: [Int], strides: [Int]) -> (shape: [Int], strides: [Int]) {
+  var result: (shape: [Int], strides: [Int]) = ([], [])
+  for (extent, stride) in zip(shape, strides) where extent != 1 {
+    if let outer = result.shape.last, result.strides[result.strides.count - 1] == stride * extent {
+      result.shape[result.shape.count - 1] = outer * extent
+      result.strides[result.strides.count - 1] = stride
+    } else {
+      result.shape.append(extent)
+      result.strides.append(stride)
+    }
+  }
+  return result
 }

@@ -39,6 +39,12 @@ func reduceKernel<T: TensorScalar>(
       let (source, target) = (x + o * n * inner, y + o * inner)
       if inner == 1 {
         switch function {
+        case .sum where n < 2 * LaneSums<T>.lanes:
+          // What `sumKernel` adds for so few elements, one by one, without its setup: a run of
+          // a few elements (a repeat's gradient) cost more to start than to add.
+          var total = source[0]
+          for k in 1..<n { total += source[k] }
+          target[0] = total
         case .sum: target[0] = sumKernel(source, count: n)
         case .max: target[0] = T._extremum(source, count: n, maximum: true)
         case .min: target[0] = T._extremum(source, count: n, maximum: false)

@@ -212,7 +212,18 @@ extension Tensor {
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   func embedded(in shape: [Int], _ region: IndexRegion) -> Tensor {
-    let storage = Storage<Scalar>.repeating(0, count: shape.elementCount)
+    record(
+      "embed", output: placed(in: shape, region, filling: 0), operands: self,
+      rule: .unary { g, _, _ in g.indexed(region, at: nil) },
+      tangent: .unary { dx, _, _ in dx.embedded(in: shape, region) })
+  }
+
+  /// A tensor of `shape` filled with `value`, with `self` written at `region`; unrecorded. What
+  /// `embed` and `padded(_:with:)` compute.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
+  func placed(in shape: [Int], _ region: IndexRegion, filling value: Scalar) -> Tensor {
+    let storage = Storage<Scalar>.repeating(value, count: shape.elementCount)
     if scalarCount > 0 {
       withUnsafeBufferPointer { g in
         storage.withUnsafeMutableBufferPointer { y in
@@ -223,10 +234,7 @@ extension Tensor {
         }
       }
     }
-    return record(
-      "embed", output: Tensor(shape: shape, storage: storage), operands: self,
-      rule: .unary { g, _, _ in g.indexed(region, at: nil) },
-      tangent: .unary { dx, _, _ in dx.embedded(in: shape, region) })
+    return Tensor(shape: shape, storage: storage)
   }
 
   /// Writes `value`, broadcast, over the elements that `indices` pick.

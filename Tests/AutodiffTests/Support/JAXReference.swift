@@ -210,6 +210,12 @@ private let pythonEvaluator = #"""
           x[0], np.array(a["idx"]) % x[0].shape[a["axis"]], axis=a["axis"]),
       "stack": lambda x, a: jnp.stack(x, axis=a["axis"]),
       "split": lambda x, a: jnp.split(x[0], a["n"], axis=a["axis"])[a["k"]],
+      "flip": lambda x, a: jnp.flip(x[0], axis=tuple(a["axes"])),
+      "tile": lambda x, a: jnp.tile(x[0], a["reps"]),
+      "repeat": lambda x, a: jnp.repeat(x[0], a["n"], axis=a["axis"]),
+      "repeats": lambda x, a: jnp.repeat(x[0], np.array(a["counts"]), axis=a["axis"]),
+      "pad": lambda x, a: jnp.pad(
+          x[0], np.array(a["w"], dtype=int).reshape(-1, 2), constant_values=a["c"]),
       "softmax": lambda x, a: jax.nn.softmax(x[0], axis=a["axis"]),
       "logsoftmax": lambda x, a: jax.nn.log_softmax(x[0], axis=a["axis"]),
       "matmul": lambda x, a: jnp.matmul(x[0].T if a["tA"] else x[0], x[1].T if a["tB"] else x[1]),

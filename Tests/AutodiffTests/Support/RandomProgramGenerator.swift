@@ -285,6 +285,37 @@ struct ProgramBuilder {
       return emit(
         [x],
         [("axis", .int(axis)), ("n", .int(n)), ("k", .int(Int.random(in: 0..<n, using: &rng)))])
+    case .flip:
+      // Any subset of the axes, in any order, each positive or negative; [] flips none.
+      let rank = registers[any].rank
+      let axes = (0..<rank).filter { _ in Bool.random(using: &rng) }.shuffled(using: &rng)
+        .map { Bool.random(using: &rng) ? $0 - rank : $0 }
+      return emit([any], [("axes", .ints(axes))])
+    case .tile:
+      // Fewer multiples than axes, as many, or one more (a new leading axis).
+      let rank = registers[any].rank
+      let length = Int.random(in: 0...Swift.min(rank + 1, 4), using: &rng)
+      let multiples = (0..<length).map { _ in Int.random(in: 1...3, using: &rng) }
+      return emit([any], [("reps", .ints(multiples))])
+    case .repeat, .repeatCounts:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let shape = registers[x].shape
+      guard let axis = shape.indices.randomElement(using: &rng) else { return false }
+      let signed = Bool.random(using: &rng) ? axis - shape.count : axis
+      if operation == .repeat {
+        return emit(
+          [x], [("axis", .int(signed)), ("n", .int(Int.random(in: 1...3, using: &rng)))])
+      }
+      // Counts of 0 drop a slice; at least one slice is kept.
+      var counts = (0..<shape[axis]).map { _ in Int.random(in: 0...3, using: &rng) }
+      counts[Int.random(in: 0..<counts.count, using: &rng)] = Int.random(in: 1...3, using: &rng)
+      return emit([x], [("axis", .int(signed)), ("counts", .ints(counts))])
+    case .pad:
+      let x = pick(using: &rng) { $0.rank >= 1 }
+      let rank = registers[x].rank
+      guard rank >= 1 else { return false }
+      let widths = (0..<(2 * rank)).map { _ in Int.random(in: 0...2, using: &rng) }
+      return emit([x], [("w", .ints(widths)), ("c", .number(scalar(-8...8)))])
     case .cumulativeSum:
       let x = pick(using: &rng) { $0.rank >= 1 }
       let rank = registers[x].rank

@@ -81,6 +81,12 @@ enum Operation: String, CaseIterable, Sendable {
   // Two tensors of one shape stacked along a new `axis`; piece `k` of `n` equal pieces along
   // `axis`.
   case stack, split
+  // Reversed along `axes`; tiled by `reps`; each slice along `axis` repeated `n` times, or
+  // `counts[j]` times; padded by `w` (before and after for each axis in turn) with the value `c`.
+  case flip, tile
+  case `repeat`
+  case repeatCounts = "repeats"
+  case pad
   case softmax
   case logSoftmax = "logsoftmax"
   // matmul(a, b) with transpose flags, and matmul(a, b, plus: bias).
@@ -334,6 +340,14 @@ extension Instruction {
     case .stack:
       return Tensor(stacking: operands.map { registers[$0] }, alongAxis: int("axis"))
     case .split: return x.split(into: int("n"), alongAxis: int("axis"))[int("k")]
+    case .flip: return x.flipped(alongAxes: ints("axes"))
+    case .tile: return x.tiled(ints("reps"))
+    case .repeat: return x.repeated(int("n"), alongAxis: int("axis"))
+    case .repeatCounts: return x.repeated(ints("counts"), alongAxis: int("axis"))
+    case .pad:
+      let w = ints("w")
+      return x.padded(
+        stride(from: 0, to: w.count, by: 2).map { (w[$0], w[$0 + 1]) }, with: c)
     case .softmax: return Autodiff.softmax(x, alongAxis: int("axis"))
     case .logSoftmax: return Autodiff.logSoftmax(x, alongAxis: int("axis"))
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
