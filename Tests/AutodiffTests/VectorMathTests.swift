@@ -1,8 +1,9 @@
-// The vectorized exp, expm1, log, log1p, sin, cos, tanh, sigmoid, sinh, cosh, and Float's erf
-// and tan, against the C library, element by element, in ulps of the C library's answer, over
-// seeded inputs across each function's range, the edges of the vectorized forms' domains and the
-// special values (which must match C's exactly); and the functions that call the C library per
-// element (Double's erf and tan, asin, acos, atan, atan2), which must give its bits.
+// The vectorized exp, expm1, log, log1p, sin, cos, tanh, sigmoid, sinh, cosh, and Float's erf,
+// tan, asin, acos, atan and atan2, against the C library, element by element, in ulps of the C
+// library's answer, over seeded inputs across each function's range, the edges of the vectorized
+// forms' domains and the special values (which must match C's exactly); and the functions that
+// call the C library per element (Double's erf, tan, asin, acos, atan and atan2), which must give
+// its bits.
 
 import Autodiff
 import Foundation
@@ -138,16 +139,20 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
         (-1e-6, 1e-6), (-1, 1), (-4, 4), (-expLimit, expLimit), (expLimit, expLimit + 5),
         (-expLimit - 5, -expLimit),
       ]),
-    // The C library's, per element: its bits, NaN outside [−1, 1] included.
+    // Float's from an arctangent in Double, rounded once: 0.5 ulps from the exact value, 1 from
+    // glibc (every Float checked once). Double's are the C library's, to the bit. NaN outside
+    // [−1, 1] for asin and acos.
     ElementaryCase(
       name: "asin", tensor: { asin($0) }, reference: { Scalar.asin($0) },
-      ranges: [(-1e-6, 1e-6), (-1, 1), (0.999, 1), (-1, -0.999), (-3, 3)], tolerance: 0),
+      ranges: [(-1e-6, 1e-6), (-1, 1), (0.999, 1), (-1, -0.999), (-3, 3)],
+      tolerance: isFloat ? 1 : 0),
     ElementaryCase(
       name: "acos", tensor: { acos($0) }, reference: { Scalar.acos($0) },
-      ranges: [(-1e-6, 1e-6), (-1, 1), (0.999, 1), (-1, -0.999), (-3, 3)], tolerance: 0),
+      ranges: [(-1e-6, 1e-6), (-1, 1), (0.999, 1), (-1, -0.999), (-3, 3)],
+      tolerance: isFloat ? 1 : 0),
     ElementaryCase(
       name: "atan", tensor: { atan($0) }, reference: { Scalar.atan($0) },
-      ranges: [(-1e-6, 1e-6), (-1, 1), (-100, 100), (-1e30, 1e30)], tolerance: 0),
+      ranges: [(-1e-6, 1e-6), (-1, 1), (-100, 100), (-1e30, 1e30)], tolerance: isFloat ? 1 : 0),
   ]
 }
 
@@ -164,14 +169,16 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
     #expect(worst.ulps <= testCase.tolerance, "\(testCase.name)(\(worst.at)): \(worst.ulps) ulps")
   }
 
-  @Test("atan2 gives the C library's bits on every pair of special values and over the plane")
-  func atan2GivesTheCLibrarysBits() {
+  @Test(
+    "atan2 is the C library's on every pair of special values, and over the plane within an ulp in Float, to the bit in Double"
+  )
+  func atan2AgreesWithTheCLibrary() {
     func check<Scalar: TensorScalar>(_: Scalar.Type)
     where Scalar.RawSignificand: FixedWidthInteger {
       var rng = SeededGenerator(seed: 11)
       let specials = specialValues(Scalar.self)
       var pairs = specials.flatMap { y in specials.map { x in (y, x) } }
-      for range in [Scalar(1e-6), 1, 100, 1e30] {
+      for range in [Scalar(1e-30), 1e-6, 1, 100, 1e30] {
         for _ in 0..<10_000 {
           pairs.append(
             (
@@ -188,10 +195,17 @@ func elementaryCases<Scalar: TensorScalar>(_: Scalar.Type) -> [ElementaryCase<Sc
         atan2(Tensor(specials[0]), x).scalars,
       ]
       let operands = [pairs, pairs.map { ($0.0, specials[0]) }, pairs.map { (specials[0], $0.1) }]
+      // Float's is computed in Double and rounded once (within an ulp of glibc's atan2f over 2·10⁷
+      // random bit patterns); Double's is the C library's.
+      let tolerance: Scalar = Scalar.self == Float.self ? 1 : 0
       for (result, operands) in zip(results, operands) {
         let wrong = zip(result, operands).filter { z, p in
           let expected = Scalar.atan2(y: p.0, x: p.1)
-          return z.widePattern != expected.widePattern && !(z.isNaN && expected.isNaN)
+          if expected.isNaN || !expected.isFinite || expected == 0 {
+            // Special results are C's, to the bit (the sign of zero included).
+            return z.widePattern != expected.widePattern && !(z.isNaN && expected.isNaN)
+          }
+          return Swift.abs(z - expected) > tolerance * expected.ulp
         }
         #expect(wrong.isEmpty, "\(Scalar.self) atan2 differs from C at \(wrong.prefix(3))")
       }

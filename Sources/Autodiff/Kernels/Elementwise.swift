@@ -231,8 +231,8 @@ func binaryLoop<T: TensorScalar>(
 }
 
 extension BinaryFunction {
-  /// Whether the function calls libm per element, and costs as much as a transcendental
-  /// function of one element.
+  /// Whether the function costs a transcendental function's time per element: atan2, an
+  /// arctangent in Double for Floats, libm's for Doubles.
   var isTranscendental: Bool {
     switch self {
     case .atan2: true

@@ -118,8 +118,9 @@ public func erf<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.er
 @_specialize(where Scalar == Double)
 public func tan<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.tan, x) }
 
-/// The inverse sine elementwise, in [−π/2, π/2]: NumPy's `arcsin`, PyTorch's `torch.asin`; C's
-/// `asin` per element.
+/// The inverse sine elementwise, in [−π/2, π/2]: NumPy's `arcsin`, PyTorch's `torch.asin`. For
+/// Float, a vectorized form computed in Double and rounded once, within an ulp of C's `asinf`;
+/// for Double, C's `asin`.
 ///
 /// ```swift
 /// asin(Tensor<Double>([-1, 0, 0.5]))   // [-1.5707963267948966, 0.0, 0.5235987755982989]
@@ -134,8 +135,9 @@ public func tan<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.ta
 @_specialize(where Scalar == Double)
 public func asin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.asin, x) }
 
-/// The inverse cosine elementwise, in [0, π]: NumPy's `arccos`, PyTorch's `torch.acos`; C's
-/// `acos` per element.
+/// The inverse cosine elementwise, in [0, π]: NumPy's `arccos`, PyTorch's `torch.acos`. For
+/// Float, a vectorized form computed in Double and rounded once, within an ulp of C's `acosf`;
+/// for Double, C's `acos`.
 ///
 /// ```swift
 /// acos(Tensor<Double>([-1, 0, 0.5]))   // [3.141592653589793, 1.5707963267948966, 1.0471975511965979]
@@ -151,7 +153,8 @@ public func asin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.a
 public func acos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.acos, x) }
 
 /// The inverse tangent elementwise, in [−π/2, π/2] (±π/2 at ±∞): NumPy's `arctan`, PyTorch's
-/// `torch.atan`; C's `atan` per element.
+/// `torch.atan`. For Float, a vectorized form computed in Double and rounded once, within an ulp
+/// of C's `atanf`; for Double, C's `atan`.
 ///
 /// ```swift
 /// atan(Tensor<Double>([-1, 0, 2]))   // [-0.7853981633974483, 0.0, 1.1071487177940904]
@@ -248,7 +251,8 @@ public func pow<Scalar>(
 ) -> Tensor<Scalar> { pow(Tensor(b), x, file: file, line: line) }
 
 /// The angle of the point (x, y) from the positive x-axis, in [−π, π], elementwise and
-/// broadcast: NumPy's `arctan2`, PyTorch's `torch.atan2`; C's `atan2(y, x)` per element.
+/// broadcast: NumPy's `arctan2`, PyTorch's `torch.atan2`. For Float, a vectorized form computed
+/// in Double and rounded once, within an ulp of C's `atan2f`; for Double, C's `atan2`.
 ///
 /// The signs of both operands pick the quadrant, so that, unlike `atan(y / x)`, the result
 /// covers the whole circle; signed zeros and infinities follow C: `atan2(0, -1)` is π,
