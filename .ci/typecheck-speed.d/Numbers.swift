@@ -23,10 +23,15 @@ func logisticSlope(_ x: Double) -> Double {
 let doubleSlope = 1 / (1 + exp(-0.3)) * (1 - 1 / (1 + exp(-0.3)))
 let floatSlope: Float = 1 / (1 + exp(-0.3)) * (1 - 1 / (1 + exp(-0.3)))
 let mixed = 2 * log(3.0) - sqrt(2.0) / 4 + pow(2.0, 0.5) * sin(1.0) - cos(0.5) + 1
+let angles = 2 * atan2(1.0, 2.0) - tan(0.5) / 4 + sinh(0.3) * cosh(0.2) - asin(0.5) + atan(3.0)
 
 // Tensors, with Foundation's overloads of the elementary functions in the way. Before the
 // integer forms of the arithmetic operators this took 1.6 s.
 
 func smoothTerms(_ x: Tensor<Double>, _ y: Tensor<Double>) -> Tensor<Double> {
   exp(-x * x) * 2 + log(y * y + 1) - sqrt(x * x + 1) * 0.5 + sin(x) * cos(y) - abs(x - y) / 3
+}
+
+func trigonometricTerms(_ x: Tensor<Double>, _ y: Tensor<Double>) -> Tensor<Double> {
+  atan2(y, x) * 2 + tan(x * 0.5) - sinh(y) / cosh(x) + asin(x / 3) * acos(y / 3) - atan(x - y)
 }

@@ -56,6 +56,9 @@ let rows = (0..<1024).map { ($0 * 37) % 1024 }
 // Stacks of 256 matrices [64, 64], and a [64, 64] matrix.
 let (stack, otherStack) = (x.reshaped(to: [256, 64, 64]), y.reshaped(to: [256, 64, 64]))
 let matrix = y[0..<64, 0..<64]
+// Inside asin's and acos's domain [−1, 1] (a normal x is NaN for a third of its elements).
+var unitRNG = SeededGenerator(seed: 2)
+let unit = Tensor<Float>(randomUniform: [1024, 1024], in: -1..<1, using: &unitRNG)
 
 print(
   "OpCosts: Parallelism.threadCount \(Parallelism.threadCount), BLAS.threadCount "
@@ -90,6 +93,13 @@ time("silu") { computed(silu(x)) }
 time("elu") { computed(elu(x)) }
 time("erf") { computed(erf(x)) }
 time("sin") { computed(sin(x)) }
+time("tan") { computed(tan(x)) }
+time("sinh") { computed(sinh(x)) }
+time("cosh") { computed(cosh(x)) }
+time("asin, x in [-1, 1]") { computed(asin(unit)) }
+time("acos, x in [-1, 1]") { computed(acos(unit)) }
+time("atan") { computed(atan(x)) }
+time("atan2(x, y)") { computed(atan2(x, y)) }
 time("clamp") { computed(clamp(x, min: -1, max: 1)) }
 time("where(x .> y, x, y)") { computed(`where`(x .> y, x, y)) }
 time("sum()") { _ = x.sum().scalar }
@@ -178,3 +188,9 @@ time("gradient of cumulativeSum(alongAxis: 1).sum()") {
 }
 time("gradient of pow(x, 2).sum()") { computed(gradient(at: x) { pow($0, 2).sum() }) }
 time("gradient of pow(x, 3).sum()") { computed(gradient(at: x) { pow($0, 3).sum() }) }
+time("gradient of tan(x).sum()") { computed(gradient(at: x) { tan($0).sum() }) }
+time("gradient of atan2(x, y).sum() in x and y") {
+  let (dx, dy) = gradient(at: x, y) { atan2($0, $1).sum() }
+  computed(dx)
+  computed(dy)
+}

@@ -1,7 +1,7 @@
 // The elementwise kernels of Autodiff: the arithmetic of Kernels/Elementwise.swift's unary and
-// binary functions (Elementwise.inc), and exp, expm1, log, log1p, sin, cos, tanh and the logistic
-// function as branch-free arithmetic that the compiler vectorizes, in place of a call to libm per element
-// (VectorMath.inc).
+// binary functions (Elementwise.inc), and exp, expm1, log, log1p, sin, cos, tanh, sinh, cosh and
+// the logistic function as branch-free arithmetic that the compiler vectorizes, in place of a call
+// to libm per element (VectorMath.inc; Float's erf and tan below).
 //
 // Each function reduces its argument with the usual identities (eˣ = 2ᵏ·eʳ, log x = k·ln 2 +
 // log m, sin x = ±sin r or ±cos r with x = q·π/2 + r) and evaluates a truncated Taylor series on
@@ -64,6 +64,45 @@ static inline float float_bits(uint32_t b) { float x; memcpy(&x, &b, 4); return 
 static inline uint64_t bits_double(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline double double_bits(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+// MARK: Float's inverse tangents, in Double
+
+// atan t for |t| ≤ tan(π/8) = 0.4142, as t + t·(Σ (−1)ⁿ t²ⁿ/(2n + 1) − 1): terms to t²⁷/27,
+// the next below 3·10⁻¹² of t, far below Float's half ulp.
+static inline double atan_series_in_double(double t) {
+  double z = t * t;
+  double p = __builtin_fma(z, -1.0 / 27, 1.0 / 25);
+  p = __builtin_fma(z, p, -1.0 / 23);
+  p = __builtin_fma(z, p, 1.0 / 21);
+  p = __builtin_fma(z, p, -1.0 / 19);
+  p = __builtin_fma(z, p, 1.0 / 17);
+  p = __builtin_fma(z, p, -1.0 / 15);
+  p = __builtin_fma(z, p, 1.0 / 13);
+  p = __builtin_fma(z, p, -1.0 / 11);
+  p = __builtin_fma(z, p, 1.0 / 9);
+  p = __builtin_fma(z, p, -1.0 / 7);
+  p = __builtin_fma(z, p, 1.0 / 5);
+  p = __builtin_fma(z, p, -1.0 / 3);
+  return __builtin_fma(t * z, p, t);
+}
+
+// atan(y/x) for y, x ≥ 0 (Float's, widened), in [0, π/2], with the ratio reduced to |t| ≤
+// tan(π/8) by the angle's octant and one division: π/2 + atan(−x/y) above tan(3π/8), π/4 +
+// atan((y − x)/(y + x)) above tan(π/8), atan(y/x) below (y − x and y + x are exact for Floats).
+// Where y = x the angle is π/4, or 0 when both are 0 (atan2's rule), also for two infinities,
+// whose quotients would be NaN; otherwise a NaN or an infinity falls through the comparisons
+// and the quotient to C's answer (NaN, 0 or π/2). Every operation rounds to Double, so the
+// result is within 10⁻¹⁵ of the exact angle, and within half an ulp once rounded to Float.
+static inline double atan_of_ratio_in_double(double y, double x) {
+  int high = y > 2.414213562373095 * x;
+  int middle = y > 0.41421356237309503 * x;
+  double numerator = high ? -x : (middle ? y - x : y);
+  double denominator = high ? y : (middle ? y + x : x);
+  double base = high ? 1.5707963267948966 : (middle ? 0.7853981633974483 : 0);
+  double t = y == x ? 0 : numerator / denominator;
+  base = y == x ? (y == 0 ? 0 : 0.7853981633974483) : base;
+  return base + atan_series_in_double(t);
+}
+
 // MARK: Float
 
 #define T float
@@ -116,6 +155,15 @@ static inline float cos_series_float(float r) {
   q = FMA(r2, q, 1.0f / 24);
   q = FMA(r2, q, -1.0f / 2);
   return FMA(r2, q, 1);
+}
+// Terms to a¹¹/11!: a¹³/13! < 2·10⁻¹⁰ for a < 1.
+static inline float sinh_series_float(float a) {
+  float a2 = a * a;
+  float q = FMA(a2, 1.0f / 39916800, 1.0f / 362880);
+  q = FMA(a2, q, 1.0f / 5040);
+  q = FMA(a2, q, 1.0f / 120);
+  q = FMA(a2, q, 1.0f / 6);
+  return FMA(a * a2, q, a);
 }
 static inline float log_series_float(float z) {
   float p = FMA(z, 2.0f / 11, 2.0f / 9);
@@ -174,8 +222,48 @@ static inline float fast_erf_float(float x) {
 
 // Only a NaN leaves the fast domain (tanh's test, |x| ≤ ∞): ±∞ gives ±1 in the vector loop.
 #define ERF_LOOP VECTOR_LOOP(fast_erf_float, outside_tanh_float, erff)
+// Float's tan is Double's quotient of series (below), rounded once.
+static inline double fast_tan_double(double x);
+static inline float fast_tan_float(float x) { return (float)fast_tan_double(x); }
+#define TAN_LOOP VECTOR_LOOP(fast_tan_float, outside_trigonometric_float, tanf)
+
+// atan, asin, acos and atan2 of Floats from atan_of_ratio_in_double: every Float (and 2·10⁷
+// pairs for atan2) within half an ulp of the exact value, an ulp of glibc's, and C's answer for
+// ±0, ±∞ and NaN, with no element left to libm. asin x = atan(|x|/√(1 − x²)) and acos x =
+// atan(√(1 − x²)/x) (π minus it for negative x), with 1 − x² as (1 − |x|)(1 + |x|), exact in
+// Double; outside [−1, 1] the square root, and so the result, is NaN.
+static inline float with_sign_of_float(double magnitude, float x) {
+  return float_bits(bits_float((float)magnitude) | (bits_float(x) & 0x80000000u));
+}
+static inline float fast_atan_float(float x) {
+  return with_sign_of_float(atan_of_ratio_in_double(fabsf(x), 1), x);
+}
+static inline float fast_asin_float(float x) {
+  double a = fabsf(x);
+  return with_sign_of_float(atan_of_ratio_in_double(a, SQRT((1 - a) * (1 + a))), x);
+}
+static inline float fast_acos_float(float x) {
+  double a = fabsf(x);
+  double angle = atan_of_ratio_in_double(SQRT((1 - a) * (1 + a)), a);
+  return (float)(bits_float(x) >> 31 ? 3.141592653589793 - angle : angle);
+}
+// The angle of (|x|, |y|), mirrored across the y-axis where x's sign bit is set (−0 included:
+// atan2(±0, −0) = ±π), with y's sign.
+static inline float fast_atan2_float(float y, float x) {
+  double angle = atan_of_ratio_in_double(fabsf(y), fabsf(x));
+  return with_sign_of_float(bits_float(x) >> 31 ? 3.141592653589793 - angle : angle, y);
+}
+#define ATAN_LOOP UNARY_LOOP(fast_atan_float(X))
+#define ASIN_LOOP UNARY_LOOP(fast_asin_float(X))
+#define ACOS_LOOP UNARY_LOOP(fast_acos_float(X))
+#define ATAN2_LOOP BINARY_LOOP(fast_atan2_float(A, B))
 #include "Elementwise.inc"
 #undef ERF_LOOP
+#undef TAN_LOOP
+#undef ATAN_LOOP
+#undef ASIN_LOOP
+#undef ACOS_LOOP
+#undef ATAN2_LOOP
 
 #undef T
 #undef U
@@ -271,6 +359,19 @@ static inline double cos_series_double(double r) {
   q = FMA(r2, q, -1.0 / 2);
   return FMA(r2, q, 1);
 }
+// Terms to a¹⁹/19!: a²¹/21! < 2·10⁻²⁰ for a < 1.
+static inline double sinh_series_double(double a) {
+  double a2 = a * a;
+  double q = FMA(a2, 1.0 / 121645100408832000.0, 1.0 / 355687428096000.0);
+  q = FMA(a2, q, 1.0 / 1307674368000.0);
+  q = FMA(a2, q, 1.0 / 6227020800.0);
+  q = FMA(a2, q, 1.0 / 39916800);
+  q = FMA(a2, q, 1.0 / 362880);
+  q = FMA(a2, q, 1.0 / 5040);
+  q = FMA(a2, q, 1.0 / 120);
+  q = FMA(a2, q, 1.0 / 6);
+  return FMA(a * a2, q, a);
+}
 // Terms to 2z¹⁰/21: the next, relative to log's value, is below 1e-18 for z ≤ 0.0295.
 static inline double log_series_double(double z) {
   double p = FMA(z, 2.0 / 21, 2.0 / 19);
@@ -286,10 +387,35 @@ static inline double log_series_double(double z) {
 }
 
 #include "VectorMath.inc"
+
+// tan(r + qπ/2) is sin r / cos r for even q and −cos r / sin r for odd q: the two series at the
+// reduced argument, which keeps its relative precision next to a pole (where sin r is r itself),
+// and one division. Within 4 ulps of glibc's tan, too far for Double's, which calls libm; within
+// an ulp of glibc's tanf once rounded to Float. tan(−0) = −0.
+static inline double fast_tan_double(double x) {
+  uint64_t q;
+  double r = quadrant_double(x, &q);
+  double s = sin_series_double(r);
+  double c = cos_series_double(r);
+  double value = (q & 1) == 0 ? s / c : -c / s;
+  return x == 0 ? x : value;
+}
+
 // libm per element: the same bits on every CPU.
 #define ERF_LOOP LIBM_LOOP(erf(X))
+#define TAN_LOOP LIBM_LOOP(tan(X))
+// A Double form as accurate would need Double's arithmetic doubled, or fitted polynomials.
+#define ATAN_LOOP LIBM_LOOP(atan(X))
+#define ASIN_LOOP LIBM_LOOP(asin(X))
+#define ACOS_LOOP LIBM_LOOP(acos(X))
+#define ATAN2_LOOP BINARY_LIBM_LOOP(atan2(A, B))
 #include "Elementwise.inc"
 #undef ERF_LOOP
+#undef TAN_LOOP
+#undef ATAN_LOOP
+#undef ASIN_LOOP
+#undef ACOS_LOOP
+#undef ATAN2_LOOP
 
 #define AUTODIFF_NAME(name) #name,
 

@@ -48,6 +48,12 @@ import Testing
     Case(name: "sqrt", shapes: [[2, 3]], positive: true) { sqrt($0[0]) },
     Case(name: "sin cos", shapes: [[6]]) { sin($0[0]) * cos($0[0]) },
     Case(name: "tanh", shapes: [[6]]) { tanh($0[0]) },
+    // Scaled into tan's (−π/2, π/2) and asin's and acos's (−1, 1).
+    Case(name: "tan asin acos atan", shapes: [[6]]) {
+      tan($0[0] * 0.6) + asin($0[0] * 0.4) * acos($0[0] * 0.4) + atan($0[0])
+    },
+    Case(name: "sinh cosh", shapes: [[6]]) { sinh($0[0]) * cosh($0[0]) },
+    Case(name: "atan2 broadcast", shapes: [[4, 3], [3]]) { atan2($0[0], $0[1]) },
     Case(name: "sigmoid", shapes: [[6]]) { sigmoid($0[0]) },
     Case(name: "relu abs", shapes: [[6]]) { relu($0[0]) + abs($0[0]) },
     Case(name: "squared", shapes: [[3, 2]]) { $0[0].squared() },
@@ -226,6 +232,15 @@ import Testing
         let t = Foundation.tanh(x)
         return -2 * t * (1 - t * t)
       }),
+    .init(
+      name: "tan", point: 0.9, f: { tan($0) },
+      second: { x in
+        let t = Foundation.tan(x)
+        return 2 * t * (1 + t * t)
+      }),
+    .init(
+      name: "atan2 in y, x = −1.5", point: 0.7, f: { atan2($0, -1.5) },
+      second: { y in -2 * -1.5 * y / ((2.25 + y * y) * (2.25 + y * y)) }),
     .init(name: "x³", point: 1.3, f: { $0 * $0 * $0 }, second: { 6 * $0 }),
     .init(
       name: "xʸ in x, y = 2.5", point: 1.9, f: { pow($0, 2.5) },

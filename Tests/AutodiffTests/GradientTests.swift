@@ -151,6 +151,7 @@ extension GradientTests {
 extension GradientTests {
   enum ElementaryFunction: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, squared
+    case tan, asin, acos, atan, sinh, cosh
     case softplus, gelu, silu, elu
     case geluTanh = "gelu(approximation: .tanh)"
     case leakyRelu = "leakyRelu(negativeSlope: 0.2)"
@@ -170,6 +171,12 @@ extension GradientTests {
       case .relu: Autodiff.relu(x)
       case .abs: Autodiff.abs(x)
       case .squared: x.squared()
+      case .tan: Autodiff.tan(x)
+      case .asin: Autodiff.asin(x)
+      case .acos: Autodiff.acos(x)
+      case .atan: Autodiff.atan(x)
+      case .sinh: Autodiff.sinh(x)
+      case .cosh: Autodiff.cosh(x)
       case .softplus: Autodiff.softplus(x)
       case .gelu: Autodiff.gelu(x)
       case .geluTanh: Autodiff.gelu(x, approximation: .tanh)
@@ -188,7 +195,11 @@ extension GradientTests {
         .awayFromZero(shape, magnitudes: 0.1..<2, using: &rng)
       case .sin, .cos: .uniform(shape, in: -3..<3, using: &rng)
       case .sigmoid, .softplus, .gelu, .geluTanh, .silu: .uniform(shape, in: -4..<4, using: &rng)
-      case .exp, .tanh, .squared: .uniform(shape, in: -2..<2, using: &rng)
+      case .exp, .tanh, .squared, .sinh, .cosh: .uniform(shape, in: -2..<2, using: &rng)
+      // Between tan's poles at ±π/2; inside asin's and acos's (−1, 1).
+      case .tan: .uniform(shape, in: -1.3..<1.3, using: &rng)
+      case .asin, .acos: .uniform(shape, in: -0.9..<0.9, using: &rng)
+      case .atan: .uniform(shape, in: -4..<4, using: &rng)
       // Inside, below and above [−0.5, 1], away from the bounds.
       case .clamp: .distinct(shape, spacing: 0.3, jitter: 0.02, offset: -1.35, using: &rng)
       }

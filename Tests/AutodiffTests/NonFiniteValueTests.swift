@@ -43,6 +43,12 @@ import Testing
       ("relu", { relu($0) }, { $0.isNaN ? $0 : Swift.max($0, 0) }, false),
       ("abs", { abs($0) }, { Swift.abs($0) }, false),
       ("squared", { $0.squared() }, { $0 * $0 }, false),
+      ("tan", { tan($0) }, { Foundation.tan($0) }, false),
+      ("asin", { asin($0) }, { Foundation.asin($0) }, false),
+      ("acos", { acos($0) }, { Foundation.acos($0) }, false),
+      ("atan", { atan($0) }, { Foundation.atan($0) }, false),
+      ("sinh", { sinh($0) }, { Foundation.sinh($0) }, false),
+      ("cosh", { cosh($0) }, { Foundation.cosh($0) }, false),
     ]
 
   @Test("Elementwise functions of one tensor: NaN and ±∞ as in C; the gradient at a NaN is NaN")
@@ -73,6 +79,7 @@ import Testing
       ("/", { $0 / $1 }, { $0 / $1 }), ("pow", { pow($0, $1) }, { Foundation.pow($0, $1) }),
       ("max", { max($0, $1) }, { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }),
       ("min", { min($0, $1) }, { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }),
+      ("atan2", { atan2($0, $1) }, { Foundation.atan2($0, $1) }),
     ]
 
   @Test(

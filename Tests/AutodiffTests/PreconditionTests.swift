@@ -150,6 +150,14 @@ import Testing
     expectMessage(result, contains: ["where:", "[2, 3]", "[3]", "[4]", "broadcast", Self.callSite])
   }
 
+  @Test("atan2 of shapes that do not broadcast names both shapes and the call site")
+  func atan2NonBroadcastable() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = atan2(Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [4]))
+    }
+    expectMessage(result, contains: ["atan2:", "[2, 3]", "[4]", "broadcast", Self.callSite])
+  }
+
   @Test("clamp with bounds that do not broadcast names both shapes and the call site")
   func clampNonBroadcastable() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -37,11 +37,18 @@ import Testing
     case .log1p: ({ a, _ in Foundation.log1p(a) }, 2)
     case .expm1: ({ a, _ in Foundation.expm1(a) }, 2)
     case .erf: ({ a, _ in Foundation.erf(a) }, 0)
+    case .tan: ({ a, _ in Foundation.tan(a) }, 0)
+    case .asin: ({ a, _ in Foundation.asin(a) }, 0)
+    case .acos: ({ a, _ in Foundation.acos(a) }, 0)
+    case .atan: ({ a, _ in Foundation.atan(a) }, 0)
+    case .sinh: ({ a, _ in Foundation.sinh(a) }, 2)
+    case .cosh: ({ a, _ in Foundation.cosh(a) }, 2)
     case .sign: ({ a, _ in a > 0 ? 1 : (a < 0 ? -1 : a) }, 0)
     case .floor: ({ a, _ in a.rounded(.down) }, 0)
     case .ceil: ({ a, _ in a.rounded(.up) }, 0)
     case .round: ({ a, _ in a.rounded(.toNearestOrEven) }, 0)
     case .pow: ({ Foundation.pow($0, $1) }, 0)
+    case .atan2: ({ Foundation.atan2($0, $1) }, 0)
     case .maximum, .clampMin: ({ Swift.max($0, $1) }, 0)
     case .minimum, .clampMax: ({ Swift.min($0, $1) }, 0)
     case .select: ({ $0 != 0 ? $1 : -0.0 }, 0)
@@ -53,8 +60,12 @@ import Testing
     _ operation: ElementwiseOperation, side: Int, _ shape: [Int], using rng: inout SeededGenerator
   ) -> Tensor<Double> {
     switch (operation.domain, side) {
-    case (.real, _), (.nonzeroDivisor, 0), (.positiveBase, 1), (.maskFirst, 1):
+    case (.real, _), (.nonzeroDivisor, 0), (.positiveBase, 1), (.maskFirst, 1), (.offBranchCut, 1):
       Tensor.uniform(shape, in: -2..<2, using: &rng)
+    case (.insideUnitInterval, _):
+      Tensor.uniform(shape, in: -0.9..<0.9, using: &rng)
+    case (.betweenPoles, _):
+      Tensor.uniform(shape, in: -1.3..<1.3, using: &rng)
     case (.aboveMinusOne, _):
       Tensor.uniform(shape, in: -0.7..<2, using: &rng)
     case (.betweenSteps, _):
@@ -63,7 +74,7 @@ import Testing
       Tensor.uniform(shape, in: 0..<1, using: &rng) .> 0.5
     case (.positive, _), (.positiveBase, _):
       Tensor.uniform(shape, in: 0.3..<2, using: &rng)
-    case (.awayFromZero, _), (.nonzeroDivisor, _):
+    case (.awayFromZero, _), (.nonzeroDivisor, _), (.offBranchCut, _):
       Tensor.awayFromZero(shape, magnitudes: 0.3..<2, using: &rng)
     // Two ranges apart, in an order drawn per call: no ties.
     case (.distinctOperands, _):

@@ -18,6 +18,9 @@ import Testing
     case log1p, expm1, erf, softplus, silu, gelu
     case geluTanh = "gelu(approximation: .tanh)"
     case elu = "elu(alpha: 1.5)"
+    case tan, asin, acos, atan, sinh, cosh
+    case atan2Ordinate = "atan2(x, 0.5)"
+    case atan2Abscissa = "atan2(0.5, x)"
 
     var testDescription: String { rawValue }
 
@@ -43,6 +46,14 @@ import Testing
       case .gelu: Autodiff.gelu(x)
       case .geluTanh: Autodiff.gelu(x, approximation: .tanh)
       case .elu: Autodiff.elu(x, alpha: 1.5)
+      case .tan: Autodiff.tan(x)
+      case .asin: Autodiff.asin(x)
+      case .acos: Autodiff.acos(x)
+      case .atan: Autodiff.atan(x)
+      case .sinh: Autodiff.sinh(x)
+      case .cosh: Autodiff.cosh(x)
+      case .atan2Ordinate: Autodiff.atan2(x, 0.5)
+      case .atan2Abscissa: Autodiff.atan2(0.5, x)
       }
     }
 
@@ -85,6 +96,19 @@ import Testing
           return (1 - t * t) * u1 + x * ((1 - t * t) * u2 - 2 * t * (1 - t * t) * u1 * u1) / 2
         }()
       case .elu: x > 0 ? 0 : 1.5 * Foundation.exp(x)
+      // tan' = 1 + t², so tan'' = 2t(1 + t²).
+      case .tan: { t in 2 * t * (1 + t * t) }(Foundation.tan(x))
+      // asin' = (1 − x²)^(−1/2), so asin'' = x(1 − x²)^(−3/2); acos' = −asin'.
+      case .asin: x / Foundation.pow(1 - x * x, 1.5)
+      case .acos: -x / Foundation.pow(1 - x * x, 1.5)
+      // atan' = 1/(1 + x²), so atan'' = −2x/(1 + x²)².
+      case .atan: -2 * x / ((1 + x * x) * (1 + x * x))
+      case .sinh: Foundation.sinh(x)
+      case .cosh: Foundation.cosh(x)
+      // ∂atan2(y, c)/∂y = c/(c² + y²), whose derivative is −2cy/(c² + y²)²; ∂atan2(c, x)/∂x =
+      // −c/(c² + x²), whose derivative is 2cx/(c² + x²)².
+      case .atan2Ordinate: -2 * 0.5 * x / ((0.25 + x * x) * (0.25 + x * x))
+      case .atan2Abscissa: 2 * 0.5 * x / ((0.25 + x * x) * (0.25 + x * x))
       }
     }
 
@@ -95,6 +119,8 @@ import Testing
       case .sigmoid, .softplus, .silu, .gelu, .geluTanh: .uniform(shape, in: -4..<4, using: &rng)
       case .log1p: .uniform(shape, in: -0.5..<2, using: &rng)
       case .elu: .awayFromZero(shape, magnitudes: 0.1..<2, using: &rng)
+      case .tan: .uniform(shape, in: -1.2..<1.2, using: &rng)
+      case .asin, .acos: .uniform(shape, in: -0.9..<0.9, using: &rng)
       default: .uniform(shape, in: -2..<2, using: &rng)
       }
     }

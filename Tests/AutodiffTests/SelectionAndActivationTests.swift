@@ -18,6 +18,23 @@ import Testing
       erf(Tensor<Double>([-1, 0, 0.5])) == Tensor([-0.8427007929497149, 0, 0.5204998778130465]))
     #expect(gelu(x) == Tensor([-0.15865525393145702, 0, 0.841344746068543]))
     #expect(
+      tan(Tensor<Double>([-1, 0, 1.5])) == Tensor([-1.5574077246549023, 0, 14.101419947171719]))
+    #expect(
+      asin(Tensor<Double>([-1, 0, 0.5])) == Tensor([-Double.pi / 2, 0, 0.5235987755982989]))
+    #expect(
+      acos(Tensor<Double>([-1, 0, 0.5])) == Tensor([Double.pi, Double.pi / 2, 1.0471975511965979]))
+    #expect(atan(Tensor<Double>([-1, 0, 2])) == Tensor([-Double.pi / 4, 0, 1.1071487177940904]))
+    #expect(sinh(Tensor<Double>([-1, 0, 1e-10])) == Tensor([-1.1752011936438014, 0, 1e-10]))
+    #expect(
+      cosh(Tensor<Double>([-1, 0, 2])) == Tensor([1.543080634815244, 1, 3.7621956910836314]))
+    #expect(
+      atan2(Tensor<Double>([1, 1, -1, 0]), Tensor<Double>([1, -1, -1, -1]))
+        == Tensor([Double.pi / 4, 3 * Double.pi / 4, -3 * Double.pi / 4, Double.pi]))
+    // The signed zeros pick the side of the branch cut, as in C.
+    #expect(
+      atan2(Tensor<Double>([0, -0.0, 0, 1]), Tensor([-1, -1, 0, 0]))
+        == Tensor([Double.pi, -Double.pi, 0, Double.pi / 2]))
+    #expect(
       gelu(x, approximation: .tanh) == Tensor([-0.15880800939172324, 0, 0.8411919906082768]))
     #expect(silu(x) == Tensor([-0.2689414213699951, 0, 0.7310585786300049]))
     #expect(leakyRelu(Tensor<Double>([-2, 0, 3]), negativeSlope: 0.1) == Tensor([-0.2, 0, 3]))
@@ -36,6 +53,41 @@ import Testing
     #expect(Autodiff.where(y .> 0, y, 0) == Tensor([0, 2, 0]))
     #expect(`where`(y .> 0, 1, y) == Tensor([-1, 1, -3]))
     #expect((Tensor<Double>([1, 2, .nan]) .!= Tensor([1, 3, .nan])) == Tensor([0, 1, 1]))
+  }
+
+  @Test(
+    "atan2's gradient is 0 where x² + y² is 0, as PyTorch's; asin's and acos's are ±∞ at ±1 and NaN beyond",
+    arguments: [1, 5, 1 << 16])
+  func inverseTrigonometricEdges(count: Int) {
+    func tiled(_ pattern: [Double]) -> Tensor<Double> {
+      Tensor(shape: [count], scalars: (0..<count).map { pattern[$0 % pattern.count] })
+    }
+    // The origin with each sign of zero, a point whose squares underflow, and (3, 4), where
+    // ∂/∂y = 4/25 and ∂/∂x = −3/25.
+    let ys: [Double] = [0, -0.0, 0, 1e-200, 3]
+    let xs: [Double] = [0, 0, -0.0, 1e-200, 4]
+    let (dy, dx) = gradient(at: tiled(ys), tiled(xs)) { atan2($0, $1).sum() }
+    for i in 0..<count {
+      let (expectedY, expectedX) = i % 5 == 4 ? (0.16, -0.12) : (0, 0)
+      #expect(dy.scalars[i] == expectedY && dx.scalars[i] == expectedX, "at \(i): \(dy), \(dx)")
+    }
+    // The same on numbers (rank 0: scalar records), and in Float.
+    for (y, x) in zip(ys, xs) {
+      let (ny, nx) = gradient(at: Tensor(y), Tensor(x)) { atan2($0, $1) }
+      let (fy, fx) = gradient(at: Tensor(Float(y)), Tensor(Float(x))) { atan2($0, $1) }
+      let expected: (Double, Double) = x == 4 ? (0.16, -0.12) : (0, 0)
+      #expect(ny.scalar == expected.0 && nx.scalar == expected.1, "(\(y), \(x))")
+      #expect(fy.scalar == Float(expected.0) && fx.scalar == Float(expected.1), "(\(y), \(x))")
+    }
+    let edges = tiled([1, -1, 1.5, -2])
+    let (asinValues, acosValues) = (asin(edges).scalars, acos(edges).scalars)
+    let dAsin = gradient(at: edges) { asin($0).sum() }.scalars
+    let dAcos = gradient(at: edges) { acos($0).sum() }.scalars
+    for i in 0..<count {
+      #expect(asinValues[i].isNaN == (i % 4 >= 2) && acosValues[i].isNaN == (i % 4 >= 2))
+      #expect(i % 4 < 2 ? dAsin[i] == .infinity : dAsin[i].isNaN, "asin' at \(edges.scalars[i])")
+      #expect(i % 4 < 2 ? dAcos[i] == -.infinity : dAcos[i].isNaN, "acos' at \(edges.scalars[i])")
+    }
   }
 
   @Test("silu and gelu pass a gradient above 1 at huge inputs, as PyTorch: g, not ∞·0 = NaN")
@@ -185,6 +237,14 @@ import Testing
           ("leakyRelu", { leakyRelu($0) }, { leakyRelu($0) }),
           ("elu", { elu($0) }, { elu($0) }),
           ("clamp", { clamp($0, min: -1, max: 1) }, { clamp($0, min: -1, max: 1) }),
+          // Scaled into tan's (−π/2, π/2) and asin's and acos's [−1, 1].
+          ("tan", { tan($0 * 0.45) }, { tan($0 * 0.45) }),
+          ("asin", { asin($0 / 3.5) }, { asin($0 / 3.5) }),
+          ("acos", { acos($0 / 3.5) }, { acos($0 / 3.5) }),
+          ("atan", { atan($0) }, { atan($0) }),
+          ("sinh", { sinh($0) }, { sinh($0) }),
+          ("cosh", { cosh($0) }, { cosh($0) }),
+          ("atan2", { atan2($0, 0.7 - $0) }, { atan2($0, 0.7 - $0) }),
         ]
     let xf = Tensor<Float>(x)
     for (name, double, float) in functions {

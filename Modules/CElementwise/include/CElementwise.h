@@ -11,14 +11,16 @@
 /// the compiler checks (Elementwise.c makes a missing case an error).
 #define AUTODIFF_UNARY_FUNCTIONS(X) \
   X(negate) X(sqrt) X(relu) X(abs) X(square) X(positive_mask) X(sign) X(floor) X(ceil) X(round) \
-  X(exp) X(log) X(sin) X(cos) X(tanh) X(sigmoid) X(softplus) X(log1p) X(expm1) X(erf)
+  X(exp) X(log) X(sin) X(cos) X(tanh) X(sigmoid) X(softplus) X(log1p) X(expm1) X(erf) X(tan) \
+  X(sinh) X(cosh) X(asin) X(acos) X(atan)
 
 /// The functions of two elements (`BinaryFunction`, without `pow`, which calls libm per element
 /// and stays in Swift).
 #define AUTODIFF_BINARY_FUNCTIONS(X) \
-  X(add) X(subtract) X(multiply) X(divide) X(maximum) X(minimum) X(greater_or_equal_mask) \
-  X(greater_mask) X(equal_mask) X(not_equal_mask) X(selection_mask) X(clamp_mask) X(select) \
-  X(sigmoid_gradient) X(tanh_gradient) X(relu_gradient) X(gated_product) X(square_gradient)
+  X(add) X(subtract) X(multiply) X(divide) X(maximum) X(minimum) X(atan2) \
+  X(greater_or_equal_mask) X(greater_mask) X(equal_mask) X(not_equal_mask) X(selection_mask) \
+  X(clamp_mask) X(select) X(sigmoid_gradient) X(tanh_gradient) X(relu_gradient) \
+  X(gated_product) X(square_gradient)
 
 #define AUTODIFF_ENUMERATOR(name) autodiff_##name,
 

@@ -28,6 +28,7 @@ internal import CElementwise
 enum UnaryFunction: CaseIterable {
   case negate, exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
   case log1p, expm1, erf, floor, ceil
+  case tan, sinh, cosh, asin, acos, atan
   /// To the nearest integer, a tie to the even one (NumPy's `round`).
   case round
   /// 1 where the element is positive, 0 where it is zero or negative, NaN where it is NaN:
@@ -41,6 +42,8 @@ enum UnaryFunction: CaseIterable {
 /// which calls libm per element in Swift.
 enum BinaryFunction: CaseIterable {
   case add, subtract, multiply, divide, pow, maximum, minimum
+  /// C's `atan2(a, b)`: the angle of the point (b, a).
+  case atan2
   /// 1 where `a >= b`, else 0.
   case greaterOrEqualMask
   /// 1 where `a > b`, else 0.
@@ -115,10 +118,13 @@ func unaryKernel<T: TensorScalar>(
 }
 
 extension UnaryFunction {
-  /// Whether the function costs a vectorized exp, log, sin or cos per element.
+  /// Whether the function costs a vectorized exp, log, sin or cos, or a call to libm, per
+  /// element.
   var isTranscendental: Bool {
     switch self {
-    case .exp, .log, .sin, .cos, .tanh, .sigmoid, .softplus, .log1p, .expm1, .erf: true
+    case .exp, .log, .sin, .cos, .tanh, .sigmoid, .softplus, .log1p, .expm1, .erf, .tan, .sinh,
+      .cosh, .asin, .acos, .atan:
+      true
     case .negate, .sqrt, .relu, .abs, .square, .positiveMask, .sign, .floor, .ceil, .round: false
     }
   }
@@ -168,6 +174,12 @@ extension UnaryFunction {
       case .log1p: autodiff_log1p
       case .expm1: autodiff_expm1
       case .erf: autodiff_erf
+      case .tan: autodiff_tan
+      case .sinh: autodiff_sinh
+      case .cosh: autodiff_cosh
+      case .asin: autodiff_asin
+      case .acos: autodiff_acos
+      case .atan: autodiff_atan
       case .floor: autodiff_floor
       case .ceil: autodiff_ceil
       case .round: autodiff_round
@@ -188,7 +200,7 @@ func binaryKernel<T: TensorScalar>(
   _ b: UnsafePointer<T>, strideB: Int,
   _ c: UnsafeMutablePointer<T>, count n: Int
 ) {
-  forEachRange(count: n, grain: elementwiseGrain) { range in
+  forEachRange(count: n, grain: function.grain) { range in
     // A repeated operand (stride 0) stays at its one element.
     binaryLoop(
       function, a + range.lowerBound * strideA, strideA, b + range.lowerBound * strideB, strideB,
@@ -219,6 +231,23 @@ func binaryLoop<T: TensorScalar>(
 }
 
 extension BinaryFunction {
+  /// Whether the function costs a transcendental function's time per element: atan2, an
+  /// arctangent in Double for Floats, libm's for Doubles.
+  var isTranscendental: Bool {
+    switch self {
+    case .atan2: true
+    // pow calls libm per element too, but its common exponents (2, and 1 in its gradient) are
+    // vectorized multiplies.
+    case .add, .subtract, .multiply, .divide, .pow, .maximum, .minimum, .greaterOrEqualMask,
+      .greaterMask, .equalMask, .notEqualMask, .selectionMask, .clampMask, .select,
+      .sigmoidGradient, .tanhGradient, .reluGradient, .gatedProduct, .squareGradient:
+      false
+    }
+  }
+
+  /// Elements per thread below which splitting the function's loop costs more than it saves.
+  var grain: Int { isTranscendental ? transcendentalGrain : elementwiseGrain }
+
   /// The function's number in CElementwise, or `nil` for `pow`, which has no kernel there.
   fileprivate var kernel: Int32? {
     let function: autodiff_binary_function? =
@@ -230,6 +259,7 @@ extension BinaryFunction {
       case .pow: nil
       case .maximum: autodiff_maximum
       case .minimum: autodiff_minimum
+      case .atan2: autodiff_atan2
       case .greaterOrEqualMask: autodiff_greater_or_equal_mask
       case .greaterMask: autodiff_greater_mask
       case .equalMask: autodiff_equal_mask
@@ -258,7 +288,7 @@ extension BinaryFunction {
     case .multiply: return a * b
     case .divide: return a / b
     case .pow: return T.power(a, b)
-    case .maximum, .minimum, .greaterOrEqualMask, .greaterMask, .equalMask, .notEqualMask,
+    case .maximum, .minimum, .atan2, .greaterOrEqualMask, .greaterMask, .equalMask, .notEqualMask,
       .selectionMask, .clampMask, .select, .sigmoidGradient, .tanhGradient, .reluGradient,
       .gatedProduct, .squareGradient:
       var (x, y, z) = (a, b, T.zero)
@@ -287,8 +317,11 @@ func broadcastBinaryKernel<T: TensorScalar>(
   let inner = shape[last]
   guard inner > 0, c.count > 0 else { return }
   let (baseA, baseB, baseC) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
-  let longRows = inner >= 2 * elementwiseGrain
-  forEachRow(of: shape, strides: stridesA, stridesB, splittingRowsOf: longRows ? nil : inner) {
+  let longRows = inner >= 2 * function.grain
+  forEachRow(
+    of: shape, strides: stridesA, stridesB, splittingRowsOf: longRows ? nil : inner,
+    grain: function.grain
+  ) {
     row, offsetA, offsetB in
     let (a, b, c) = (baseA + offsetA, baseB + offsetB, baseC + row * inner)
     if longRows {

@@ -102,6 +102,105 @@ public func expm1<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.
 @_specialize(where Scalar == Double)
 public func erf<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.erf, x) }
 
+/// The tangent elementwise: NumPy's `tan`, PyTorch's `torch.tan`. For Float, a vectorized form
+/// computed in Double and rounded once, within an ulp of C's `tanf`; for Double, C's `tan`.
+///
+/// ```swift
+/// tan(Tensor<Double>([-1, 0, 1.5]))   // [-1.5574077246549023, 0.0, 14.101419947171719]
+/// ```
+///
+/// ∂/∂x = v·(1 + y²).
+///
+/// - Parameter x: The tensor, in radians. No floating-point number is a pole (π/2 + kπ): next
+///   to one, the result is large and finite. ±∞ and NaN give NaN.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func tan<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.tan, x) }
+
+/// The inverse sine elementwise, in [−π/2, π/2]: NumPy's `arcsin`, PyTorch's `torch.asin`. For
+/// Float, a vectorized form computed in Double and rounded once, within an ulp of C's `asinf`;
+/// for Double, C's `asin`.
+///
+/// ```swift
+/// asin(Tensor<Double>([-1, 0, 0.5]))   // [-1.5707963267948966, 0.0, 0.5235987755982989]
+/// ```
+///
+/// ∂/∂x = v/√(1 − x²): infinite at ±1, as in PyTorch and JAX.
+///
+/// - Parameter x: The tensor, whose elements are in [−1, 1]; an element outside gives NaN, as in
+///   NumPy (without its warning) and PyTorch, and so does its gradient.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func asin<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.asin, x) }
+
+/// The inverse cosine elementwise, in [0, π]: NumPy's `arccos`, PyTorch's `torch.acos`. For
+/// Float, a vectorized form computed in Double and rounded once, within an ulp of C's `acosf`;
+/// for Double, C's `acos`.
+///
+/// ```swift
+/// acos(Tensor<Double>([-1, 0, 0.5]))   // [3.141592653589793, 1.5707963267948966, 1.0471975511965979]
+/// ```
+///
+/// ∂/∂x = −v/√(1 − x²): −∞ at ±1, as in PyTorch and JAX.
+///
+/// - Parameter x: The tensor, whose elements are in [−1, 1]; an element outside gives NaN, as in
+///   NumPy (without its warning) and PyTorch, and so does its gradient.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func acos<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.acos, x) }
+
+/// The inverse tangent elementwise, in [−π/2, π/2] (±π/2 at ±∞): NumPy's `arctan`, PyTorch's
+/// `torch.atan`. For Float, a vectorized form computed in Double and rounded once, within an ulp
+/// of C's `atanf`; for Double, C's `atan`.
+///
+/// ```swift
+/// atan(Tensor<Double>([-1, 0, 2]))   // [-0.7853981633974483, 0.0, 1.1071487177940904]
+/// ```
+///
+/// ∂/∂x = v/(1 + x²) (0 at ±∞).
+///
+/// - Parameter x: The tensor.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func atan<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.atan, x) }
+
+/// The hyperbolic sine `(eˣ − e⁻ˣ)/2` elementwise: NumPy's `sinh`, PyTorch's `torch.sinh`.
+/// Vectorized: below |x| = 1 its Taylor series, which keeps the digits of a small x, beyond it
+/// from `expm1`; within 2 ulps of C's `sinh`. It overflows to ±∞ beyond |x| ≈ 89.4 in Float,
+/// 710.5 in Double.
+///
+/// ```swift
+/// sinh(Tensor<Double>([-1, 0, 1e-10]))   // [-1.1752011936438014, 0.0, 1e-10]
+/// ```
+///
+/// ∂/∂x = v·cosh x.
+///
+/// - Parameter x: The tensor.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func sinh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.sinh, x) }
+
+/// The hyperbolic cosine `(eˣ + e⁻ˣ)/2` elementwise, at least 1: NumPy's `cosh`, PyTorch's
+/// `torch.cosh`. Vectorized from `exp`, within 2 ulps of C's `cosh`. It overflows to +∞ beyond
+/// |x| ≈ 89.4 in Float, 710.5 in Double.
+///
+/// ```swift
+/// cosh(Tensor<Double>([-1, 0, 2]))   // [1.543080634815244, 1.0, 3.7621956910836314]
+/// ```
+///
+/// ∂/∂x = v·sinh x.
+///
+/// - Parameter x: The tensor.
+/// - Returns: A tensor of `x`'s shape.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func cosh<Scalar>(_ x: Tensor<Scalar>) -> Tensor<Scalar> { elementwise(.cosh, x) }
+
 /// `max(x, 0)` elementwise. ∂/∂x = v where x > 0, and 0 where x ≤ 0 (0 at 0 included).
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
@@ -150,6 +249,53 @@ public func pow<Scalar>(
 public func pow<Scalar>(
   _ b: Scalar, _ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
 ) -> Tensor<Scalar> { pow(Tensor(b), x, file: file, line: line) }
+
+/// The angle of the point (x, y) from the positive x-axis, in [−π, π], elementwise and
+/// broadcast: NumPy's `arctan2`, PyTorch's `torch.atan2`. For Float, a vectorized form computed
+/// in Double and rounded once, within an ulp of C's `atan2f`; for Double, C's `atan2`.
+///
+/// The signs of both operands pick the quadrant, so that, unlike `atan(y / x)`, the result
+/// covers the whole circle; signed zeros and infinities follow C: `atan2(0, -1)` is π,
+/// `atan2(-0.0, -1)` is −π, `atan2(0, 0)` is 0 and `atan2(1, 0)` is π/2.
+///
+/// ```swift
+/// atan2(Tensor<Double>([1, 1, -1, 0]), Tensor<Double>([1, -1, -1, -1]))
+/// // [0.7853981633974483, 2.356194490192345, -2.356194490192345, 3.141592653589793]
+/// ```
+///
+/// ∂/∂y = v·x/(x² + y²); ∂/∂x = −v·y/(x² + y²). Both are 0 where x² + y² is 0: at the origin,
+/// where atan2 is not differentiable, and where x and y are so small that their squares
+/// underflow (below about 10⁻¹⁶² in Double, 10⁻²³ in Float). That is PyTorch's rule; JAX
+/// gives NaN at the origin and ±∞ where the squares underflow.
+///
+/// - Parameters:
+///   - y: The ordinates.
+///   - x: The abscissas, of a shape that broadcasts with `y`'s.
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Returns: A tensor of the broadcast shape.
+/// - Precondition: The shapes of `y` and `x` broadcast.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func atan2<Scalar>(
+  _ y: Tensor<Scalar>, _ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  elementwise(.atan2, y, x, "atan2", at: SourceLocation(file: file, line: line))
+}
+
+/// `atan2(y, x)` elementwise for a scalar abscissa `x`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func atan2<Scalar>(
+  _ y: Tensor<Scalar>, _ x: Scalar, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { atan2(y, Tensor(x), file: file, line: line) }
+
+/// `atan2(y, x)` elementwise for a scalar ordinate `y`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func atan2<Scalar>(
+  _ y: Scalar, _ x: Tensor<Scalar>, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> { atan2(Tensor(y), x, file: file, line: line) }
 
 /// The larger of `a` and `b` elementwise, broadcast: NumPy's `maximum`, NaN where either is NaN.
 ///

@@ -33,9 +33,12 @@ enum ElementwiseOperation: UInt8, CaseIterable {
   case add, subtract, multiply, divide, negate
   case exp, log, sqrt, sin, cos, tanh, sigmoid, softplus, relu, abs, square
   case log1p, expm1, erf
+  case tan, asin, acos, atan, sinh, cosh
   /// Piecewise constant: their derivative is 0 wherever it exists (and taken as 0 at the jumps).
   case sign, floor, ceil, round
   case pow, maximum, minimum
+  /// `atan2(y, x)`: the angle of the point (x, y), y the first operand.
+  case atan2
   /// `max(x, low)` and `min(x, high)`, as in NumPy (NaN where either is NaN), with PyTorch's
   /// gradient: all of it to `x` at the bound.
   case clampMin, clampMax
@@ -65,6 +68,12 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .log1p: "log1p"
     case .expm1: "expm1"
     case .erf: "erf"
+    case .tan: "tan"
+    case .asin: "asin"
+    case .acos: "acos"
+    case .atan: "atan"
+    case .sinh: "sinh"
+    case .cosh: "cosh"
     case .sign: "sign"
     case .floor: "floor"
     case .ceil: "ceil"
@@ -72,6 +81,7 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .pow: "pow"
     case .maximum: "maximum"
     case .minimum: "minimum"
+    case .atan2: "atan2"
     case .clampMin: "clamp_min"
     case .clampMax: "clamp_max"
     case .select: "select"
@@ -101,11 +111,18 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case .log1p: .unary(.log1p)
     case .expm1: .unary(.expm1)
     case .erf: .unary(.erf)
+    case .tan: .unary(.tan)
+    case .asin: .unary(.asin)
+    case .acos: .unary(.acos)
+    case .atan: .unary(.atan)
+    case .sinh: .unary(.sinh)
+    case .cosh: .unary(.cosh)
     case .sign: .unary(.sign)
     case .floor: .unary(.floor)
     case .ceil: .unary(.ceil)
     case .round: .unary(.round)
     case .pow: .binary(.pow)
+    case .atan2: .binary(.atan2)
     case .maximum, .clampMin: .binary(.maximum)
     case .minimum, .clampMax: .binary(.minimum)
     case .select: .binary(.select)
@@ -116,8 +133,11 @@ enum ElementwiseOperation: UInt8, CaseIterable {
   var domain: Domain {
     switch self {
     case .watch, .add, .subtract, .multiply, .negate, .exp, .sin, .cos, .tanh, .sigmoid,
-      .softplus, .square, .expm1, .erf:
+      .softplus, .square, .expm1, .erf, .atan, .sinh, .cosh:
       .real
+    case .tan: .betweenPoles
+    case .asin, .acos: .insideUnitInterval
+    case .atan2: .offBranchCut
     case .divide: .nonzeroDivisor
     case .log, .sqrt: .positive
     case .log1p: .aboveMinusOne
@@ -166,6 +186,18 @@ enum ElementwiseOperation: UInt8, CaseIterable {
       // erf′(x) = 2/√π · e^(−x²).
       let twoOverRootPi = A.constant(1.1283791670955126)
       return (g * twoOverRootPi * A.apply(.exp, -A.apply(.square, a)), nil)
+    case .tan: return (g * (A.constant(1) + y * y), nil)
+    // 1 − x² as (1 − x)(1 + x), which keeps its digits near |x| = 1, where the factor that
+    // vanishes is exact.
+    case .asin:
+      let one = A.constant(1)
+      return (g / A.apply(.sqrt, (one - a) * (one + a)), nil)
+    case .acos:
+      let one = A.constant(1)
+      return ((g / A.apply(.sqrt, (one - a) * (one + a))).negated(), nil)
+    case .atan: return (g / (A.constant(1) + a * a), nil)
+    case .sinh: return (g * A.apply(.cosh, a), nil)
+    case .cosh: return (g * A.apply(.sinh, a), nil)
     case .sign, .floor, .ceil, .round: return (Self.zeros(like: g), nil)
     case .pow:
       // ∂/∂x = g·y·x^(y−1), with the exponent y − 1 replaced by 1 where y = 0: the term is 0
@@ -182,6 +214,13 @@ enum ElementwiseOperation: UInt8, CaseIterable {
               .log, a + A.mask(.equalMask, a, zero) * A.mask(.greaterOrEqualMask, b, zero))
           : nil
       )
+    case .atan2:
+      // With y = a and x = b: ∂/∂y = g·x/(x² + y²) and ∂/∂x = −g·y/(x² + y²), from g/(x² + y²)
+      // selected where x² + y² is not 0 and 0 where it is (the origin, and points so near it
+      // that the squares underflow), as in PyTorch; 0/0 would be NaN.
+      let squaredNorm = a * a + b * b
+      let scaled = A.apply(.select, squaredNorm, g / squaredNorm)
+      return (wanted.lhs ? scaled * b : nil, wanted.rhs ? (scaled * a).negated() : nil)
     case .maximum:
       // The selection mask: 1 where this side is larger, ½ on a tie, NaN where either is NaN.
       return (
@@ -275,6 +314,13 @@ enum ElementwiseOperation: UInt8, CaseIterable {
     case betweenSteps
     /// Everywhere, with a first operand of 0s and 1s (a mask, which it is constant in).
     case maskFirst
+    /// Inside (−1, 1): asin and acos, whose derivatives are infinite at ±1.
+    case insideUnitInterval
+    /// Between tan's poles at ±π/2.
+    case betweenPoles
+    /// Where the first operand (atan2's y) is not 0: away from the origin, where atan2 is not
+    /// differentiable, and from the negative x-axis, where it jumps from π to −π.
+    case offBranchCut
   }
 }
 

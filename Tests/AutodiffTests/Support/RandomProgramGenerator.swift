@@ -4,6 +4,8 @@
 //
 // - domains: log, sqrt, the base of pow and a divisor get a register whose elements are
 //   ≥ 0.1 (or, for a divisor, ≥ 0.1 in magnitude), else the program first makes one, x² + c;
+//   asin and acos get elements within [−0.9, 0.9], tan within 1.2 of a multiple of π (0.37
+//   from its poles), else 0.9·tanh x; atan2 gets points at least 0.1 from the origin;
 // - kinks: relu, abs, sign, leaky ReLU and ELU get elements at least `kinkMargin` from 0,
 //   floor and ceil from the integers, round from the halves between them; max, min, clamp and
 //   the comparisons get operands at least that far apart, and a maximum over axes a group whose
@@ -94,8 +96,16 @@ struct ProgramBuilder {
     let any = pick(using: &rng) { _ in true }
     switch operation {
     case .negate, .exp, .sin, .cos, .tanh, .sigmoid, .square, .expm1, .erf, .softplus, .silu,
-      .gelu, .geluTanh:
+      .gelu, .geluTanh, .atan, .sinh, .cosh:
       return emit([any])
+    case .asin, .acos:
+      let x = registers[any].scalars.allSatisfy { Swift.abs($0) <= 0.9 } ? any : bounded(any)
+      return emit([x])
+    case .tan:
+      let nearPole = registers[any].scalars.contains {
+        Swift.abs($0 - ($0 / Double.pi).rounded() * Double.pi) > 1.2
+      }
+      return emit([nearPole ? bounded(any) : any])
     case .relu, .abs, .sign:
       return registers[any].scalars.allSatisfy { Swift.abs($0) >= Self.kinkMargin } && emit([any])
     case .leakyRelu, .elu:
@@ -158,7 +168,7 @@ struct ProgramBuilder {
         broadcasts(registers[a].shape, registers[b].shape)
       else { return false }
       return emit([mask, a, b])
-    case .add, .subtract, .multiply, .divide, .pow, .max, .min:
+    case .add, .subtract, .multiply, .divide, .pow, .max, .min, .atan2:
       // max(x, x) ties everywhere: its operands differ.
       let excluded = operation == .max || operation == .min ? any : nil
       var y = pick(excluding: excluded, using: &rng) { broadcasts(registers[any].shape, $0.shape) }
@@ -170,6 +180,10 @@ struct ProgramBuilder {
       if operation == .max || operation == .min {
         let gap = Autodiff.abs(registers[x] - registers[y]).scalars
         guard gap.allSatisfy({ $0 >= Self.kinkMargin }) else { return false }
+      }
+      if operation == .atan2 {
+        let squaredNorm = (registers[x].squared() + registers[y].squared()).scalars
+        guard squaredNorm.allSatisfy({ $0 >= 0.01 }) else { return false }
       }
       return emit([x, y])
     case .addScalar, .multiplyScalar, .subtractFromScalar:
@@ -500,6 +514,11 @@ struct ProgramBuilder {
     let squared = emitted(.square, [x])
     let c = [0.25, 0.5, 1].randomElement(using: &random)!
     return emitted(.addScalar, [squared], [("c", .number(c))])
+  }
+
+  /// 0.9·tanh x: elements in (−0.9, 0.9).
+  private mutating func bounded(_ x: Int) -> Int {
+    emitted(.multiplyScalar, [emitted(.tanh, [x])], [("c", .number(0.9))])
   }
 
   /// `x` if its elements are ≥ 0.1 in magnitude, else `positive(x)`.

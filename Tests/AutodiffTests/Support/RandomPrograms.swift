@@ -27,6 +27,7 @@ enum Operation: String, CaseIterable, Sendable {
   case exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, square
   case log1p, expm1, erf, softplus, silu, gelu
   case geluTanh = "gelu_tanh"
+  case tan, asin, acos, atan, sinh, cosh
   case sign, floor, ceil, round
   // With the scalar attribute `c`: leaky ReLU's negative slope, ELU's α.
   case leakyRelu = "leaky_relu"
@@ -47,7 +48,7 @@ enum Operation: String, CaseIterable, Sendable {
   case subtract = "sub"
   case multiply = "mul"
   case divide = "div"
-  case pow, max, min
+  case pow, max, min, atan2
   // A tensor and the scalar attribute `c`: x + c, x·c, c − x, c / x, xᶜ, cˣ, max(x, c), min(c, x).
   case addScalar = "adds"
   case multiplyScalar = "muls"
@@ -260,6 +261,12 @@ extension Instruction {
     case .log1p: return Autodiff.log1p(x)
     case .expm1: return Autodiff.expm1(x)
     case .erf: return Autodiff.erf(x)
+    case .tan: return Autodiff.tan(x)
+    case .asin: return Autodiff.asin(x)
+    case .acos: return Autodiff.acos(x)
+    case .atan: return Autodiff.atan(x)
+    case .sinh: return Autodiff.sinh(x)
+    case .cosh: return Autodiff.cosh(x)
     case .softplus: return Autodiff.softplus(x)
     case .silu: return Autodiff.silu(x)
     case .gelu: return Autodiff.gelu(x)
@@ -286,6 +293,7 @@ extension Instruction {
     case .pow: return Autodiff.pow(x, y)
     case .max: return Autodiff.max(x, y)
     case .min: return Autodiff.min(x, y)
+    case .atan2: return Autodiff.atan2(x, y)
     case .addScalar: return x + c
     case .multiplyScalar: return x * c
     case .subtractFromScalar: return c - x

@@ -123,6 +123,7 @@ struct FusedProgram<Scalar: TensorScalar> {
       if case .constant(let i) = a, case .constant(let j) = b {
         return constant(function.value(constants[i], constants[j]))
       }
+      if function.isTranscendental { transcendental = true }
       return append(.binary(function, a, b))
     case .sum:
       // A pending sum has one element: an operation reads it as a scalar, computed first.
