@@ -203,6 +203,10 @@ struct Scenarios {
     let batchSize = 7
     shardedEquivalence("SGD", data, batchSize) { SGD(for: $0, learningRate: 0.1, momentum: 0.9) }
     shardedEquivalence("Adam", data, batchSize) { Adam(for: $0, learningRate: 0.01) }
+    shardedEquivalence("AdamW with AMSGrad", data, batchSize) {
+      AdamW(for: $0, learningRate: 0.01, amsgrad: true)
+    }
+    shardedEquivalence("Adagrad", data, batchSize) { Adagrad(for: $0, learningRate: 0.05) }
 
     // The whole state after one sharded epoch is one process's after one epoch.
     var reference = model(seed: 100)
