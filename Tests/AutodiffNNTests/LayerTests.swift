@@ -139,6 +139,35 @@ import Testing
     #expect(layer.bias == Tensor(zeros: [400]))
   }
 
+  @Test(
+    "Each initialization has its rule's variance; the uniform ones stay within their bound",
+    arguments: [
+      // (rule, variance, uniform bound) for fanIn 500, fanOut 400.
+      (WeightInitialization.heNormal, 2.0 / 500, nil),
+      (.heUniform, 2.0 / 500, (6.0 / 500).squareRoot()),
+      (.glorotUniform, 2.0 / 900, (6.0 / 900).squareRoot()),
+      (.glorotNormal, 2.0 / 900, nil),
+    ] as [(WeightInitialization, Double, Double?)])
+  func initializationStatistics(
+    rule: WeightInitialization, variance: Double, bound: Double?
+  ) {
+    var rng = SeededGenerator(seed: 3)
+    let w = rule.weight(fanIn: 500, fanOut: 400, using: &rng) as Tensor<Double>
+    #expect(w.shape == [500, 400])
+    let values = w.scalars
+    let n = Double(values.count)
+    let mean = values.reduce(0, +) / n
+    // 200,000 draws: the standard errors of the mean and of the variance (relative) are about
+    // σ/447 and 0.2–0.3 %; the bounds are over 4 of them.
+    #expect(Swift.abs(mean) < 5 * variance.squareRoot() / n.squareRoot())
+    let estimate = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / n
+    #expect(Swift.abs(estimate / variance - 1) < 0.015, "\(estimate) against \(variance)")
+    if let bound {
+      #expect(values.allSatisfy { Swift.abs($0) <= bound })
+      #expect(values.max()! > 0.999 * bound && values.min()! < -0.999 * bound)
+    }
+  }
+
   @Test("The same seed gives the same layer")
   func seededInitializationIsReproducible() {
     var first = SeededGenerator(seed: 9)

@@ -288,13 +288,23 @@ public struct Dense<Scalar: TensorScalar>: Layer, Sendable {
 }
 
 /// How ``Dense`` draws its initial weight.
+///
+/// Each rule is one of PyTorch's `torch.nn.init` functions with its default mode (`fan_in` for
+/// He's) and gain (√2 for He's, for ReLU; 1 for Glorot's), on a weight of shape
+/// `[fanIn, fanOut]`.
 public enum WeightInitialization: Sendable, Equatable {
   /// Normal with mean 0 and standard deviation √(2 / fanIn) (He et al., 2015), which keeps the
-  /// variance of activations steady through ReLU layers.
+  /// variance of activations steady through ReLU layers: `kaiming_normal_`.
   case heNormal
+  /// Uniform on ±√(6 / fanIn): He's variance 2 / fanIn from a bounded distribution,
+  /// `kaiming_uniform_(nonlinearity="relu")`.
+  case heUniform
   /// Uniform on ±√(6 / (fanIn + fanOut)) (Glorot and Bengio, 2010, "Xavier"), which keeps the
-  /// variance steady forwards and backwards through tanh or sigmoid layers.
+  /// variance steady forwards and backwards through tanh or sigmoid layers: `xavier_uniform_`.
   case glorotUniform
+  /// Normal with mean 0 and standard deviation √(2 / (fanIn + fanOut)): Glorot's variance from
+  /// a normal distribution, `xavier_normal_`.
+  case glorotNormal
 
   /// A weight of shape `[fanIn, fanOut]` drawn from `generator` by this rule.
   ///
@@ -310,9 +320,15 @@ public enum WeightInitialization: Sendable, Equatable {
     case .heNormal:
       let deviation = (2 / Scalar(fanIn)).squareRoot()
       return Tensor(randomNormal: [fanIn, fanOut], standardDeviation: deviation, using: &generator)
+    case .heUniform:
+      let limit = (6 / Scalar(fanIn)).squareRoot()
+      return Tensor(randomUniform: [fanIn, fanOut], in: -limit..<limit, using: &generator)
     case .glorotUniform:
       let limit = (6 / Scalar(fanIn + fanOut)).squareRoot()
       return Tensor(randomUniform: [fanIn, fanOut], in: -limit..<limit, using: &generator)
+    case .glorotNormal:
+      let deviation = (2 / Scalar(fanIn + fanOut)).squareRoot()
+      return Tensor(randomNormal: [fanIn, fanOut], standardDeviation: deviation, using: &generator)
     }
   }
 }
