@@ -29,6 +29,10 @@ import Testing
     Loss(name: "binaryCrossEntropy", perRow: false) {
       binaryCrossEntropy(logits: $0, labels: targets, reduction: $1)
     },
+    Loss(name: "binaryCrossEntropy, positive weights", perRow: false) {
+      binaryCrossEntropy(
+        logits: $0, labels: targets, positiveWeight: Tensor([3, 0.5, 2]), reduction: $1)
+    },
     Loss(name: "meanAbsoluteError", perRow: false) {
       meanAbsoluteError(predictions: $0, targets: targets, reduction: $1)
     },

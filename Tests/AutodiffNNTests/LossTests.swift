@@ -262,6 +262,20 @@ import Testing
     #expect(message.contains("softmaxCrossEntropy: label 3 at position 1 is out of range 0..<3"))
   }
 
+  @Test func binaryCrossEntropyPositiveWeightThatDoesNotBroadcast() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = binaryCrossEntropy(
+        logits: Tensor<Float>(zeros: [2, 3]), labels: Tensor(zeros: [2, 3]),
+        positiveWeight: Tensor(ones: [2]))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      message.contains(
+        "binaryCrossEntropy: positiveWeight [2] does not broadcast to the logits' shape [2, 3]"),
+      "\(message)")
+    #expect(message.contains("(at AutodiffNNTests/LossTests.swift:"), "\(message)")
+  }
+
   @Test func softmaxCrossEntropyNegativeLabel() async {
     await #expect(processExitsWith: .failure) {
       _ = softmaxCrossEntropy(logits: Tensor<Float>(zeros: [2, 3]), labels: [-1, 0])

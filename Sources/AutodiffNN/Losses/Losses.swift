@@ -114,6 +114,56 @@ public func binaryCrossEntropy<Scalar>(
     }, file: file, line: line)
 }
 
+/// Binary cross-entropy with the positive labels' terms weighted by `positiveWeight`, as
+/// PyTorch's `nn.BCEWithLogitsLoss(pos_weight=w)`: for each logit `z` and label `y`,
+/// `−w·y·log σ(z) − (1 − y)·log(1 − σ(z))`, so that a rare positive class counts w times. One
+/// weight per class (a vector along the last axis) suits a multi-label model; `positiveWeight`
+/// broadcasts against the logits.
+///
+/// It is computed from the logits as `(1 − y)·z + (1 + (w − 1)·y)·softplus(−z)`, which neither
+/// overflows nor takes `log 0`; with `w = 1` it is
+/// ``binaryCrossEntropy(logits:labels:reduction:file:line:)``. The gradient with respect to the
+/// logits is `(1 − y) − (1 + (w − 1)·y)·σ(−z)` per element (divided by n for the mean); the
+/// labels and the weights get theirs through the same expression.
+///
+/// ```swift
+/// // 1 positive for every 9 negatives in each of 3 labels: weigh the positives 9 times.
+/// let loss = binaryCrossEntropy(
+///   logits: model(x), labels: y, positiveWeight: Tensor<Float>(repeating: 9, shape: [3]))
+/// ```
+///
+/// - Parameters:
+///   - logits: The model's raw scores, before any sigmoid.
+///   - labels: The targets, of the same shape, each in [0, 1].
+///   - positiveWeight: The weight w of the positive terms, whose shape broadcasts to the
+///     logits' (a scalar, or one weight per class of the last axis).
+///   - reduction: The mean of the elements' losses (the default), their sum, or the losses
+///     themselves (`.none`, of the logits' shape).
+///   - file: The caller's file, named in the message of a failed precondition.
+///   - line: The caller's line, likewise.
+/// - Precondition: `logits` and `labels` have the same shape, with at least one element, and
+///   `positiveWeight` broadcasts to it.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+public func binaryCrossEntropy<Scalar>(
+  logits: Tensor<Scalar>, labels: Tensor<Scalar>, positiveWeight: Tensor<Scalar>,
+  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  let location = SourceLocation(file: file, line: line)
+  requireNN(
+    logits.shape == labels.shape && logits.scalarCount > 0,
+    "binaryCrossEntropy: logits \(logits.shape.shapeText) and labels "
+      + "\(labels.shape.shapeText) must have the same, non-empty shape", at: location)
+  let weightShape = positiveWeight.shape
+  requireNN(
+    weightShape.count <= logits.rank
+      && zip(weightShape.reversed(), logits.shape.reversed()).allSatisfy { $0 == 1 || $0 == $1 },
+    "binaryCrossEntropy: positiveWeight \(weightShape.shapeText) does not broadcast to the "
+      + "logits' shape \(logits.shape.shapeText)", at: location)
+  let (z, y) = (logits, labels)
+  return reduction.reduce((1 - y) * z + (1 + (positiveWeight - 1) * y) * softplus(-z))
+}
+
 /// The softmax cross-entropy of integer class labels given logits, averaged over the batch:
 /// `mean over rows i of −log softmax(logitsᵢ)[labelᵢ]`.
 ///
