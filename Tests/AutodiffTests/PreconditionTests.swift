@@ -386,4 +386,22 @@ import Testing
     expectMessage(
       result, contains: ["gradient", "source 0", "[4, 1]", "not recorded", Self.callSite])
   }
+
+  @Test(
+    "einsum's malformed equations name einsum, the equation, the shapes and the call site",
+    arguments: [
+      ("ij,j?->i", "'?' is not a label"), ("ij->i", "1 terms for 2 operands"),
+      ("ijk,jk->ik", "term 0 \"ijk\" has 3 labels for an operand of rank 2"),
+      ("ij,kj->ik", "label j has extents 3 and 4"), ("ij,jk->iz", "output label z is in no input"),
+      ("ij,jk->ii", "a label repeats in the output"), ("...j,jk->k", "ellipsis"),
+      ("ij,jk->i->k", "more than one ->"),
+    ])
+  func einsumMalformed(equation: String, reason: String) async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      [equation] in
+      _ = einsum(equation, Tensor<Float>(zeros: [2, 3]), Tensor<Float>(zeros: [3, 4]))
+    }
+    expectMessage(
+      result, contains: ["einsum", reason, "\"\(equation)\"", "[2, 3], [3, 4]", Self.callSite])
+  }
 }
