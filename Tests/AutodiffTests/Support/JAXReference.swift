@@ -228,6 +228,7 @@ private let pythonEvaluator = #"""
       "matmul": lambda x, a: jnp.matmul(x[0].T if a["tA"] else x[0], x[1].T if a["tB"] else x[1]),
       "affine": lambda x, a: jnp.matmul(x[0], x[1]) + x[2],
       "bmm": lambda x, a: jnp.matmul(x[0], jnp.swapaxes(x[1], -1, -2) if a["tB"] else x[1]),
+      "einsum": lambda x, a: jnp.einsum(a["eq"], *x),
       "norm": lambda x, a: jnp.linalg.norm(
           x[0], axis=tuple(a["axes"]), keepdims=bool(a["keep"]))
           if len(a["axes"]) <= 1

@@ -375,6 +375,37 @@ struct ProgramBuilder {
       let picked = pick(using: &rng, where: fits)
       let y = fits(registers[picked]) ? picked : x
       return emit([x, y], [("tB", .int(registers[y].rank >= 2 ? 1 : 0))])
+    case .einsum:
+      // One or two tensors labelled at random: an axis of x may repeat an earlier label of its
+      // extent (a diagonal), an axis of y takes a label of x of its extent (a batch or a
+      // contracted axis) or a new one; the output keeps a random subset of the labels in a
+      // random order. Capital letters are labels too.
+      let alphabet = Array("iJkLmNpQ")
+      var extents: [Character: Int] = [:]
+      func term(_ shape: [Int], sharing share: Double) -> String {
+        var labels: [Character] = []
+        for extent in shape {
+          let candidates = extents.keys.filter { extents[$0] == extent }.sorted()
+          if !candidates.isEmpty && Double.random(in: 0..<1, using: &rng) < share {
+            labels.append(candidates.randomElement(using: &rng)!)
+          } else {
+            let label = alphabet[extents.count]
+            extents[label] = extent
+            labels.append(label)
+          }
+        }
+        return String(labels)
+      }
+      let x = pick(using: &rng) { $0.rank <= 3 }
+      let y = Bool.random(using: &rng) ? pick(using: &rng) { $0.rank <= 3 } : nil
+      let operands = [x] + (y.map { [$0] } ?? [])
+      guard operands.allSatisfy({ registers[$0].rank <= 3 }) else { return false }
+      let terms =
+        [term(registers[x].shape, sharing: 0.2)]
+        + (y.map { [term(registers[$0].shape, sharing: 0.7)] } ?? [])
+      let output = extents.keys.filter { _ in Bool.random(using: &rng) }.sorted()
+        .shuffled(using: &rng)
+      return emit(operands, [("eq", .word(terms.joined(separator: ",") + "->" + String(output)))])
     case .norm:
       let x = pick(using: &rng) { $0.rank >= 1 }
       let rank = registers[x].rank

@@ -94,6 +94,8 @@ enum Operation: String, CaseIterable, Sendable {
   case matmul, affine
   // matmul of vectors and stacks (b's matrices transposed when `tB=1`), as NumPy's matmul.
   case stackedMatmul = "bmm"
+  // Einstein summation of one or two tensors by the word attribute `eq`, as `"iJ,Jk->ki"`.
+  case einsum
   // The 2-norm along `axes` (kept when `keep=1`); values sorted along `axis` (largest first
   // when `desc=1`); the `k` largest along the last axis.
   case norm, sort
@@ -361,6 +363,7 @@ extension Instruction {
     case .matmul: return Autodiff.matmul(x, transposed: flag("tA"), y, transposed: flag("tB"))
     case .affine: return Autodiff.matmul(x, y, plus: registers[operands[2]])
     case .stackedMatmul: return Autodiff.matmul(x, transposed: false, y, transposed: flag("tB"))
+    case .einsum: return Autodiff.einsum(word("eq"), operands.map { registers[$0] })
     case .norm:
       return flag("keep") ? x.norm(alongAxes: ints("axes")) : x.norm(squeezingAxes: ints("axes"))
     case .sort: return x.sorted(alongAxis: int("axis"), descending: flag("desc")).values
