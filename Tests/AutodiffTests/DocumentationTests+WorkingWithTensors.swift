@@ -113,6 +113,20 @@ extension DocumentationTests {
     #expect(rows == [[-1, -1, -1], [-2, -2, -2]])
   }
 
+  @Test("Working with Tensors: einsum as matmul, a row-wise dot product and a trace")
+  func tensorEinsum() {
+    // snippet: tensor-einsum
+    let x: Tensor<Double> = [[1, 2, 3], [4, 5, 6]]  // [2, 3]
+    let y: Tensor<Double> = [[1, 0], [0, 1], [1, 1]]  // [3, 2]
+    let xy = einsum("ij,jk->ik", x, y)  // [[4, 5], [10, 11]]: matmul(x, y)
+    let dots = einsum("ij,ij->i", x, x)  // [14, 77]: each row with itself
+    let trace = einsum("ii", xy)  // 15, of shape []: a label twice in one term is a diagonal
+    // end snippet
+    #expect(xy == [[4, 5], [10, 11]])
+    #expect(dots == [14, 77])
+    #expect(trace.shape == [] && trace.scalar == 15)
+  }
+
   @Test("Working with Tensors: sorted, topK and norm, the gradient back to the chosen elements")
   func tensorSorting() {
     // snippet: tensor-sorting
