@@ -50,8 +50,9 @@
 ///   - line: The caller's line, likewise.
 /// - Returns: The tensor whose axes are the output's labels, in that order.
 /// - Precondition: The equation has only letters, spaces, commas and at most one `->`; it has
-///   as many terms as there are operands, one or more; each term has as many labels as its operand has axes; a label
-///   names axes of one extent everywhere; each output label is in some term, and once.
+///   as many terms as there are operands, one or more; each term has as many labels as its
+///   operand has axes; a label names axes of one extent everywhere; each output label is in
+///   some term, and once.
 /// - Complexity: That of the matmul (O(batch·m·n·k)) or of the elementwise product, plus
 ///   copies of the operands where they must be transposed.
 @_specialize(where Scalar == Float)
