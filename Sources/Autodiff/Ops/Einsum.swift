@@ -91,10 +91,14 @@ public func einsum<Scalar>(
   return result.tensor
 }
 
+/// A label: the ASCII code of its letter. (Swift's `Character`s, grapheme clusters, made
+/// parsing and planning a call cost several microseconds.)
+private typealias Label = UInt8
+
 /// An equation's terms and output, checked against the operands' shapes.
 private struct EinsumEquation {
-  var terms: [[Character]]
-  var output: [Character]
+  var terms: [[Label]]
+  var output: [Label]
 
   init(_ equation: String, shapes: [[Int]], at location: SourceLocation) {
     // Stops with the reason, the equation and the operands' shapes.
@@ -103,59 +107,88 @@ private struct EinsumEquation {
         "einsum: \(reason) in \"\(equation)\" for shapes "
           + shapes.map(\.shapeDescription).joined(separator: ", "), at: location)
     }
-    let text = equation.filter { $0 != " " }
-    if text.contains("...") { reject("the ellipsis ... is not supported") }
-    let sides = text.components(separatedBy: "->")
-    if sides.count > 2 { reject("more than one ->") }
-    for character in sides.joined() where !(character == "," || Self.isLabel(character)) {
-      reject("'\(character)' is not a label (a–z, A–Z), a comma or ->")
+    let (comma, dash, greater, dot) = (
+      UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: ">"), UInt8(ascii: ".")
+    )
+    let bytes = equation.utf8.filter { $0 != UInt8(ascii: " ") }
+    if bytes.indices.contains(where: { bytes[$0...].starts(with: [dot, dot, dot]) }) {
+      reject("the ellipsis ... is not supported")
     }
-    terms = sides[0].split(separator: ",", omittingEmptySubsequences: false).map(Array.init)
-    if sides.count == 2 && sides[1].contains(",") { reject("the output has a comma") }
+    // The two sides, split at each "->".
+    var sides: [[UInt8]] = [[]]
+    var index = 0
+    while index < bytes.count {
+      if bytes[index] == dash, index + 1 < bytes.count, bytes[index + 1] == greater {
+        sides.append([])
+        index += 2
+      } else {
+        sides[sides.count - 1].append(bytes[index])
+        index += 1
+      }
+    }
+    if sides.count > 2 { reject("more than one ->") }
+    if sides.joined().contains(where: { $0 != comma && !Self.isLabel($0) }) {
+      // The offending character as written (any Unicode), for the message.
+      let character = equation.first { character in
+        character != " " && character != "," && character != "-" && character != ">"
+          && !(character.isASCII && character.isLetter)
+      }
+      reject("'\(character.map(String.init) ?? "-")' is not a label (a–z, A–Z), a comma or ->")
+    }
+    terms = sides[0].split(separator: comma, omittingEmptySubsequences: false).map(Array.init)
+    if sides.count == 2 && sides[1].contains(comma) { reject("the output has a comma") }
     if shapes.isEmpty { reject("no operands") }
     if terms.count != shapes.count {
       reject("\(terms.count) terms for \(shapes.count) operands")
     }
-    var extents: [Character: Int] = [:]
+    var extents = [Int?](repeating: nil, count: 128)
     for (index, (term, shape)) in zip(terms, shapes).enumerated() {
       if term.count != shape.count {
         reject(
-          "term \(index) \"\(String(term))\" has \(term.count) labels for an operand of rank "
+          "term \(index) \"\(text(term))\" has \(term.count) labels for an operand of rank "
             + "\(shape.count)")
       }
       for (label, extent) in zip(term, shape) {
-        if let known = extents[label], known != extent {
-          reject("label \(label) has extents \(known) and \(extent)")
+        if let known = extents[Int(label)], known != extent {
+          reject("label \(text([label])) has extents \(known) and \(extent)")
         }
-        extents[label] = extent
+        extents[Int(label)] = extent
       }
     }
     if sides.count == 2 {
-      output = Array(sides[1])
-      for label in output where extents[label] == nil {
-        reject("output label \(label) is in no input term")
+      output = sides[1]
+      for label in output where extents[Int(label)] == nil {
+        reject("output label \(text([label])) is in no input term")
       }
       if Set(output).count != output.count { reject("a label repeats in the output") }
     } else {
-      let all = terms.joined()
-      output = Set(all).filter { label in all.count(where: { $0 == label }) == 1 }.sorted()
+      // The labels that appear once, in ASCII order: capitals first, as NumPy sorts them.
+      var counts = [Int](repeating: 0, count: 128)
+      for label in terms.joined() { counts[Int(label)] += 1 }
+      output = (0..<128).filter { counts[$0] == 1 }.map { Label($0) }
     }
   }
 
-  static func isLabel(_ character: Character) -> Bool {
-    character.isASCII && character.isLetter
+  static func isLabel(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+      || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
   }
+}
+
+/// Labels as written.
+private func text(_ labels: [Label]) -> String {
+  String(decoding: labels, as: UTF8.self)
 }
 
 /// A tensor and the labels of its axes.
 private struct EinsumTerm<Scalar: TensorScalar> {
-  var labels: [Character]
+  var labels: [Label]
   var tensor: Tensor<Scalar>
 }
 
 /// The elements in their first order, each once.
-private func uniqued(_ labels: [Character]) -> [Character] {
-  var seen = Set<Character>()
+private func uniqued(_ labels: [Label]) -> [Label] {
+  var seen = Set<Label>()
   return labels.filter { seen.insert($0).inserted }
 }
 
@@ -187,7 +220,7 @@ private func diagonal<Scalar>(_ term: EinsumTerm<Scalar>, at location: SourceLoc
 
 /// `term` (one axis per label) summed over the labels not in `keep`.
 private func summed<Scalar>(
-  _ term: EinsumTerm<Scalar>, keeping keep: Set<Character>, at location: SourceLocation
+  _ term: EinsumTerm<Scalar>, keeping keep: Set<Label>, at location: SourceLocation
 ) -> EinsumTerm<Scalar> {
   let dropped = term.labels.indices.filter { !keep.contains(term.labels[$0]) }
   if dropped.isEmpty { return term }
@@ -198,7 +231,7 @@ private func summed<Scalar>(
 
 /// One operand: its diagonals, summed over the labels not in `output`, transposed to `output`.
 private func reduced<Scalar>(
-  _ term: EinsumTerm<Scalar>, to output: [Character], at location: SourceLocation
+  _ term: EinsumTerm<Scalar>, to output: [Label], at location: SourceLocation
 ) -> Tensor<Scalar> {
   let term = summed(diagonal(term, at: location), keeping: Set(output), at: location)
   return term.tensor.transposed(
@@ -209,7 +242,7 @@ private func reduced<Scalar>(
 /// Two operands multiplied and summed over the labels not in `output` (which has no repeats,
 /// and only labels of `a` or `b`).
 private func contracted<Scalar>(
-  _ a: EinsumTerm<Scalar>, _ b: EinsumTerm<Scalar>, into output: [Character],
+  _ a: EinsumTerm<Scalar>, _ b: EinsumTerm<Scalar>, into output: [Label],
   at location: SourceLocation
 ) -> Tensor<Scalar> {
   let (file, line) = (location.file, location.line)
@@ -220,21 +253,21 @@ private func contracted<Scalar>(
   let sum = a.labels.filter { b.labels.contains($0) && !output.contains($0) }
   let freeA = a.labels.filter { !b.labels.contains($0) }
   let freeB = b.labels.filter { !a.labels.contains($0) }
-  func extent(_ label: Character) -> Int {
+  func extent(_ label: Label) -> Int {
     a.labels.firstIndex(of: label).map { a.tensor.shape[$0] }
       ?? b.tensor.shape[b.labels.firstIndex(of: label)!]
   }
-  func count(_ labels: [Character]) -> Int { labels.map(extent).reduce(1, *) }
+  func count(_ labels: [Label]) -> Int { labels.map(extent).reduce(1, *) }
   let (m, n, k) = (count(freeA), count(freeB), count(sum))
 
   /// `term` transposed to `groups` joined, and reshaped to one axis per group.
-  func stacked(_ term: EinsumTerm<Scalar>, _ groups: [[Character]]) -> Tensor<Scalar> {
+  func stacked(_ term: EinsumTerm<Scalar>, _ groups: [[Label]]) -> Tensor<Scalar> {
     let order = groups.joined().map { term.labels.firstIndex(of: $0)! }
     return term.tensor.transposed(permutation: order, file: file, line: line)
       .reshaped(to: groups.map(count), file: file, line: line)
   }
   /// Whether `term`'s axes are already in the order of `groups` joined.
-  func isInOrder(_ term: EinsumTerm<Scalar>, _ groups: [[Character]]) -> Bool {
+  func isInOrder(_ term: EinsumTerm<Scalar>, _ groups: [[Label]]) -> Bool {
     Array(groups.joined()) == term.labels
   }
 
