@@ -58,6 +58,17 @@ import Testing
         logits: $0, labels: labels, classWeights: Tensor([0.5, 2, 1.25]), labelSmoothing: 0.2,
         reduction: $1)
     },
+    // Labels [2, 0, 1, 1] with class 1 ignored: rows 0 and 1 kept.
+    Loss(name: "softmaxCrossEntropy, ignoring class 1", perRow: true, meanDivisor: 2) {
+      softmaxCrossEntropy(logits: $0, labels: labels, ignoreIndex: 1, reduction: $1)
+    },
+    Loss(
+      name: "negativeLogLikelihood of logSoftmax, ignoring class 2", perRow: true, meanDivisor: 3
+    ) {
+      negativeLogLikelihood(
+        logProbabilities: logSoftmax($0, alongAxis: 1), labels: labels, ignoreIndex: 2,
+        reduction: $1)
+    },
     Loss(name: "negativeLogLikelihood of logSoftmax", perRow: true) {
       negativeLogLikelihood(
         logProbabilities: logSoftmax($0, alongAxis: 1), labels: labels, reduction: $1)

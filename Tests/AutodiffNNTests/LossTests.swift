@@ -276,6 +276,18 @@ import Testing
     #expect(message.contains("(at AutodiffNNTests/LossTests.swift:"), "\(message)")
   }
 
+  @Test func ignoreIndexKeepsTheRangeCheckForOtherLabels() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = softmaxCrossEntropy(
+        logits: Tensor<Float>(zeros: [3, 3]), labels: [-100, 5, 0], ignoreIndex: -100)
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(
+      message.contains("softmaxCrossEntropy: label 5 at position 1 is out of range 0..<3"),
+      "\(message)")
+    #expect(message.contains("(at AutodiffNNTests/LossTests.swift:"), "\(message)")
+  }
+
   @Test func softmaxCrossEntropyNegativeLabel() async {
     await #expect(processExitsWith: .failure) {
       _ = softmaxCrossEntropy(logits: Tensor<Float>(zeros: [2, 3]), labels: [-1, 0])

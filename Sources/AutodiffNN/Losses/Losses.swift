@@ -387,7 +387,8 @@ public func oneHot<Scalar: TensorScalar>(
 /// Stops with a message unless `logits` is `[batch, classes]` with `batch, classes ≥ 1` and
 /// `labels` holds `batch` classes in `0..<classes`.
 func checkClassification<Scalar>(
-  _ logits: Tensor<Scalar>, _ labels: [Int], _ function: String, at location: SourceLocation
+  _ logits: Tensor<Scalar>, _ labels: [Int], _ function: String, ignoring ignored: Int? = nil,
+  at location: SourceLocation
 ) {
   requireNN(
     logits.rank == 2 && logits.shape[0] > 0 && logits.shape[1] > 0,
@@ -398,7 +399,7 @@ func checkClassification<Scalar>(
     labels.count == batch,
     "\(function): \(labels.count) labels for logits \(logits.shape.shapeText): one label per row "
       + "is needed", at: location)
-  if let position = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+  if let position = labels.firstIndex(where: { ($0 < 0 || $0 >= classes) && $0 != ignored }) {
     failNN(
       "\(function): label \(labels[position]) at position \(position) is out of range 0..<"
         + "\(classes) for logits \(logits.shape.shapeText)", at: location)

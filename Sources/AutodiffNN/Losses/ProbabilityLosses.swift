@@ -40,6 +40,81 @@ public func negativeLogLikelihood<Scalar: TensorScalar>(
   return reduction.reduce(-picked)
 }
 
+/// Softmax cross-entropy of the rows whose label is not `ignoreIndex`, as PyTorch's
+/// `nn.CrossEntropyLoss(ignore_index=i)`: an ignored row has no loss and no gradient, and the
+/// mean divides by the rows kept, so padding or unlabeled rows neither count nor dilute it.
+///
+/// ```swift
+/// // −100 marks the rows without a label, PyTorch's default ignore_index.
+/// let loss = softmaxCrossEntropy(logits: logits, labels: [2, -100, 1, -100], ignoreIndex: -100)
+/// ```
+///
+/// `.none` gives every row's loss, 0 for the ignored ones. When every row is ignored the mean is
+/// NaN (0/0) and the gradient 0, as in PyTorch.
+///
+/// - Precondition: As for ``softmaxCrossEntropy(logits:labels:reduction:file:line:)``, except
+///   that a label equal to `ignoreIndex` may lie outside `0..<classes`.
+public func softmaxCrossEntropy<Scalar: TensorScalar>(
+  logits: Tensor<Scalar>, labels: [Int], ignoreIndex: Int, reduction: LossReduction = .mean,
+  file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  keptRows(
+    logits, labels, ignoring: ignoreIndex, reduction, "softmaxCrossEntropy",
+    at: SourceLocation(file: file, line: line)
+  ) { rows, kept in
+    softmaxCrossEntropy(logits: rows, labels: kept, reduction: .none, file: file, line: line)
+  }
+}
+
+/// The negative log-likelihood of the rows whose label is not `ignoreIndex`, as PyTorch's
+/// `nn.NLLLoss(ignore_index=i)`: an ignored row has no loss and no gradient, and the mean
+/// divides by the rows kept (NaN when there are none, with a gradient of 0).
+///
+/// - Precondition: As for ``negativeLogLikelihood(logProbabilities:labels:reduction:file:line:)``,
+///   except that a label equal to `ignoreIndex` may lie outside `0..<classes`.
+public func negativeLogLikelihood<Scalar: TensorScalar>(
+  logProbabilities: Tensor<Scalar>, labels: [Int], ignoreIndex: Int,
+  reduction: LossReduction = .mean, file: StaticString = #fileID, line: UInt = #line
+) -> Tensor<Scalar> {
+  keptRows(
+    logProbabilities, labels, ignoring: ignoreIndex, reduction, "negativeLogLikelihood",
+    at: SourceLocation(file: file, line: line)
+  ) { rows, kept in
+    negativeLogLikelihood(
+      logProbabilities: rows, labels: kept, reduction: .none, file: file, line: line)
+  }
+}
+
+/// `rowLosses` of the rows of `scores` whose label is not `ignored`, reduced over those rows,
+/// or for `.none` in every row's place (0 for an ignored row).
+private func keptRows<Scalar: TensorScalar>(
+  _ scores: Tensor<Scalar>, _ labels: [Int], ignoring ignored: Int, _ reduction: LossReduction,
+  _ function: String, at location: SourceLocation,
+  _ rowLosses: (Tensor<Scalar>, [Int]) -> Tensor<Scalar>
+) -> Tensor<Scalar> {
+  checkClassification(scores, labels, function, ignoring: ignored, at: location)
+  let kept = labels.indices.filter { labels[$0] != ignored }
+  if kept.count == labels.count { return reduction.reduce(rowLosses(scores, labels)) }
+  let rows = scores.gathering(atIndices: kept)
+  // No row kept: an empty vector of losses that still leads back to the scores (its gradient
+  // is 0 everywhere).
+  let losses =
+    kept.isEmpty ? rows.sum(squeezingAxes: [1]) : rowLosses(rows, kept.map { labels[$0] })
+  switch reduction {
+  case .mean: return losses.sum() / Scalar(kept.count)
+  case .sum: return losses.sum()
+  case .none:
+    // Each kept row's loss in its place, and a 0 (the last element) in an ignored row's.
+    var position = 0
+    let places = labels.map { label -> Int in
+      guard label != ignored else { return kept.count }
+      defer { position += 1 }
+      return position
+    }
+    return Tensor(concatenating: [losses, Tensor(zeros: [1])]).gathering(atIndices: places)
+  }
+}
+
 /// Softmax cross-entropy against labels smoothed by `labelSmoothing`, averaged over the batch,
 /// as PyTorch's `nn.CrossEntropyLoss(label_smoothing=ε)`.
 ///
