@@ -40,11 +40,9 @@ func reduceKernel<T: TensorScalar>(
       if inner == 1 {
         switch function {
         case .sum where n < 2 * LaneSums<T>.lanes:
-          // What `sumKernel` adds for so few elements, one by one, without its setup: a run of
-          // a few elements (a repeat's gradient) cost more to start than to add.
-          var total = source[0]
-          for k in 1..<n { total += source[k] }
-          target[0] = total
+          // What `sumKernel` adds for so few elements, without its setup: a run of a few
+          // elements (a repeat's gradient) cost more to start than to add.
+          target[0] = orderedSum(source, count: n)
         case .sum: target[0] = sumKernel(source, count: n)
         case .max: target[0] = T._extremum(source, count: n, maximum: true)
         case .min: target[0] = T._extremum(source, count: n, maximum: false)
@@ -349,9 +347,7 @@ struct LaneSums<T: TensorScalar> {
   mutating func add(_ x: UnsafePointer<T>, count n: Int, to k: Int) {
     guard count >= 2 * Self.lanes else {
       // One block holds them all.
-      var total = x[0]
-      for i in 1..<n { total += x[i] }
-      results[k] = total
+      results[k] = orderedSum(x, count: n)
       finished = true
       return
     }
@@ -372,4 +368,13 @@ struct LaneSums<T: TensorScalar> {
   func total(_ k: Int) -> T {
     finished ? results[k] : T._lanesTotal(states + Self.stateCount * k)
   }
+}
+
+/// `x[0] + x[1] + … + x[n − 1]`, added one by one in that order (n ≥ 1): what the lane sums
+/// give for fewer elements than two rows of lanes, and so their bits.
+@inline(__always)
+func orderedSum<T: TensorScalar>(_ x: UnsafePointer<T>, count n: Int) -> T {
+  var total = x[0]
+  for i in 1..<n { total += x[i] }
+  return total
 }
