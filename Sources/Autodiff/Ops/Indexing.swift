@@ -207,22 +207,16 @@ extension Tensor {
       tangent: .unary { dx, _, _ in dx.indexed(region, at: nil) })
   }
 
-  /// A tensor of zeros of `shape` with `self` written at `region`, recorded: the operation
-  /// `embed`, the transpose of `index`.
+  /// A tensor of `shape` filled with `value` (zeros by default), with `self` written at
+  /// `region`, recorded: the operation `embed`, the transpose of `index`, or under another name
+  /// (`padded(_:with:)`'s `pad`). Its pullback reads the region back; its tangent embeds the
+  /// operand's tangent in zeros, since the fill is a constant.
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
-  func embedded(in shape: [Int], _ region: IndexRegion) -> Tensor {
-    record(
-      "embed", output: placed(in: shape, region, filling: 0), operands: self,
-      rule: .unary { g, _, _ in g.indexed(region, at: nil) },
-      tangent: .unary { dx, _, _ in dx.embedded(in: shape, region) })
-  }
-
-  /// A tensor of `shape` filled with `value`, with `self` written at `region`; unrecorded. What
-  /// `embed` and `padded(_:with:)` compute.
-  @_specialize(where Scalar == Float)
-  @_specialize(where Scalar == Double)
-  func placed(in shape: [Int], _ region: IndexRegion, filling value: Scalar) -> Tensor {
+  func embedded(
+    in shape: [Int], _ region: IndexRegion, filling value: Scalar = 0,
+    recordedAs name: StaticString = "embed", at location: SourceLocation? = nil
+  ) -> Tensor {
     let storage = Storage<Scalar>.repeating(value, count: shape.elementCount)
     if scalarCount > 0 {
       withUnsafeBufferPointer { g in
@@ -234,7 +228,10 @@ extension Tensor {
         }
       }
     }
-    return Tensor(shape: shape, storage: storage)
+    return record(
+      name, output: Tensor(shape: shape, storage: storage), operands: self, at: location,
+      rule: .unary { g, _, _ in g.indexed(region, at: nil) },
+      tangent: .unary { dx, _, _ in dx.embedded(in: shape, region) })
   }
 
   /// Writes `value`, broadcast, over the elements that `indices` pick.

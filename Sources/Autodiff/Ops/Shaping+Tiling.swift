@@ -362,9 +362,6 @@ extension Tensor {
     if newShape == shape { return self }
     let region = IndexRegion(
       starts: widths.map(\.before), counts: shape, kept: [Bool](repeating: true, count: rank))
-    return record(
-      "pad", output: placed(in: newShape, region, filling: value), operands: self, at: location,
-      rule: .unary { g, _, _ in g.indexed(region, at: nil) },
-      tangent: .unary { dx, _, _ in dx.embedded(in: newShape, region) })
+    return embedded(in: newShape, region, filling: value, recordedAs: "pad", at: location)
   }
 }
